@@ -1,0 +1,19 @@
+"""camgate: an access-control broker for shared camera feeds governed by MOUs.
+
+Layers, dependencies flowing downward only::
+
+    cli / api ........... entry points (FastAPI app factory, console script)
+    enforcement ......... guards and the stream proxy (PEP)
+    admin ............... MOUs and emergencies (declare / end / expire)
+    inventory ........... cameras and the adapters of their systems
+    identity ............ bearer JWTs against each issuer's JWKS
+    audit ............... hash-chained log of decisions and sessions
+    store ............... SQLAlchemy Core tables (SQLite, PostgreSQL)
+    policy .............. the decision point (PDP): pure, no I/O, clock passed in
+    documents ........... inventory and MOU documents (pydantic + YAML line numbers)
+    errors, clock, adapterapi, timeutil ... shared leaves
+
+Adapters (top-level ``adapters/``) import only :mod:`broker.adapterapi`.
+"""
+
+__version__ = "0.1.0"

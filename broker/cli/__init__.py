@@ -1,0 +1,1 @@
+"""The ``camgate`` console script."""

@@ -1,0 +1,59 @@
+"""``camgate decide``: batch decisions over JSON Lines (access contract, section 5)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TextIO
+
+from broker.documents import load_inventory, load_mous
+from broker.errors import DocumentError, InvalidRequest
+from broker.policy import DecisionPoint, compile_policy
+from broker.policy.wire import parse_request
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "policies" / "model.conf"
+
+
+def decide_lines(pdp: DecisionPoint, lines: Iterable[str]) -> Iterator[str]:
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield json.dumps({"error": f"invalid JSON: {exc.msg} (column {exc.colno})"})
+            continue
+        try:
+            req = parse_request(obj)
+        except InvalidRequest as exc:
+            yield json.dumps({"error": exc.message})
+            continue
+        yield json.dumps(pdp.decide(req).to_dict())
+
+
+def load_pdp(inventory: str, mou_paths: list[str], model: Path = DEFAULT_MODEL) -> DecisionPoint:
+    inv = load_inventory(inventory)
+    mous = load_mous(mou_paths, inv)
+    return DecisionPoint(compile_policy(inv, mous, model.read_text(encoding="utf-8")))
+
+
+def run(inventory: str, mou_paths: list[str], requests: str | None, out: TextIO = sys.stdout) -> int:
+    try:
+        pdp = load_pdp(inventory, mou_paths)
+    except DocumentError as exc:
+        print("\n".join(exc.lines()), file=sys.stderr)
+        return 2
+    if requests is None or requests == "-":
+        source: Iterable[str] = sys.stdin
+    else:
+        try:
+            source = Path(requests).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            print(f"{requests}: cannot read: {exc.strerror}", file=sys.stderr)
+            return 2
+    for answer in decide_lines(pdp, source):
+        out.write(answer + "\n")
+    out.flush()
+    return 0

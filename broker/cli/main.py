@@ -1,0 +1,90 @@
+"""``camgate`` console script: documents, decisions, tokens, audit, and the server.
+
+Exit status: 0 success, 1 a check failed (e.g. ``audit verify`` found tampering), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="camgate", description="Access-control broker for shared camera feeds.")
+    p.add_argument("--config", help="TOML settings file (also CAMGATE_CONFIG)")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+
+    mou = sub.add_parser("mou", help="MOU documents").add_subparsers(dest="sub", required=True, metavar="SUB")
+    mv = mou.add_parser("validate", help="validate MOU files or directories")
+    mv.add_argument("files", nargs="+", metavar="FILE")
+    mv.add_argument("--inventory", help="check agency and site references against this inventory")
+
+    inv = sub.add_parser("inventory", help="inventory documents").add_subparsers(
+        dest="sub", required=True, metavar="SUB"
+    )
+    iv = inv.add_parser("validate", help="validate an inventory file")
+    iv.add_argument("files", nargs="+", metavar="FILE")
+
+    d = sub.add_parser("decide", help="batch decisions over JSON Lines (contract section 5)")
+    d.add_argument("--inventory", required=True)
+    d.add_argument("--mou", action="append", required=True, help="MOU file or directory (repeatable)")
+    d.add_argument("--requests", help="JSON Lines file (default: standard input)")
+
+    t = sub.add_parser("token", help="mint a token from the built-in dev issuer (dev mode only)")
+    t.add_argument("--sub", required=True)
+    t.add_argument("--agency", required=True)
+    t.add_argument("--roles", required=True, help="comma-separated roles")
+    t.add_argument("--ttl-minutes", type=int, default=None)
+
+    a = sub.add_parser("audit", help="the audit log").add_subparsers(dest="sub", required=True, metavar="SUB")
+    a.add_parser("verify", help="verify the hash chain")
+
+    s = sub.add_parser("serve", help="run the broker")
+    s.add_argument("--host", default=None)
+    s.add_argument("--port", type=int, default=None)
+
+    dm = sub.add_parser("demo", help="run the broker with the simulated New Canaan district (dev mode)")
+    dm.add_argument("--port", type=int, default=None)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `camgate decide ... | head`: the reader left; not an error of ours
+        sys.stderr.close()
+        return 0
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.cmd == "mou":
+        from broker.documents import validate_mou_files
+
+        return _report(validate_mou_files(args.files, args.inventory))
+    if args.cmd == "inventory":
+        from broker.documents import validate_inventory_files
+
+        return _report(validate_inventory_files(args.files))
+    if args.cmd == "decide":
+        from broker.cli.decide import run
+
+        return run(args.inventory, args.mou, args.requests)
+    from broker.cli import server_cmds
+
+    return server_cmds.dispatch(args)
+
+
+def _report(lines: list[str]) -> int:
+    if lines:
+        print("\n".join(lines), file=sys.stderr)
+        return 2
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Reading document files: every problem becomes ``FILE:LINE: path.to.field: message`` (section 2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from broker.documents.inventory import Inventory, InventoryIndex, check_inventory
+from broker.documents.mou import Mou, check_mou
+from broker.documents.yamlsrc import Located, YamlSyntaxError, dotted, load_located
+from broker.errors import DocumentError
+
+M = TypeVar("M", bound=BaseModel)
+FileIssue = tuple[str, int, str, str]
+_LITERAL_NOUNS = {"actions": "action", "days": "weekday", "when": "when", "kind": "agency kind",
+                  "require": "required field"}  # fmt: skip
+MAX_DOCUMENT_BYTES = 8 << 20
+
+
+def _message(err: dict[str, Any]) -> str:
+    kind, loc, value = err["type"], err["loc"], err.get("input")
+    if kind == "extra_forbidden":
+        return f"unknown key {loc[-1]!r}"
+    if kind == "missing":
+        return "required field missing"
+    if kind == "literal_error":
+        noun = next((n for p, n in _LITERAL_NOUNS.items() if p in loc), "value")
+        return f"unknown {noun} {value!r} ({err['msg'].removeprefix('Input should be ')})"
+    msg = str(err["msg"])
+    return msg.removeprefix("Value error, ")
+
+
+def _validate(model: type[M], located: Located, name: str) -> tuple[M | None, list[FileIssue]]:
+    issues: list[FileIssue] = [(name, line, dotted(p), f"duplicate key {p[-1]!r}") for p, line in located.duplicates]
+    if not isinstance(located.data, dict):
+        got = "an empty file" if located.data is None else type(located.data).__name__
+        return None, [*issues, (name, 1, "(document)", f"expected a mapping at the top level, got {got}")]
+    try:
+        return model.model_validate(located.data), issues
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            issues.append((name, located.line_of(loc), dotted(loc), _message(err)))
+        return None, issues
+
+
+def _read(path: Path) -> tuple[Located | None, list[FileIssue]]:
+    name = str(path)
+    try:
+        if path.stat().st_size > MAX_DOCUMENT_BYTES:
+            return None, [(name, 1, "(document)", f"file larger than {MAX_DOCUMENT_BYTES} bytes")]
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [(name, 0, "(document)", "no such file")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [(name, 0, "(document)", f"cannot read: {exc}")]
+    try:
+        return load_located(text), []
+    except YamlSyntaxError as exc:
+        return None, [(name, exc.line, "(document)", str(exc))]
+
+
+def _inventory(path: Path) -> tuple[Inventory | None, list[FileIssue]]:
+    located, issues = _read(path)
+    if located is None:
+        return None, issues
+    inv, more = _validate(Inventory, located, str(path))
+    issues += more
+    if inv is not None:
+        issues += [(str(path), located.line_of(p), dotted(p), m) for p, m in check_inventory(inv)]
+    return (inv if not issues else None), sorted(issues, key=lambda i: i[1])
+
+
+def mou_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand directories to their ``*.yaml``/``*.yml`` files (sorted); keep files as given."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(q for q in p.iterdir() if q.suffix in (".yaml", ".yml") and q.is_file())
+        else:
+            out.append(p)
+    return out
+
+
+def _mous(paths: Sequence[Path], inv: InventoryIndex | None) -> tuple[list[Mou], list[FileIssue]]:
+    mous: list[Mou] = []
+    issues: list[FileIssue] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        located, file_issues = _read(path)
+        if located is not None:
+            mou, more = _validate(Mou, located, str(path))
+            file_issues += more
+            if mou is not None:
+                file_issues += [(str(path), located.line_of(p), dotted(p), m) for p, m in check_mou(mou, inv)]
+                if mou.mou in seen:
+                    file_issues.append((str(path), located.line_of(("mou",)), "mou",
+                                        f"duplicate mou id {mou.mou!r} (also in {seen[mou.mou]})"))  # fmt: skip
+                seen.setdefault(mou.mou, str(path))
+                if not file_issues:
+                    mous.append(mou)
+        issues += sorted(file_issues, key=lambda i: i[1])
+    return sorted(mous, key=lambda m: m.mou), issues
+
+
+def validate_inventory_files(paths: Iterable[str | Path]) -> list[str]:
+    lines: list[str] = []
+    for p in paths:
+        lines += DocumentError(_inventory(Path(p))[1]).lines()
+    return lines
+
+
+def validate_mou_files(paths: Iterable[str | Path], inventory: str | Path | None = None) -> list[str]:
+    issues: list[FileIssue] = []
+    index = None
+    if inventory is not None:
+        inv, inv_issues = _inventory(Path(inventory))
+        issues += inv_issues
+        index = inv.index() if inv is not None else None
+    files = mou_files(paths)
+    if not files:
+        issues.append((", ".join(map(str, paths)) or "(none)", 0, "(document)", "no MOU files found"))
+    issues += _mous(files, index)[1]
+    return DocumentError(issues).lines()
+
+
+def load_inventory(path: str | Path) -> Inventory:
+    inv, issues = _inventory(Path(path))
+    if inv is None:
+        raise DocumentError(issues)
+    return inv
+
+
+def load_mous(paths: Iterable[str | Path], inventory: Inventory) -> list[Mou]:
+    """Every MOU under ``paths``, validated against ``inventory``, in ``mou`` id order."""
+    mous, issues = _mous(mou_files(paths), inventory.index())
+    if issues:
+        raise DocumentError(issues)
+    return mous

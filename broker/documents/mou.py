@@ -1,0 +1,170 @@
+"""The MOU document (access contract, section 2) and its semantic checks."""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from broker.documents.common import Day, Duration, FreeText, Ident, Label, Strict, TimezoneName
+from broker.documents.inventory import InventoryIndex, Issue
+
+ActionName = Literal["live", "snapshot", "playback", "export"]
+WeekDay = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+
+
+class Parties(Strict):
+    owner: Ident = Field(description="Agency that owns the covered sites")
+    recipients: list[Ident] = Field(min_length=1, description="Agencies that may receive access")
+
+
+class ZoneSpec(Strict):
+    education_records: bool = Field(False, description="Footage is a FERPA education record (34 CFR 99.3)")
+    never: bool = Field(False, description="Never shared, in any mode, by any grant")
+
+
+class Schedule(Strict):
+    days: list[WeekDay] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
+    hours: str = Field("00:00-24:00", description="HH:MM-HH:MM local time, end after start")
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        m = _HOURS.match(value)
+        if not m:
+            raise ValueError(f"malformed schedule hours {value!r}: expected HH:MM-HH:MM")
+        start = int(m.group(1)) * 60 + int(m.group(2))
+        end = int(m.group(3)) * 60 + int(m.group(4))
+        if end > 24 * 60:
+            raise ValueError(f"malformed schedule hours {value!r}: end after 24:00")
+        if end <= start:
+            raise ValueError(f"malformed schedule hours {value!r}: end must be after start")
+        return value
+
+    @property
+    def minutes(self) -> tuple[int, int]:
+        """[start, end) in minutes after local midnight."""
+        a, b = self.hours.split("-")
+        return int(a[:2]) * 60 + int(a[3:]), int(b[:2]) * 60 + int(b[3:])
+
+    @property
+    def weekday_numbers(self) -> frozenset[int]:
+        return frozenset(WEEKDAYS.index(d) for d in self.days)
+
+    def start_time(self) -> time:
+        start, _ = self.minutes
+        return time(start // 60, start % 60)
+
+
+class PlaybackSpec(Strict):
+    max_age: Duration | None = Field(None, description="always-grants: oldest footage viewable, relative to now")
+    from_: Duration | None = Field(
+        None, alias="from", description="emergency-grants: earliest footage, relative to declared_at"
+    )
+
+
+class Grant(Strict):
+    id: Label
+    clause: FreeText | None = Field(None, description="The MOU clause this grant implements (for audit)")
+    agency: Ident
+    roles: list[str] = Field(min_length=1)
+    zones: list[str] = Field(min_length=1)
+    actions: list[ActionName] = Field(min_length=1)
+    when: Literal["always", "emergency"]
+    playback: PlaybackSpec | None = None
+    schedule: Schedule | None = None
+
+
+class PartyRoles(Strict):
+    agency: Ident
+    roles: list[str] = Field(min_length=1)
+
+
+class EmergencySpec(Strict):
+    declare: list[PartyRoles] = Field(min_length=1, description="Who may declare an emergency")
+    end: list[PartyRoles] = Field(default_factory=list, description="Who may end one (the declarer always may)")
+    default_duration: Duration
+    max_duration: Duration
+    require: list[Literal["threat", "incident"]] = Field(default_factory=list)
+
+
+class Mou(Strict):
+    mou: Ident
+    title: str | None = None
+    version: int = Field(ge=1, strict=True)
+    timezone: TimezoneName
+    effective: Day
+    expires: Day | None = None
+    parties: Parties
+    sites: list[str] = Field(min_length=1, description='Site ids, or ["*"] for every site of parties.owner')
+    zones: dict[str, ZoneSpec]
+    grants: list[Grant]
+    emergency: EmergencySpec | None = None
+
+    @property
+    def never_zones(self) -> frozenset[str]:
+        return frozenset(z for z, spec in self.zones.items() if spec.never)
+
+
+def check_mou(mou: Mou, inv: InventoryIndex | None) -> list[Issue]:
+    """Section 2's validation rules beyond shape. ``inv`` None skips inventory references."""
+    issues: list[Issue] = []
+    if mou.expires is not None and mou.expires < mou.effective:
+        issues.append((("expires",), f"expires {mou.expires} is before effective {mou.effective}"))
+    if inv is not None:
+        for path, agency in [(("parties", "owner"), mou.parties.owner)] + [
+            (("parties", "recipients", i), a) for i, a in enumerate(mou.parties.recipients)
+        ]:
+            if agency not in inv.agencies:
+                issues.append((path, f"unknown agency {agency!r}"))
+        if mou.sites != ["*"]:
+            for i, site_id in enumerate(mou.sites):
+                site = inv.sites.get(site_id)
+                if site is None:
+                    issues.append((("sites", i), f"unknown site {site_id!r}"))
+                elif site.owner != mou.parties.owner:
+                    issues.append(
+                        (("sites", i), f"site {site_id!r} is owned by {site.owner!r}, not {mou.parties.owner!r}")
+                    )
+    if "*" in mou.sites and mou.sites != ["*"]:
+        issues.append((("sites",), '"*" must stand alone'))
+    seen: set[str] = set()
+    for g, grant in enumerate(mou.grants):
+        if grant.id in seen:
+            issues.append((("grants", g, "id"), f"duplicate grant id {grant.id!r}"))
+        seen.add(grant.id)
+        if grant.agency not in mou.parties.recipients:
+            issues.append((("grants", g, "agency"), f"agency {grant.agency!r} is not in parties.recipients"))
+        for z, zone in enumerate(grant.zones):
+            if zone not in mou.zones:
+                issues.append((("grants", g, "zones", z), f"unknown zone {zone!r} (not a key of zones)"))
+            elif mou.zones[zone].never:
+                issues.append((("grants", g, "zones", z), f"zone {zone!r} is never shared; no grant may name it"))
+        if grant.playback is not None:
+            if grant.when == "emergency" and grant.playback.max_age is not None:
+                issues.append((("grants", g, "playback", "max_age"), "max_age applies to always-grants only"))
+            if grant.when == "always" and grant.playback.from_ is not None:
+                issues.append((("grants", g, "playback", "from"), "from applies to emergency-grants only"))
+            if grant.playback.max_age is not None and grant.playback.max_age < timedelta(0):
+                issues.append((("grants", g, "playback", "max_age"), "max_age must not be negative"))
+    if mou.emergency is None:
+        if any(g.when == "emergency" for g in mou.grants):
+            issues.append((("emergency",), "required: a grant has when: emergency"))
+    else:
+        em = mou.emergency
+        if em.max_duration <= timedelta(0):
+            issues.append((("emergency", "max_duration"), "must be positive"))
+        if em.default_duration <= timedelta(0):
+            issues.append((("emergency", "default_duration"), "must be positive"))
+        if em.default_duration > em.max_duration:
+            issues.append((("emergency", "default_duration"), "default_duration is above max_duration"))
+        if inv is not None:
+            for key in ("declare", "end"):
+                for i, party in enumerate(getattr(em, key)):
+                    if party.agency not in inv.agencies:
+                        issues.append((("emergency", key, i, "agency"), f"unknown agency {party.agency!r}"))
+    return issues

@@ -1,0 +1,136 @@
+"""The one exception tree of camgate. Every error a user can cause has a stable ``code`` and an HTTP status.
+
+::
+
+    CamgateError (500 internal_error)
+    ├── InputError (422 invalid_input) ............ a request or document field is wrong; carries ``field``
+    │   ├── DocumentError (422 invalid_document) .. inventory / MOU validation; carries every issue found
+    │   └── InvalidRequest (422 invalid_request) .. API body / query / decide request line
+    ├── AuthenticationError (401 unauthenticated)  no, forged, expired or wrong-issuer token
+    │   └── StreamTokenError (401 invalid_stream_token)  signed segment URL bad or expired
+    ├── PermissionDenied (403 forbidden) ......... authenticated but not allowed (role, MOU clause)
+    │   └── AccessDenied (403 access_denied) ..... the PDP said no; ``reason`` is the contract's code
+    ├── NotFound (404 not_found)
+    │   ├── UnknownCamera (404 unknown_camera)
+    │   └── UnknownEmergency (404 unknown_emergency)
+    ├── Conflict (409 conflict) .................. e.g. ending an emergency that already ended
+    ├── UpstreamError (502 upstream_error) ....... a camera system failed or answered badly
+    │   └── HostilePlaylist (502 hostile_playlist)  playlist pointing outside its system, too big, ...
+    ├── UpstreamTimeout (504 upstream_timeout)
+    ├── ServiceUnavailable (503 unavailable)
+    │   ├── AuditUnavailable (503 audit_unavailable)  fail closed: no record, no access
+    │   └── StoreUnavailable (503 store_unavailable)
+    └── ConfigError (500 config_error) ........... refused settings at start-up (not an HTTP answer)
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class CamgateError(Exception):
+    code: ClassVar[str] = "internal_error"
+    status: ClassVar[int] = 500
+
+    def __init__(self, message: str, *, field: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.code, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        body.update({k: v for k, v in self.details.items() if v is not None})
+        return body
+
+
+class InputError(CamgateError):
+    code = "invalid_input"
+    status = 422
+
+
+class DocumentError(InputError):
+    """Validation failed; ``issues`` holds every problem as (file, line, path, message)."""
+
+    code = "invalid_document"
+
+    def __init__(self, issues: list[tuple[str, int, str, str]]) -> None:
+        self.issues = issues
+        first = issues[0] if issues else ("", 0, "", "invalid document")
+        super().__init__(f"{len(issues)} error(s); first: {first[2]}: {first[3]}")
+
+    def lines(self) -> list[str]:
+        return [f"{f}:{line}: {path}: {msg}" for f, line, path, msg in self.issues]
+
+
+class InvalidRequest(InputError):
+    code = "invalid_request"
+
+
+class AuthenticationError(CamgateError):
+    code = "unauthenticated"
+    status = 401
+
+
+class StreamTokenError(AuthenticationError):
+    code = "invalid_stream_token"
+
+
+class PermissionDenied(CamgateError):
+    code = "forbidden"
+    status = 403
+
+
+class AccessDenied(PermissionDenied):
+    code = "access_denied"
+
+
+class NotFound(CamgateError):
+    code = "not_found"
+    status = 404
+
+
+class UnknownCamera(NotFound):
+    code = "unknown_camera"
+
+
+class UnknownEmergency(NotFound):
+    code = "unknown_emergency"
+
+
+class Conflict(CamgateError):
+    code = "conflict"
+    status = 409
+
+
+class UpstreamError(CamgateError):
+    code = "upstream_error"
+    status = 502
+
+
+class HostilePlaylist(UpstreamError):
+    code = "hostile_playlist"
+
+
+class UpstreamTimeout(CamgateError):
+    code = "upstream_timeout"
+    status = 504
+
+
+class ServiceUnavailable(CamgateError):
+    code = "unavailable"
+    status = 503
+
+
+class AuditUnavailable(ServiceUnavailable):
+    code = "audit_unavailable"
+
+
+class StoreUnavailable(ServiceUnavailable):
+    code = "store_unavailable"
+
+
+class ConfigError(CamgateError):
+    code = "config_error"

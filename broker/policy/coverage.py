@@ -1,0 +1,37 @@
+"""Emergency coverage (access contract, section 3)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from math import asin, cos, radians, sin, sqrt
+
+from broker.documents.inventory import Camera
+from broker.policy.types import EmergencyView
+
+EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius, the contract's R
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (haversine)."""
+    p1, p2 = radians(lat1), radians(lat2)
+    dp, dl = p2 - p1, radians(lon2 - lon1)
+    h = sin(dp / 2) ** 2 + cos(p1) * cos(p2) * sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * asin(min(1.0, sqrt(h)))
+
+
+def covers(e: EmergencyView, camera: Camera, at: datetime) -> bool:
+    """Emergency ``e`` covers ``camera`` at ``at`` when every clause of section 3 holds."""
+    if e.site != camera.site:
+        return False
+    if e.buildings and camera.building not in e.buildings:
+        return False
+    if e.zones and camera.zone not in e.zones:
+        return False
+    if e.center is not None:
+        # A radius scope needs the camera's location; a camera without one is not covered.
+        if camera.location is None or e.radius_m is None:
+            return False
+        d = haversine_m(e.center.lat, e.center.lon, camera.location.lat, camera.location.lon)
+        if d > e.radius_m:
+            return False
+    return e.declared_at <= at < e.end

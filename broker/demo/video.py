@@ -32,8 +32,7 @@ def label_filter(label: str, *, clock: bool = True) -> str:
     font = _font()
     fontopt = f"fontfile={font}:" if font else ""
     parts = [
-        f"drawtext={fontopt}text='{_escape(label)}':x=20:y=20:fontsize=28:fontcolor=white:"
-        "box=1:boxcolor=black@0.6"
+        f"drawtext={fontopt}text='{_escape(label)}':x=20:y=20:fontsize=28:fontcolor=white:box=1:boxcolor=black@0.6"
     ]
     if clock:
         parts.append(

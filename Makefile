@@ -1,0 +1,40 @@
+# camgate: two commands. Each works on a fresh Debian machine with Python 3.11.
+#   make demo   run the broker with the simulated New Canaan district (PORT=8080 by default)
+#   make test   lint and run every test (PostgreSQL tests too when CAMGATE_TEST_DATABASE_URL is set)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+FONT   := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+APT    := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
+
+.PHONY: demo test lint bench system-deps clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { $(APT) update -q && $(APT) install -y -q python3-venv; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+# The demo video burns camera names into the picture: ffmpeg's drawtext needs a font.
+system-deps:
+	@test -f $(FONT) || { $(APT) update -q && $(APT) install -y -q fonts-dejavu-core; }
+
+demo: $(STAMP) system-deps
+	CAMGATE_MODE=dev $(BIN)/camgate demo $(if $(PORT),--port $(PORT))
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: $(STAMP) system-deps lint
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/decisions.py
+	$(BIN)/python bench/proxy.py
+
+clean:
+	rm -rf $(VENV) .camgate .pytest_cache .ruff_cache

@@ -1,0 +1,13 @@
+"""Vendor adapters. Each one implements :class:`broker.adapterapi.CameraSystemAdapter`.
+
+Adapters import only :mod:`broker.adapterapi` from the broker. The registry maps the ``adapter`` name of an
+inventory system to an import path ``"module:attribute"``; the broker loads it lazily
+(:func:`broker.inventory.adapters.load_adapter`), so an adapter's dependencies are imported only when an
+inventory uses it.
+"""
+
+from __future__ import annotations
+
+ADAPTERS: dict[str, str] = {
+    "hls": "adapters.hls:HlsAdapter",
+}

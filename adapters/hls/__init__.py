@@ -1,0 +1,8 @@
+"""The generic HLS adapter: an HTTP origin serving live playlists, segments and JPEG snapshots."""
+
+from __future__ import annotations
+
+from adapters.hls.adapter import HlsAdapter
+from adapters.hls.settings import HlsSettings
+
+__all__ = ["HlsAdapter", "HlsSettings"]

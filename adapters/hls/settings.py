@@ -1,0 +1,81 @@
+"""Settings of an HLS system, validated from :attr:`SystemSpec.settings`.
+
+Example inventory entry (``id``, ``owner``, ``adapter`` and ``base_url`` are not settings)::
+
+    - id: district-vms
+      adapter: hls
+      base_url: https://vms.district.example/hls/
+      live_path: "{ref}/index.m3u8"
+      snapshot_path: "{ref}/snapshot.jpg"
+      auth: {type: digest, username: camgate, password_env: DISTRICT_VMS_PASSWORD}
+      timeout_seconds: 5
+
+Passwords never live in the inventory: ``auth.password_env`` names the environment variable holding it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
+
+from broker.adapterapi import AdapterConfigError
+
+_MiB = 1 << 20
+
+
+class AuthSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["basic", "digest"]
+    username: str = Field(min_length=1, max_length=256)
+    password_env: str = Field(min_length=1, max_length=256, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class HlsSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    live_path: str = "{ref}/index.m3u8"
+    snapshot_path: str = "{ref}/snapshot.jpg"
+    auth: AuthSettings | None = None
+    timeout_seconds: float = Field(default=5.0, gt=0, le=300)
+    max_playlist_bytes: int = Field(default=_MiB, gt=0, le=64 * _MiB)
+    max_segment_bytes: int = Field(default=32 * _MiB, gt=0, le=1024 * _MiB)
+    verify_tls: StrictBool = True
+
+    @field_validator("live_path", "snapshot_path")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        # Substituted with str.replace, never str.format: a template is data, not code.
+        if value.count("{ref}") != 1:
+            raise ValueError("must contain '{ref}' exactly once")
+        if value.startswith("/") or "://" in value or value.replace("{ref}", "").count("{"):
+            raise ValueError("must be a relative path like '{ref}/index.m3u8'")
+        return value
+
+    @classmethod
+    def from_spec(cls, settings: Mapping[str, Any]) -> HlsSettings:
+        """Validate ``settings``; :class:`AdapterConfigError` names the first offending setting."""
+        try:
+            return cls.model_validate(dict(settings))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or "settings"
+            raise AdapterConfigError(f"setting {where!r}: {err['msg']}") from None
+
+    def build_auth(self, environ: Mapping[str, str] | None = None) -> httpx.Auth | None:
+        """The httpx auth (RFC 7617 Basic / RFC 7616 Digest), password read from the environment."""
+        if self.auth is None:
+            return None
+        env = os.environ if environ is None else environ
+        password = env.get(self.auth.password_env)
+        if not password:
+            raise AdapterConfigError(
+                f"setting 'auth.password_env': environment variable {self.auth.password_env!r} is not set"
+            )
+        if self.auth.type == "basic":
+            return httpx.BasicAuth(self.auth.username, password)
+        return httpx.DigestAuth(self.auth.username, password)

@@ -1,0 +1,1 @@
+"""Administration: emergencies declared and ended under an MOU's ``emergency`` section."""

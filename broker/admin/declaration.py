@@ -1,0 +1,108 @@
+"""The body of ``POST /api/v1/emergencies`` and its checks against the MOU (contract sections 2-3)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from broker.documents.mou import Mou
+from broker.errors import InvalidRequest, PermissionDenied
+from broker.policy import Principal
+from broker.settings import EmergencySettings
+
+
+class Point(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class Declaration(BaseModel):
+    """What a dispatcher sends in one action."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    mou: str = Field(min_length=1, max_length=64, description="The MOU whose emergency grants this activates")
+    site: str = Field(min_length=1, max_length=64, description="The site the emergency covers")
+    buildings: list[str] = Field(default_factory=list, max_length=100, description="Empty: every building")
+    zones: list[str] = Field(default_factory=list, max_length=100, description="Empty: every zone")
+    center: Point | None = Field(None, description="With radius_m: only cameras within the radius")
+    radius_m: float | None = Field(None, gt=0, description="Radius around center, metres")
+    threat: str | None = Field(None, max_length=4000, description="The articulable and significant threat")
+    incident: str | None = Field(None, max_length=200, description="CAD / incident number")
+    duration_minutes: int | None = Field(None, gt=0, le=7 * 24 * 60, description="Default: the MOU's")
+
+    @model_validator(mode="after")
+    def _pair(self) -> Declaration:
+        if (self.center is None) != (self.radius_m is None):
+            raise ValueError("center and radius_m go together")
+        return self
+
+
+def may_declare(mou: Mou, principal: Principal) -> bool:
+    em = mou.emergency
+    return em is not None and any(
+        p.agency == principal.agency and not principal.roles.isdisjoint(p.roles) for p in em.declare
+    )
+
+
+def may_end(mou: Mou, principal: Principal, declared_by: tuple[str, str]) -> bool:
+    # MOU emergency.end lists who may end; "the declarer may always end" (contract section 2).
+    if (principal.sub, principal.agency) == declared_by:
+        return True
+    em = mou.emergency
+    return em is not None and any(
+        p.agency == principal.agency and not principal.roles.isdisjoint(p.roles) for p in em.end
+    )
+
+
+def check_declaration(
+    body: Declaration, mou: Mou, principal: Principal, *, sites: list[str], buildings: frozenset[str],
+    cfg: EmergencySettings,
+) -> timedelta:  # fmt: skip
+    """Every rule a declaration must meet; returns its duration. Raises 403 / 422 with the field."""
+    em = mou.emergency
+    if em is None:
+        raise InvalidRequest(f"MOU {mou.mou!r} has no emergency section", field="mou")
+    if not may_declare(mou, principal):
+        allowed = "; ".join(f"{p.agency}: {', '.join(p.roles)}" for p in em.declare)
+        raise PermissionDenied(
+            f"MOU {mou.mou} emergency.declare does not name agency {principal.agency!r} with any of your roles "
+            f"(allowed: {allowed})",
+            reason="not_authorized_to_declare",
+        )
+    if body.site not in sites:
+        raise InvalidRequest(f"site {body.site!r} is not covered by MOU {mou.mou}", field="site")
+    for i, b in enumerate(body.buildings):
+        if b not in buildings:
+            raise InvalidRequest(f"unknown building {b!r} at site {body.site}", field=f"buildings.{i}")
+    for i, z in enumerate(body.zones):
+        if z not in mou.zones:
+            raise InvalidRequest(f"zone {z!r} is not a zone of MOU {mou.mou}", field=f"zones.{i}")
+        if mou.zones[z].never:
+            raise InvalidRequest(f"zone {z!r} is never shared under MOU {mou.mou}", field=f"zones.{i}")
+    if body.radius_m is not None and body.radius_m > cfg.max_radius_m:
+        raise InvalidRequest(f"radius_m above the {cfg.max_radius_m:g} m limit", field="radius_m")
+    # FERPA 34 CFR 99.36(c) / 99.32(a)(5): disclosure in a health or safety emergency requires an
+    # "articulable and significant threat", which must be recorded. A few words do not articulate one.
+    if "threat" in em.require:
+        threat = body.threat or ""
+        if not threat:
+            raise InvalidRequest(f"MOU {mou.mou} requires a threat (34 CFR 99.36)", field="threat")
+        if len(threat.split()) < cfg.min_threat_words or len(threat) < cfg.min_threat_chars:
+            raise InvalidRequest(
+                f"threat must articulate the significant threat (34 CFR 99.36(c)): at least "
+                f"{cfg.min_threat_words} words and {cfg.min_threat_chars} characters",
+                field="threat",
+            )
+    if "incident" in em.require and not body.incident:
+        raise InvalidRequest(f"MOU {mou.mou} requires an incident number", field="incident")
+    duration = timedelta(minutes=body.duration_minutes) if body.duration_minutes else em.default_duration
+    if duration > em.max_duration:  # MOU emergency.max_duration caps expires_at - declared_at
+        raise InvalidRequest(
+            f"duration_minutes {body.duration_minutes} exceeds MOU {mou.mou} max_duration of "
+            f"{int(em.max_duration.total_seconds() // 60)} minutes",
+            field="duration_minutes",
+        )
+    return duration

@@ -1,0 +1,51 @@
+"""Typed dependency aliases, in one place (as in the FastAPI full-stack template's ``deps.py``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from broker.api.services import Services
+from broker.errors import AuthenticationError, PermissionDenied
+from broker.policy import Principal
+from broker.store import Store
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def get_store(services: ServicesDep) -> Store:
+    return services.store
+
+
+def get_principal(request: Request) -> Principal:
+    principal = getattr(request.state, "principal", None)
+    if principal is None:  # only reachable from a route opened without authentication
+        raise AuthenticationError("no bearer token")
+    return principal
+
+
+def get_client(request: Request, services: ServicesDep) -> str | None:
+    """The client address for the audit record; X-Forwarded-For only from a configured proxy."""
+    peer = request.client.host if request.client else None
+    if peer and peer in services.settings.server.trusted_proxies:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        first = forwarded.split(",")[0].strip()
+        return first or peer
+    return peer
+
+
+def get_auditor(principal: PrincipalDep, services: ServicesDep) -> Principal:
+    cfg = services.settings.audit
+    if principal.roles.isdisjoint(cfg.roles) or (cfg.agencies is not None and principal.agency not in cfg.agencies):
+        raise PermissionDenied("the audit log is for auditors", reason="not_an_auditor")
+    return principal
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+StoreDep = Annotated[Store, Depends(get_store)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+ClientDep = Annotated[str | None, Depends(get_client)]
+AuditorDep = Annotated[Principal, Depends(get_auditor)]

@@ -1,0 +1,52 @@
+"""Emergencies: declare in one action, list, read, end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from broker.admin.declaration import Declaration
+from broker.admin.emergencies import to_json
+from broker.api.deps import ClientDep, PrincipalDep, ServicesDep
+from broker.errors import UnknownEmergency
+
+router = APIRouter(prefix="/api/v1/emergencies", tags=["emergencies"])
+
+
+@router.post("", status_code=201)
+async def declare(
+    body: Declaration, principal: PrincipalDep, services: ServicesDep, client: ClientDep
+) -> dict[str, Any]:
+    rec = await run_in_threadpool(services.emergencies.declare, principal, body, client)
+    return to_json(rec, services.clock.now())
+
+
+@router.get("")
+def list_emergencies(principal: PrincipalDep, services: ServicesDep, active: bool = False) -> dict[str, Any]:
+    """Emergencies under the MOUs the caller's agency is a party to (auditors: every MOU)."""
+    now = services.clock.now()
+    visible = _visible_mous(principal, services)
+    records = services.emergencies.repo.list(active_at=now if active else None)
+    return {"emergencies": [to_json(r, now) for r in records if r.mou in visible]}
+
+
+@router.get("/{emergency_id}")
+def get_emergency(emergency_id: str, principal: PrincipalDep, services: ServicesDep) -> dict[str, Any]:
+    rec = services.emergencies.get(emergency_id)
+    if rec.mou not in _visible_mous(principal, services):
+        raise UnknownEmergency(f"no emergency {emergency_id!r}")
+    return to_json(rec, services.clock.now())
+
+
+@router.post("/{emergency_id}/end")
+async def end(emergency_id: str, principal: PrincipalDep, services: ServicesDep, client: ClientDep) -> dict[str, Any]:
+    rec = await run_in_threadpool(services.emergencies.end, principal, emergency_id, client)
+    return to_json(rec, services.clock.now())
+
+
+def _visible_mous(principal: Any, services: Any) -> set[str]:
+    if not principal.roles.isdisjoint(services.settings.audit.roles):
+        return set(services.catalog.mous)
+    return {m.mou for m in services.catalog.visible_mous(principal.agency)}

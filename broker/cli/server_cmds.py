@@ -1,0 +1,73 @@
+"""Console commands that need the settings root: token, audit verify, serve, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import timedelta
+
+from broker.errors import CamgateError, ConfigError
+from broker.settings import Settings, load_settings
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    if args.config:
+        os.environ["CAMGATE_CONFIG"] = args.config
+    try:
+        if args.cmd == "token":
+            return token(load_settings(), args)
+        if args.cmd == "audit":
+            return audit_verify(load_settings())
+        if args.cmd == "serve":
+            return serve(load_settings(), args.host, args.port)
+        if args.cmd == "demo":
+            from broker.demo.run import run_demo
+
+            return run_demo(args.port)
+    except CamgateError as exc:
+        print(f"camgate: {exc.message}", file=sys.stderr)
+        return 2
+    raise AssertionError(args.cmd)
+
+
+def token(settings: Settings, args: argparse.Namespace) -> int:
+    """Mint a token from the built-in dev issuer. Refused outside dev mode: it would sign anything."""
+    if settings.mode != "dev" or settings.identity.dev_issuer is None:
+        raise ConfigError("camgate token works in dev mode only (CAMGATE_MODE=dev); use your identity provider")
+    from broker.clock import SystemClock
+    from broker.identity import DevIssuer
+
+    roles = [r.strip() for r in args.roles.split(",") if r.strip()]
+    if not roles:
+        raise ConfigError("--roles needs at least one role")
+    issuer = DevIssuer.load_or_create(settings.data_dir, settings.identity.dev_issuer)
+    ttl = timedelta(minutes=args.ttl_minutes) if args.ttl_minutes else None
+    print(issuer.mint(args.sub, args.agency, roles, now=SystemClock().now(), ttl=ttl))
+    return 0
+
+
+def audit_verify(settings: Settings) -> int:
+    from broker.audit import AuditLog
+    from broker.clock import SystemClock
+    from broker.store import Store
+
+    store = Store.open(settings.database_url, schema=settings.store.schema_)
+    try:
+        store.create_all()
+        result = AuditLog(store, SystemClock()).verify()
+    finally:
+        store.dispose()
+    print(json.dumps(result.to_dict()))
+    return 0 if result.ok else 1
+
+
+def serve(settings: Settings, host: str | None, port: int | None) -> int:
+    import uvicorn
+
+    from broker.api import create_app
+
+    app = create_app(settings)
+    uvicorn.run(app, host=host or settings.server.host, port=port or settings.server.port, log_level="info")
+    return 0

@@ -1,0 +1,1 @@
+"""Enforcement (PEP): guards that ask the PDP and write the audit record, and the stream proxy."""

@@ -1,0 +1,171 @@
+"""The stream proxy: live playlists and segments through the camera system's adapter, checked every request.
+
+``live.m3u8`` is authorised with a bearer token (decision recorded, viewing session opened: fail closed),
+fetched through the adapter (shared by every viewer for ``playlist_ttl_seconds``), and rewritten so every URI
+is a broker URL carrying a short-lived signed token bound to the viewer, camera and grant. A segment request
+checks that token *and asks the PDP again*, so ending an emergency cuts interior delivery at the viewer's
+next segment. Upstream bytes come from a shared single-flight cache: one upstream fetch per segment however
+many viewers ask. Upstream URLs and credentials never reach a client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from broker.adapterapi import AdapterError, CameraSystemAdapter, Fetched
+from broker.clock import Clock
+from broker.documents import Camera
+from broker.enforcement.guard import Guard, denial
+from broker.enforcement.playlist import rewrite_playlist, safe_filename
+from broker.enforcement.segcache import SegmentCache
+from broker.enforcement.sessions import SessionTracker, session_key
+from broker.enforcement.streamtoken import StreamClaims, StreamTokenSigner
+from broker.errors import (
+    AuditUnavailable,
+    CamgateError,
+    HostilePlaylist,
+    InvalidRequest,
+    StreamTokenError,
+    UnknownCamera,
+    UpstreamError,
+    UpstreamTimeout,
+)
+from broker.inventory.adapters import AdapterPool
+from broker.policy import Principal
+from broker.settings import StreamSettings
+
+PLAYLIST = "application/vnd.apple.mpegurl"
+CONTENT_TYPES = {
+    ".ts": "video/mp2t", ".m4s": "video/iso.segment", ".mp4": "video/mp4", ".aac": "audio/aac", ".vtt": "text/vtt",
+    ".key": "application/octet-stream", ".m3u8": PLAYLIST, ".jpg": "image/jpeg",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Served:
+    body: bytes
+    content_type: str
+
+
+def upstream_error(exc: AdapterError) -> CamgateError:
+    if exc.timeout:
+        return UpstreamTimeout("the camera system did not answer in time")
+    return UpstreamError(
+        f"the camera system answered badly ({exc.status or 'no response'})", upstream_status=exc.status
+    )
+
+
+class StreamProxy:
+    def __init__(
+        self, guard: Guard, sessions: SessionTracker, pool: AdapterPool, signer: StreamTokenSigner,
+        cache: SegmentCache, clock: Clock, cfg: StreamSettings, prefix: str = "/api/v1/cameras",
+    ) -> None:  # fmt: skip
+        self.guard, self.sessions, self.pool, self.signer = guard, sessions, pool, signer
+        self.cache, self.clock, self.cfg, self.prefix = cache, clock, cfg, prefix
+
+    def _camera(self, camera_id: str) -> tuple[Camera, CameraSystemAdapter]:
+        cam = self.guard.catalog().camera(camera_id)
+        if cam is None:
+            raise UnknownCamera(f"no camera {camera_id!r}", reason="unknown_camera")
+        if cam.system is None or cam.system not in self.pool or cam.ref is None:
+            raise UpstreamError(f"camera {camera_id!r} has no camera system to stream from")
+        return cam, self.pool.get(cam.system)
+
+    async def _fetch(self, key: str, call: Any, ttl: float) -> Fetched:
+        try:
+            return await self.cache.get_or_fetch(key, call, ttl)
+        except AdapterError as exc:
+            raise upstream_error(exc) from None
+
+    # -- live playlist -----------------------------------------------------------------------------------
+    async def live_playlist(self, principal: Principal, camera_id: str, client: str | None) -> Served:
+        d = await run_in_threadpool(self.guard.authorize, principal, camera_id, "live", client)
+        cam, adapter = self._camera(camera_id)
+        await run_in_threadpool(self.sessions.open, principal, camera_id, "live", d, client)
+        ref = cam.ref or ""
+        fetched = await self._fetch(
+            f"{cam.system}:live:{ref}", lambda: adapter.live_playlist(ref), self.cfg.playlist_ttl_seconds
+        )
+        claims = StreamClaims(principal.sub, principal.agency, tuple(sorted(principal.roles)), camera_id, "live",
+                              d.mou, d.grant, d.emergency, "", 0)  # fmt: skip
+        return Served(await self._rewrite(fetched, adapter, claims), PLAYLIST)
+
+    async def _rewrite(self, fetched: Fetched, adapter: CameraSystemAdapter, claims: StreamClaims) -> bytes:
+        now = int(self.clock.now().timestamp())
+        out: dict[str, Any] = {}
+
+        def sign(ref: str) -> str:
+            name = safe_filename(ref)
+            token = self.signer.sign(_with(claims, ref=ref, exp=out["exp"]))
+            return f"{self.prefix}/{claims.camera}/hls/{token}/{name}"
+
+        # Token life: at most two target durations (so a revoked viewer stops within that) and the cap.
+        probe = rewrite_playlist(fetched.body, base_ref=fetched.ref, resolve=adapter.resolve, sign=lambda r: r)
+        life = self.cfg.token_max_seconds
+        if probe.target_duration:
+            life = min(life, 2 * probe.target_duration)
+        out["exp"] = now + max(1, math.ceil(life))
+        return rewrite_playlist(fetched.body, base_ref=fetched.ref, resolve=adapter.resolve, sign=sign).body
+
+    # -- segments and sub-playlists --------------------------------------------------------------------------
+    async def resource(self, camera_id: str, token: str, name: str, client: str | None) -> Served:
+        claims = self.signer.verify(token, camera=camera_id)  # signature, expiry, camera binding
+        if safe_filename(claims.ref, error=InvalidRequest) != name:
+            raise StreamTokenError("the file name does not match the signed reference", reason="name_mismatch")
+        if not self.guard.audit.healthy:
+            raise AuditUnavailable("the audit log is not writable, so nothing is streamed")
+        principal = Principal(claims.sub, claims.agency, frozenset(claims.roles))
+        d = self.guard.decide(principal, camera_id, claims.action)  # asked again on every request
+        key = session_key(principal, camera_id, claims.action, claims.grant, claims.emergency)
+        if not d.allowed:
+            await run_in_threadpool(self._cut_off, d, principal, camera_id, claims.action, client, key)
+            raise denial(d)
+        session = self.sessions.get(key)
+        if session is None or d.grant != claims.grant or d.emergency != claims.emergency:
+            await run_in_threadpool(self.guard.record, d, principal, camera_id, claims.action, client)
+            session = await run_in_threadpool(self.sessions.open, principal, camera_id, claims.action, d, client)
+        cam, adapter = self._camera(camera_id)
+        dot = name.rfind(".")
+        ctype = CONTENT_TYPES.get(name[dot:].lower(), "application/octet-stream")
+        cache_key = f"{cam.system}:res:{claims.ref}"
+        if ctype == PLAYLIST:
+            fetched = await self._fetch(cache_key, lambda: adapter.resource(claims.ref), self.cfg.playlist_ttl_seconds)
+            body = await self._rewrite(fetched, adapter, _with(claims, ref="", exp=0))
+        else:
+            body = (
+                await self._fetch(cache_key, lambda: adapter.resource(claims.ref), self.cfg.segment_ttl_seconds)
+            ).body
+        self.sessions.touch(session, len(body))
+        return Served(body, ctype)
+
+    def _cut_off(self, d: Any, principal: Principal, camera: str, action: str, client: str | None, key: Any) -> None:
+        # A denial is safe without its record; the session end below is retried by the sweep.
+        with contextlib.suppress(AuditUnavailable):
+            self.guard.record(d, principal, camera, action, client, details={"during": "segment"})
+        self.sessions.close(key, f"access_revoked:{d.reason}")
+
+    # -- snapshot -----------------------------------------------------------------------------------------
+    async def snapshot(self, principal: Principal, camera_id: str, client: str | None) -> Served:
+        await run_in_threadpool(self.guard.authorize, principal, camera_id, "snapshot", client)
+        cam, adapter = self._camera(camera_id)
+        try:
+            fetched = await adapter.snapshot(cam.ref or "")
+        except AdapterError as exc:
+            raise upstream_error(exc) from None
+        if not fetched.body.startswith(b"\xff\xd8"):
+            raise UpstreamError("the camera system's snapshot is not a JPEG")
+        return Served(fetched.body, "image/jpeg")
+
+
+def _with(claims: StreamClaims, **changes: Any) -> StreamClaims:
+    from dataclasses import replace
+
+    return replace(claims, **changes)
+
+
+__all__ = ["HostilePlaylist", "Served", "StreamProxy"]

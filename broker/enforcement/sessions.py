@@ -1,0 +1,108 @@
+"""Viewing sessions: one ``session.start`` and one ``session.end`` audit record per viewer and stream.
+
+A live viewer makes a request every segment; recording each would drown the log without telling an auditor
+more. The segment requests are decided again every time (that is what cuts a viewer off), and summarised
+here: the session's end record carries its segment and byte counts, how long it lasted and why it ended.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from broker.audit import AuditLog
+from broker.clock import Clock
+from broker.errors import AuditUnavailable
+from broker.policy import Decision, Principal
+from broker.timeutil import format_instant
+
+SessionKey = tuple[str, str, str, str, str | None, str | None]
+
+
+@dataclass
+class Session:
+    id: str
+    principal: Principal
+    camera: str
+    action: str
+    decision: Decision
+    client: str | None
+    started: datetime
+    last: datetime
+    requests: int = 0
+    bytes: int = 0
+
+
+def session_key(principal: Principal, camera: str, action: str, grant: str | None, emergency: str | None) -> SessionKey:
+    return (principal.sub, principal.agency, camera, action, grant, emergency)
+
+
+class SessionTracker:
+    def __init__(self, audit: AuditLog, clock: Clock, idle_seconds: float) -> None:
+        self.audit, self.clock, self.idle = audit, clock, idle_seconds
+        self._sessions: dict[SessionKey, Session] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def open(self, principal: Principal, camera: str, action: str, d: Decision, client: str | None) -> Session:
+        """The viewer's session, started (and recorded: raises AuditUnavailable) if it has none."""
+        key = session_key(principal, camera, action, d.grant, d.emergency)
+        now = self.clock.now()
+        with self._lock:
+            s = self._sessions.get(key)
+            if s is not None:
+                s.last = now
+                return s
+        s = Session(f"vs-{secrets.token_hex(6)}", principal, camera, action, d, client, now, now)
+        self.audit.append(
+            "session.start", principal_sub=principal.sub, principal_agency=principal.agency,
+            principal_roles=tuple(sorted(principal.roles)), camera=camera, action=action, allowed=True,
+            reason=d.reason, mou=d.mou, grant=d.grant, clause=d.clause, emergency=d.emergency, client=client,
+            details={"session": s.id},
+        )  # fmt: skip
+        with self._lock:
+            return self._sessions.setdefault(key, s)
+
+    def get(self, key: SessionKey) -> Session | None:
+        return self._sessions.get(key)
+
+    def touch(self, s: Session, nbytes: int) -> None:
+        s.last = self.clock.now()
+        s.requests += 1
+        s.bytes += nbytes
+
+    def close(self, key: SessionKey, why: str) -> bool:
+        with self._lock:
+            s = self._sessions.pop(key, None)
+        if s is None:
+            return False
+        try:
+            self.audit.append(
+                "session.end", principal_sub=s.principal.sub, principal_agency=s.principal.agency,
+                principal_roles=tuple(sorted(s.principal.roles)), camera=s.camera, action=s.action,
+                mou=s.decision.mou, grant=s.decision.grant, clause=s.decision.clause, emergency=s.decision.emergency,
+                client=s.client, reason=why,
+                details={"session": s.id, "started": format_instant(s.started), "last": format_instant(s.last),
+                         "seconds": round((s.last - s.started).total_seconds(), 3), "requests": s.requests,
+                         "bytes": s.bytes},
+            )  # fmt: skip
+        except AuditUnavailable:
+            with self._lock:  # keep it; the next sweep tries again
+                self._sessions.setdefault(key, s)
+            return False
+        return True
+
+    def sweep(self) -> int:
+        """End sessions idle for longer than ``idle_seconds``."""
+        now = self.clock.now()
+        with self._lock:
+            idle = [k for k, s in self._sessions.items() if (now - s.last).total_seconds() > self.idle]
+        return sum(self.close(k, "idle") for k in idle)
+
+    def close_all(self, why: str = "shutdown") -> None:
+        for key in list(self._sessions):
+            self.close(key, why)

@@ -1,0 +1,125 @@
+"""Short-lived signed tokens for the segment URLs the broker writes into rewritten playlists.
+
+A token binds one upstream ref to the principal, camera and grant that the decision point allowed, so a URL
+copied out of a playlist is useless for another camera and dies within seconds (the broker caps its life at
+two target durations, RFC 8216 section 4.3.3.1 / 6.2.2). Format, URL-safe and unpadded::
+
+    base64url(json(claims with one-letter keys)) "." base64url(HMAC-SHA256(secret, context || payload))
+
+The MAC covers the encoded payload exactly as sent, is checked before anything is decoded, and is compared as
+a canonical string so no alternative encoding of the same MAC bytes is accepted.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from broker.clock import Clock
+from broker.errors import StreamTokenError
+
+MIN_SECRET_BYTES = 32
+MAX_TOKEN_CHARS = 4096
+_CONTEXT = b"camgate-stream-token-v1."  # domain separation from any other use of the secret
+_B64 = re.compile(r"[A-Za-z0-9_-]+")
+# Short JSON keys keep URLs short.
+_KEYS = {
+    "sub": "s", "agency": "a", "roles": "r", "camera": "c", "action": "x",
+    "mou": "m", "grant": "g", "emergency": "e", "ref": "f", "exp": "t",
+}  # fmt: skip
+_OPTIONAL = ("mou", "grant", "emergency")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamClaims:
+    sub: str
+    agency: str
+    roles: tuple[str, ...]
+    camera: str
+    action: str
+    mou: str | None
+    grant: str | None
+    emergency: str | None
+    ref: str
+    exp: int  # unix seconds
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _invalid(reason: str, message: str) -> StreamTokenError:
+    return StreamTokenError(f"stream token {message}", reason=reason)
+
+
+def _claims_from(obj: Any) -> StreamClaims:
+    if not isinstance(obj, dict) or set(obj) - set(_KEYS.values()):
+        raise ValueError("unexpected claims")
+    values: dict[str, Any] = {}
+    for name, key in _KEYS.items():
+        value = obj.get(key)
+        if name == "roles":
+            if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
+                raise ValueError("roles")
+            value = tuple(value)
+        elif name == "exp":
+            if type(value) is not int:
+                raise ValueError("exp")
+        elif not (isinstance(value, str) or (value is None and name in _OPTIONAL)):
+            raise ValueError(name)
+        values[name] = value
+    return StreamClaims(**values)
+
+
+class StreamTokenSigner:
+    def __init__(self, secret: bytes, clock: Clock) -> None:
+        if not isinstance(secret, bytes) or len(secret) < MIN_SECRET_BYTES:
+            raise ValueError(f"stream token secret must be at least {MIN_SECRET_BYTES} bytes")
+        self._secret = secret
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return "StreamTokenSigner(secret=<redacted>)"
+
+    def _mac(self, payload: str) -> str:
+        return _b64encode(hmac.new(self._secret, _CONTEXT + payload.encode("ascii"), hashlib.sha256).digest())
+
+    def sign(self, claims: StreamClaims) -> str:
+        obj: dict[str, Any] = {}
+        for name, key in _KEYS.items():
+            value = getattr(claims, name)
+            if name in _OPTIONAL and value is None:
+                continue
+            obj[key] = list(value) if name == "roles" else value
+        payload = _b64encode(json.dumps(obj, separators=(",", ":"), ensure_ascii=True).encode("ascii"))
+        return f"{payload}.{self._mac(payload)}"
+
+    def verify(self, token: str, *, camera: str) -> StreamClaims:
+        """The claims of ``token`` if it is authentic, unexpired and for ``camera``; else StreamTokenError."""
+        if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
+            raise _invalid("malformed", "is malformed: not a string or too long")
+        payload, dot, mac = token.partition(".")
+        if not dot or not _B64.fullmatch(payload) or not _B64.fullmatch(mac):
+            raise _invalid("malformed", "is malformed: expected base64url payload '.' base64url signature")
+        if not hmac.compare_digest(self._mac(payload), mac):
+            raise _invalid("bad_signature", "has a bad signature")
+        try:
+            claims = _claims_from(json.loads(_b64decode(payload)))
+        except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+            raise _invalid("malformed", f"is malformed: bad claims ({exc})") from None
+        now = int(self._clock.now().timestamp())
+        if now >= claims.exp:
+            raise _invalid("expired", f"expired {now - claims.exp}s ago")
+        if not hmac.compare_digest(claims.camera.encode(), camera.encode()):
+            raise _invalid("camera_mismatch", f"is for camera {claims.camera!r}, not {camera!r}")
+        return claims

@@ -1,0 +1,150 @@
+"""The one settings root, built in the app factory (``create_app``) and by the console script.
+
+Sources, highest first: explicit arguments, ``CAMGATE_*`` environment variables (nested with ``__``,
+e.g. ``CAMGATE_STORE__URL``), a TOML file named by ``CAMGATE_CONFIG`` (see ``config/camgate.example.toml``),
+then the defaults below. Secrets still holding a placeholder are refused outside dev mode.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from broker.errors import ConfigError
+from broker.identity.config import DevIssuerConfig, IdentityConfig
+
+REPO = Path(__file__).resolve().parents[1]
+PLACEHOLDER = "change-me"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(Section):
+    host: str = Field("127.0.0.1", description="Address to listen on")
+    port: int = Field(8080, ge=0, le=65535, description="Port to listen on")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Peers whose X-Forwarded-For is believed for the audit client address"
+    )
+
+
+class PolicySettings(Section):
+    inventory: Path = Field(REPO / "config" / "inventory.yaml", description="Inventory document (contract §1)")
+    mous: list[Path] = Field(default_factory=lambda: [REPO / "policies" / "mou"], description="MOU files or dirs")
+    model: Path = Field(REPO / "policies" / "model.conf", description="casbin model over camera attributes")
+
+
+class StoreSettings(Section):
+    url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data_dir>/camgate.db")
+    schema_: str | None = Field(None, alias="schema", description="PostgreSQL schema for camgate's tables")
+
+
+class StreamSettings(Section):
+    token_secret: SecretStr = Field(
+        SecretStr(PLACEHOLDER), description="HMAC key (>= 32 bytes) for signed segment URLs; refused if placeholder"
+    )
+    token_max_seconds: float = Field(
+        12.0, gt=0, description="Cap on a segment token's life (also <= 2 target durations)"
+    )
+    cache_bytes: int = Field(256 << 20, ge=1 << 20, description="Shared upstream segment cache size")
+    segment_ttl_seconds: float = Field(30.0, gt=0, description="How long a fetched segment is reused for other viewers")
+    playlist_ttl_seconds: float = Field(0.5, ge=0, description="How long a live playlist is reused for other viewers")
+    session_idle_seconds: float = Field(
+        30.0, gt=0, description="A viewing session ends after this long without requests"
+    )
+
+
+class EmergencySettings(Section):
+    min_threat_words: int = Field(
+        5, ge=1, description="An articulable threat (34 CFR 99.36) has at least this many words"
+    )
+    min_threat_chars: int = Field(20, ge=1, description="... and at least this many characters")
+    max_radius_m: float = Field(50_000, gt=0, description="Largest radius scope accepted")
+    refresh_seconds: float = Field(1.0, ge=0, description="How often other replicas' declarations are re-read")
+
+
+class AuditSettings(Section):
+    roles: list[str] = Field(default_factory=lambda: ["auditor"], description="Roles that may read the audit log")
+    agencies: list[str] | None = Field(None, description="Agencies whose auditors may read it (None: any agency)")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CAMGATE_", env_nested_delimiter="__", extra="forbid")
+
+    mode: Literal["dev", "prod"] = Field("prod", description="dev enables the built-in token issuer and placeholders")
+    data_dir: Path = Field(Path(".camgate"), description="Where SQLite, the dev issuer key and demo video live")
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)
+    streams: StreamSettings = Field(default_factory=StreamSettings)
+    emergencies: EmergencySettings = Field(default_factory=EmergencySettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:  # fmt: skip
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("CAMGATE_CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.mode == "dev":
+            if self.identity.dev_issuer is None:  # dev mode means the built-in issuer, for `make demo`
+                self.identity.dev_issuer = DevIssuerConfig()
+            return self
+        secret = self.streams.token_secret.get_secret_value()
+        if secret == PLACEHOLDER or PLACEHOLDER in secret:
+            raise ValueError(
+                "streams.token_secret holds a placeholder; set CAMGATE_STREAMS__TOKEN_SECRET (>= 32 bytes)"
+            )
+        if len(secret.encode()) < 32:
+            raise ValueError("streams.token_secret must be at least 32 bytes")
+        if self.identity.dev_issuer is not None:
+            raise ValueError("identity.dev_issuer is for dev mode only (CAMGATE_MODE=dev)")
+        if not self.identity.issuers:
+            raise ValueError("identity.issuers is empty: no token could ever be accepted")
+        return self
+
+    @property
+    def database_url(self) -> str:
+        return self.store.url or f"sqlite:///{(self.data_dir / 'camgate.db').resolve()}"
+
+    def stream_secret(self) -> bytes:
+        secret = self.streams.token_secret.get_secret_value()
+        if self.mode == "dev" and (PLACEHOLDER in secret or len(secret.encode()) < 32):
+            return _dev_secret(self.data_dir)
+        return secret.encode()
+
+
+def _dev_secret(data_dir: Path) -> bytes:
+    """Dev mode: a random secret kept in the data directory (never the placeholder itself)."""
+    path = data_dir / "dev-stream-secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(os.urandom(32).hex())
+    return path.read_text().strip().encode()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the root settings; invalid settings become one :class:`ConfigError` naming each field."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid settings: {problems}") from None

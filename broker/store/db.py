@@ -1,0 +1,199 @@
+"""Opening the database: SQLite (embedded default) or PostgreSQL (several replicas share one).
+
+SQLite runs in WAL mode with a busy timeout and foreign keys on; camgate emits BEGIN itself (the
+``sqlite3`` module's own transaction handling is disabled) so that writers can take the write lock up
+front with ``BEGIN IMMEDIATE`` (:meth:`Store.begin_write`) and readers get a stable snapshot.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+from broker.errors import ConfigError, StoreUnavailable
+from broker.store import tables
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+PG_CONNECT_TIMEOUT_S = 5
+PG_LOCK_TIMEOUT_MS = 10_000  # a stuck lock holder makes writers fail (and deny) instead of hang
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_CREATE_LOCK_KEY = 0x63616D67  # pg advisory lock serialising create_all across replicas ("camg")
+_IMMEDIATE = "camgate_begin_immediate"
+
+
+def describe_url(url: URL) -> str:
+    """The URL without user name or password, for messages and logs."""
+    if url.get_backend_name() == "sqlite":
+        return f"sqlite:{url.database or ':memory:'}"
+    port = f":{url.port}" if url.port else ""
+    return f"{url.get_backend_name()}://{url.host or 'localhost'}{port}/{url.database or ''}"
+
+
+def driver_problem(exc: BaseException, url: URL | None = None) -> str:
+    """The first line of the driver's message, with the password blanked if it ever appears."""
+    orig = getattr(exc, "orig", None) or exc
+    line = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    if url is not None and url.password:
+        line = line.replace(str(url.password), "***")
+    return f"{type(orig).__name__}: {line}"
+
+
+class Store:
+    """A database engine plus the few things every repository needs."""
+
+    def __init__(self, engine: Engine, *, url: URL, schema: str | None = None) -> None:
+        self._engine = engine
+        self._url = url
+        self.schema = schema
+
+    # -- opening -----------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str, *, schema: str | None = None) -> Store:
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise ConfigError("database URL is not a valid URL", field="database_url") from exc
+        backend = parsed.get_backend_name()
+        if backend == "sqlite":
+            if schema is not None:
+                raise ConfigError("schema is only supported on PostgreSQL", field="database_schema")
+            engine = _sqlite_engine(parsed)
+        elif backend == "postgresql":
+            if parsed.get_driver_name() != "psycopg":
+                raise ConfigError("use the postgresql+psycopg:// driver", field="database_url")
+            engine = _postgres_engine(parsed, schema)
+        else:
+            raise ConfigError(f"unsupported database backend {backend!r}", field="database_url")
+        store = cls(engine, url=parsed, schema=schema)
+        try:
+            with engine.begin() as conn:
+                if schema is not None:
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CREATE_LOCK_KEY})
+                    conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+                else:
+                    conn.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise store.unavailable("connection to", exc) from exc
+        return store
+
+    # -- properties --------------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @property
+    def dialect_name(self) -> str:
+        return self._engine.dialect.name
+
+    @property
+    def description(self) -> str:
+        return describe_url(self._url)
+
+    def unavailable(self, doing: str, exc: BaseException) -> StoreUnavailable:
+        return StoreUnavailable(f"database {doing} {self.description} failed ({driver_problem(exc, self._url)})")
+
+    # -- transactions ------------------------------------------------------------------------------
+
+    @contextmanager
+    def begin_write(self) -> Iterator[Connection]:
+        """A transaction that writes: ``BEGIN IMMEDIATE`` on SQLite (write lock taken up front)."""
+        with self._engine.connect() as conn:
+            if self.dialect_name == "sqlite":
+                conn = conn.execution_options(**{_IMMEDIATE: True})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def begin_read(self) -> Iterator[Connection]:
+        """A read transaction seeing one consistent snapshot (REPEATABLE READ on PostgreSQL)."""
+        with self._engine.connect() as conn:
+            if self.dialect_name == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def create_all(self) -> None:
+        """Create missing tables and their fixed rows; safe to run again and from several replicas."""
+        try:
+            with self.begin_write() as conn:
+                if self.dialect_name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CREATE_LOCK_KEY})
+                tables.metadata.create_all(conn, checkfirst=True)
+                tables.seed_rows(conn)
+        except SQLAlchemyError as exc:
+            raise self.unavailable("set-up of", exc) from exc
+
+    def ping(self) -> bool:
+        try:
+            with self._engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    def dispose(self) -> None:
+        self._engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Store({self.description!r})"
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    database = url.database or ""
+    is_uri = str(url.query.get("uri", "")).lower() in ("true", "1")
+    in_memory = database in ("", ":memory:") or "mode=memory" in str(url)
+    kwargs: dict[str, Any] = {
+        "connect_args": {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+    }
+    if in_memory and not is_uri:
+        kwargs["poolclass"] = StaticPool  # one shared connection, else each would get its own database
+    elif not is_uri:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # camgate emits BEGIN itself (see module docstring)
+        cur = dbapi_conn.cursor()
+        try:
+            if not in_memory:
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            # FULL: a committed audit record survives power loss (the log is evidence).
+            cur.execute("PRAGMA synchronous=FULL")
+        finally:
+            cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(_IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def _postgres_engine(url: URL, schema: str | None) -> Engine:
+    options = [f"-c lock_timeout={PG_LOCK_TIMEOUT_MS}"]
+    if schema is not None:
+        if not _SCHEMA_NAME.match(schema):
+            raise ConfigError("schema must be a lower-case SQL identifier ([a-z_][a-z0-9_]*)", field="database_schema")
+        options.append(f"-c search_path={schema}")
+    if "options" in url.query:  # keep options given in the URL (e.g. a search_path)
+        given = url.query["options"]
+        options.insert(0, given if isinstance(given, str) else " ".join(given))
+    connect_args = {"connect_timeout": PG_CONNECT_TIMEOUT_S, "options": " ".join(options)}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)

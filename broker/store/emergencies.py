@@ -1,0 +1,195 @@
+"""Declared emergencies: the rows behind emergency access, shared by every broker replica."""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, or_, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from broker.errors import Conflict, UnknownEmergency
+from broker.store.db import Store
+from broker.store.tables import EMERGENCIES_COUNTER, counters, emergencies
+from broker.store.types import as_utc
+
+MAX_LIST = 5000
+
+
+@dataclass(frozen=True)
+class EmergencyRecord:
+    id: str
+    mou: str
+    site: str
+    buildings: tuple[str, ...]
+    zones: tuple[str, ...]
+    center_lat: float | None
+    center_lon: float | None
+    radius_m: float | None
+    threat: str | None
+    incident: str | None
+    declared_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+    declared_by_sub: str
+    declared_by_agency: str
+    ended_by_sub: str | None
+    ended_by_agency: str | None
+    closed_recorded: bool = False  # whether its end/expiry has been written to the audit log
+
+    def closed_at(self) -> datetime:
+        """When access under it stops: the end if ended early, else the expiry."""
+        return self.expires_at if self.ended_at is None else min(self.ended_at, self.expires_at)
+
+    def active_at(self, instant: datetime) -> bool:
+        return self.declared_at <= instant < self.closed_at()
+
+
+_COLUMNS = tuple(f.name for f in fields(EmergencyRecord))
+
+
+def _from_row(row: Row[Any]) -> EmergencyRecord:
+    values = dict(row._mapping)
+    values["buildings"] = tuple(values["buildings"])
+    values["zones"] = tuple(values["zones"])
+    values["closed_recorded"] = bool(values["closed_recorded"])
+    return EmergencyRecord(**values)
+
+
+def _to_row(rec: EmergencyRecord) -> dict[str, Any]:
+    row = {name: getattr(rec, name) for name in _COLUMNS}
+    for name in ("declared_at", "expires_at", "ended_at"):
+        if row[name] is not None:
+            row[name] = as_utc(row[name], name=name)
+    row["buildings"] = list(rec.buildings)
+    row["zones"] = list(rec.zones)
+    return row
+
+
+class EmergencyRepository:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def insert(self, rec: EmergencyRecord) -> None:
+        row = _to_row(rec)
+        if row["expires_at"] <= row["declared_at"]:
+            raise ValueError("expires_at must be after declared_at")
+        try:
+            with self._store.begin_write() as conn:
+                conn.execute(emergencies.insert().values(**row))
+                self._bump(conn)
+        except IntegrityError as exc:
+            raise Conflict(f"emergency {rec.id!r} already exists", field="id") from exc
+        except SQLAlchemyError as exc:
+            raise self._store.unavailable("insert into", exc) from exc
+
+    def get(self, id: str) -> EmergencyRecord | None:
+        try:
+            with self._store.engine.connect() as conn:
+                return self._get(conn, id)
+        except SQLAlchemyError as exc:
+            raise self._store.unavailable("read from", exc) from exc
+
+    def list(
+        self,
+        *,
+        active_at: datetime | None = None,
+        site: str | None = None,
+        mou: str | None = None,
+        limit: int = 500,
+    ) -> builtins.list[EmergencyRecord]:
+        """Newest first. ``active_at``: declared_at <= t < min(ended_at, expires_at)."""
+        query = select(emergencies)
+        if active_at is not None:
+            t = as_utc(active_at, name="active_at")
+            query = query.where(
+                emergencies.c.declared_at <= t,
+                emergencies.c.expires_at > t,
+                or_(emergencies.c.ended_at.is_(None), emergencies.c.ended_at > t),
+            )
+        if site is not None:
+            query = query.where(emergencies.c.site == site)
+        if mou is not None:
+            query = query.where(emergencies.c.mou == mou)
+        query = query.order_by(emergencies.c.declared_at.desc(), emergencies.c.id.desc())
+        return self._select(query.limit(max(1, min(limit, MAX_LIST))))
+
+    def end(self, id: str, *, ended_at: datetime, by_sub: str, by_agency: str) -> EmergencyRecord:
+        """End an open emergency; one conditional UPDATE, so two concurrent ends cannot both win."""
+        at = as_utc(ended_at, name="ended_at")
+        try:
+            with self._store.begin_write() as conn:
+                result = conn.execute(
+                    update(emergencies)
+                    .where(
+                        emergencies.c.id == id,
+                        emergencies.c.ended_at.is_(None),
+                        emergencies.c.expires_at > at,
+                    )
+                    .values(ended_at=at, ended_by_sub=by_sub, ended_by_agency=by_agency)
+                )
+                if result.rowcount == 1:
+                    self._bump(conn)
+                current = self._get(conn, id)
+        except SQLAlchemyError as exc:
+            raise self._store.unavailable("update of", exc) from exc
+        if current is None:
+            raise UnknownEmergency(f"no emergency {id!r}", field="id")
+        if result.rowcount != 1:
+            state = "ended" if current.ended_at is not None else "expired"
+            raise Conflict(f"emergency {id!r} has already {state}", field="id")
+        return current
+
+    def unrecorded_closed(self, now: datetime) -> builtins.list[EmergencyRecord]:
+        """Ended or expired (expires_at <= now) emergencies whose close is not yet in the audit log."""
+        t = as_utc(now, name="now")
+        query = (
+            select(emergencies)
+            .where(
+                emergencies.c.closed_recorded.is_(False),
+                or_(emergencies.c.ended_at.is_not(None), emergencies.c.expires_at <= t),
+            )
+            .order_by(func.coalesce(emergencies.c.ended_at, emergencies.c.expires_at), emergencies.c.id)
+            .limit(MAX_LIST)
+        )
+        return self._select(query)
+
+    def mark_closed_recorded(self, id: str) -> None:
+        try:
+            with self._store.begin_write() as conn:
+                result = conn.execute(update(emergencies).where(emergencies.c.id == id).values(closed_recorded=True))
+        except SQLAlchemyError as exc:
+            raise self._store.unavailable("update of", exc) from exc
+        if result.rowcount != 1:
+            raise UnknownEmergency(f"no emergency {id!r}", field="id")
+
+    def generation(self) -> int:
+        """Bumped on every insert and end: compare to tell cheaply whether the set changed."""
+        try:
+            with self._store.engine.connect() as conn:
+                value = conn.execute(
+                    select(counters.c.value).where(counters.c.name == EMERGENCIES_COUNTER)
+                ).scalar_one_or_none()
+        except SQLAlchemyError as exc:
+            raise self._store.unavailable("read from", exc) from exc
+        return int(value or 0)
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _select(self, query: Any) -> builtins.list[EmergencyRecord]:
+        try:
+            with self._store.engine.connect() as conn:
+                return [_from_row(row) for row in conn.execute(query)]
+        except SQLAlchemyError as exc:
+            raise self._store.unavailable("read from", exc) from exc
+
+    @staticmethod
+    def _get(conn: Connection, id: str) -> EmergencyRecord | None:
+        row = conn.execute(select(emergencies).where(emergencies.c.id == id)).first()
+        return None if row is None else _from_row(row)
+
+    @staticmethod
+    def _bump(conn: Connection) -> None:
+        conn.execute(update(counters).where(counters.c.name == EMERGENCIES_COUNTER).values(value=counters.c.value + 1))

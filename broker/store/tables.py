@@ -1,0 +1,130 @@
+"""The tables of camgate (SQLAlchemy Core). Names are unqualified: the schema comes from the connection.
+
+``audit_head`` and ``schema_version`` hold exactly one row (``id = 1``); ``counters`` holds named
+counters such as the emergencies generation. :func:`seed_rows` inserts the fixed rows when missing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Connection,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    select,
+)
+
+from broker.store.types import JSONText, UTCDateTime
+
+SCHEMA_VERSION = 1
+AUDIT_GENESIS_HASH = "0" * 64  # equals broker.audit.chain.GENESIS (the store may not import audit)
+EMERGENCIES_COUNTER = "emergencies"
+
+# SQLite only makes INTEGER PRIMARY KEY an alias of its rowid (the fast path); BIGINT elsewhere.
+SeqType = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", Integer, nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+emergencies = Table(
+    "emergencies",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("mou", Text, nullable=False),
+    Column("site", Text, nullable=False),
+    Column("buildings", JSONText, nullable=False),
+    Column("zones", JSONText, nullable=False),
+    Column("center_lat", Float, nullable=True),
+    Column("center_lon", Float, nullable=True),
+    Column("radius_m", Float, nullable=True),
+    Column("threat", Text, nullable=True),
+    Column("incident", Text, nullable=True),
+    Column("declared_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("declared_by_sub", Text, nullable=False),
+    Column("declared_by_agency", Text, nullable=False),
+    Column("ended_by_sub", Text, nullable=True),
+    Column("ended_by_agency", Text, nullable=True),
+    Column("closed_recorded", Boolean, nullable=False, default=False),
+    Index(None, "declared_at"),
+    Index(None, "site"),
+    Index(None, "mou"),
+)
+
+audit_records = Table(
+    "audit_records",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=False),
+    Column("ts", UTCDateTime, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("principal_sub", Text, nullable=True),
+    Column("principal_agency", Text, nullable=True),
+    Column("principal_roles", JSONText, nullable=False),
+    Column("camera", Text, nullable=True),
+    Column("action", Text, nullable=True),
+    Column("allowed", Boolean, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("mou", Text, nullable=True),
+    Column("grant", Text, nullable=True),
+    Column("clause", Text, nullable=True),
+    Column("emergency", Text, nullable=True),
+    Column("client", Text, nullable=True),
+    Column("details", JSONText, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    # (column, seq): filter on the column and page in seq order with one index.
+    Index(None, "ts"),
+    Index(None, "principal_sub", "seq"),
+    Index(None, "camera", "seq"),
+    Index(None, "emergency", "seq"),
+)
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
+)
+
+
+def seed_rows(conn: Connection) -> None:
+    """Insert the fixed rows that are missing (idempotent; run inside a transaction)."""
+    seeds = (
+        (schema_version, schema_version.c.id == 1, {"id": 1, "version": SCHEMA_VERSION}),
+        (audit_head, audit_head.c.id == 1, {"id": 1, "seq": 0, "hash": AUDIT_GENESIS_HASH}),
+        (counters, counters.c.name == EMERGENCIES_COUNTER, {"name": EMERGENCIES_COUNTER, "value": 0}),
+    )
+    for table, where, row in seeds:
+        if conn.execute(select(1).select_from(table).where(where)).first() is None:
+            conn.execute(table.insert().values(**row))

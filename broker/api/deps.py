@@ -1,4 +1,8 @@
-"""Typed dependency aliases, in one place (as in the FastAPI full-stack template's ``deps.py``)."""
+"""Typed dependency aliases, in one place (as in the FastAPI full-stack template's ``deps.py``).
+
+The functions are ``async`` on purpose: they do no I/O, and FastAPI would run a sync dependency in the
+thread pool (a hand-off per dependency per request, which cost the proxy half its throughput).
+"""
 
 from __future__ import annotations
 
@@ -12,22 +16,22 @@ from broker.policy import Principal
 from broker.store import Store
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
-def get_store(services: ServicesDep) -> Store:
+async def get_store(services: ServicesDep) -> Store:
     return services.store
 
 
-def get_principal(request: Request) -> Principal:
+async def get_principal(request: Request) -> Principal:
     principal = getattr(request.state, "principal", None)
     if principal is None:  # only reachable from a route opened without authentication
         raise AuthenticationError("no bearer token")
     return principal
 
 
-def get_client(request: Request, services: ServicesDep) -> str | None:
+async def get_client(request: Request, services: ServicesDep) -> str | None:
     """The client address for the audit record; X-Forwarded-For only from a configured proxy."""
     peer = request.client.host if request.client else None
     if peer and peer in services.settings.server.trusted_proxies:
@@ -37,7 +41,7 @@ def get_client(request: Request, services: ServicesDep) -> str | None:
     return peer
 
 
-def get_auditor(principal: PrincipalDep, services: ServicesDep) -> Principal:
+async def get_auditor(principal: PrincipalDep, services: ServicesDep) -> Principal:
     cfg = services.settings.audit
     if principal.roles.isdisjoint(cfg.roles) or (cfg.agencies is not None and principal.agency not in cfg.agencies):
         raise PermissionDenied("the audit log is for auditors", reason="not_an_auditor")

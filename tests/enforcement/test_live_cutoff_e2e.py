@@ -1,0 +1,109 @@
+"""End to end with real parts: a real broker over HTTP, the simulated VMS encoding live H.264, and ffmpeg
+as the viewer. During an emergency ffmpeg reads an interior camera through the broker; ending the emergency
+cuts it off at its next request, and the audit chain tells the whole story."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from broker.api import create_app
+from broker.clock import SystemClock
+from broker.demo.video import ffmpeg_exe
+from broker.demo.vms import SimulatedVms
+from broker.settings import load_settings
+from tests.fakes.servers import serve_in_thread
+from tests.paths import EXAMPLE_INVENTORY, EXAMPLE_MOUS
+
+pytestmark = pytest.mark.video
+THREAT = "Caller reports an armed intruder in the front office."
+
+
+def _wait(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def district(tmp_path: Path):
+    """The example district, its school VMS simulated with live 1-second H.264 segments."""
+    clock = SystemClock()
+    vms = SimulatedVms({"saxe-int-01": "Saxe · Front office hallway"}, work_dir=tmp_path / "vms", clock=clock,
+                       segment_seconds=1.0, size="320x180", rate=10)  # fmt: skip
+    base = vms.start()
+    inv = yaml.safe_load(EXAMPLE_INVENTORY.read_text())
+    for system in inv["systems"]:
+        system["base_url"] = base
+    (tmp_path / "inventory.yaml").write_text(yaml.safe_dump(inv))
+    settings = load_settings(mode="dev", data_dir=tmp_path / "data",
+                             policy={"inventory": tmp_path / "inventory.yaml", "mous": [EXAMPLE_MOUS]})  # fmt: skip
+    app = create_app(settings, clock=clock)
+    services = app.state.services
+    try:
+        with serve_in_thread(app) as url:
+            yield url, services
+    finally:
+        vms.stop()
+
+
+def _token(services, sub: str, roles: list[str]) -> str:
+    return services.dev_issuer.mint(sub, "ncpd", roles, now=services.clock.now())
+
+
+def test_ffmpeg_reads_interior_during_emergency_and_is_cut_off_when_it_ends(district, tmp_path):
+    url, services = district
+    officer, dispatcher = _token(services, "officer-kim", ["officer"]), _token(services, "dispatch-lee", ["dispatcher"])
+    live = f"{url}/api/v1/cameras/saxe-int-01/live.m3u8?access_token={officer}"
+    ffmpeg = [ffmpeg_exe(), "-hide_banner", "-loglevel", "warning", "-rw_timeout", "5000000"]
+
+    # Before any emergency: refused, ffmpeg gets nothing.
+    before = subprocess.run([*ffmpeg, "-i", live, "-t", "2", "-f", "null", "-"], capture_output=True, timeout=30)
+    assert before.returncode != 0 and b"403" in before.stderr
+
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {dispatcher}"}, timeout=30) as api:
+        r = api.post("/api/v1/emergencies", json={"mou": "ncps-ncpd-video", "site": "ncps-saxe", "threat": THREAT,
+                                                   "incident": "NC-26-01433", "duration_minutes": 30})  # fmt: skip
+        assert r.status_code == 201, r.text
+        emergency = r.json()["id"]
+
+        out = tmp_path / "viewer.ts"
+        viewer = subprocess.Popen([*ffmpeg, "-i", live, "-c", "copy", "-f", "mpegts", str(out)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        try:
+            _wait(lambda: out.exists() and out.stat().st_size > 150_000, 40, "ffmpeg to receive interior video")
+            playlist = httpx.get(live, timeout=10).text
+            segment = next(line for line in playlist.splitlines() if line.startswith("/api/"))
+
+            assert api.post(f"/api/v1/emergencies/{emergency}/end").status_code == 200
+            # The segment URL fetched during the emergency is still within its token life, but is refused now.
+            cut = httpx.get(url + segment, timeout=10)
+            assert cut.status_code == 403 and cut.json()["reason"] == "no_emergency"
+            viewer.wait(timeout=30)  # ffmpeg's next playlist reload is refused and it stops
+        finally:
+            viewer.kill()
+            stderr = viewer.stderr.read().decode(errors="replace") if viewer.stderr else ""
+        assert "403" in stderr
+        probe = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(out)], capture_output=True, text=True)
+        assert "Video: h264" in probe.stderr
+
+    audit = services.audit
+    assert audit.verify().ok
+    records, _ = audit.query(camera="saxe-int-01", limit=1000)
+    kinds = [(r.kind, r.reason) for r in records]
+    assert ("decision", "no_emergency") in kinds[:1]  # the refusal before the emergency
+    allowed = [r for r in records if r.kind == "decision" and r.allowed]
+    assert allowed and all(r.emergency == emergency and r.grant == "G2" and r.clause == "4.2" for r in allowed)
+    ended = [r for r in records if r.kind == "session.end"]
+    assert ended and ended[0].reason.startswith("access_revoked") and ended[0].details["bytes"] > 150_000
+    denials_after = [r for r in records if r.kind == "decision" and not r.allowed and r.ts > allowed[-1].ts]
+    assert denials_after and {r.reason for r in denials_after} == {"no_emergency"}
+    (end,) = audit.query(emergency=emergency, kind="emergency.end")[0]
+    assert end.principal_sub == "dispatch-lee"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -13,7 +14,9 @@ from broker.errors import DocumentError, InvalidRequest
 from broker.policy import DecisionPoint, compile_policy
 from broker.policy.wire import parse_request
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "policies" / "model.conf"
+DEFAULT_MODEL = Path(
+    os.environ.get("CAMGATE_POLICY__MODEL") or Path(__file__).resolve().parents[2] / "policies" / "model.conf"
+)
 
 
 def decide_lines(pdp: DecisionPoint, lines: Iterable[str]) -> Iterator[str]:
@@ -39,7 +42,8 @@ def load_pdp(inventory: str, mou_paths: list[str], model: Path = DEFAULT_MODEL) 
     return DecisionPoint(compile_policy(inv, mous, model.read_text(encoding="utf-8")))
 
 
-def run(inventory: str, mou_paths: list[str], requests: str | None, out: TextIO = sys.stdout) -> int:
+def run(inventory: str, mou_paths: list[str], requests: str | None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     try:
         pdp = load_pdp(inventory, mou_paths)
     except DocumentError as exc:

@@ -1,0 +1,52 @@
+"""The settings root: placeholders and the dev issuer refused outside dev mode; TOML and env sources."""
+
+import pytest
+
+from broker.errors import ConfigError
+from broker.settings import load_settings
+from tests.paths import REPO
+
+ISSUER = {"issuer": "https://idp.example/ncpd", "audience": "camgate", "agency": "ncpd",
+          "jwks_uri": "https://idp.example/ncpd/jwks"}  # fmt: skip
+
+
+def test_placeholder_secret_refused_outside_dev_mode():
+    with pytest.raises(ConfigError, match="token_secret holds a placeholder"):
+        load_settings(identity={"issuers": [ISSUER]})
+
+
+def test_short_secret_refused():
+    with pytest.raises(ConfigError, match="at least 32 bytes"):
+        load_settings(streams={"token_secret": "short"}, identity={"issuers": [ISSUER]})
+
+
+def test_dev_issuer_refused_outside_dev_mode():
+    with pytest.raises(ConfigError, match="dev mode only"):
+        load_settings(streams={"token_secret": "s" * 40}, identity={"issuers": [ISSUER], "dev_issuer": {}})
+
+
+def test_no_issuers_refused_in_prod():
+    with pytest.raises(ConfigError, match=r"identity\.issuers is empty"):
+        load_settings(streams={"token_secret": "s" * 40})
+
+
+def test_unknown_setting_refused():
+    with pytest.raises(ConfigError, match=r"streams\.colour"):
+        load_settings(mode="dev", streams={"colour": "red"})
+
+
+def test_dev_mode_gets_the_dev_issuer_and_a_random_secret(tmp_path):
+    s = load_settings(mode="dev", data_dir=tmp_path)
+    assert s.identity.dev_issuer is not None
+    secret = s.stream_secret()
+    assert len(secret) >= 32 and b"change-me" not in secret and secret == s.stream_secret()
+
+
+def test_example_toml_with_env_secret(monkeypatch):
+    monkeypatch.setenv("CAMGATE_CONFIG", str(REPO / "config" / "camgate.example.toml"))
+    monkeypatch.setenv("CAMGATE_STREAMS__TOKEN_SECRET", "x" * 40)
+    s = load_settings()
+    assert s.store.url.startswith("postgresql+psycopg://") and [i.agency for i in s.identity.issuers] == [
+        "ncpd",
+        "ncps",
+    ]

@@ -1,13 +1,16 @@
-"""Short-lived signed tokens for the segment URLs the broker writes into rewritten playlists.
+"""Short-lived sealed tokens for the segment URLs the broker writes into rewritten playlists.
 
 A token binds one upstream ref to the principal, camera and grant that the decision point allowed, so a URL
 copied out of a playlist is useless for another camera and dies within seconds (the broker caps its life at
-two target durations, RFC 8216 section 4.3.3.1 / 6.2.2). Format, URL-safe and unpadded::
+two target durations, RFC 8216 section 4.3.3.1 / 6.2.2). It is *sealed*, not just signed: the upstream
+reference inside must not reach the client (upstream paths are the camera system's business), so the claims
+are encrypted and authenticated with AES-256-GCM (NIST SP 800-38D) under a key derived from the secret.
+Format, URL-safe and unpadded::
 
-    base64url(json(claims with one-letter keys)) "." base64url(HMAC-SHA256(secret, context || payload))
+    base64url(nonce, 12 bytes) "." base64url(AES-GCM(key, nonce, json(claims), aad=context))
 
-The MAC covers the encoded payload exactly as sent, is checked before anything is decoded, and is compared as
-a canonical string so no alternative encoding of the same MAC bytes is accepted.
+Any change to either part fails authentication; both parts must be in canonical base64url so that no
+alternative encoding of the same bytes is accepted.
 """
 
 from __future__ import annotations
@@ -17,16 +20,21 @@ import binascii
 import hashlib
 import hmac
 import json
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from broker.clock import Clock
 from broker.errors import StreamTokenError
 
 MIN_SECRET_BYTES = 32
 MAX_TOKEN_CHARS = 4096
-_CONTEXT = b"camgate-stream-token-v1."  # domain separation from any other use of the secret
+_CONTEXT = b"camgate-stream-token-v2"  # domain separation from any other use of the secret
+NONCE_BYTES = 12  # 96-bit random nonces: SP 800-38D 8.2.2 bounds invocations per key; rotate the secret yearly
 _B64 = re.compile(r"[A-Za-z0-9_-]+")
 # Short JSON keys keep URLs short.
 _KEYS = {
@@ -85,14 +93,15 @@ class StreamTokenSigner:
     def __init__(self, secret: bytes, clock: Clock) -> None:
         if not isinstance(secret, bytes) or len(secret) < MIN_SECRET_BYTES:
             raise ValueError(f"stream token secret must be at least {MIN_SECRET_BYTES} bytes")
-        self._secret = secret
+        self._aead = AESGCM(hmac.new(secret, _CONTEXT, hashlib.sha256).digest())
         self._clock = clock
 
     def __repr__(self) -> str:
         return "StreamTokenSigner(secret=<redacted>)"
 
-    def _mac(self, payload: str) -> str:
-        return _b64encode(hmac.new(self._secret, _CONTEXT + payload.encode("ascii"), hashlib.sha256).digest())
+    def _seal(self, plaintext: bytes) -> str:
+        nonce = os.urandom(NONCE_BYTES)
+        return f"{_b64encode(nonce)}.{_b64encode(self._aead.encrypt(nonce, plaintext, _CONTEXT))}"
 
     def sign(self, claims: StreamClaims) -> str:
         obj: dict[str, Any] = {}
@@ -101,21 +110,28 @@ class StreamTokenSigner:
             if name in _OPTIONAL and value is None:
                 continue
             obj[key] = list(value) if name == "roles" else value
-        payload = _b64encode(json.dumps(obj, separators=(",", ":"), ensure_ascii=True).encode("ascii"))
-        return f"{payload}.{self._mac(payload)}"
+        return self._seal(json.dumps(obj, separators=(",", ":"), ensure_ascii=True).encode("ascii"))
 
     def verify(self, token: str, *, camera: str) -> StreamClaims:
         """The claims of ``token`` if it is authentic, unexpired and for ``camera``; else StreamTokenError."""
         if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
             raise _invalid("malformed", "is malformed: not a string or too long")
-        payload, dot, mac = token.partition(".")
-        if not dot or not _B64.fullmatch(payload) or not _B64.fullmatch(mac):
-            raise _invalid("malformed", "is malformed: expected base64url payload '.' base64url signature")
-        if not hmac.compare_digest(self._mac(payload), mac):
-            raise _invalid("bad_signature", "has a bad signature")
+        nonce_text, dot, sealed_text = token.partition(".")
+        if not dot or not _B64.fullmatch(nonce_text) or not _B64.fullmatch(sealed_text):
+            raise _invalid("malformed", "is malformed: expected base64url nonce '.' base64url sealed claims")
         try:
-            claims = _claims_from(json.loads(_b64decode(payload)))
-        except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+            nonce, sealed = _b64decode(nonce_text), _b64decode(sealed_text)
+        except (ValueError, binascii.Error):
+            raise _invalid("malformed", "is malformed: bad base64url") from None
+        if _b64encode(nonce) != nonce_text or _b64encode(sealed) != sealed_text or len(nonce) != NONCE_BYTES:
+            raise _invalid("bad_signature", "has a bad signature")  # non-canonical encodings are not ours
+        try:
+            plaintext = self._aead.decrypt(nonce, sealed, _CONTEXT)
+        except (InvalidTag, ValueError):
+            raise _invalid("bad_signature", "has a bad signature") from None
+        try:
+            claims = _claims_from(json.loads(plaintext))
+        except (ValueError, UnicodeDecodeError) as exc:
             raise _invalid("malformed", f"is malformed: bad claims ({exc})") from None
         now = int(self._clock.now().timestamp())
         if now >= claims.exp:

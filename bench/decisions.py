@@ -93,7 +93,9 @@ def requests(inv: Inventory, n: int, rng: random.Random) -> list[AccessRequest]:
         if rng.random() < 0.5:
             ems = (EmergencyView(id=f"E{d}", mou=f"mou-{d:03d}", site=cam.site, declared_at=at - timedelta(minutes=5),
                                  expires_at=at + timedelta(minutes=55), buildings=frozenset({"b0", "b1"})),)  # fmt: skip
-        window = Window(at - timedelta(minutes=4), at - timedelta(minutes=1)) if action in ("playback", "export") else None
+        window = (
+            Window(at - timedelta(minutes=4), at - timedelta(minutes=1)) if action in ("playback", "export") else None
+        )
         principal = Principal.of("u", agency, [rng.choice(ROLES)])
         out.append(AccessRequest(principal, cam.id, action, at, ems, window))
     return out

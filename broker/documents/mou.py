@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import time, timedelta
+from datetime import time
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -149,17 +149,11 @@ def check_mou(mou: Mou, inv: InventoryIndex | None) -> list[Issue]:
                 issues.append((("grants", g, "playback", "max_age"), "max_age applies to always-grants only"))
             if grant.when == "always" and grant.playback.from_ is not None:
                 issues.append((("grants", g, "playback", "from"), "from applies to emergency-grants only"))
-            if grant.playback.max_age is not None and grant.playback.max_age < timedelta(0):
-                issues.append((("grants", g, "playback", "max_age"), "max_age must not be negative"))
     if mou.emergency is None:
         if any(g.when == "emergency" for g in mou.grants):
             issues.append((("emergency",), "required: a grant has when: emergency"))
     else:
         em = mou.emergency
-        if em.max_duration <= timedelta(0):
-            issues.append((("emergency", "max_duration"), "must be positive"))
-        if em.default_duration <= timedelta(0):
-            issues.append((("emergency", "default_duration"), "must be positive"))
         if em.default_duration > em.max_duration:
             issues.append((("emergency", "default_duration"), "default_duration is above max_duration"))
         if inv is not None:

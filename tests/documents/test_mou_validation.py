@@ -145,3 +145,9 @@ def test_unquoted_clause_number_is_text(tmp_path):
     p = write(tmp_path, yaml.safe_dump(doc))
     (mou,) = load_mous([p], load_inventory(EXAMPLE_INVENTORY))
     assert mou.grants[0].clause == "4.1"
+
+
+def test_documents_valid_under_the_contract_load_even_when_odd(tmp_path):
+    """Durations may be negative (contract preamble); only the listed rules make a document invalid."""
+    text = GOOD.replace("max_age: 7d", "max_age: -1d").replace("from: -30s}\n  - id: G3", "from: 5m}\n  - id: G3")
+    assert errors(tmp_path, text) == []

@@ -15,6 +15,7 @@ KINDS: tuple[str, ...] = (
     "session.start",
     "session.end",
     "cameras.list",
+    "upstream.refused",
 )
 
 # The fields a caller may pass to AuditLog.append (seq, ts, prev_hash and hash are assigned by the log).

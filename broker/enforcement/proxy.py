@@ -11,6 +11,7 @@ many viewers ask. Upstream URLs and credentials never reach a client.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,7 @@ from broker.inventory.adapters import AdapterPool
 from broker.policy import Principal
 from broker.settings import StreamSettings
 
+log = logging.getLogger("camgate.proxy")
 PLAYLIST = "application/vnd.apple.mpegurl"
 CONTENT_TYPES = {
     ".ts": "video/mp2t", ".m4s": "video/iso.segment", ".mp4": "video/mp4", ".aac": "audio/aac", ".vtt": "text/vtt",
@@ -104,13 +106,21 @@ class StreamProxy:
             token = self.signer.sign(_with(claims, ref=ref, exp=out["exp"]))
             return f"{self.prefix}/{claims.camera}/hls/{token}/{name}"
 
-        # Token life: at most two target durations (so a revoked viewer stops within that) and the cap.
-        probe = rewrite_playlist(fetched.body, base_ref=fetched.ref, resolve=adapter.resolve, sign=lambda r: r)
-        life = self.cfg.token_max_seconds
-        if probe.target_duration:
-            life = min(life, 2 * probe.target_duration)
-        out["exp"] = now + max(1, math.ceil(life))
-        return rewrite_playlist(fetched.body, base_ref=fetched.ref, resolve=adapter.resolve, sign=sign).body
+        try:
+            # Token life: at most two target durations (so a revoked viewer stops within that) and the cap.
+            probe = rewrite_playlist(fetched.body, base_ref=fetched.ref, resolve=adapter.resolve, sign=lambda r: r)
+            life = self.cfg.token_max_seconds
+            if probe.target_duration:
+                life = min(life, 2 * probe.target_duration)
+            out["exp"] = now + max(1, math.ceil(life))
+            return rewrite_playlist(fetched.body, base_ref=fetched.ref, resolve=adapter.resolve, sign=sign).body
+        except HostilePlaylist as exc:
+            # The full reason may quote upstream URIs (internal hosts): operators get it, the client does not.
+            log.warning("camera %s: playlist refused: %s", claims.camera, exc.message)
+            await run_in_threadpool(self._record_refusal, claims, exc.message)
+            line = exc.details.get("line")
+            where = f" (line {line})" if line else ""
+            raise HostilePlaylist(f"the camera system's playlist was refused as unsafe{where}", line=line) from None
 
     # -- segments and sub-playlists --------------------------------------------------------------------------
     async def resource(self, camera_id: str, token: str, name: str, client: str | None) -> Served:
@@ -142,6 +152,13 @@ class StreamProxy:
             ).body
         self.sessions.touch(session, len(body))
         return Served(body, ctype)
+
+    def _record_refusal(self, claims: StreamClaims, why: str) -> None:
+        with contextlib.suppress(AuditUnavailable):
+            self.guard.audit.append(
+                "upstream.refused", camera=claims.camera, principal_sub=claims.sub, principal_agency=claims.agency,
+                details={"why": why[:500]},
+            )  # fmt: skip
 
     def _cut_off(self, d: Any, principal: Principal, camera: str, action: str, client: str | None, key: Any) -> None:
         # A denial is safe without its record; the session end below is retried by the sweep.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from broker.documents.mou import Mou
 from broker.errors import InvalidRequest, PermissionDenied
@@ -28,16 +28,19 @@ class Declaration(BaseModel):
     buildings: list[str] = Field(default_factory=list, max_length=100, description="Empty: every building")
     zones: list[str] = Field(default_factory=list, max_length=100, description="Empty: every zone")
     center: Point | None = Field(None, description="With radius_m: only cameras within the radius")
-    radius_m: float | None = Field(None, gt=0, description="Radius around center, metres")
+    radius_m: float | None = Field(None, gt=0, validate_default=True, description="Radius around center, metres")
     threat: str | None = Field(None, max_length=4000, description="The articulable and significant threat")
     incident: str | None = Field(None, max_length=200, description="CAD / incident number")
-    duration_minutes: int | None = Field(None, gt=0, le=7 * 24 * 60, description="Default: the MOU's")
+    duration_minutes: int | None = Field(None, gt=0, le=7 * 24 * 60, strict=True, description="Default: the MOU's")
 
-    @model_validator(mode="after")
-    def _pair(self) -> Declaration:
-        if (self.center is None) != (self.radius_m is None):
+    @field_validator("radius_m")
+    @classmethod
+    def _pair(cls, radius_m: float | None, info: ValidationInfo) -> float | None:
+        # A field validator (not a model one) so the error names the field: body.radius_m, not body.
+        # A center that failed its own validation is absent from info.data and reported on its own.
+        if "center" in info.data and (info.data["center"] is None) != (radius_m is None):
             raise ValueError("center and radius_m go together")
-        return self
+        return radius_m
 
 
 def may_declare(mou: Mou, principal: Principal) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from broker.api.routes import audit, cameras, emergencies, health
-from broker.api.security import require_authentication
+from broker.api.security import access_of, require_authentication
 from broker.api.services import Services, build_services
 from broker.clock import Clock
 from broker.errors import AuthenticationError, CamgateError
@@ -24,6 +25,8 @@ from broker.settings import Settings, load_settings
 
 log = logging.getLogger("camgate")
 HOUSEKEEPING_SECONDS = 1.0
+_NOT_QDTEXT = re.compile(r"[^\x20-\x21\x23-\x5b\x5d-\x7e]")  # RFC 6750 §3: error_description characters
+_SOURCES = ("body", "query", "path", "header", "cookie")
 
 
 def create_app(
@@ -45,13 +48,21 @@ def create_app(
                     await task
             await services.aclose()
 
+    # FastAPI's own /openapi.json, /docs and /redoc are plain routes outside the app-wide dependency, i.e.
+    # open to anyone: turned off, and the schema served below as an ordinary (authenticated) route.
     app = FastAPI(
         title="camgate", version="0.1.0", lifespan=lifespan, dependencies=[Depends(require_authentication)],
         description="Access-control broker for shared camera feeds governed by MOUs.",
+        openapi_url=None, docs_url=None, redoc_url=None,
     )  # fmt: skip
     app.state.services = services
     for module in (health, cameras, emergencies, audit):
         app.include_router(module.router)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi() -> dict[str, Any]:
+        return app.openapi()
+
     _install_error_handlers(app)
     return app
 
@@ -65,24 +76,52 @@ async def _housekeeping(services: Services) -> None:
             log.warning("housekeeping: %s", exc.message)
 
 
+def _error_response(exc: CamgateError) -> JSONResponse:
+    headers = {}
+    if isinstance(exc, AuthenticationError):  # RFC 6750 §3: a 401 names the scheme and the error
+        # The message may quote the token (its alg, kid): never let it break or inject a header line.
+        description = _NOT_QDTEXT.sub("?", exc.message[:200])
+        headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{description}"'
+    if exc.status >= 500:
+        log.warning("%s: %s", exc.code, exc.message)
+    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+
+
+def _field(error: Any) -> str:
+    """The request field an error is about: ``threat``, ``center.lat``, ``limit`` (``body`` for the body itself)."""
+    loc = [str(p) for p in error.get("loc", ())]
+    if error.get("type") == "json_invalid" or len(loc) < 2 or loc[0] not in _SOURCES:
+        return loc[0] if loc else "body"
+    return ".".join(loc[1:])
+
+
+async def _unauthenticated(request: Request) -> JSONResponse | None:
+    """The 401 for a closed route's request that failed before authentication ran, else None.
+
+    FastAPI parses the body before it runs the dependencies, so a body that is not JSON would be answered
+    without the token ever being checked: authenticate first, so an anonymous caller learns nothing about
+    a route's input (deny by default).
+    """
+    if access_of(request) in ("public", "signed_url") or getattr(request.state, "principal", None) is not None:
+        return None
+    try:
+        await require_authentication(request)
+    except AuthenticationError as exc:
+        return _error_response(exc)
+    return None
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CamgateError)
     async def camgate_error(_: Request, exc: CamgateError) -> JSONResponse:
-        headers = {}
-        if isinstance(exc, AuthenticationError):  # RFC 6750 §3: a 401 names the scheme and the error
-            headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{exc.message[:200]}"'
-        if exc.status >= 500:
-            log.warning("%s: %s", exc.code, exc.message)
-        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+        return _error_response(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if (refusal := await _unauthenticated(request)) is not None:
+            return refusal
         errors = [
-            {
-                "field": ".".join(str(p) for p in e.get("loc", ())),
-                "message": str(e.get("msg", "")).removeprefix("Value error, "),
-            }
-            for e in exc.errors()
+            {"field": _field(e), "message": str(e.get("msg", "")).removeprefix("Value error, ")} for e in exc.errors()
         ]
         first = errors[0] if errors else {"field": None, "message": "invalid request"}
         body: dict[str, Any] = {"error": "invalid_request", "message": f"{first['field']}: {first['message']}",
@@ -90,8 +129,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and (refusal := await _unauthenticated(request)) is not None:
+            return refusal  # a body FastAPI could not even parse (not UTF-8, nested too deep)
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse({"error": code, "message": str(exc.detail)}, status_code=exc.status_code)
 
     @app.exception_handler(Exception)

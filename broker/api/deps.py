@@ -41,9 +41,14 @@ async def get_client(request: Request, services: ServicesDep) -> str | None:
     return peer
 
 
-async def get_auditor(principal: PrincipalDep, services: ServicesDep) -> Principal:
+def is_auditor(principal: Principal, services: Services) -> bool:
+    """An auditor role, from an agency whose auditors count (settings ``audit.roles`` / ``audit.agencies``)."""
     cfg = services.settings.audit
-    if principal.roles.isdisjoint(cfg.roles) or (cfg.agencies is not None and principal.agency not in cfg.agencies):
+    return not principal.roles.isdisjoint(cfg.roles) and (cfg.agencies is None or principal.agency in cfg.agencies)
+
+
+async def get_auditor(principal: PrincipalDep, services: ServicesDep) -> Principal:
+    if not is_auditor(principal, services):
         raise PermissionDenied("the audit log is for auditors", reason="not_an_auditor")
     return principal
 

@@ -9,8 +9,9 @@ from starlette.concurrency import run_in_threadpool
 
 from broker.admin.declaration import Declaration
 from broker.admin.emergencies import to_json
-from broker.api.deps import ClientDep, PrincipalDep, ServicesDep
+from broker.api.deps import ClientDep, PrincipalDep, ServicesDep, is_auditor
 from broker.errors import UnknownEmergency
+from broker.store.emergencies import EmergencyRecord
 
 router = APIRouter(prefix="/api/v1/emergencies", tags=["emergencies"])
 
@@ -34,19 +35,24 @@ def list_emergencies(principal: PrincipalDep, services: ServicesDep, active: boo
 
 @router.get("/{emergency_id}")
 def get_emergency(emergency_id: str, principal: PrincipalDep, services: ServicesDep) -> dict[str, Any]:
-    rec = services.emergencies.get(emergency_id)
-    if rec.mou not in _visible_mous(principal, services):
-        raise UnknownEmergency(f"no emergency {emergency_id!r}")
-    return to_json(rec, services.clock.now())
+    return to_json(_visible(emergency_id, principal, services), services.clock.now())
 
 
 @router.post("/{emergency_id}/end")
 async def end(emergency_id: str, principal: PrincipalDep, services: ServicesDep, client: ClientDep) -> dict[str, Any]:
+    await run_in_threadpool(_visible, emergency_id, principal, services)  # 404 as for reading it, not 403
     rec = await run_in_threadpool(services.emergencies.end, principal, emergency_id, client)
     return to_json(rec, services.clock.now())
 
 
+def _visible(emergency_id: str, principal: Any, services: Any) -> EmergencyRecord:
+    rec = services.emergencies.get(emergency_id)
+    if rec.mou not in _visible_mous(principal, services):
+        raise UnknownEmergency(f"no emergency {emergency_id!r}")
+    return rec
+
+
 def _visible_mous(principal: Any, services: Any) -> set[str]:
-    if not principal.roles.isdisjoint(services.settings.audit.roles):
+    if is_auditor(principal, services):
         return set(services.catalog.mous)
     return {m.mou for m in services.catalog.visible_mous(principal.agency)}

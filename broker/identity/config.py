@@ -14,37 +14,13 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-#: Asymmetric JWS algorithms (RFC 7518 §3, RFC 8037, RFC 8812, RFC 9864) that an issuer may be allowed to use.
-ASYMMETRIC_ALGORITHMS: frozenset[str] = frozenset(
-    {
-        "RS256",
-        "RS384",
-        "RS512",
-        "PS256",
-        "PS384",
-        "PS512",
-        "ES256",
-        "ES384",
-        "ES512",
-        "ES256K",
-        "EdDSA",
-        "Ed25519",
-        "Ed448",
-    }
-)
-
+#: What an issuer may use unless configured otherwise (RFC 7518 §3, RFC 8037).
 DEFAULT_ALGORITHMS: tuple[str, ...] = (
-    "RS256",
-    "RS384",
-    "RS512",
-    "PS256",
-    "PS384",
-    "PS512",
-    "ES256",
-    "ES384",
-    "ES512",
-    "EdDSA",
-)
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+)  # fmt: skip
+
+#: Asymmetric JWS algorithms (RFC 7518 §3, RFC 8037, RFC 8812, RFC 9864) that an issuer may be allowed to use.
+ASYMMETRIC_ALGORITHMS: frozenset[str] = frozenset({*DEFAULT_ALGORITHMS, "ES256K", "Ed25519", "Ed448"})
 
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1"})
 

@@ -20,26 +20,24 @@ from broker.api.app import create_app
 from broker.clock import FakeClock
 from broker.settings import load_settings
 from tests.api.support import MOUS, START, Api, no_500, write_inventory
-from tests.fakes.hls_origin import FakeHlsOrigin, OriginContent, build_origin_content
+from tests.fakes.hls_origin import FakeHlsOrigin, OriginContent
 from tests.paths import MODEL
 
 
-@pytest.fixture(scope="module")
-def origin_content(tmp_path_factory: pytest.TempPathFactory) -> OriginContent:
-    return build_origin_content(tmp_path_factory.mktemp("api-origin"))
-
-
-@pytest.fixture(scope="module")
-def origin_server(origin_content: OriginContent) -> Iterator[FakeHlsOrigin]:
-    with FakeHlsOrigin(origin_content.root) as origin:
-        yield origin
+@pytest.fixture
+def origin_content(hls_content: OriginContent) -> OriginContent:
+    return hls_content
 
 
 @pytest.fixture
-def origin(origin_server: FakeHlsOrigin) -> Iterator[FakeHlsOrigin]:
-    origin_server.reset()
-    yield origin_server
-    origin_server.reset()
+def origin_server(hls_origin_server: FakeHlsOrigin) -> FakeHlsOrigin:
+    return hls_origin_server
+
+
+@pytest.fixture
+def origin(hls_origin: FakeHlsOrigin) -> FakeHlsOrigin:
+    """The fake HLS origin shared by the session, reset before and after each test."""
+    return hls_origin
 
 
 @pytest.fixture

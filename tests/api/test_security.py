@@ -22,7 +22,7 @@ from broker.api.security import ACCESS_ATTR
 from broker.identity import DevIssuer
 from broker.identity.config import DevIssuerConfig
 from tests.api.support import PREFIX, Api
-from tests.identity.conftest import JwksServer
+from tests.fakes.jwks import JwksServer
 
 HLS_ROUTE = f"{PREFIX}/{{camera_id}}/hls/{{token}}/{{name}}"
 OPENED = {"/healthz": "public", "/readyz": "public", HLS_ROUTE: "signed_url"}
@@ -346,21 +346,11 @@ def test_bad_query_token_is_401(api: Api) -> None:
 # -- a real external issuer (JWKS over HTTP) ---------------------------------------------------------------
 
 
-@pytest.fixture
-def jwks() -> Iterator[JwksServer]:
-    server = JwksServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def test_external_issuer_over_jwks_http_with_a_fixed_agency(make_api: Any, jwks: JwksServer) -> None:
+def test_external_issuer_over_jwks_http_with_a_fixed_agency(make_api: Any, jwks_server: JwksServer) -> None:
     police_key = ECKey.generate_key("P-256", parameters={"kid": "ncpd-1"}, private=True)
     issuer = {
         "issuer": "https://idp.ncpd.example", "audience": ["camgate", "other"], "agency": "ncpd",
-        "jwks_uri": jwks.publish("/ncpd/jwks.json", police_key), "roles_claim": "realm_access.roles",
+        "jwks_uri": jwks_server.publish("/ncpd/jwks.json", police_key), "roles_claim": "realm_access.roles",
     }  # fmt: skip
     with make_api(identity={"issuers": [issuer]}) as api:
         now = int(api.clock.now().timestamp())
@@ -376,7 +366,7 @@ def test_external_issuer_over_jwks_http_with_a_fixed_agency(make_api: Any, jwks:
         assert cams["saxe-ext-01"]["live"] == {"allowed": True, "reason": "allowed", "mou": "ncps-ncpd-video",
                                                "grant": "G1", "clause": "4.1", "emergency": None}  # fmt: skip
         assert api.get(f"{PREFIX}/saxe-ext-01/live.m3u8", as_=None, headers=headers).status_code == 200
-        assert jwks.hits["/ncpd/jwks.json"] == 1  # fetched over HTTP once, then cached
+        assert jwks_server.hits["/ncpd/jwks.json"] == 1  # fetched over HTTP once, then cached
         listed = api.audit(kind="cameras.list", principal="ext-officer-5")
         assert [(r["principal_agency"], r["principal_roles"]) for r in listed] == [("ncpd", ["officer"])]
 
@@ -393,11 +383,11 @@ def test_external_issuer_over_jwks_http_with_a_fixed_agency(make_api: Any, jwks:
         assert_401(api.get("/api/v1/cameras", as_=None, headers=headers), "token expired")
 
 
-def test_external_issuer_jwks_down_is_401_not_500(make_api: Any, jwks: JwksServer) -> None:
+def test_external_issuer_jwks_down_is_401_not_500(make_api: Any, jwks_server: JwksServer) -> None:
     police_key = ECKey.generate_key("P-256", parameters={"kid": "ncpd-1"}, private=True)
     issuer = {"issuer": "https://idp.ncpd.example", "audience": "camgate", "agency": "ncpd",
-              "jwks_uri": jwks.publish("/ncpd/jwks.json", police_key)}  # fmt: skip
-    jwks.status = 500
+              "jwks_uri": jwks_server.publish("/ncpd/jwks.json", police_key)}  # fmt: skip
+    jwks_server.status = 500
     with make_api(identity={"issuers": [issuer]}) as api:
         now = int(api.clock.now().timestamp())
         claims = {"iss": "https://idp.ncpd.example", "aud": "camgate", "sub": "x", "iat": now, "exp": now + 300}

@@ -1,6 +1,4 @@
-"""Pytest fixtures around the fake HLS origin. Import them into a conftest.py::
-
-    from tests.fakes.fixtures import hls_content, hls_origin, hls_origin_server  # noqa: F401
+"""Pytest fixtures around the fake HLS origin, registered for every test by ``tests/conftest.py``.
 
 ``hls_content`` (session): real HLS + JPEG, encoded once. ``hls_origin_server`` (session): one running
 :class:`~tests.fakes.hls_origin.FakeHlsOrigin`. ``hls_origin`` (function): that server, reset before and after

@@ -70,10 +70,18 @@ class EmergencyService:
         self._refresh()
         return self._by_site.get(site, ())
 
+    def refresh_due(self) -> bool:
+        """Whether the next :meth:`views_for` would read the store (async callers do that in a thread)."""
+        checked = self._checked_at
+        return checked is None or self.clock.now().timestamp() - checked >= self.cfg.refresh_seconds
+
+    def refresh(self) -> None:
+        self._refresh()
+
     def _refresh(self, force: bool = False) -> None:
-        now = self.clock.now().timestamp()
-        if not force and self._checked_at is not None and now - self._checked_at < self.cfg.refresh_seconds:
+        if not force and not self.refresh_due():
             return
+        now = self.clock.now().timestamp()
         with self._lock:
             generation = self.repo.generation()
             if force or generation != self._generation:

@@ -74,6 +74,8 @@ async def _housekeeping(services: Services) -> None:
             await run_in_threadpool(services.tick)
         except CamgateError as exc:  # audit or store down: try again next tick
             log.warning("housekeeping: %s", exc.message)
+        except Exception:  # never let one bad tick end housekeeping for the life of the process
+            log.exception("housekeeping failed")
 
 
 def _error_response(exc: CamgateError) -> JSONResponse:

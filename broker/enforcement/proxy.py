@@ -130,6 +130,8 @@ class StreamProxy:
         if not self.guard.audit.healthy:
             raise AuditUnavailable("the audit log is not writable, so nothing is streamed")
         principal = Principal(claims.sub, claims.agency, frozenset(claims.roles))
+        if self.guard.emergencies.refresh_due():  # other replicas' declarations: read in a thread, not here
+            await run_in_threadpool(self.guard.emergencies.refresh)
         d = self.guard.decide(principal, camera_id, claims.action)  # asked again on every request
         key = session_key(principal, camera_id, claims.action, claims.grant, claims.emergency)
         if not d.allowed:

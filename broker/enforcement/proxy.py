@@ -37,7 +37,7 @@ from broker.errors import (
     UpstreamTimeout,
 )
 from broker.inventory.adapters import AdapterPool
-from broker.policy import Principal
+from broker.policy import Decision, Principal
 from broker.settings import StreamSettings
 
 log = logging.getLogger("camgate.proxy")
@@ -86,9 +86,8 @@ class StreamProxy:
 
     # -- live playlist -----------------------------------------------------------------------------------
     async def live_playlist(self, principal: Principal, camera_id: str, client: str | None) -> Served:
-        d = await run_in_threadpool(self.guard.authorize, principal, camera_id, "live", client)
+        d = await run_in_threadpool(self._admit, principal, camera_id, "live", client, "playlist")
         cam, adapter = self._camera(camera_id)
-        await run_in_threadpool(self.sessions.open, principal, camera_id, "live", d, client)
         ref = cam.ref or ""
         fetched = await self._fetch(
             f"{cam.system}:live:{ref}", lambda: adapter.live_playlist(ref), self.cfg.playlist_ttl_seconds
@@ -96,6 +95,29 @@ class StreamProxy:
         claims = StreamClaims(principal.sub, principal.agency, tuple(sorted(principal.roles)), camera_id, "live",
                               d.mou, d.grant, d.emergency, "", 0)  # fmt: skip
         return Served(await self._rewrite(fetched, adapter, claims), PLAYLIST)
+
+    def _admit(self, principal: Principal, camera_id: str, action: str, client: str | None, during: str) -> Decision:
+        """Decide now and record it, unless it merely continues the viewer's open session unchanged.
+
+        A new or changed decision is recorded before anything is served (no record, no access: 503); a
+        denial is recorded and ends the viewer's open sessions on this camera. Repeats within a session
+        (playlist reloads, segments) are decided every time and summarised in the session's end record.
+        """
+        d = self.guard.decide(principal, camera_id, action)
+        if d.allowed and self.guard.audit.healthy:
+            s = self.sessions.get(session_key(principal, camera_id, action, d.grant, d.emergency))
+            if s is not None:
+                self.sessions.touch(s, 0)
+                return d
+        if not d.allowed:
+            try:
+                self.guard.record(d, principal, camera_id, action, client, details={"during": during})
+            finally:  # a denial stands even if its record fails; the session end is retried by the sweep
+                self.sessions.close_viewer(principal, camera_id, action, f"access_revoked:{d.reason}")
+            raise denial(d)
+        self.guard.record(d, principal, camera_id, action, client, details={"during": during})
+        self.sessions.open(principal, camera_id, action, d, client)
+        return d
 
     async def _rewrite(self, fetched: Fetched, adapter: CameraSystemAdapter, claims: StreamClaims) -> bytes:
         now = int(self.clock.now().timestamp())
@@ -133,14 +155,10 @@ class StreamProxy:
         if self.guard.emergencies.refresh_due():  # other replicas' declarations: read in a thread, not here
             await run_in_threadpool(self.guard.emergencies.refresh)
         d = self.guard.decide(principal, camera_id, claims.action)  # asked again on every request
-        key = session_key(principal, camera_id, claims.action, claims.grant, claims.emergency)
-        if not d.allowed:
-            await run_in_threadpool(self._cut_off, d, principal, camera_id, claims.action, client, key)
-            raise denial(d)
-        session = self.sessions.get(key)
-        if session is None or d.grant != claims.grant or d.emergency != claims.emergency:
-            await run_in_threadpool(self.guard.record, d, principal, camera_id, claims.action, client)
-            session = await run_in_threadpool(self.sessions.open, principal, camera_id, claims.action, d, client)
+        session = self.sessions.get(session_key(principal, camera_id, claims.action, d.grant, d.emergency))
+        if not d.allowed or session is None:  # new, changed or denied: recorded (and refused if denied)
+            d = await run_in_threadpool(self._admit, principal, camera_id, claims.action, client, "segment")
+            session = self.sessions.get(session_key(principal, camera_id, claims.action, d.grant, d.emergency))
         cam, adapter = self._camera(camera_id)
         dot = name.rfind(".")
         ctype = CONTENT_TYPES.get(name[dot:].lower(), "application/octet-stream")
@@ -152,7 +170,8 @@ class StreamProxy:
             body = (
                 await self._fetch(cache_key, lambda: adapter.resource(claims.ref), self.cfg.segment_ttl_seconds)
             ).body
-        self.sessions.touch(session, len(body))
+        if session is not None:
+            self.sessions.touch(session, len(body))
         return Served(body, ctype)
 
     def _record_refusal(self, claims: StreamClaims, why: str) -> None:
@@ -161,12 +180,6 @@ class StreamProxy:
                 "upstream.refused", camera=claims.camera, principal_sub=claims.sub, principal_agency=claims.agency,
                 details={"why": why[:500]},
             )  # fmt: skip
-
-    def _cut_off(self, d: Any, principal: Principal, camera: str, action: str, client: str | None, key: Any) -> None:
-        # A denial is safe without its record; the session end below is retried by the sweep.
-        with contextlib.suppress(AuditUnavailable):
-            self.guard.record(d, principal, camera, action, client, details={"during": "segment"})
-        self.sessions.close(key, f"access_revoked:{d.reason}")
 
     # -- snapshot -----------------------------------------------------------------------------------------
     async def snapshot(self, principal: Principal, camera_id: str, client: str | None) -> Served:

@@ -44,6 +44,7 @@ class SessionTracker:
         self.audit, self.clock, self.idle = audit, clock, idle_seconds
         self._sessions: dict[SessionKey, Session] = {}
         self._lock = threading.Lock()
+        self._start_lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -51,21 +52,29 @@ class SessionTracker:
     def open(self, principal: Principal, camera: str, action: str, d: Decision, client: str | None) -> Session:
         """The viewer's session, started (and recorded: raises AuditUnavailable) if it has none."""
         key = session_key(principal, camera, action, d.grant, d.emergency)
-        now = self.clock.now()
-        with self._lock:
+        with self._start_lock:  # one session.start per session, however many requests race to open it
             s = self._sessions.get(key)
             if s is not None:
-                s.last = now
+                s.last = self.clock.now()
                 return s
-        s = Session(f"vs-{secrets.token_hex(6)}", principal, camera, action, d, client, now, now)
-        self.audit.append(
-            "session.start", principal_sub=principal.sub, principal_agency=principal.agency,
-            principal_roles=tuple(sorted(principal.roles)), camera=camera, action=action, allowed=True,
-            reason=d.reason, mou=d.mou, grant=d.grant, clause=d.clause, emergency=d.emergency, client=client,
-            details={"session": s.id},
-        )  # fmt: skip
+            now = self.clock.now()
+            s = Session(f"vs-{secrets.token_hex(6)}", principal, camera, action, d, client, now, now)
+            self.audit.append(
+                "session.start", principal_sub=principal.sub, principal_agency=principal.agency,
+                principal_roles=tuple(sorted(principal.roles)), camera=camera, action=action, allowed=True,
+                reason=d.reason, mou=d.mou, grant=d.grant, clause=d.clause, emergency=d.emergency, client=client,
+                details={"session": s.id},
+            )  # fmt: skip
+            with self._lock:
+                self._sessions[key] = s
+            return s
+
+    def close_viewer(self, principal: Principal, camera: str, action: str, why: str) -> int:
+        """End every open session of this viewer on this camera (access was revoked)."""
+        prefix = (principal.sub, principal.agency, camera, action)
         with self._lock:
-            return self._sessions.setdefault(key, s)
+            keys = [k for k in self._sessions if k[:4] == prefix]
+        return sum(self.close(k, why) for k in keys)
 
     def get(self, key: SessionKey) -> Session | None:
         return self._sessions.get(key)

@@ -330,3 +330,39 @@ def test_a_dripping_segment_is_504(api: Api) -> None:
     api.origin.slow("cam1/seg003.ts", 3.0, drip=True)
     r = api.get(uris[3], as_=None)
     assert r.status_code == 504 and r.json()["error"] == "upstream_timeout"
+
+
+def test_reloads_within_a_session_are_decided_every_time_and_recorded_once(api: Api) -> None:
+    """One decision + session.start when viewing begins; reloads and segments are summarised in session.end."""
+    for _ in range(5):
+        uris = api.playlist_uris("saxe-ext-01")
+        assert api.get(uris[0], as_=None).status_code == 200
+    decisions = api.audit(kind="decision", camera="saxe-ext-01")
+    assert [(d["allowed"], d["details"]["during"]) for d in decisions] == [(True, "playlist")]
+    assert len(api.audit(kind="session.start", camera="saxe-ext-01")) == 1
+    api.clock.advance(timedelta(seconds=31))
+    api.services.tick()
+    (end,) = api.audit(kind="session.end", camera="saxe-ext-01")
+    assert end["reason"] == "idle" and end["details"]["requests"] == 9  # 4 reloads + 5 segments after the first
+
+
+def test_a_reload_after_the_emergency_ends_is_a_recorded_denial_that_ends_the_session(api: Api) -> None:
+    em = api.declared()
+    assert api.live("saxe-int-01").status_code == 200
+    assert api.end(em["id"]).status_code == 200
+    r = api.live("saxe-int-01")
+    assert r.status_code == 403 and r.json()["reason"] == "no_emergency"
+    (end,) = api.audit(kind="session.end", camera="saxe-int-01")
+    assert end["reason"] == "access_revoked:no_emergency"
+    assert api.audit(kind="decision", camera="saxe-int-01", decision="deny")[-1]["details"]["during"] == "playlist"
+
+
+def test_concurrent_first_requests_start_one_session(api: Api) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from broker.policy import Principal
+
+    proxy, officer = api.services.proxy, Principal.of("kim", "ncpd", ["officer"])
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: proxy._admit(officer, "saxe-ext-01", "live", "127.0.0.1", "playlist"), range(16)))
+    assert len(api.audit(kind="session.start", camera="saxe-ext-01")) == 1

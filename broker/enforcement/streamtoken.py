@@ -62,6 +62,17 @@ def _b64encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+_B64_INDEX = {ch: i for i, ch in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")}
+
+
+def _canonical(text: str) -> bool:
+    """Unpadded base64url whose unused trailing bits are zero (RFC 4648 §3.5), so one encoding per value."""
+    tail = len(text) % 4
+    if tail == 1:
+        return False
+    return tail == 0 or _B64_INDEX[text[-1]] & (0x0F if tail == 2 else 0x03) == 0
+
+
 def _b64decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
@@ -70,23 +81,27 @@ def _invalid(reason: str, message: str) -> StreamTokenError:
     return StreamTokenError(f"stream token {message}", reason=reason)
 
 
+_ALLOWED_KEYS = frozenset(_KEYS.values())
+_REQUIRED_STR = ("s", "a", "c", "x", "f")
+
+
 def _claims_from(obj: Any) -> StreamClaims:
-    if not isinstance(obj, dict) or set(obj) - set(_KEYS.values()):
+    """Strict shape check of decrypted claims (hot path: one segment request each)."""
+    if type(obj) is not dict or not obj.keys() <= _ALLOWED_KEYS:
         raise ValueError("unexpected claims")
-    values: dict[str, Any] = {}
-    for name, key in _KEYS.items():
-        value = obj.get(key)
-        if name == "roles":
-            if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
-                raise ValueError("roles")
-            value = tuple(value)
-        elif name == "exp":
-            if type(value) is not int:
-                raise ValueError("exp")
-        elif not (isinstance(value, str) or (value is None and name in _OPTIONAL)):
-            raise ValueError(name)
-        values[name] = value
-    return StreamClaims(**values)
+    for key in _REQUIRED_STR:
+        if type(obj.get(key)) is not str:
+            raise ValueError(key)
+    roles, exp = obj.get("r"), obj.get("t")
+    if type(roles) is not list or not all(type(r) is str for r in roles):
+        raise ValueError("roles")
+    if type(exp) is not int:
+        raise ValueError("exp")
+    mou, grant, emergency = obj.get("m"), obj.get("g"), obj.get("e")
+    for value in (mou, grant, emergency):
+        if value is not None and type(value) is not str:
+            raise ValueError("optional claim")
+    return StreamClaims(obj["s"], obj["a"], tuple(roles), obj["c"], obj["x"], mou, grant, emergency, obj["f"], exp)
 
 
 class StreamTokenSigner:
@@ -123,14 +138,14 @@ class StreamTokenSigner:
             nonce, sealed = _b64decode(nonce_text), _b64decode(sealed_text)
         except (ValueError, binascii.Error):
             raise _invalid("malformed", "is malformed: bad base64url") from None
-        if _b64encode(nonce) != nonce_text or _b64encode(sealed) != sealed_text or len(nonce) != NONCE_BYTES:
+        if len(nonce) != NONCE_BYTES or not (_canonical(nonce_text) and _canonical(sealed_text)):
             raise _invalid("bad_signature", "has a bad signature")  # non-canonical encodings are not ours
         try:
             plaintext = self._aead.decrypt(nonce, sealed, _CONTEXT)
         except (InvalidTag, ValueError):
             raise _invalid("bad_signature", "has a bad signature") from None
         try:
-            claims = _claims_from(json.loads(plaintext))
+            claims = _claims_from(json.loads(plaintext.decode("ascii")))
         except (ValueError, UnicodeDecodeError) as exc:
             raise _invalid("malformed", f"is malformed: bad claims ({exc})") from None
         now = int(self._clock.now().timestamp())

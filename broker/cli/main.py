@@ -79,8 +79,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _report(lines: list[str]) -> int:
+    """A validator's findings are its output (stdout), one ``FILE:LINE: path: message`` a line; exit 2."""
     if lines:
-        print("\n".join(lines), file=sys.stderr)
+        print("\n".join(lines))
         return 2
     print("ok")
     return 0

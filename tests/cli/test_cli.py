@@ -26,7 +26,7 @@ def test_mou_validate_reports_every_error_with_file_and_line(tmp_path, capsys):
     text_ = (EXAMPLE_MOUS / "mou-ncps-ncpd.yaml").read_text()
     bad.write_text(text_.replace("when: always", "when: sometimes").replace("max_age: 7d", "max_age: a week"))
     assert main(["mou", "validate", str(bad)]) == 2
-    err = capsys.readouterr().err.splitlines()
+    err = capsys.readouterr().out.splitlines()
     assert any(line.startswith(f"{bad}:") and ": grants.0.when: unknown when 'sometimes'" in line for line in err)
     assert any(": grants.0.playback.max_age: malformed duration" in line for line in err)
     assert "Traceback" not in "\n".join(err)
@@ -37,7 +37,7 @@ def test_inventory_validate(tmp_path, capsys):
     bad = tmp_path / "inv.yaml"
     bad.write_text(EXAMPLE_INVENTORY.read_text().replace("site: ncps-east,", "site: ncps-nowhere,", 1))
     assert main(["inventory", "validate", str(bad)]) == 2
-    assert "unknown site 'ncps-nowhere'" in capsys.readouterr().err
+    assert "unknown site 'ncps-nowhere'" in capsys.readouterr().out
 
 
 def test_decide_console_script_matches_the_example_answers():
@@ -149,3 +149,10 @@ def test_audit_verify_exit_codes(tmp_path, monkeypatch, capsys):
     assert main(["audit", "verify"]) == 1
     result = json.loads(capsys.readouterr().out)
     assert result["ok"] is False and result["first_bad"] == 2
+
+
+def test_validate_console_script_exit_codes_and_output():
+    bad = subprocess.run([CAMGATE, "mou", "validate", "/nonexistent.yaml"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stdout.startswith("/nonexistent.yaml:0: (document): no such file")
+    ok = subprocess.run([CAMGATE, "inventory", "validate", str(EXAMPLE_INVENTORY)], capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stdout.strip() == "ok" and ok.stderr == ""

@@ -11,19 +11,11 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from broker.timeutil import parse_date, parse_duration, parse_timezone
 
 IDENT_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-# Grant ids and clause labels in real MOUs are upper case ("G1", "P2"); allow that, nothing looser.
-LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def _ident(value: str) -> str:
     if not IDENT_RE.match(value):
         raise ValueError(f"invalid identifier {value!r}: lower-case letters, digits, '.', '_', '-' (max 64)")
-    return value
-
-
-def _label(value: str) -> str:
-    if not LABEL_RE.match(value):
-        raise ValueError(f"invalid id {value!r}: letters, digits, '.', '_', '-' (max 64)")
     return value
 
 
@@ -38,7 +30,6 @@ def _scalar_text(value: Any) -> Any:
 
 
 Ident = Annotated[str, Field(strict=True), AfterValidator(_ident)]
-Label = Annotated[str, Field(strict=True), AfterValidator(_label)]
 TimezoneName = Annotated[str, Field(strict=True), AfterValidator(_tz)]
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Day = Annotated[date, BeforeValidator(parse_date)]

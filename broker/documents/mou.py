@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 
-from broker.documents.common import Day, Duration, FreeText, Ident, Label, Strict, TimezoneName
+from broker.documents.common import Day, Duration, FreeText, Ident, Strict, TimezoneName
 from broker.documents.inventory import InventoryIndex, Issue
 
 ActionName = Literal["live", "snapshot", "playback", "export"]
@@ -17,9 +17,13 @@ WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
 
+def _empty_is_default(value: object) -> object:
+    return {} if value is None else value  # `exterior:` with nothing after it means `exterior: {}`
+
+
 class Parties(Strict):
     owner: Ident = Field(description="Agency that owns the covered sites")
-    recipients: list[Ident] = Field(min_length=1, description="Agencies that may receive access")
+    recipients: list[Ident] = Field(description="Agencies that may receive access")
 
 
 class ZoneSpec(Strict):
@@ -28,7 +32,7 @@ class ZoneSpec(Strict):
 
 
 class Schedule(Strict):
-    days: list[WeekDay] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
+    days: list[WeekDay] = Field(default_factory=lambda: list(WEEKDAYS), description="Weekdays in local time")
     hours: str = Field("00:00-24:00", description="HH:MM-HH:MM local time, end after start")
 
     @field_validator("hours")
@@ -68,12 +72,12 @@ class PlaybackSpec(Strict):
 
 
 class Grant(Strict):
-    id: Label
+    id: FreeText = Field(description="Grant id, unique within the MOU (e.g. G1)")
     clause: FreeText | None = Field(None, description="The MOU clause this grant implements (for audit)")
     agency: Ident
-    roles: list[str] = Field(min_length=1)
-    zones: list[str] = Field(min_length=1)
-    actions: list[ActionName] = Field(min_length=1)
+    roles: list[str] = Field(description="Roles of the agency's principals this grant serves")
+    zones: list[str] = Field(description="Zone labels (keys of the MOU's zones)")
+    actions: list[ActionName] = Field(description="live | snapshot | playback | export")
     when: Literal["always", "emergency"]
     playback: PlaybackSpec | None = None
     schedule: Schedule | None = None
@@ -81,11 +85,11 @@ class Grant(Strict):
 
 class PartyRoles(Strict):
     agency: Ident
-    roles: list[str] = Field(min_length=1)
+    roles: list[str] = Field(description="Any of these roles")
 
 
 class EmergencySpec(Strict):
-    declare: list[PartyRoles] = Field(min_length=1, description="Who may declare an emergency")
+    declare: list[PartyRoles] = Field(description="Who may declare an emergency")
     end: list[PartyRoles] = Field(default_factory=list, description="Who may end one (the declarer always may)")
     default_duration: Duration
     max_duration: Duration
@@ -100,8 +104,8 @@ class Mou(Strict):
     effective: Day
     expires: Day | None = None
     parties: Parties
-    sites: list[str] = Field(min_length=1, description='Site ids, or ["*"] for every site of parties.owner')
-    zones: dict[str, ZoneSpec]
+    sites: list[str] = Field(description='Site ids, or ["*"] for every site of parties.owner')
+    zones: dict[str, Annotated[ZoneSpec, BeforeValidator(_empty_is_default)]]
     grants: list[Grant]
     emergency: EmergencySpec | None = None
 

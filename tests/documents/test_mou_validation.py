@@ -151,3 +151,11 @@ def test_documents_valid_under_the_contract_load_even_when_odd(tmp_path):
     """Durations may be negative (contract preamble); only the listed rules make a document invalid."""
     text = GOOD.replace("max_age: 7d", "max_age: -1d").replace("from: -30s}\n  - id: G3", "from: 5m}\n  - id: G3")
     assert errors(tmp_path, text) == []
+
+
+def test_empty_lists_and_bare_zone_keys_load(tmp_path):
+    text = GOOD.replace("  exterior: {}", "  exterior:").replace(
+        "roles: [supervisor]\n    zones: [interior]", "roles: []\n    zones: [interior]"
+    )
+    assert "  exterior:\n" in text and "roles: []" in text
+    assert errors(tmp_path, text) == []

@@ -67,9 +67,9 @@ def reference(inv, mous, r: AccessRequest) -> tuple:
                 if em is None:
                     fail = "no_emergency"
             if fail is None and r.action in ("playback", "export"):
-                if g.when == "always" and g.playback and g.playback.max_age is not None:
-                    if r.window.start < r.at - g.playback.max_age:
-                        fail = "outside_playback_window"
+                max_age = g.playback.max_age if g.when == "always" and g.playback else None
+                if max_age is not None and r.window.start < r.at - max_age:
+                    fail = "outside_playback_window"
                 if g.when == "emergency":
                     frm = g.playback.from_ if g.playback and g.playback.from_ is not None else timedelta(0)
                     if r.window.start < em.declared_at + frm:

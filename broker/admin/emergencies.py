@@ -19,7 +19,14 @@ from typing import Any
 from broker.admin.declaration import Declaration, check_declaration, may_end
 from broker.audit import AuditLog
 from broker.clock import Clock
-from broker.errors import AuditUnavailable, InvalidRequest, PermissionDenied, UnknownEmergency
+from broker.errors import (
+    AuditUnavailable,
+    CamgateError,
+    InvalidRequest,
+    PermissionDenied,
+    StoreUnavailable,
+    UnknownEmergency,
+)
 from broker.inventory.catalog import Catalog
 from broker.policy import EmergencyView, GeoPoint, Principal
 from broker.settings import EmergencySettings
@@ -118,7 +125,16 @@ class EmergencyService:
             "emergency.declare", **_who(principal), client=client, mou=mou.mou, emergency=rec.id,
             details={"emergency": to_json(rec, now), "recipients": list(mou.parties.recipients)},
         )  # fmt: skip
-        self.repo.insert(rec)
+        try:
+            self.repo.insert(rec)
+        except Exception as exc:
+            # The declaration is on the chain but never took effect: say so, so the log does not mislead.
+            with contextlib.suppress(AuditUnavailable):
+                self.audit.append("emergency.declare_failed", **_who(principal), client=client, mou=mou.mou,
+                                  emergency=rec.id, details={"error": type(exc).__name__})  # fmt: skip
+            if isinstance(exc, CamgateError):
+                raise
+            raise StoreUnavailable("the emergency could not be stored") from exc
         self._refresh(force=True)
         return rec
 

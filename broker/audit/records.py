@@ -10,6 +10,7 @@ from typing import Any
 KINDS: tuple[str, ...] = (
     "decision",
     "emergency.declare",
+    "emergency.declare_failed",
     "emergency.end",
     "emergency.expire",
     "session.start",

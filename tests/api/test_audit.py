@@ -240,3 +240,13 @@ def test_an_emergency_end_stands_when_the_audit_log_fails_and_is_recorded_later(
     (rec,) = api.audit(kind="emergency.end")
     assert rec["emergency"] == em["id"] and rec["principal_sub"] == "dispatch-3"
     assert api.get("/api/v1/audit/verify", as_="auditor").json()["ok"] is True
+
+
+def test_a_declaration_that_could_not_be_stored_is_marked_failed_on_the_chain(api: Api) -> None:
+    api.sql("DROP TABLE emergencies")
+    r = api.declare()
+    assert r.status_code == 503 and r.json()["error"] == "store_unavailable"
+    records = api.audit(kind="emergency.declare") + api.audit(kind="emergency.declare_failed")
+    declared, failed = records
+    assert declared["emergency"] == failed["emergency"] and failed["seq"] == declared["seq"] + 1
+    assert api.get("/api/v1/audit/verify", as_="auditor").json()["ok"] is True

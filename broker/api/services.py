@@ -43,6 +43,8 @@ class Services:
 
     def tick(self) -> None:
         """Periodic housekeeping (also called by tests after moving the clock)."""
+        if not self.audit.probe():  # fail closed for open sessions too; the rest needs the log anyway
+            return
         self.emergencies.sweep()
         self.sessions.sweep()
 

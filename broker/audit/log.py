@@ -94,6 +94,25 @@ class AuditLog:
             self.healthy = True
             return rec
 
+    def probe(self) -> bool:
+        """Could a record be written now? Takes the chain's lock, touches both tables, rolls back.
+
+        Run by housekeeping every second, so an audit store that became unwritable stops streaming to
+        viewers whose sessions are already open (they write no record per segment) within a second.
+        """
+        with self._lock:
+            try:
+                with self._store.begin_probe() as conn:
+                    conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq))
+                    conn.execute(select(audit_records.c.seq).limit(0)).all()
+            except Exception as exc:
+                if self.healthy:
+                    log.error("audit store not writable: %s", driver_problem(exc))
+                self.healthy = False
+            else:
+                self.healthy = True
+            return self.healthy
+
     def _append(self, values: dict[str, Any]) -> AuditRecord:
         with self._store.begin_write() as conn:
             head = conn.execute(_LOCK_HEAD).one()

@@ -115,6 +115,18 @@ class Store:
                 yield conn
 
     @contextmanager
+    def begin_probe(self) -> Iterator[Connection]:
+        """Like :meth:`begin_write`, but always rolled back: to find out whether a write would succeed."""
+        with self._engine.connect() as conn:
+            if self.dialect_name == "sqlite":
+                conn = conn.execution_options(**{_IMMEDIATE: True})
+            trans = conn.begin()
+            try:
+                yield conn
+            finally:
+                trans.rollback()
+
+    @contextmanager
     def begin_read(self) -> Iterator[Connection]:
         """A read transaction seeing one consistent snapshot (REPEATABLE READ on PostgreSQL)."""
         with self._engine.connect() as conn:

@@ -250,3 +250,12 @@ def test_a_declaration_that_could_not_be_stored_is_marked_failed_on_the_chain(ap
     declared, failed = records
     assert declared["emergency"] == failed["emergency"] and failed["seq"] == declared["seq"] + 1
     assert api.get("/api/v1/audit/verify", as_="auditor").json()["ok"] is True
+
+
+def test_open_sessions_stop_within_a_housekeeping_tick_when_the_audit_log_becomes_unwritable(api: Api) -> None:
+    uris = api.playlist_uris("saxe-ext-01")
+    assert api.get(uris[0], as_=None).status_code == 200  # a viewer with an open session
+    api.sql("DROP TABLE audit_records")
+    api.services.tick()  # no record was attempted by the viewer; the probe finds out
+    r = api.get(uris[1], as_=None)
+    assert r.status_code == 503 and r.json()["error"] == "audit_unavailable"

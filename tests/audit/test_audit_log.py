@@ -223,3 +223,26 @@ def test_verify_reads_in_pages(audit: AuditLog, clock: FakeClock, monkeypatch: p
     monkeypatch.setattr(log_module, "VERIFY_PAGE", 3)
     fill(audit, clock, 7)
     assert audit.verify().records == 7
+
+
+def test_probe_tells_whether_a_record_could_be_written_and_writes_nothing(
+    audit: AuditLog, clock: FakeClock, store: Store
+) -> None:
+    fill(audit, clock, 2)
+    head = audit.verify().head
+    assert audit.probe() is True and audit.healthy is True
+    assert audit.verify().to_dict() == {"ok": True, "records": 2, "head": head}  # nothing written
+    sql(store, "DROP TABLE audit_records")
+    assert audit.probe() is False and audit.healthy is False
+
+
+def test_probe_on_a_read_only_sqlite_file(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "audit.db"
+    writable = Store.open(f"sqlite:///{path}")
+    writable.create_all()
+    writable.dispose()
+    read_only = Store.open(f"sqlite:///file:{path}?mode=ro&uri=true")
+    try:
+        assert AuditLog(read_only, clock).probe() is False
+    finally:
+        read_only.dispose()

@@ -4,7 +4,8 @@ Stock pycasbin scans every policy line per ``enforce`` call (tens of ms at 10k l
 FastEnforcer mutates shared state (not thread-safe). camgate therefore uses casbin to hold and check the
 policy (``policies/model.conf``: ``agency, role, site, zone, act``) and, once per load, turns the lines
 casbin holds into a frozen dictionary keyed by the request attributes. Lookups are O(1), lock-free, and
-a reload swaps the whole :class:`CompiledPolicy` atomically.
+the policy is immutable, so
+replacing it means swapping the whole :class:`CompiledPolicy` (the broker reads its documents at start-up).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from broker.admin.declaration import Declaration, check_declaration, may_end
-from broker.audit import AuditLog
+from broker.audit import AuditLog, principal_fields
 from broker.clock import Clock
 from broker.errors import (
     AuditUnavailable,
@@ -122,7 +122,7 @@ class EmergencyService:
         )  # fmt: skip
         # FERPA 34 CFR 99.32(a)(5): record the articulable and significant threat and to whom disclosed.
         self.audit.append(
-            "emergency.declare", **_who(principal), client=client, mou=mou.mou, emergency=rec.id,
+            "emergency.declare", **principal_fields(principal), client=client, mou=mou.mou, emergency=rec.id,
             details={"emergency": to_json(rec, now), "recipients": list(mou.parties.recipients)},
         )  # fmt: skip
         try:
@@ -130,7 +130,7 @@ class EmergencyService:
         except Exception as exc:
             # The declaration is on the chain but never took effect: say so, so the log does not mislead.
             with contextlib.suppress(AuditUnavailable):
-                self.audit.append("emergency.declare_failed", **_who(principal), client=client, mou=mou.mou,
+                self.audit.append("emergency.declare_failed", **principal_fields(principal), client=client, mou=mou.mou,
                                   emergency=rec.id, details={"error": type(exc).__name__})  # fmt: skip
             if isinstance(exc, CamgateError):
                 raise
@@ -180,11 +180,7 @@ class EmergencyService:
 
     def _record_close(self, rec: EmergencyRecord, kind: str, who: Principal | None, client: str | None) -> None:
         self.audit.append(
-            kind, **(_who(who) if who else {}), client=client, mou=rec.mou, emergency=rec.id,
+            kind, **(principal_fields(who) if who else {}), client=client, mou=rec.mou, emergency=rec.id,
             details={"emergency": to_json(rec, self.clock.now())},
         )  # fmt: skip
         self.repo.mark_closed_recorded(rec.id)
-
-
-def _who(p: Principal) -> dict[str, Any]:
-    return {"principal_sub": p.sub, "principal_agency": p.agency, "principal_roles": tuple(sorted(p.roles))}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 # Kinds written by camgate; the log accepts any short name so new kinds need no change here.
 KINDS: tuple[str, ...] = (
@@ -94,3 +95,19 @@ class AuditRecord:
         body["ts"] = rfc3339(self.ts)
         body["hash"] = self.hash
         return body
+
+
+class Actor(Protocol):
+    """Who acted, as the audit log names them (a principal, or a stream token's holder)."""
+
+    @property
+    def sub(self) -> str: ...
+    @property
+    def agency(self) -> str: ...
+    @property
+    def roles(self) -> Iterable[str]: ...
+
+
+def principal_fields(actor: Actor) -> dict[str, Any]:
+    """The ``principal_*`` fields of an :meth:`AuditLog.append` call."""
+    return {"principal_sub": actor.sub, "principal_agency": actor.agency, "principal_roles": tuple(sorted(actor.roles))}

@@ -6,20 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 from broker.admin.emergencies import EmergencyService
-from broker.audit import AuditLog
+from broker.audit import AuditLog, principal_fields
 from broker.clock import Clock
 from broker.errors import AccessDenied, UnknownCamera
 from broker.inventory.catalog import Catalog
 from broker.policy import AccessRequest, Decision, Principal, Window
-
-
-def principal_fields(p: Principal) -> dict[str, Any]:
-    return {"principal_sub": p.sub, "principal_agency": p.agency, "principal_roles": tuple(sorted(p.roles))}
-
-
-def decision_fields(d: Decision) -> dict[str, Any]:
-    return {"allowed": d.allowed, "reason": d.reason, "mou": d.mou, "grant": d.grant, "clause": d.clause,
-            "emergency": d.emergency}  # fmt: skip
 
 
 def denial(d: Decision) -> AccessDenied | UnknownCamera:
@@ -45,7 +36,7 @@ class Guard:
     ) -> None:  # fmt: skip
         """Append the decision with its reasons and rule (raises AuditUnavailable: fail closed)."""
         extra = {"yielded": [list(y) for y in d.yielded]} | (details or {})
-        self.audit.append(kind, **principal_fields(principal), **decision_fields(d), camera=camera, action=action,
+        self.audit.append(kind, **principal_fields(principal), **d.to_dict(), camera=camera, action=action,
                           client=client, details=extra)  # fmt: skip
 
     def authorize(

@@ -19,6 +19,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from broker.adapterapi import AdapterError, CameraSystemAdapter, Fetched
+from broker.audit import principal_fields
 from broker.clock import Clock
 from broker.documents import Camera
 from broker.enforcement.guard import Guard, denial
@@ -177,7 +178,7 @@ class StreamProxy:
     def _record_refusal(self, claims: StreamClaims, why: str) -> None:
         with contextlib.suppress(AuditUnavailable):
             self.guard.audit.append(
-                "upstream.refused", camera=claims.camera, principal_sub=claims.sub, principal_agency=claims.agency,
+                "upstream.refused", camera=claims.camera, **principal_fields(claims),
                 details={"why": why[:500]},
             )  # fmt: skip
 

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
-from broker.audit import AuditLog
+from broker.audit import AuditLog, principal_fields
 from broker.clock import Clock
 from broker.errors import AuditUnavailable
 from broker.policy import Decision, Principal
@@ -60,10 +60,8 @@ class SessionTracker:
             now = self.clock.now()
             s = Session(f"vs-{secrets.token_hex(6)}", principal, camera, action, d, client, now, now)
             self.audit.append(
-                "session.start", principal_sub=principal.sub, principal_agency=principal.agency,
-                principal_roles=tuple(sorted(principal.roles)), camera=camera, action=action, allowed=True,
-                reason=d.reason, mou=d.mou, grant=d.grant, clause=d.clause, emergency=d.emergency, client=client,
-                details={"session": s.id},
+                "session.start", **principal_fields(principal), **d.to_dict(), camera=camera, action=action,
+                client=client, details={"session": s.id},
             )  # fmt: skip
             with self._lock:
                 self._sessions[key] = s
@@ -89,12 +87,11 @@ class SessionTracker:
             s = self._sessions.pop(key, None)
         if s is None:
             return False
+        rule = s.decision.to_dict() | {"allowed": None, "reason": why}  # the grant it ran under; why it ended
         try:
             self.audit.append(
-                "session.end", principal_sub=s.principal.sub, principal_agency=s.principal.agency,
-                principal_roles=tuple(sorted(s.principal.roles)), camera=s.camera, action=s.action,
-                mou=s.decision.mou, grant=s.decision.grant, clause=s.decision.clause, emergency=s.decision.emergency,
-                client=s.client, reason=why,
+                "session.end", **principal_fields(s.principal), **rule, camera=s.camera, action=s.action,
+                client=s.client,
                 details={"session": s.id, "started": format_instant(s.started), "last": format_instant(s.last),
                          "seconds": round((s.last - s.started).total_seconds(), 3), "requests": s.requests,
                          "bytes": s.bytes},

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from broker.api.deps import ClientDep, PrincipalDep, ServicesDep, get_client
 from broker.api.security import query_token, signed_url
 from broker.api.services import Services
+from broker.audit import principal_fields
 
 router = APIRouter(prefix="/api/v1/cameras", tags=["cameras"])
 CameraId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
@@ -40,8 +41,7 @@ def list_cameras(
         })  # fmt: skip
     # One record for the listing: it shows what would be decided and grants nothing.
     services.audit.append(
-        "cameras.list", principal_sub=principal.sub, principal_agency=principal.agency,
-        principal_roles=tuple(sorted(principal.roles)), client=client,
+        "cameras.list", **principal_fields(principal), client=client,
         details={"count": len(page), "total": len(cams), "site": site, "zone": zone},
     )  # fmt: skip
     return {"cameras": items, "total": len(cams), "offset": offset, "limit": limit}

@@ -155,16 +155,22 @@ class SimulatedVms(EncoderPool):
     async def _healthz(self, request: Request) -> Response:
         return JSONResponse({"status": "ok", "cameras": len(self._cams), "running": self.running()})
 
-    async def _playlist(self, request: Request) -> Response:
+    async def _ready_playlist_of(self, request: Request) -> tuple[CameraEncoder, bytes] | Response:
+        """The camera's playable playlist (its encoder started if need be), or the error answer."""
         cam = self._camera(request)
         if cam is None:
             return PlainTextResponse("unknown camera\n", status_code=404)
         try:
-            data = await self._ready(cam)
+            return cam, await self._ready(cam)
         except EncoderUnavailable as exc:
             log.warning("%s", exc)
             return PlainTextResponse("camera unavailable\n", status_code=503, headers={"Retry-After": "2"})
-        return Response(data, media_type=PLAYLIST_TYPE, headers=_NO_CACHE)
+
+    async def _playlist(self, request: Request) -> Response:
+        ready = await self._ready_playlist_of(request)
+        if isinstance(ready, Response):
+            return ready
+        return Response(ready[1], media_type=PLAYLIST_TYPE, headers=_NO_CACHE)
 
     async def _segment(self, request: Request) -> Response:
         cam = self._camera(request)
@@ -178,14 +184,10 @@ class SimulatedVms(EncoderPool):
         return Response(data, media_type="video/mp2t", headers={"Cache-Control": "max-age=60"})
 
     async def _snapshot(self, request: Request) -> Response:
-        cam = self._camera(request)
-        if cam is None:
-            return PlainTextResponse("unknown camera\n", status_code=404)
-        try:
-            playlist = await self._ready(cam)
-        except EncoderUnavailable as exc:
-            log.warning("%s", exc)
-            return PlainTextResponse("camera unavailable\n", status_code=503, headers={"Retry-After": "2"})
+        ready = await self._ready_playlist_of(request)
+        if isinstance(ready, Response):
+            return ready
+        cam, playlist = ready
         # Newest complete segment first; each starts with a keyframe, so its first frame decodes alone.
         for seg in reversed(playlist_segments(playlist.decode("utf-8", "replace"))[-3:]):
             if not _SEGMENT_RE.fullmatch(seg):

@@ -28,6 +28,7 @@ demo: $(STAMP) system-deps
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy broker adapters
 
 test: $(STAMP) system-deps lint
 	$(BIN)/pytest -q

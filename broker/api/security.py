@@ -49,9 +49,9 @@ def bearer_token(request: Request, allow_query: bool) -> str:
             raise AuthenticationError("Authorization header must be 'Bearer <token>' (RFC 6750 §2.1)")
         return token.strip()
     if allow_query:
-        token = request.query_params.get("access_token")
-        if token:
-            return token
+        query_token = request.query_params.get("access_token")
+        if query_token:
+            return query_token
     raise AuthenticationError("no bearer token")
 
 

@@ -13,7 +13,8 @@ from broker.documents.inventory import InventoryIndex, Issue
 
 ActionName = Literal["live", "snapshot", "playback", "export"]
 WeekDay = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ALL_DAYS: tuple[WeekDay, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAYS: tuple[str, ...] = ALL_DAYS
 _HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
 
@@ -32,7 +33,7 @@ class ZoneSpec(Strict):
 
 
 class Schedule(Strict):
-    days: list[WeekDay] = Field(default_factory=lambda: list(WEEKDAYS), description="Weekdays in local time")
+    days: list[WeekDay] = Field(default_factory=lambda: list(ALL_DAYS), description="Weekdays in local time")
     hours: str = Field("00:00-24:00", description="HH:MM-HH:MM local time, end after start")
 
     @field_validator("hours")

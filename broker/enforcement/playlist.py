@@ -84,8 +84,7 @@ def _split_lines(body: bytes, max_bytes: int, max_lines: int) -> list[str]:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = body[: exc.start].count(b"\n") + 1
-        raise _hostile(line, f"not UTF-8 at byte {exc.start} (§4.1)") from None
+        raise _hostile(body[: exc.start].count(b"\n") + 1, f"not UTF-8 at byte {exc.start} (§4.1)") from None
     lines = text.replace("\r\n", "\n").split("\n")  # §4.1: lines end with LF or CR LF, nothing else
     if len(lines) > max_lines:
         raise _hostile(0, f"playlist has {len(lines)} lines, over the {max_lines}-line limit")

@@ -65,13 +65,16 @@ async def snapshot(camera_id: CameraId, principal: PrincipalDep, services: Servi
 
 @router.get("/{camera_id}/hls/{token}/{name}")
 @signed_url
-async def stream_resource(camera_id: str, token: str, name: str, request: Request) -> Response:
-    """Hot path, kept free of dependency injection (it costs more than the checks themselves).
+async def stream_resource(request: Request) -> Response:
+    """A segment or sub-playlist named by a signed URL from a rewritten playlist.
 
-    The proxy checks the signed token (which binds camera, viewer, grant and upstream reference), the name
+    Hot path, kept free of dependency injection and parameter conversion (they cost more than the checks
+    themselves): the router has already matched ``camera_id``, ``token`` and ``name`` as plain strings. The
+    proxy checks the sealed token (which binds camera, viewer, grant and upstream reference), the name
     against the signed reference, and asks the PDP again, on every request.
     """
     services: Services = request.app.state.services
+    params = request.path_params
     client = await get_client(request, services)
-    served = await services.proxy.resource(camera_id, token, name, client)
+    served = await services.proxy.resource(params["camera_id"], params["token"], params["name"], client)
     return Response(served.body, media_type=served.content_type, headers=NO_STORE)

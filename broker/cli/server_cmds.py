@@ -8,7 +8,7 @@ import os
 import sys
 from datetime import timedelta
 
-from broker.errors import CamgateError, ConfigError
+from broker.errors import CamgateError, ConfigError, DocumentError
 from broker.settings import Settings, load_settings
 
 
@@ -26,6 +26,9 @@ def dispatch(args: argparse.Namespace) -> int:
             from broker.demo.run import run_demo
 
             return run_demo(args.port)
+    except DocumentError as exc:  # inventory or MOU refused at start-up: every problem, FILE:LINE: path: message
+        print("\n".join(exc.lines()), file=sys.stderr)
+        return 2
     except CamgateError as exc:
         print(f"camgate: {exc.message}", file=sys.stderr)
         return 2

@@ -156,3 +156,14 @@ def test_validate_console_script_exit_codes_and_output():
     assert bad.returncode == 2 and bad.stdout.startswith("/nonexistent.yaml:0: (document): no such file")
     ok = subprocess.run([CAMGATE, "inventory", "validate", str(EXAMPLE_INVENTORY)], capture_output=True, text=True)
     assert ok.returncode == 0 and ok.stdout.strip() == "ok" and ok.stderr == ""
+
+
+def test_serve_refuses_bad_settings_and_documents_without_a_traceback(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("CAMGATE_MODE", raising=False)
+    assert main(["serve"]) == 2
+    assert "token_secret holds a placeholder" in capsys.readouterr().err
+    monkeypatch.setenv("CAMGATE_MODE", "dev")
+    monkeypatch.setenv("CAMGATE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CAMGATE_POLICY__INVENTORY", str(tmp_path / "missing.yaml"))
+    assert main(["serve"]) == 2
+    assert capsys.readouterr().err.strip() == f"{tmp_path / 'missing.yaml'}:0: (document): no such file"

@@ -121,9 +121,13 @@ def _parse_attributes(text: str, line: int, offset: int) -> list[tuple[str, str]
         pos += 1
 
 
+_SLOT = re.compile("\x00([0-9]+)\x00")  # stands for a URI until it is signed; NUL never survives _split_lines
+
+
 class _Rewriter:
-    def __init__(self, base_ref: str, resolve: Resolve, sign: Sign) -> None:
-        self.base_ref, self.resolve, self.sign = base_ref, resolve, sign
+    def __init__(self, base_ref: str, resolve: Resolve) -> None:
+        self.base_ref, self.resolve = base_ref, resolve
+        self.slots: list[str] = []  # the ref of each URI, in order of appearance
         self.refs: dict[str, None] = {}
         self.target_duration: float | None = None
         self.kind: str | None = None  # "master" or "media", from the first tag that tells
@@ -139,11 +143,9 @@ class _Rewriter:
             ref = self.resolve(self.base_ref, uri)
         except AdapterError as exc:
             raise _hostile(line, f"URI outside the camera system: {exc}") from None
-        signed = self.sign(ref)
-        if not _SIGNED.fullmatch(signed):
-            raise ValueError(f"sign() returned an unsafe URI {signed!r}")
         self.refs.setdefault(ref)
-        return signed
+        self.slots.append(ref)
+        return f"\x00{len(self.slots) - 1}\x00"
 
     def tag(self, text: str, line: int) -> str:
         name, colon, value = text[1:].partition(":")
@@ -192,18 +194,36 @@ class _Rewriter:
         self.target_duration = seconds
 
 
-def rewrite_playlist(
-    body: bytes,
-    *,
-    base_ref: str,
-    resolve: Resolve,
-    sign: Sign,
-    max_bytes: int = 1 << 20,
-    max_lines: int = 20000,
-) -> RewrittenPlaylist:
-    """Rewrite every URI of the playlist fetched as ``base_ref``; :class:`HostilePlaylist` says what and where."""
+@dataclass(frozen=True, slots=True)
+class ParsedPlaylist:
+    """A checked playlist whose URIs are resolved but not yet signed; :meth:`render` signs them."""
+
+    template: str
+    slots: tuple[str, ...]  # the ref of each URI, in order of appearance
+    target_duration: float | None  # EXT-X-TARGETDURATION of a media playlist (§4.3.3.1)
+    is_master: bool
+    refs: tuple[str, ...]  # every distinct ref, in order of first appearance
+
+    def render(self, sign: Sign) -> bytes:
+        def signed(match: re.Match[str]) -> str:
+            uri = sign(self.slots[int(match.group(1))])
+            if not _SIGNED.fullmatch(uri):
+                raise ValueError(f"sign() returned an unsafe URI {uri!r}")
+            return uri
+
+        return _SLOT.sub(signed, self.template).encode("utf-8")
+
+
+def parse_playlist(
+    body: bytes, *, base_ref: str, resolve: Resolve, max_bytes: int = 1 << 20, max_lines: int = 20000
+) -> ParsedPlaylist:
+    """Check the playlist fetched as ``base_ref`` and resolve every URI; :class:`HostilePlaylist` says what and where.
+
+    Signing comes after (:meth:`ParsedPlaylist.render`), so a caller can let the target duration decide
+    how long the signed URIs live without parsing twice.
+    """
     lines = _split_lines(body, max_bytes, max_lines)
-    rewriter = _Rewriter(base_ref, resolve, sign)
+    rewriter = _Rewriter(base_ref, resolve)
     out = ["#EXTM3U"]
     for number, line in enumerate(lines[1:], 2):
         if not line:
@@ -222,11 +242,31 @@ def rewrite_playlist(
     is_master = rewriter.kind == "master"
     if not is_master and rewriter.target_duration is None:
         raise _hostile(0, "media playlist without #EXT-X-TARGETDURATION (§4.3.3.1 REQUIRED)")
-    return RewrittenPlaylist(
-        body=("\n".join(out) + "\n").encode("utf-8"),
+    return ParsedPlaylist(
+        template="\n".join(out) + "\n",
+        slots=tuple(rewriter.slots),
         target_duration=None if is_master else rewriter.target_duration,
         is_master=is_master,
         refs=tuple(rewriter.refs),
+    )
+
+
+def rewrite_playlist(
+    body: bytes,
+    *,
+    base_ref: str,
+    resolve: Resolve,
+    sign: Sign,
+    max_bytes: int = 1 << 20,
+    max_lines: int = 20000,
+) -> RewrittenPlaylist:
+    """Check the playlist and replace every URI with ``sign(ref)``: :func:`parse_playlist` then render."""
+    parsed = parse_playlist(body, base_ref=base_ref, resolve=resolve, max_bytes=max_bytes, max_lines=max_lines)
+    return RewrittenPlaylist(
+        body=parsed.render(sign),
+        target_duration=parsed.target_duration,
+        is_master=parsed.is_master,
+        refs=parsed.refs,
     )
 
 

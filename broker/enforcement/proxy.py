@@ -23,7 +23,7 @@ from broker.audit import principal_fields
 from broker.clock import Clock
 from broker.documents import Camera
 from broker.enforcement.guard import Guard, denial
-from broker.enforcement.playlist import rewrite_playlist, safe_filename
+from broker.enforcement.playlist import parse_playlist, safe_filename
 from broker.enforcement.segcache import SegmentCache
 from broker.enforcement.sessions import SessionTracker, session_key
 from broker.enforcement.streamtoken import StreamClaims, StreamTokenSigner
@@ -121,22 +121,19 @@ class StreamProxy:
         return d
 
     async def _rewrite(self, fetched: Fetched, adapter: CameraSystemAdapter, claims: StreamClaims) -> bytes:
-        now = int(self.clock.now().timestamp())
-        out: dict[str, Any] = {}
-
-        def sign(ref: str) -> str:
-            name = safe_filename(ref)
-            token = self.signer.sign(_with(claims, ref=ref, exp=out["exp"]))
-            return f"{self.prefix}/{claims.camera}/hls/{token}/{name}"
-
         try:
+            parsed = parse_playlist(fetched.body, base_ref=fetched.ref, resolve=adapter.resolve)
             # Token life: at most two target durations (so a revoked viewer stops within that) and the cap.
-            probe = rewrite_playlist(fetched.body, base_ref=fetched.ref, resolve=adapter.resolve, sign=lambda r: r)
             life = self.cfg.token_max_seconds
-            if probe.target_duration:
-                life = min(life, 2 * probe.target_duration)
-            out["exp"] = now + max(1, math.ceil(life))
-            return rewrite_playlist(fetched.body, base_ref=fetched.ref, resolve=adapter.resolve, sign=sign).body
+            if parsed.target_duration:
+                life = min(life, 2 * parsed.target_duration)
+            exp = int(self.clock.now().timestamp()) + max(1, math.ceil(life))
+
+            def sign(ref: str) -> str:
+                token = self.signer.sign(_with(claims, ref=ref, exp=exp))
+                return f"{self.prefix}/{claims.camera}/hls/{token}/{safe_filename(ref)}"
+
+            return parsed.render(sign)
         except HostilePlaylist as exc:
             # The full reason may quote upstream URIs (internal hosts): operators get it, the client does not.
             log.warning("camera %s: playlist refused: %s", claims.camera, exc.message)

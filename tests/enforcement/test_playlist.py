@@ -228,3 +228,17 @@ def test_safe_filename_refuses(ref: str) -> None:
         safe_filename(ref)
     with pytest.raises(InvalidRequest):
         safe_filename(ref, error=InvalidRequest)
+
+
+def test_parse_once_then_sign_after_knowing_the_target_duration() -> None:
+    from broker.enforcement.playlist import parse_playlist
+
+    parsed = parse_playlist(MEDIA.encode(), base_ref=BASE_REF, resolve=POLICY.resolve)
+    assert parsed.target_duration is not None and parsed.slots and "\x00" in parsed.template
+    assert parsed.render(sign) == rewrite(MEDIA).body
+    signed: list[str] = []
+    parsed.render(lambda ref: signed.append(ref) or f"/s/{len(signed)}")
+    assert signed == list(parsed.slots)  # one signature per URI, in playlist order
+    with pytest.raises(HostilePlaylist):  # a hostile playlist is refused before anything is signed
+        parse_playlist(MEDIA.replace("#EXTINF", "#EXTINF:x\n#EXT-X-TARGETDURATION:4\n#EXTINF", 1).encode(),
+                       base_ref=BASE_REF, resolve=POLICY.resolve)  # fmt: skip

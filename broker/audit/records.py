@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -69,26 +69,13 @@ class AuditRecord:
     hash: str = ""
 
     def hash_fields(self) -> dict[str, Any]:
-        """Everything the record's hash covers: every field except ``hash`` itself."""
-        return {
-            "seq": self.seq,
-            "ts": self.ts,
-            "kind": self.kind,
-            "principal_sub": self.principal_sub,
-            "principal_agency": self.principal_agency,
-            "principal_roles": list(self.principal_roles),
-            "camera": self.camera,
-            "action": self.action,
-            "allowed": self.allowed,
-            "reason": self.reason,
-            "mou": self.mou,
-            "grant": self.grant,
-            "clause": self.clause,
-            "emergency": self.emergency,
-            "client": self.client,
-            "details": self.details,
-            "prev_hash": self.prev_hash,
-        }
+        """Everything the record's hash covers: every field except ``hash`` itself.
+
+        Derived from the dataclass, so a field added to the record can never be left out of the hash.
+        """
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "hash"}
+        values["principal_roles"] = list(self.principal_roles)
+        return values
 
     def to_dict(self) -> dict[str, Any]:
         body = self.hash_fields()

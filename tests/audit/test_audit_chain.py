@@ -92,3 +92,14 @@ def test_verify_streams() -> None:
         yield from chain(50)
 
     assert verify(gen(), None).records == 50
+
+
+def test_the_hash_covers_every_field_of_a_record_but_the_hash() -> None:
+    from dataclasses import fields as dc_fields
+    from datetime import UTC, datetime
+
+    from broker.audit import AuditRecord
+
+    rec = AuditRecord(seq=1, ts=datetime(2026, 9, 14, tzinfo=UTC), kind="decision", principal_roles=("b", "a"))
+    assert set(rec.hash_fields()) == {f.name for f in dc_fields(AuditRecord)} - {"hash"}
+    assert rec.hash_fields()["principal_roles"] == ["b", "a"]

@@ -18,9 +18,9 @@ import pytest
 from broker.clock import FakeClock
 from broker.demo.video import ffmpeg_exe, live_hls_cmd
 from broker.demo.vms import SimulatedVms, cameras_from_inventory, playlist_segments
+from tests.paths import EXAMPLE_INVENTORY
 
 TIMEOUT = 20.0
-SHARED_INVENTORY = Path("/work/shared/examples/new-canaan/inventory.yaml")
 
 
 def probe(path_or_url: str, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -101,10 +101,9 @@ cameras:
     assert cameras_from_inventory(inv, "nope") == {}
 
 
-@pytest.mark.skipif(not SHARED_INVENTORY.exists(), reason="shared New Canaan example not present")
 def test_new_canaan_inventory() -> None:
-    schools = cameras_from_inventory(SHARED_INVENTORY, "ncps-vms")
-    bodycams = cameras_from_inventory(SHARED_INVENTORY, "ncpb-bodycams")
+    schools = cameras_from_inventory(EXAMPLE_INVENTORY, "ncps-vms")
+    bodycams = cameras_from_inventory(EXAMPLE_INVENTORY, "ncpb-bodycams")
     assert len(schools) + len(bodycams) == 17
     assert schools["saxe-ext-01"] == "Saxe Middle School · Main entrance"
     assert bodycams["body-01"] == "Parking Bureau · Parking officer body camera 1"

@@ -73,6 +73,13 @@ class AuditSettings(Section):
     agencies: list[str] | None = Field(None, description="Agencies whose auditors may read it (None: any agency)")
 
 
+class AdminSettings(Section):
+    operator_roles: list[str] = Field(
+        default_factory=lambda: ["operator"], description="Roles that may reload the documents (camgate reload)"
+    )
+    operator_agencies: list[str] | None = Field(None, description="Agencies whose operators count (None: any agency)")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CAMGATE_", env_nested_delimiter="__", extra="forbid")
 
@@ -85,6 +92,7 @@ class Settings(BaseSettings):
     streams: StreamSettings = Field(default_factory=StreamSettings)
     emergencies: EmergencySettings = Field(default_factory=EmergencySettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import signal
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,11 +17,11 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from broker.api.routes import audit, cameras, emergencies, health
+from broker.api.routes import admin, audit, cameras, emergencies, health
 from broker.api.security import access_of, require_authentication
 from broker.api.services import Services, build_services
 from broker.clock import Clock
-from broker.errors import AuthenticationError, CamgateError
+from broker.errors import AuthenticationError, CamgateError, DocumentError
 from broker.settings import Settings, load_settings
 
 log = logging.getLogger("camgate")
@@ -39,9 +40,12 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(_housekeeping(services)) if housekeeping else None
+        hup = _reload_on_sighup(services)
         try:
             yield
         finally:
+            if hup:
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -56,7 +60,7 @@ def create_app(
         openapi_url=None, docs_url=None, redoc_url=None,
     )  # fmt: skip
     app.state.services = services
-    for module in (health, cameras, emergencies, audit):
+    for module in (health, cameras, emergencies, audit, admin):
         app.include_router(module.router)
 
     @app.get("/openapi.json", include_in_schema=False)
@@ -76,6 +80,35 @@ async def _housekeeping(services: Services) -> None:
             log.warning("housekeeping: %s", exc.message)
         except Exception:  # never let one bad tick end housekeeping for the life of the process
             log.exception("housekeeping failed")
+        try:
+            services.retire_adapters()
+            await services.close_retired()
+        except Exception:
+            log.exception("closing replaced adapters failed")
+
+
+def _reload_on_sighup(services: Services) -> bool:
+    """``kill -HUP``: re-read the documents, like ``POST /api/v1/admin/reload`` (main thread only)."""
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def reload() -> None:
+        try:
+            await services.reload("sighup")
+        except DocumentError:
+            pass  # logged, every error with its line, and recorded by the reloader
+        except CamgateError as exc:
+            log.warning("reload (sighup) failed, the running policy is unchanged: %s", exc.message)
+
+    def on_hup() -> None:
+        task = asyncio.create_task(reload())
+        tasks.add(task)  # keep a reference until it is done
+        task.add_done_callback(tasks.discard)
+
+    try:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, on_hup)
+    except (ValueError, RuntimeError, NotImplementedError):  # not the main thread (test clients), or no SIGHUP
+        return False
+    return True
 
 
 def _error_response(exc: CamgateError) -> JSONResponse:

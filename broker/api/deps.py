@@ -47,6 +47,19 @@ def is_auditor(principal: Principal, services: Services) -> bool:
     return not principal.roles.isdisjoint(cfg.roles) and (cfg.agencies is None or principal.agency in cfg.agencies)
 
 
+def is_operator(principal: Principal, services: Services) -> bool:
+    """An operator role, from an agency whose operators count (settings ``admin.operator_roles`` / ``_agencies``)."""
+    cfg = services.settings.admin
+    agencies = cfg.operator_agencies
+    return not principal.roles.isdisjoint(cfg.operator_roles) and (agencies is None or principal.agency in agencies)
+
+
+async def get_operator(principal: PrincipalDep, services: ServicesDep) -> Principal:
+    if not is_operator(principal, services):
+        raise PermissionDenied("reloading the documents is for operators", reason="not_an_operator")
+    return principal
+
+
 async def get_auditor(principal: PrincipalDep, services: ServicesDep) -> Principal:
     if not is_auditor(principal, services):
         raise PermissionDenied("the audit log is for auditors", reason="not_an_auditor")
@@ -58,3 +71,4 @@ StoreDep = Annotated[Store, Depends(get_store)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 ClientDep = Annotated[str | None, Depends(get_client)]
 AuditorDep = Annotated[Principal, Depends(get_auditor)]
+OperatorDep = Annotated[Principal, Depends(get_operator)]

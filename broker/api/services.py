@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 
 import httpx
+from starlette.concurrency import run_in_threadpool
 
+from broker.adapterapi import CameraSystemAdapter
 from broker.admin.emergencies import EmergencyService
+from broker.admin.reload import Reloader, ReloadOutcome
 from broker.audit import AuditLog
+from broker.audit.records import Actor
 from broker.clock import Clock, SystemClock
 from broker.enforcement.guard import Guard
 from broker.enforcement.proxy import StreamProxy
@@ -17,12 +22,14 @@ from broker.enforcement.sessions import SessionTracker
 from broker.enforcement.streamtoken import StreamTokenSigner
 from broker.errors import ConfigError
 from broker.identity import DevIssuer, TokenVerifier
-from broker.inventory.adapters import AdapterPool
-from broker.inventory.catalog import Catalog
+from broker.inventory.adapters import AdapterPool, close_adapters
+from broker.inventory.catalog import Catalog, LiveCatalog
 from broker.settings import Settings
 from broker.store import EmergencyRepository, Store
+from broker.store.generations import DocumentGenerations
 
 log = logging.getLogger("camgate")
+RETIRED_ADAPTER_GRACE_SECONDS = 60.0  # a replaced adapter is closed once requests already using it are done
 
 
 @dataclass
@@ -30,7 +37,7 @@ class Services:
     settings: Settings
     clock: Clock
     store: Store
-    catalog: Catalog
+    live: LiveCatalog
     audit: AuditLog
     emergencies: EmergencyService
     guard: Guard
@@ -38,8 +45,15 @@ class Services:
     proxy: StreamProxy
     verifier: TokenVerifier
     pool: AdapterPool
+    reloader: Reloader
     dev_issuer: DevIssuer | None = None
     extras: dict[str, object] = field(default_factory=dict)
+    _retired: list[tuple[float, list[CameraSystemAdapter]]] = field(default_factory=list)
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog in force now (read it once per request: a reload may replace it at any time)."""
+        return self.live.catalog
 
     def tick(self) -> None:
         """Periodic housekeeping (also called by tests after moving the clock)."""
@@ -47,9 +61,32 @@ class Services:
             return
         self.emergencies.sweep()
         self.sessions.sweep()
+        self.reloader.follow()  # a reload applied by another replica (or not yet recorded here)
+
+    async def reload(self, trigger: str, actor: Actor | None = None, client: str | None = None) -> ReloadOutcome:
+        """Re-read and apply the documents off the event loop (raises DocumentError, AuditUnavailable, ...)."""
+        try:
+            return await run_in_threadpool(self.reloader.reload, trigger, actor, client)
+        finally:
+            self.retire_adapters()
+
+    def retire_adapters(self) -> None:
+        """Queue adapters replaced by reloads for closing after a grace period (see close_retired)."""
+        retired = self.reloader.take_retired()
+        if retired:
+            self._retired.append((asyncio.get_running_loop().time() + RETIRED_ADAPTER_GRACE_SECONDS, retired))
+
+    async def close_retired(self, *, force: bool = False) -> None:
+        now = asyncio.get_running_loop().time()
+        due = [a for deadline, batch in self._retired if force or deadline <= now for a in batch]
+        self._retired = [(d, b) for d, b in self._retired if not (force or d <= now)]
+        if due:
+            await close_adapters(due)
 
     async def aclose(self) -> None:
         self.sessions.close_all()
+        self.retire_adapters()
+        await self.close_retired(force=True)
         await self.pool.aclose()
         await self.verifier.aclose()
         self.store.dispose()
@@ -72,18 +109,18 @@ def build_services(
         dev = DevIssuer.load_or_create(settings.data_dir, settings.identity.dev_issuer)
         issuers.append(dev.issuer_config())
     verifier = TokenVerifier(issuers, clock, http)
-    emergencies = EmergencyService(
-        EmergencyRepository(store), audit, lambda: services.catalog, clock, settings.emergencies
-    )
-    guard = Guard(lambda: services.catalog, emergencies, audit, clock)
+    live = LiveCatalog(catalog, DocumentGenerations(store).current())
+    emergencies = EmergencyService(EmergencyRepository(store), audit, lambda: live.catalog, clock, settings.emergencies)
+    guard = Guard(lambda: live.catalog, emergencies, audit, clock)
     sessions = SessionTracker(audit, clock, settings.streams.session_idle_seconds)
     pool = AdapterPool(catalog.system_specs())
     proxy = StreamProxy(
         guard, sessions, pool, StreamTokenSigner(settings.stream_secret(), clock),
         SegmentCache(settings.streams.cache_bytes, clock=clock), clock, settings.streams,
     )  # fmt: skip
+    reloader = Reloader(settings.policy, live, pool, DocumentGenerations(store), audit)
     services = Services(
-        settings, clock, store, catalog, audit, emergencies, guard, sessions, proxy, verifier, pool, dev
+        settings, clock, store, live, audit, emergencies, guard, sessions, proxy, verifier, pool, reloader, dev
     )
     log.info("camgate: %d cameras, %d MOUs, %d policy lines, store %s", len(catalog.inventory.cameras),
              len(catalog.mous), catalog.pdp.policy.lines, store.description)  # fmt: skip

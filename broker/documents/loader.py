@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,12 +49,36 @@ def _validate(model: type[M], located: Located, name: str) -> tuple[M | None, li
         return None, issues
 
 
-def _read(path: Path) -> tuple[Located | None, list[FileIssue]]:
+@dataclass
+class DocumentSet:
+    """The inventory and MOUs read together, with the SHA-256 of every file's bytes as they were parsed."""
+
+    inventory: Inventory | None = None
+    mous: list[Mou] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)  # file name -> hex SHA-256
+    issues: list[FileIssue] = field(default_factory=list)
+    inventory_lines: Located | None = None  # line marks of the inventory, for errors found after loading
+
+    @property
+    def digest(self) -> str:
+        """One SHA-256 over every file name and digest: equal for equal document sets."""
+        listing = "".join(f"{name}\0{sha}\n" for name, sha in sorted(self.digests.items()))
+        return hashlib.sha256(listing.encode()).hexdigest()
+
+    def raise_for_issues(self) -> None:
+        if self.issues or self.inventory is None:
+            raise DocumentError(self.issues or [("(inventory)", 0, "(document)", "no inventory")])
+
+
+def _read(path: Path, digests: dict[str, str] | None = None) -> tuple[Located | None, list[FileIssue]]:
     name = str(path)
     try:
         if path.stat().st_size > MAX_DOCUMENT_BYTES:
             return None, [(name, 1, "(document)", f"file larger than {MAX_DOCUMENT_BYTES} bytes")]
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        if digests is not None:
+            digests[name] = hashlib.sha256(raw).hexdigest()
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         return None, [(name, 0, "(document)", "no such file")]
     except (OSError, UnicodeDecodeError) as exc:
@@ -63,15 +89,17 @@ def _read(path: Path) -> tuple[Located | None, list[FileIssue]]:
         return None, [(name, exc.line, "(document)", str(exc))]
 
 
-def _inventory(path: Path) -> tuple[Inventory | None, list[FileIssue]]:
-    located, issues = _read(path)
+def _inventory(
+    path: Path, digests: dict[str, str] | None = None
+) -> tuple[Inventory | None, list[FileIssue], Located | None]:
+    located, issues = _read(path, digests)
     if located is None:
-        return None, issues
+        return None, issues, None
     inv, more = _validate(Inventory, located, str(path))
     issues += more
     if inv is not None:
         issues += [(str(path), located.line_of(p), dotted(p), m) for p, m in check_inventory(inv)]
-    return (inv if not issues else None), sorted(issues, key=lambda i: i[1])
+    return (inv if not issues else None), sorted(issues, key=lambda i: i[1]), located
 
 
 def mou_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -85,12 +113,14 @@ def mou_files(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def _mous(paths: Sequence[Path], inv: InventoryIndex | None) -> tuple[list[Mou], list[FileIssue]]:
+def _mous(
+    paths: Sequence[Path], inv: InventoryIndex | None, digests: dict[str, str] | None = None
+) -> tuple[list[Mou], list[FileIssue]]:
     mous: list[Mou] = []
     issues: list[FileIssue] = []
     seen: dict[str, str] = {}
     for path in paths:
-        located, file_issues = _read(path)
+        located, file_issues = _read(path, digests)
         if located is not None:
             mou, more = _validate(Mou, located, str(path))
             file_issues += more
@@ -114,21 +144,45 @@ def validate_inventory_files(paths: Iterable[str | Path]) -> list[str]:
 
 
 def validate_mou_files(paths: Iterable[str | Path], inventory: str | Path | None = None) -> list[str]:
-    issues: list[FileIssue] = []
-    index = None
     if inventory is not None:
-        inv, inv_issues = _inventory(Path(inventory))
-        issues += inv_issues
-        index = inv.index() if inv is not None else None
+        return DocumentError(read_documents(inventory, paths).issues).lines()
+    return DocumentError(_mou_paths_issues(list(paths), None)[1]).lines()
+
+
+def _mou_paths_issues(
+    paths: Sequence[str | Path], inv: InventoryIndex | None, digests: dict[str, str] | None = None
+) -> tuple[list[Mou], list[FileIssue]]:
     files = mou_files(paths)
+    missing: list[FileIssue] = []
     if not files:
-        issues.append((", ".join(map(str, paths)) or "(none)", 0, "(document)", "no MOU files found"))
-    issues += _mous(files, index)[1]
-    return DocumentError(issues).lines()
+        missing.append((", ".join(map(str, paths)) or "(none)", 0, "(document)", "no MOU files found"))
+    mous, issues = _mous(files, inv, digests)
+    return mous, missing + issues
+
+
+def read_documents(inventory: str | Path, mou_paths: Iterable[str | Path]) -> DocumentSet:
+    """Read and validate the inventory and every MOU, collecting every problem (nothing raised).
+
+    MOUs are checked against the inventory when it is valid, else on their own (so one reload answer
+    lists the problems of every file).
+    """
+    out = DocumentSet()
+    out.inventory, out.issues, out.inventory_lines = _inventory(Path(inventory), out.digests)
+    index = out.inventory.index() if out.inventory is not None else None
+    out.mous, more = _mou_paths_issues(list(mou_paths), index, out.digests)
+    out.issues += more
+    return out
+
+
+def load_documents(inventory: str | Path, mou_paths: Iterable[str | Path]) -> DocumentSet:
+    """:func:`read_documents`, raising :class:`DocumentError` listing every problem."""
+    docs = read_documents(inventory, mou_paths)
+    docs.raise_for_issues()
+    return docs
 
 
 def load_inventory(path: str | Path) -> Inventory:
-    inv, issues = _inventory(Path(path))
+    inv, issues, _ = _inventory(Path(path))
     if inv is None:
         raise DocumentError(issues)
     return inv

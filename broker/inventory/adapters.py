@@ -44,18 +44,32 @@ def load_adapter(spec: SystemSpec) -> CameraSystemAdapter:
 
 
 class AdapterPool:
-    """One adapter per camera system, built eagerly so bad settings fail at start-up."""
+    """One adapter per camera system, built eagerly so bad settings fail at start-up (or refuse a reload)."""
 
     def __init__(self, specs: Iterable[SystemSpec], *, loader: Loader = load_adapter) -> None:
+        self._loader = loader
         self._adapters: dict[str, CameraSystemAdapter] = {}
-        try:
-            for spec in specs:
-                if spec.id in self._adapters:
-                    raise AdapterConfigError(f"system {spec.id!r}: duplicate system id")
-                self._adapters[spec.id] = loader(spec)
-        except BaseException:
-            self._discard()
-            raise
+        self._adapters = self.prepare(specs)
+
+    def prepare(self, specs: Iterable[SystemSpec]) -> dict[str, CameraSystemAdapter]:
+        """The adapters for ``specs``: a system whose entry is unchanged keeps its adapter, a new or changed
+        one gets a new adapter. Nothing is installed: bad settings raise :class:`AdapterConfigError` and
+        leave the pool as it was."""
+        adapters: dict[str, CameraSystemAdapter] = {}
+        for spec in specs:
+            if spec.id in adapters:
+                raise AdapterConfigError(f"system {spec.id!r}: duplicate system id")
+            current = self._adapters.get(spec.id)
+            adapters[spec.id] = current if current is not None and current.spec == spec else self._loader(spec)
+        return adapters  # adapters built so far hold no I/O yet: dropping them on failure is enough
+
+    def install(self, adapters: dict[str, CameraSystemAdapter]) -> list[CameraSystemAdapter]:
+        """Swap in a prepared set whole; returns the adapters no longer used, for the caller to close once
+        the requests already using them are done."""
+        kept = {id(a) for a in adapters.values()}
+        retired = [a for a in self._adapters.values() if id(a) not in kept]
+        self._adapters = dict(adapters)
+        return retired
 
     def get(self, system_id: str) -> CameraSystemAdapter:
         """The adapter of ``system_id``; ``KeyError`` for a system not in the inventory."""
@@ -76,11 +90,12 @@ class AdapterPool:
     async def aclose(self) -> None:
         """Close every adapter (idempotent); the first failure is re-raised after all were tried."""
         adapters, self._adapters = list(self._adapters.values()), {}
-        results = await asyncio.gather(*(a.aclose() for a in adapters), return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
+        await close_adapters(adapters)
 
-    def _discard(self) -> None:
-        # Construction failed part-way: adapters built so far hold no I/O yet, so dropping them is enough.
-        self._adapters.clear()
+
+async def close_adapters(adapters: Iterable[CameraSystemAdapter]) -> None:
+    """Close each adapter; the first failure is re-raised after all were tried."""
+    results = await asyncio.gather(*(a.aclose() for a in adapters), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from broker.adapterapi import SystemSpec
-from broker.documents import Camera, Inventory, Mou, load_inventory, load_mous
+from broker.documents import Camera, DocumentSet, Inventory, Mou, load_documents
 from broker.documents.inventory import InventoryIndex
 from broker.policy import DecisionPoint, compile_policy
 from broker.policy.compile import covered_sites
@@ -18,16 +19,24 @@ class Catalog:
     inventory: Inventory
     mous: dict[str, Mou]
     pdp: DecisionPoint
+    documents: Mapping[str, str] = field(default_factory=dict)  # file -> SHA-256 of the bytes compiled
+    digest: str = ""  # one SHA-256 over all of them (DocumentSet.digest)
 
     @classmethod
     def build(cls, inventory: Inventory, mous: list[Mou], model_text: str) -> Catalog:
         return cls(inventory, {m.mou: m for m in mous}, DecisionPoint(compile_policy(inventory, mous, model_text)))
 
     @classmethod
+    def from_documents(cls, docs: DocumentSet, model_text: str) -> Catalog:
+        """Compile a validated document set (call :meth:`DocumentSet.raise_for_issues` first)."""
+        assert docs.inventory is not None
+        pdp = DecisionPoint(compile_policy(docs.inventory, docs.mous, model_text))
+        return cls(docs.inventory, {m.mou: m for m in docs.mous}, pdp, dict(docs.digests), docs.digest)
+
+    @classmethod
     def load(cls, inventory: Path, mous: list[Path], model: Path) -> Catalog:
         """Read and validate the documents (raises DocumentError listing every problem)."""
-        inv = load_inventory(inventory)
-        return cls.build(inv, load_mous(mous, inv), model.read_text(encoding="utf-8"))
+        return cls.from_documents(load_documents(inventory, mous), model.read_text(encoding="utf-8"))
 
     @cached_property
     def index(self) -> InventoryIndex:
@@ -59,3 +68,30 @@ class Catalog:
 
     def buildings(self, site: str) -> frozenset[str]:
         return frozenset(c.building for c in self.inventory.cameras if c.site == site and c.building)
+
+
+@dataclass(frozen=True)
+class Served:
+    """A catalog and the document generation it belongs to."""
+
+    catalog: Catalog
+    generation: int
+
+
+class LiveCatalog:
+    """The catalog in force. A reload replaces :attr:`current` whole, in one attribute write, so a request
+    that reads it once decides entirely with the old documents or entirely with the new ones."""
+
+    def __init__(self, catalog: Catalog, generation: int = 0) -> None:
+        self.current = Served(catalog, generation)
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.current.catalog
+
+    @property
+    def generation(self) -> int:
+        return self.current.generation
+
+    def install(self, catalog: Catalog, generation: int) -> None:
+        self.current = Served(catalog, generation)

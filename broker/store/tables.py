@@ -1,7 +1,7 @@
 """The tables of camgate (SQLAlchemy Core). Names are unqualified: the schema comes from the connection.
 
 ``audit_head`` and ``schema_version`` hold exactly one row (``id = 1``); ``counters`` holds named
-counters such as the emergencies generation. :func:`seed_rows` inserts the fixed rows when missing.
+counters: the emergencies generation and the document generation. :func:`seed_rows` inserts the fixed rows when missing.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from broker.store.types import JSONText, UTCDateTime
 SCHEMA_VERSION = 1
 AUDIT_GENESIS_HASH = "0" * 64  # equals broker.audit.chain.GENESIS (the store may not import audit)
 EMERGENCIES_COUNTER = "emergencies"
+DOCUMENTS_COUNTER = "documents"  # the document generation: bumped by every applied reload
 
 # SQLite only makes INTEGER PRIMARY KEY an alias of its rowid (the fast path); BIGINT elsewhere.
 SeqType = BigInteger().with_variant(Integer(), "sqlite")
@@ -124,6 +125,7 @@ def seed_rows(conn: Connection) -> None:
         (schema_version, schema_version.c.id == 1, {"id": 1, "version": SCHEMA_VERSION}),
         (audit_head, audit_head.c.id == 1, {"id": 1, "seq": 0, "hash": AUDIT_GENESIS_HASH}),
         (counters, counters.c.name == EMERGENCIES_COUNTER, {"name": EMERGENCIES_COUNTER, "value": 0}),
+        (counters, counters.c.name == DOCUMENTS_COUNTER, {"name": DOCUMENTS_COUNTER, "value": 0}),
     )
     for table, where, row in seeds:
         if conn.execute(select(1).select_from(table).where(where)).first() is None:

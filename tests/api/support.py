@@ -40,6 +40,7 @@ ACTORS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "parking": ("pb-sup-1", "ncpb", ("supervisor",)),
     "fire": ("ff-9", "ncfd", ("officer", "dispatcher", "supervisor")),
     "auditor": ("auditor-1", "ncps", ("auditor",)),
+    "operator": ("it-admin-1", "ncps", ("operator",)),
 }
 
 # Refs are the fake origin's "cam1" / "cam2" ("multi": a master playlist of both). The origins are plain http on

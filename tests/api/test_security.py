@@ -73,7 +73,7 @@ def test_every_route_but_the_opened_ones_needs_a_bearer_token(api: Api) -> None:
     expected = {
         "/healthz", "/readyz", "/openapi.json", "/api/v1/cameras", *QUERY_TOKEN, HLS_ROUTE, "/api/v1/emergencies",
         "/api/v1/emergencies/{emergency_id}", "/api/v1/emergencies/{emergency_id}/end", "/api/v1/audit",
-        "/api/v1/audit/verify",
+        "/api/v1/audit/verify", "/api/v1/admin/reload",
     }  # fmt: skip
     assert expected <= paths, expected - paths
     checked = 0
@@ -164,7 +164,9 @@ def test_healthz_and_readyz(api: Api) -> None:
     assert api.get("/healthz", as_=None).json() == {"status": "ok"}
     r = api.get("/readyz", as_=None)
     assert r.status_code == 200
-    assert r.json() == {"status": "ready", "store": api.services.store.dialect_name}
+    assert r.json() == {"status": "ready", "store": api.services.store.dialect_name, "generation": 0,
+                        "documents": api.services.catalog.digest}  # fmt: skip
+    assert len(api.services.catalog.digest) == 64
 
 
 def test_readyz_is_503_when_the_store_is_broken(api: Api, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:

@@ -3,9 +3,12 @@
 import copy
 import itertools
 
+import pytest
+
 from broker.documents.inventory import Inventory
 from broker.documents.mou import Mou
 from broker.policy import compile_policy
+from broker.policy.compile import new_enforcer
 from broker.policy.types import ACTIONS
 from tests.paths import MODEL
 from tests.policy.builders import INVENTORY, MOU
@@ -43,3 +46,16 @@ def test_star_sites_expand_to_the_owners_sites_only():
     pol = compiled()
     sites = {line[2] for line in pol.enforcer.get_policy()}
     assert sites == {"hs", "ms"}
+
+
+def test_duplicate_lines_reach_casbin_once():
+    mou = copy.deepcopy(MOU)
+    mou["grants"][0]["roles"] = mou["grants"][0]["roles"] * 2  # a role listed twice: the same lines again
+    pol = compile_policy(Inventory.model_validate(INVENTORY), [Mou.model_validate(mou)], MODEL.read_text())
+    held = [tuple(line) for line in pol.enforcer.get_policy()]
+    assert len(held) == len(set(held)) == pol.lines == compiled().lines
+
+
+def test_a_line_that_does_not_fit_the_model_is_refused():
+    with pytest.raises(ValueError, match="has 3 fields; the model's p has 7"):
+        new_enforcer(MODEL.read_text(), [["pd", "officer", "hs"]])

@@ -21,6 +21,9 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz")
 @public
 async def readyz(services: ServicesDep) -> JSONResponse:
+    """Ready when the store answers; with the document generation this replica serves (and its digest)."""
+    served = services.live.current  # one read: generation and digest of the same catalog
+    body = {"store": services.store.dialect_name, "generation": served.generation, "documents": served.catalog.digest}
     if await run_in_threadpool(services.store.ping):
-        return JSONResponse({"status": "ready", "store": services.store.dialect_name})
-    return JSONResponse({"status": "unavailable", "store": services.store.dialect_name}, status_code=503)
+        return JSONResponse({"status": "ready"} | body)
+    return JSONResponse({"status": "unavailable"} | body, status_code=503)

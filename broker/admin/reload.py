@@ -1,0 +1,161 @@
+"""Live reload of the inventory and MOU documents, on this replica and, through the store, on every other.
+
+One reload, in order (each step's failure leaves the running policy exactly as it was):
+
+1. read every document and validate all of them; any problem refuses the whole set, answered with every
+   problem as ``FILE:LINE: path.to.field: message``;
+2. compile the policy and build adapters for new or changed camera systems (bad adapter settings refuse
+   the reload, naming the system's line in the inventory);
+3. announce a new document generation in the store (other replicas follow it, :meth:`Reloader.follow`);
+4. record ``policy.reload`` on the audit chain with the SHA-256 of every document (no record, no change:
+   fail closed; this replica then catches up with its own generation on the next housekeeping tick);
+5. swap the catalog and the adapters in whole (:class:`~broker.inventory.catalog.LiveCatalog`).
+
+Refused reloads are recorded too. The work is synchronous and meant for a worker thread, never the event
+loop; reloads are serialised by a lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from broker.adapterapi import AdapterConfigError, CameraSystemAdapter
+from broker.audit import AuditLog, principal_fields
+from broker.audit.records import Actor
+from broker.documents import DocumentSet, read_documents
+from broker.errors import AuditUnavailable, DocumentError
+from broker.inventory.adapters import AdapterPool
+from broker.inventory.catalog import Catalog, LiveCatalog
+from broker.settings import PolicySettings
+from broker.store.generations import DocumentGenerations
+
+log = logging.getLogger("camgate.reload")
+MAX_RECORDED_ERRORS = 100  # a refused reload's record keeps the first errors (and the count)
+
+FileIssue = tuple[str, int, str, str]
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    """An applied reload: what is served now."""
+
+    generation: int
+    trigger: str
+    documents: dict[str, str]  # file -> SHA-256
+    digest: str
+    cameras: int
+    mous: int
+    policy_lines: int
+    seconds: float
+    applied: bool = True
+    systems_changed: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"outcome": "applied"} | {k: v for k, v in asdict(self).items() if k != "applied"}
+
+
+class Reloader:
+    def __init__(
+        self, policy: PolicySettings, live: LiveCatalog, pool: AdapterPool, generations: DocumentGenerations,
+        audit: AuditLog,
+    ) -> None:  # fmt: skip
+        self.policy, self.live, self.pool, self.generations, self.audit = policy, live, pool, generations, audit
+        self._lock = threading.Lock()
+        self._retired: list[CameraSystemAdapter] = []
+        self._refused_generation = -1  # a generation announced elsewhere that failed here: not retried
+
+    # -- entry points ------------------------------------------------------------------------------
+
+    def reload(self, trigger: str, actor: Actor | None = None, client: str | None = None) -> ReloadOutcome:
+        """Re-read the documents and apply them. Raises DocumentError (refused, recorded), AuditUnavailable
+        or StoreUnavailable (nothing changed)."""
+        with self._lock:
+            return self._reload(trigger, actor, client, generation=None)
+
+    def follow(self) -> ReloadOutcome | None:
+        """Apply a generation announced by another replica (or one this replica could not record yet)."""
+        latest = self.generations.current()
+        if latest <= self.live.generation or latest == self._refused_generation:
+            return None
+        with self._lock:
+            if latest <= self.live.generation:  # applied meanwhile
+                return None
+            try:
+                return self._reload("replica", None, None, generation=latest)
+            except DocumentError:
+                self._refused_generation = latest  # recorded once; a newer generation is tried again
+                return None
+
+    def take_retired(self) -> list[CameraSystemAdapter]:
+        """Adapters that reloads replaced, for the caller to close once their requests are done."""
+        with self._lock:
+            retired, self._retired = self._retired, []
+        return retired
+
+    # -- the steps ---------------------------------------------------------------------------------
+
+    def _reload(self, trigger: str, actor: Actor | None, client: str | None, generation: int | None) -> ReloadOutcome:
+        started = time.perf_counter()
+        docs = read_documents(self.policy.inventory, self.policy.mous)
+        catalog, adapters, issues = self._compile(docs)
+        who: dict[str, Any] = (principal_fields(actor) if actor is not None else {}) | {"client": client}
+        if catalog is None or adapters is None:
+            self._record_refusal(trigger, docs, issues, who)
+            raise DocumentError(issues)
+        if generation is None:
+            generation = self.generations.bump()  # other replicas follow this number
+        changed = sorted(k for k, a in adapters.items() if self.pool_adapter(k) is not a)
+        outcome = ReloadOutcome(
+            generation=generation, trigger=trigger, documents=dict(catalog.documents), digest=catalog.digest,
+            cameras=len(catalog.inventory.cameras), mous=len(catalog.mous), policy_lines=catalog.pdp.policy.lines,
+            seconds=round(time.perf_counter() - started, 3), systems_changed=changed,
+        )  # fmt: skip
+        # No record, no change (fail closed): AuditUnavailable propagates and nothing is swapped.
+        self.audit.append("policy.reload", **who, details=outcome.to_dict())
+        self._retired += self.pool.install(adapters)
+        self.live.install(catalog, generation)
+        log.info("reload (%s) applied: generation %d, %d cameras, %d MOUs, %d policy lines, %.3f s", trigger,
+                 generation, outcome.cameras, outcome.mous, outcome.policy_lines, outcome.seconds)  # fmt: skip
+        return outcome
+
+    def pool_adapter(self, system: str) -> CameraSystemAdapter | None:
+        return self.pool.get(system) if system in self.pool else None
+
+    def _compile(
+        self, docs: DocumentSet
+    ) -> tuple[Catalog | None, dict[str, CameraSystemAdapter] | None, list[FileIssue]]:
+        if docs.issues or docs.inventory is None:
+            return None, None, docs.issues
+        try:
+            model_text = self.policy.model.read_text(encoding="utf-8")
+            catalog = Catalog.from_documents(docs, model_text)
+        except OSError as exc:
+            return None, None, [(str(self.policy.model), 0, "(model)", f"cannot read: {exc.strerror or exc}")]
+        except Exception as exc:  # casbin refusing the model text
+            return None, None, [(str(self.policy.model), 0, "(model)", f"invalid casbin model: {exc}")]
+        try:
+            return catalog, self.pool.prepare(catalog.system_specs()), []
+        except AdapterConfigError as exc:
+            return None, None, [self._system_issue(docs, str(exc))]
+
+    def _system_issue(self, docs: DocumentSet, message: str) -> FileIssue:
+        """An adapter's refusal, placed at its system's entry in the inventory."""
+        assert docs.inventory is not None
+        index = next((i for i, s in enumerate(docs.inventory.systems) if f"system {s.id!r}" in message), None)
+        path: tuple[str | int, ...] = ("systems", index) if index is not None else ("systems",)
+        line = docs.inventory_lines.line_of(path) if docs.inventory_lines is not None else 0
+        return (str(self.policy.inventory), line, ".".join(map(str, path)), message)
+
+    def _record_refusal(self, trigger: str, docs: DocumentSet, issues: list[FileIssue], who: dict[str, Any]) -> None:
+        lines = DocumentError(issues).lines()
+        log.warning("reload (%s) refused, the running policy is unchanged:\n%s", trigger, "\n".join(lines))
+        details = {"outcome": "refused", "trigger": trigger, "generation": self.live.generation,
+                   "documents": docs.digests, "error_count": len(lines),
+                   "errors": lines[:MAX_RECORDED_ERRORS]}  # fmt: skip
+        with contextlib.suppress(AuditUnavailable):  # the refusal stands either way; the log has it
+            self.audit.append("policy.reload", **who, details=details)

@@ -63,3 +63,9 @@ def store(database_url: str) -> Iterator[Store]:
     opened.create_all()
     yield opened
     opened.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema (skipped, with the reason, when CAMGATE_TEST_DATABASE_URL is unset)."""
+    yield from _postgres_url()

@@ -40,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("audit", help="the audit log").add_subparsers(dest="sub", required=True, metavar="SUB")
     a.add_parser("verify", help="verify the hash chain")
 
+    r = sub.add_parser("reload", help="ask the running broker to re-read the inventory and MOUs")
+    r.add_argument("--url", help="the broker (default: http://<server.host>:<server.port>)")
+    r.add_argument("--token", help="an operator's bearer token (default: $CAMGATE_TOKEN; minted in dev mode)")
+
     s = sub.add_parser("serve", help="run the broker")
     s.add_argument("--host", default=None)
     s.add_argument("--port", type=int, default=None)

@@ -1,9 +1,11 @@
 """End to end with real parts: a real broker over HTTP, the simulated VMS encoding live H.264, and ffmpeg
 as the viewer. During an emergency ffmpeg reads an interior camera through the broker; ending the emergency
-cuts it off at its next request, and the audit chain tells the whole story."""
+cuts it off at its next request, and the audit chain tells the whole story. Likewise a reload that removes
+the camera a viewer is watching cuts that viewer off."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -36,15 +38,16 @@ def _wait(predicate, timeout: float, what: str) -> None:
 def district(tmp_path: Path):
     """The example district, its school VMS simulated with live 1-second H.264 segments."""
     clock = SystemClock()
-    vms = SimulatedVms({"saxe-int-01": "Saxe · Front office hallway"}, work_dir=tmp_path / "vms", clock=clock,
-                       segment_seconds=1.0, size="320x180", rate=10)  # fmt: skip
+    vms = SimulatedVms({"saxe-int-01": "Saxe · Front office hallway", "saxe-ext-01": "Saxe · Main entrance"},
+                       work_dir=tmp_path / "vms", clock=clock, segment_seconds=1.0, size="320x180", rate=10)  # fmt: skip
     base = vms.start()
     inv = yaml.safe_load(EXAMPLE_INVENTORY.read_text())
     for system in inv["systems"]:
         system["base_url"] = base
     (tmp_path / "inventory.yaml").write_text(yaml.safe_dump(inv))
+    shutil.copytree(EXAMPLE_MOUS, tmp_path / "mou")
     settings = load_settings(mode="dev", data_dir=tmp_path / "data",
-                             policy={"inventory": tmp_path / "inventory.yaml", "mous": [EXAMPLE_MOUS]})  # fmt: skip
+                             policy={"inventory": tmp_path / "inventory.yaml", "mous": [tmp_path / "mou"]})  # fmt: skip
     app = create_app(settings, clock=clock)
     services = app.state.services
     try:
@@ -54,8 +57,8 @@ def district(tmp_path: Path):
         vms.stop()
 
 
-def _token(services, sub: str, roles: list[str]) -> str:
-    return services.dev_issuer.mint(sub, "ncpd", roles, now=services.clock.now())
+def _token(services, sub: str, roles: list[str], agency: str = "ncpd") -> str:
+    return services.dev_issuer.mint(sub, agency, roles, now=services.clock.now())
 
 
 def test_ffmpeg_reads_interior_during_emergency_and_is_cut_off_when_it_ends(district, tmp_path):
@@ -107,3 +110,31 @@ def test_ffmpeg_reads_interior_during_emergency_and_is_cut_off_when_it_ends(dist
     assert denials_after and {r.reason for r in denials_after} == {"no_emergency"}
     (end,) = audit.query(emergency=emergency, kind="emergency.end")[0]
     assert end.principal_sub == "dispatch-lee"
+
+
+def test_ffmpeg_viewer_of_a_camera_that_a_reload_removes_is_cut(district, tmp_path):
+    url, services = district
+    officer, operator = _token(services, "officer-kim", ["officer"]), _token(services, "it-ana", ["operator"], "ncps")
+    live = f"{url}/api/v1/cameras/saxe-ext-01/live.m3u8?access_token={officer}"
+    ffmpeg = [ffmpeg_exe(), "-hide_banner", "-loglevel", "warning", "-rw_timeout", "5000000"]
+    out = tmp_path / "viewer.ts"
+    viewer = subprocess.Popen([*ffmpeg, "-i", live, "-c", "copy", "-f", "mpegts", str(out)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        _wait(lambda: out.exists() and out.stat().st_size > 100_000, 40, "ffmpeg to receive exterior video")
+        # School IT moves the camera out of the inventory (it was replaced) and reloads.
+        inventory = tmp_path / "inventory.yaml"
+        inv = yaml.safe_load(inventory.read_text())
+        inv["cameras"] = [c for c in inv["cameras"] if c["id"] != "saxe-ext-01"]
+        inventory.write_text(yaml.safe_dump(inv))
+        r = httpx.post(f"{url}/api/v1/admin/reload", headers={"Authorization": f"Bearer {operator}"}, timeout=30)
+        assert r.status_code == 200, r.text
+        viewer.wait(timeout=30)  # its next playlist or segment request is refused and it stops
+    finally:
+        viewer.kill()
+        stderr = viewer.stderr.read().decode(errors="replace") if viewer.stderr else ""
+    assert "404" in stderr
+    records, _ = services.audit.query(camera="saxe-ext-01", limit=1000)
+    ended = [r for r in records if r.kind == "session.end"]
+    assert ended and ended[0].reason == "access_revoked:unknown_camera" and ended[0].details["bytes"] > 100_000
+    assert services.audit.verify().ok

@@ -36,6 +36,7 @@ test: $(STAMP) system-deps lint
 bench: $(STAMP)
 	$(BIN)/python bench/decisions.py
 	$(BIN)/python bench/proxy.py
+	$(BIN)/python bench/audit.py
 
 clean:
 	rm -rf $(VENV) .camgate .pytest_cache .ruff_cache

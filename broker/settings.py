@@ -68,7 +68,19 @@ class EmergencySettings(Section):
     refresh_seconds: float = Field(1.0, ge=0, description="How often other replicas' declarations are re-read")
 
 
+class GroupCommitSettings(Section):
+    max_batch: int = Field(
+        256,
+        ge=1,
+        le=10_000,
+        description="Most audit records written by one transaction (group commit); 1: one record per transaction",
+    )
+
+
 class AuditSettings(Section):
+    group_commit: GroupCommitSettings = Field(
+        default_factory=GroupCommitSettings, description="How concurrent appends share transactions"
+    )
     roles: list[str] = Field(default_factory=lambda: ["auditor"], description="Roles that may read the audit log")
     agencies: list[str] | None = Field(None, description="Agencies whose auditors may read it (None: any agency)")
 

@@ -100,7 +100,7 @@ def build_services(
     catalog = Catalog.load(settings.policy.inventory, settings.policy.mous, settings.policy.model)
     store = Store.open(settings.database_url, schema=settings.store.schema_)
     store.create_all()
-    audit = AuditLog(store, clock)
+    audit = AuditLog(store, clock, max_batch=settings.audit.group_commit.max_batch)
     issuers = list(settings.identity.issuers)
     dev = None
     if settings.identity.dev_issuer is not None:

@@ -78,50 +78,78 @@ def _renumbered(rec: AuditRecord) -> bool:
     return record_hash({**rec.hash_fields(), "seq": rec.seq - 1}) == rec.hash
 
 
-def verify(records: Iterable[AuditRecord], head: tuple[int, str] | None = None) -> VerifyResult:
-    """Check ``records`` (in seq order) against each other and against ``head`` = (seq, hash)."""
-    count = 0  # records 1..count form a valid chain
-    last_hash = GENESIS  # hash of record ``count``
-    before_last = GENESIS  # hash of record ``count - 1`` (meaningful when count >= 1)
+class ChainVerifier:
+    """:func:`verify` one record at a time, so a reader can feed it only the records it could not clear itself.
 
-    def bad(first_bad: int | None, problem: str, *, drop_last: bool = False) -> VerifyResult:
+    ``count`` records form a valid chain ending in ``last_hash``; :meth:`accept` advances over a record the
+    caller has already checked (right seq, link and hash), :meth:`check` does the full diagnosis.
+    """
+
+    __slots__ = ("before_last", "count", "head", "last_hash")
+
+    def __init__(self, head: tuple[int, str] | None) -> None:
+        self.head = head
+        self.count = 0  # records 1..count form a valid chain
+        self.last_hash = GENESIS  # hash of record ``count``
+        self.before_last = GENESIS  # hash of record ``count - 1`` (meaningful when count >= 1)
+
+    def accept(self, hash_: str) -> None:
+        self.count += 1
+        self.before_last, self.last_hash = self.last_hash, hash_
+
+    def _bad(self, first_bad: int | None, problem: str, *, drop_last: bool = False) -> VerifyResult:
         if drop_last:  # the last record that looked good is the bad one
-            return VerifyResult(False, count - 1, before_last, first_bad, problem)
-        return VerifyResult(False, count, last_hash, first_bad, problem)
+            return VerifyResult(False, self.count - 1, self.before_last, first_bad, problem)
+        return VerifyResult(False, self.count, self.last_hash, first_bad, problem)
 
-    for rec in records:
+    def check(self, rec: AuditRecord) -> VerifyResult | None:
+        """None if ``rec`` extends the chain (and it is accepted), else the failed result naming the first bad."""
+        count, head = self.count, self.head
         expected = count + 1
         if rec.seq < expected:
-            return bad(rec.seq, f"record {rec.seq} is out of order (expected record {expected})")
+            return self._bad(rec.seq, f"record {rec.seq} is out of order (expected record {expected})")
         if rec.seq > expected:
-            return bad(expected, f"{_span(expected, rec.seq - 1)} missing before record {rec.seq}")
+            return self._bad(expected, f"{_span(expected, rec.seq - 1)} missing before record {rec.seq}")
         if head is not None and rec.seq > head[0]:
-            return bad(rec.seq, f"record {rec.seq} was added outside the log (the head ends at {head[0]})")
+            return self._bad(rec.seq, f"record {rec.seq} was added outside the log (the head ends at {head[0]})")
         hash_ok = record_hash(rec) == rec.hash
-        link_ok = rec.prev_hash == last_hash
-        if not link_ok and count >= 1 and rec.prev_hash == before_last and (hash_ok or _renumbered(rec)):
-            return bad(
+        link_ok = rec.prev_hash == self.last_hash
+        if not link_ok and count >= 1 and rec.prev_hash == self.before_last and (hash_ok or _renumbered(rec)):
+            return self._bad(
                 count,
                 f"record {count} was inserted: record {rec.seq} links to record {count - 1}",
                 drop_last=True,
             )
         if not hash_ok and link_ok:
-            return bad(rec.seq, f"record {rec.seq} was modified")
+            return self._bad(rec.seq, f"record {rec.seq} was modified")
         if not hash_ok:
-            return bad(rec.seq, f"record {rec.seq} was modified or moved (its hash and link are both wrong)")
+            return self._bad(rec.seq, f"record {rec.seq} was modified or moved (its hash and link are both wrong)")
         if not link_ok:
-            return bad(
+            return self._bad(
                 rec.seq,
                 f"record {rec.seq} does not link to record {count}"
                 f" (record {count} was replaced, or records were inserted or reordered)",
             )
-        count += 1
-        before_last, last_hash = last_hash, rec.hash
+        self.accept(rec.hash)
+        return None
 
-    if head is not None:
-        head_seq, head_hash = head
-        if count < head_seq:
-            return bad(count + 1, f"{_span(count + 1, head_seq)} missing at the end (the head says {head_seq})")
-        if head_hash != last_hash:
-            return bad(head_seq or None, f"the audit head does not match record {head_seq}")
-    return VerifyResult(True, count, last_hash)
+    def finish(self) -> VerifyResult:
+        """The result once every record has been fed: compared with the head, if there is one."""
+        if self.head is not None:
+            head_seq, head_hash = self.head
+            if self.count < head_seq:
+                missing = _span(self.count + 1, head_seq)
+                return self._bad(self.count + 1, f"{missing} missing at the end (the head says {head_seq})")
+            if head_hash != self.last_hash:
+                return self._bad(head_seq or None, f"the audit head does not match record {head_seq}")
+        return VerifyResult(True, self.count, self.last_hash)
+
+
+def verify(records: Iterable[AuditRecord], head: tuple[int, str] | None = None) -> VerifyResult:
+    """Check ``records`` (in seq order) against each other and against ``head`` = (seq, hash)."""
+    chain = ChainVerifier(head)
+    for rec in records:
+        failed = chain.check(rec)
+        if failed is not None:
+            return failed
+    return chain.finish()

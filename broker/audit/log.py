@@ -1,26 +1,29 @@
 """The audit log: append-only, hash-chained, shared by every broker replica using the same database.
 
-Appends are serialised twice: a ``threading.Lock`` inside the process, and the database itself across
-processes (``SELECT ... FOR UPDATE`` on the head row on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite).
-The record and the new head are written in one transaction, so a failed append leaves the chain as it
-was. Every failure raises :class:`~broker.errors.AuditUnavailable`: callers must then refuse access.
+Appends are group-committed (:mod:`broker.audit.groupcommit`): concurrent appends inside a process are
+chained in arrival order and written by one transaction (:class:`~broker.audit.writer.BatchWriter`), and
+each caller returns only once the transaction holding its record has committed. Across processes the
+database still serialises the batches (``SELECT ... FOR UPDATE`` on the head row on PostgreSQL, ``BEGIN
+IMMEDIATE`` on SQLite), so there is one chain. A failed transaction writes none of its records and
+every caller in it gets :class:`~broker.errors.AuditUnavailable`: callers must then refuse access.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from broker.audit.chain import VerifyResult, canonical, record_hash, verify
-from broker.audit.records import APPEND_FIELDS, AuditRecord
+from broker.audit.chain import VerifyResult
+from broker.audit.groupcommit import CommitFailed, GroupCommit
+from broker.audit.reader import verify_rows
+from broker.audit.records import AuditRecord
+from broker.audit.writer import HEAD, BatchWriter, prepare
 from broker.clock import Clock
 from broker.errors import AuditUnavailable, InvalidRequest
 from broker.store.db import Store, driver_problem
@@ -29,41 +32,9 @@ from broker.store.types import as_utc
 
 log = logging.getLogger(__name__)
 
-VERIFY_PAGE = 5000
+VERIFY_PAGE = 20_000
 MAX_QUERY = 1000
-_STR_FIELDS = APPEND_FIELDS - {"principal_roles", "allowed", "details"}
-
-# Built once: appends are on every request's path, and building statements costs more than running them.
-_HEAD = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
-_LOCK_HEAD = _HEAD.with_for_update()
-_INSERT = audit_records.insert()
-_MOVE_HEAD = update(audit_head).where(audit_head.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
-
-
-def _prepare(kind: str, fields: dict[str, Any]) -> dict[str, Any]:
-    """Check and normalise the caller's fields; mistakes here are programming errors (TypeError)."""
-    unknown = sorted(set(fields) - APPEND_FIELDS)
-    if unknown:
-        raise TypeError(f"AuditLog.append() got unknown field(s): {', '.join(unknown)}")
-    if not isinstance(kind, str) or not 0 < len(kind) <= 64:
-        raise TypeError("kind must be a non-empty string of at most 64 characters")
-    for name in _STR_FIELDS & fields.keys():
-        if fields[name] is not None and not isinstance(fields[name], str):
-            raise TypeError(f"{name} must be a string or None, not {type(fields[name]).__name__}")
-    allowed = fields.get("allowed")
-    if allowed is not None and not isinstance(allowed, bool):
-        raise TypeError("allowed must be a bool or None")
-    roles = fields.get("principal_roles") or ()
-    if isinstance(roles, str) or not all(isinstance(r, str) for r in roles):
-        raise TypeError("principal_roles must be a collection of strings")
-    details = fields.get("details") or {}
-    if not isinstance(details, dict):
-        raise TypeError("details must be a dict")
-    try:  # store exactly what is hashed: plain JSON (datetimes as RFC 3339, tuples as lists)
-        details = json.loads(canonical(details))
-    except ValueError as exc:
-        raise TypeError(f"details are not JSON serialisable: {exc}") from exc
-    return {**fields, "kind": kind, "principal_roles": tuple(sorted(roles)), "details": details}
+DEFAULT_MAX_BATCH = 256  # as broker.settings.GroupCommitSettings.max_batch
 
 
 def _record(row: Row[Any]) -> AuditRecord:
@@ -73,34 +44,55 @@ def _record(row: Row[Any]) -> AuditRecord:
 
 
 class AuditLog:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    """``max_batch``: most records per transaction; 1 writes one record per transaction (the old way)."""
+
+    def __init__(self, store: Store, clock: Clock, *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
         self._store = store
-        self._clock = clock
-        self._lock = threading.Lock()
+        self._writer = BatchWriter(store, clock)
+        self._committer: GroupCommit[dict[str, Any], AuditRecord] = GroupCommit(self._write, max_batch)
+        self._write_lock = threading.Lock()  # held by the committing leader and by probe()
         self.healthy = True  # False after a failed append, until the next one succeeds
 
     # -- writing -----------------------------------------------------------------------------------
 
     def append(self, kind: str, **fields: Any) -> AuditRecord:
-        """Write one record; raises AuditUnavailable (fail closed) if it cannot be made durable."""
-        values = _prepare(kind, fields)
-        with self._lock:
+        """Write one record; returns once it is committed, raises AuditUnavailable (fail closed) if not.
+
+        Blocking: call it from a worker thread (``run_in_threadpool``) in async code, never on the event
+        loop, so that concurrent requests' records can share a transaction.
+        """
+        values = prepare(kind, fields)
+        try:
+            return self._committer.submit(values)
+        except CommitFailed as exc:
+            cause = exc.__cause__ or exc
+            raise AuditUnavailable("the audit record could not be written, so the request is refused") from cause
+
+    @property
+    def committer(self) -> GroupCommit[dict[str, Any], AuditRecord]:
+        """The group commit (its ``batches`` count and ``wait_queued`` serve tests and the benchmark)."""
+        return self._committer
+
+    def _write(self, batch: Sequence[dict[str, Any]]) -> list[AuditRecord]:
+        """Run by the group commit's leader: one transaction for the whole batch."""
+        with self._write_lock:
             try:
-                rec = self._append(values)
+                records = self._writer.write(batch)
             except Exception as exc:
                 self.healthy = False
-                log.error("audit append failed (%s): %s", kind, driver_problem(exc))
-                raise AuditUnavailable("the audit record could not be written, so the request is refused") from exc
+                kinds = sorted({values["kind"] for values in batch})
+                log.error("audit append failed (%d records: %s): %s", len(batch), ", ".join(kinds), driver_problem(exc))
+                raise
             self.healthy = True
-            return rec
+            return records
 
     def probe(self) -> bool:
-        """Could a record be written now? Takes the chain's lock, touches both tables, rolls back.
+        """Could a record be written now? Takes the write lock, touches both tables, rolls back.
 
         Run by housekeeping every second, so an audit store that became unwritable stops streaming to
         viewers whose sessions are already open (they write no record per segment) within a second.
         """
-        with self._lock:
+        with self._write_lock:
             try:
                 with self._store.begin_probe() as conn:
                     conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq))
@@ -113,50 +105,24 @@ class AuditLog:
                 self.healthy = True
             return self.healthy
 
-    def _append(self, values: dict[str, Any]) -> AuditRecord:
-        with self._store.begin_write() as conn:
-            head = conn.execute(_LOCK_HEAD).one()
-            rec = AuditRecord(
-                seq=head.seq + 1,
-                ts=as_utc(self._clock.now(), name="clock.now()"),
-                prev_hash=head.hash,
-                **values,
-            )
-            rec = replace(rec, hash=record_hash(rec))
-            conn.execute(_INSERT, {**rec.hash_fields(), "hash": rec.hash})
-            conn.execute(_MOVE_HEAD, {"new_seq": rec.seq, "new_hash": rec.hash})
-        return rec
-
     # -- reading -----------------------------------------------------------------------------------
 
     def verify(self) -> VerifyResult:
-        """Check the whole chain and the head in one consistent snapshot, reading pages of records."""
+        """Check the whole chain and the head in one consistent snapshot, reading pages of raw rows."""
+        driver_error = self._store.engine.dialect.loaded_dbapi.Error  # raw cursor errors are not wrapped
         try:
             with self._store.begin_read() as conn:
-                head_row = conn.execute(_HEAD).first()
-                if head_row is None:
-                    result = verify(self._pages(conn), None)
-                    return VerifyResult(False, result.records, result.head, None, "the audit head row is missing")
-                return verify(self._pages(conn), (head_row.seq, head_row.hash))
-        except SQLAlchemyError as exc:
-            raise AuditUnavailable(f"the audit log could not be read ({driver_problem(exc)})") from exc
+                head_row = conn.execute(HEAD).first()
 
-    @staticmethod
-    def _pages(conn: Connection) -> Iterator[AuditRecord]:
-        after = 0
-        while True:
-            query = (
-                select(audit_records)
-                .where(audit_records.c.seq > after)
-                .order_by(audit_records.c.seq)
-                .limit(VERIFY_PAGE)
-            )
-            rows = conn.execute(query).all()
-            for row in rows:
-                yield _record(row)
-            if len(rows) < VERIFY_PAGE:
-                return
-            after = rows[-1].seq
+                def load(seq: int) -> AuditRecord:
+                    return _record(conn.execute(select(audit_records).where(audit_records.c.seq == seq)).one())
+
+                if head_row is None:
+                    result = verify_rows(conn, None, VERIFY_PAGE, load)
+                    return VerifyResult(False, result.records, result.head, None, "the audit head row is missing")
+                return verify_rows(conn, (head_row.seq, head_row.hash), VERIFY_PAGE, load)
+        except (SQLAlchemyError, driver_error) as exc:
+            raise AuditUnavailable(f"the audit log could not be read ({driver_problem(exc)})") from exc
 
     def query(
         self,

@@ -19,6 +19,7 @@ from broker.policy import Decision, Principal
 from broker.timeutil import format_instant
 
 SessionKey = tuple[str, str, str, str, str | None, str | None]
+START_LOCK_STRIPES = 64
 
 
 @dataclass
@@ -44,7 +45,9 @@ class SessionTracker:
         self.audit, self.clock, self.idle = audit, clock, idle_seconds
         self._sessions: dict[SessionKey, Session] = {}
         self._lock = threading.Lock()
-        self._start_lock = threading.Lock()
+        # One session.start per session however many requests race to open it, but different viewers'
+        # starts must not queue behind each other: their records share a group commit (striped locks).
+        self._start_locks = tuple(threading.Lock() for _ in range(START_LOCK_STRIPES))
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -52,7 +55,7 @@ class SessionTracker:
     def open(self, principal: Principal, camera: str, action: str, d: Decision, client: str | None) -> Session:
         """The viewer's session, started (and recorded: raises AuditUnavailable) if it has none."""
         key = session_key(principal, camera, action, d.grant, d.emergency)
-        with self._start_lock:  # one session.start per session, however many requests race to open it
+        with self._start_locks[hash(key) % START_LOCK_STRIPES]:  # one session.start per session
             s = self._sessions.get(key)
             if s is not None:
                 s.last = self.clock.now()

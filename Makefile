@@ -34,6 +34,7 @@ test: $(STAMP) system-deps lint
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
+	$(BIN)/python bench/load.py
 	$(BIN)/python bench/decisions.py
 	$(BIN)/python bench/proxy.py
 	$(BIN)/python bench/audit.py

@@ -55,3 +55,12 @@ def test_system_extra_settings_belong_to_the_adapter():
 
     inv = Inventory.model_validate(yaml.safe_load(text))
     assert inv.systems[0].settings == {"live_path": "x"}
+
+
+def test_a_runaway_file_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    from broker.documents import loader
+
+    big = tmp_path / "inventory.yaml"
+    big.write_text("agencies: []\n" + "# padding\n" * 200)
+    monkeypatch.setattr(loader, "MAX_DOCUMENT_BYTES", 1000)
+    assert loader.validate_inventory_files([big]) == [f"{big}:1: (document): file larger than 1000 bytes"]

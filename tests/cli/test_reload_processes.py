@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from broker.clock import SystemClock
 from broker.identity import DevIssuer
 from broker.identity.config import DevIssuerConfig
 from tests.paths import REPO
+from tests.waiting import wait_for
 
 CAMGATE = str(Path(sys.executable).parent / "camgate")
 START_TIMEOUT = 60.0
@@ -30,14 +30,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -21,17 +20,10 @@ from broker.demo.vms import SimulatedVms
 from broker.settings import load_settings
 from tests.fakes.servers import serve_in_thread
 from tests.paths import EXAMPLE_INVENTORY, EXAMPLE_MOUS
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.video
 THREAT = "Caller reports an armed intruder in the front office."
-
-
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -81,7 +73,7 @@ def test_ffmpeg_reads_interior_during_emergency_and_is_cut_off_when_it_ends(dist
         viewer = subprocess.Popen([*ffmpeg, "-i", live, "-c", "copy", "-f", "mpegts", str(out)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
         try:
-            _wait(lambda: out.exists() and out.stat().st_size > 150_000, 40, "ffmpeg to receive interior video")
+            wait_for(lambda: out.exists() and out.stat().st_size > 150_000, 40, "ffmpeg to receive interior video")
             playlist = httpx.get(live, timeout=10).text
             segment = next(line for line in playlist.splitlines() if line.startswith("/api/"))
 
@@ -121,7 +113,7 @@ def test_ffmpeg_viewer_of_a_camera_that_a_reload_removes_is_cut(district, tmp_pa
     viewer = subprocess.Popen([*ffmpeg, "-i", live, "-c", "copy", "-f", "mpegts", str(out)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
     try:
-        _wait(lambda: out.exists() and out.stat().st_size > 100_000, 40, "ffmpeg to receive exterior video")
+        wait_for(lambda: out.exists() and out.stat().st_size > 100_000, 40, "ffmpeg to receive exterior video")
         # School IT moves the camera out of the inventory (it was replaced) and reloads.
         inventory = tmp_path / "inventory.yaml"
         inv = yaml.safe_load(inventory.read_text())

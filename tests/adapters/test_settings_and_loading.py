@@ -10,7 +10,7 @@ import pytest
 from adapters import ADAPTERS
 from adapters.hls import HlsAdapter
 from broker.adapterapi import AdapterConfigError, SystemSpec
-from broker.inventory.adapters import AdapterPool, load_adapter
+from broker.inventory.adapters import AdapterPool, close_adapters, load_adapter
 
 BASE = "http://cams.example/hls/"
 
@@ -125,3 +125,17 @@ def test_pool_aclose_closes_every_adapter() -> None:
     with pytest.raises(RuntimeError, match="boom"):
         asyncio.run(pool.aclose())
     assert sorted(closed) == ["a", "b"]
+
+
+def test_pool_prepare_and_install_keep_unchanged_systems_and_retire_the_rest() -> None:
+    pool = AdapterPool([spec("a"), spec("b"), spec("c")])
+    a, b, c = pool.get("a"), pool.get("b"), pool.get("c")
+    prepared = pool.prepare([spec("a"), spec("b", timeout_seconds=3), spec("d")])  # b changed, c gone, d new
+    assert pool.get("b") is b and "d" not in pool  # nothing installed yet
+    with pytest.raises(AdapterConfigError, match="'e'"):
+        pool.prepare([spec("a"), spec("e", live_pth="x")])  # a bad system refuses the whole set
+    retired = pool.install(prepared)
+    assert pool.get("a") is a and pool.get("b") is not b and "c" not in pool and "d" in pool
+    assert {id(x) for x in retired} == {id(b), id(c)}
+    asyncio.run(close_adapters(retired))
+    asyncio.run(pool.aclose())

@@ -59,7 +59,7 @@ class DocumentError(InputError):
     def __init__(self, issues: list[tuple[str, int, str, str]]) -> None:
         self.issues = issues
         first = issues[0] if issues else ("", 0, "", "invalid document")
-        super().__init__(f"{len(issues)} error(s); first: {first[2]}: {first[3]}", errors=self.lines())
+        super().__init__(f"{len(issues)} error(s); first: {first[2]}: {first[3]}", lines=self.lines())
 
     def lines(self) -> list[str]:
         return [f"{f}:{line}: {path}: {msg}" for f, line, path, msg in self.issues]

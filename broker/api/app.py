@@ -17,6 +17,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from broker.api.allow import allow_header
+from broker.api.errordoc import FRAMEWORK_CODES
+from broker.api.openapi import build_openapi
 from broker.api.routes import admin, audit, cameras, emergencies, health
 from broker.api.security import access_of, require_authentication
 from broker.api.services import Services, build_services
@@ -65,7 +68,7 @@ def create_app(
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi() -> dict[str, Any]:
-        return app.openapi()
+        return build_openapi(app)
 
     _install_error_handlers(app)
     return app
@@ -167,8 +170,13 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400 and (refusal := await _unauthenticated(request)) is not None:
             return refusal  # a body FastAPI could not even parse (not UTF-8, nested too deep)
-        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse({"error": code, "message": str(exc.detail)}, status_code=exc.status_code)
+        code = FRAMEWORK_CODES.get(exc.status_code, "http_error")
+        headers = dict(exc.headers or {})  # the exception's headers go out with the JSON body
+        if exc.status_code == 405:  # RFC 9110 §15.5.6: a 405 MUST name the target's methods in Allow
+            allow = allow_header(app, request.url.path)
+            if allow:
+                headers["Allow"] = allow
+        return JSONResponse({"error": code, "message": str(exc.detail)}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -60,7 +60,7 @@ def reload(settings: Settings, url: str | None, token: str | None) -> int:
               f"{body['policy_lines']} policy lines, {body['seconds']} s")  # fmt: skip
         return 0
     if r.status_code == 422 and body.get("error") == "invalid_document":
-        print("\n".join(body.get("errors", [])))
+        print("\n".join(body.get("lines", [])))
         print("refused: the running policy is unchanged", file=sys.stderr)
         return 2
     print(f"camgate reload: {r.status_code} {body.get('error', '')}: {body.get('message', r.text[:200])}",

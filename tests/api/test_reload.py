@@ -107,7 +107,7 @@ def test_a_broken_mou_keeps_the_old_policy_and_answers_every_error_with_its_line
     body = r.json()
     assert body["error"] == "invalid_document"
     lines = mou.read_text().splitlines()
-    errors = body["errors"]
+    errors = body["lines"]
     assert f"{mou}:{lines.index('    actions: [live, fly]') + 1}: grants.1.actions.1: unknown action 'fly'" in errors[0]
     assert any(
         e.startswith(f"{mou}:{lines.index('  colour: blue') + 1}: emergency.colour: unknown key") for e in errors
@@ -125,7 +125,7 @@ def test_every_file_is_checked_not_only_the_first_broken_one(api: Api, docs: Pat
     edit(docs / "mou-ncpb-ncpd.yaml", "version: ", "version: -")
     r = api.post(RELOAD, as_="operator")
     assert r.status_code == 422
-    files = {e.split(":", 1)[0] for e in r.json()["errors"]}
+    files = {e.split(":", 1)[0] for e in r.json()["lines"]}
     assert files == {str(tmp_path / "inventory.yaml"), str(docs / "mou-ncpb-ncpd.yaml")}
 
 
@@ -134,7 +134,7 @@ def test_bad_adapter_settings_refuse_the_reload_at_the_systems_line(api: Api, tm
     edit(inventory, "adapter: hls, base_url", "adapter: genetec, base_url")
     r = api.post(RELOAD, as_="operator")
     assert r.status_code == 422
-    (error,) = r.json()["errors"]
+    (error,) = r.json()["lines"]
     line = next(i for i, text in enumerate(inventory.read_text().splitlines(), 1) if "genetec" in text)
     assert error.startswith(f"{inventory}:{line}: systems.0: system 'ncps-vms': unknown adapter 'genetec'")
     assert api.live("saxe-ext-01").status_code == 200

@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from broker.api.deps import AuditorDep, ServicesDep
-from broker.errors import InvalidRequest
+from broker.api.errordoc import raises
+from broker.api.models import AuditPage, ChainCheck, Rfc3339
+from broker.errors import AuditUnavailable, InvalidRequest, PermissionDenied
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+SEQ_MAX = 2**63 - 1  # a record's seq is a 64-bit SQL integer (SQLite, PostgreSQL BIGINT): no cursor is larger
 
 
-@router.get("")
+@router.get("", response_model=AuditPage, responses=raises(PermissionDenied, InvalidRequest, AuditUnavailable))
 def list_records(
     _: AuditorDep, services: ServicesDep,
-    since: datetime | None = None, until: datetime | None = None, principal: str | None = None,
+    since: Rfc3339 | None = None, until: Rfc3339 | None = None, principal: str | None = None,
     camera: str | None = None, emergency: str | None = None, decision: Literal["allow", "deny"] | None = None,
-    kind: str | None = None, after: Annotated[int | None, Query(ge=0)] = None,
+    kind: str | None = None, after: Annotated[int | None, Query(ge=0, le=SEQ_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:  # fmt: skip
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.utcoffset() is None:
-            raise InvalidRequest(f"{name} needs an offset (e.g. 2026-09-14T13:00:00Z)", field=name)
     records, cursor = services.audit.query(
         since=since, until=until, principal=principal, camera=camera, emergency=emergency, decision=decision,
         kind=kind, after_seq=after, limit=limit,
@@ -32,7 +31,10 @@ def list_records(
     return {"records": [r.to_dict() for r in records], "next": cursor}
 
 
-@router.get("/verify")
+@router.get(
+    "/verify", response_model=ChainCheck, response_model_exclude_unset=True,
+    responses=raises(PermissionDenied, AuditUnavailable),
+)  # fmt: skip
 async def verify(_: AuditorDep, services: ServicesDep) -> dict[str, Any]:
     result = await run_in_threadpool(services.audit.verify)
     return result.to_dict()

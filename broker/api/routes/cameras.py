@@ -7,16 +7,50 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from broker.api.deps import ClientDep, PrincipalDep, ServicesDep, get_client
+from broker.api.errordoc import raises
+from broker.api.models import CameraPage
 from broker.api.security import query_token, signed_url
 from broker.api.services import Services
 from broker.audit import principal_fields
+from broker.enforcement.proxy import CONTENT_TYPES, PLAYLIST
+from broker.errors import (
+    AccessDenied,
+    AuditUnavailable,
+    HostilePlaylist,
+    InvalidRequest,
+    StoreUnavailable,
+    StreamTokenError,
+    UnknownCamera,
+    UpstreamError,
+    UpstreamTimeout,
+)
 
 router = APIRouter(prefix="/api/v1/cameras", tags=["cameras"])
-CameraId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+CAMERA_ID = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+CameraId = Annotated[str, Path(min_length=1, max_length=64, pattern=CAMERA_ID, examples=["saxe-ext-01"])]
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+NO_STORE_DOC = {"Cache-Control": {"required": True, "schema": {"type": "string", "const": "no-store"}}}
+JPEG = "image/jpeg"
+# What a camera's video answers may fail with: the decision, the camera system, the audit log (fail closed).
+VIDEO_ERRORS = (AccessDenied, UnknownCamera, UpstreamError, HostilePlaylist, UpstreamTimeout, AuditUnavailable,
+                StoreUnavailable)  # fmt: skip
 
 
-@router.get("")
+def media(*types: str) -> dict[int | str, dict[str, Any]]:
+    """The 200 answer of a route whose body is not JSON: its real media types, bytes, no caching."""
+    content = {t: {"schema": {"type": "string", "format": "binary"}} for t in types}
+    return {200: {"description": "The media, from the camera system", "content": content, "headers": NO_STORE_DOC}}
+
+
+class PlaylistResponse(Response):
+    media_type = PLAYLIST
+
+
+class JpegResponse(Response):
+    media_type = JPEG
+
+
+@router.get("", response_model=CameraPage, responses=raises(AuditUnavailable, StoreUnavailable))
 def list_cameras(
     principal: PrincipalDep, services: ServicesDep, client: ClientDep,
     site: str | None = None, zone: str | None = None,
@@ -47,7 +81,9 @@ def list_cameras(
     return {"cameras": items, "total": len(cams), "offset": offset, "limit": limit}
 
 
-@router.get("/{camera_id}/live.m3u8")
+@router.get(
+    "/{camera_id}/live.m3u8", response_class=PlaylistResponse, responses=media(PLAYLIST) | raises(*VIDEO_ERRORS)
+)
 @query_token
 async def live_playlist(
     camera_id: CameraId, principal: PrincipalDep, services: ServicesDep, client: ClientDep
@@ -56,14 +92,29 @@ async def live_playlist(
     return Response(served.body, media_type=served.content_type, headers=NO_STORE)
 
 
-@router.get("/{camera_id}/snapshot.jpg")
+@router.get("/{camera_id}/snapshot.jpg", response_class=JpegResponse, responses=media(JPEG) | raises(*VIDEO_ERRORS))
 @query_token
 async def snapshot(camera_id: CameraId, principal: PrincipalDep, services: ServicesDep, client: ClientDep) -> Response:
     served = await services.proxy.snapshot(principal, camera_id, client)
     return Response(served.body, media_type=served.content_type, headers=NO_STORE)
 
 
-@router.get("/{camera_id}/hls/{token}/{name}")
+# Documented by hand (openapi_extra), not declared: declared parameters would be converted on every request.
+SEGMENT_PARAMS = [
+    {"name": "camera_id", "in": "path", "required": True,
+     "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": CAMERA_ID}},
+    {"name": "token", "in": "path", "required": True, "description": "The signed stream token from the playlist",
+     "schema": {"type": "string", "minLength": 1}},
+    {"name": "name", "in": "path", "required": True, "description": "The file name the token was signed for",
+     "schema": {"type": "string", "minLength": 1}},
+]  # fmt: skip
+
+
+@router.get(
+    "/{camera_id}/hls/{token}/{name}", response_class=Response, openapi_extra={"parameters": SEGMENT_PARAMS},
+    responses=media(*sorted(set(CONTENT_TYPES.values()) - {JPEG})) | raises(*VIDEO_ERRORS, StreamTokenError,
+                                                                          InvalidRequest),
+)  # fmt: skip
 @signed_url
 async def stream_resource(request: Request) -> Response:
     """A segment or sub-playlist named by a signed URL from a rewritten playlist.

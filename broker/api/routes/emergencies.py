@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 
 from broker.admin.declaration import Declaration
 from broker.admin.emergencies import to_json
 from broker.api.deps import ClientDep, PrincipalDep, ServicesDep, is_auditor
-from broker.errors import UnknownEmergency
+from broker.api.errordoc import raises
+from broker.api.models import Emergency, EmergencyList
+from broker.errors import (
+    AuditUnavailable,
+    Conflict,
+    InvalidRequest,
+    PermissionDenied,
+    StoreUnavailable,
+    UnknownEmergency,
+)
 from broker.store.emergencies import EmergencyRecord
 
 router = APIRouter(prefix="/api/v1/emergencies", tags=["emergencies"])
+EmergencyId = Annotated[str, Path(min_length=1, examples=["em-0123456789ab"])]  # any other id: 404
 
 
-@router.post("", status_code=201)
+@router.post(
+    "", status_code=201, response_model=Emergency,
+    responses=raises(PermissionDenied, InvalidRequest, Conflict, AuditUnavailable, StoreUnavailable),
+)  # fmt: skip
 async def declare(
     body: Declaration, principal: PrincipalDep, services: ServicesDep, client: ClientDep
 ) -> dict[str, Any]:
@@ -24,7 +37,7 @@ async def declare(
     return to_json(rec, services.clock.now())
 
 
-@router.get("")
+@router.get("", response_model=EmergencyList, responses=raises(StoreUnavailable))
 def list_emergencies(principal: PrincipalDep, services: ServicesDep, active: bool = False) -> dict[str, Any]:
     """Emergencies under the MOUs the caller's agency is a party to (auditors: every MOU)."""
     now = services.clock.now()
@@ -33,13 +46,18 @@ def list_emergencies(principal: PrincipalDep, services: ServicesDep, active: boo
     return {"emergencies": [to_json(r, now) for r in records if r.mou in visible]}
 
 
-@router.get("/{emergency_id}")
-def get_emergency(emergency_id: str, principal: PrincipalDep, services: ServicesDep) -> dict[str, Any]:
+@router.get("/{emergency_id}", response_model=Emergency, responses=raises(UnknownEmergency, StoreUnavailable))
+def get_emergency(emergency_id: EmergencyId, principal: PrincipalDep, services: ServicesDep) -> dict[str, Any]:
     return to_json(_visible(emergency_id, principal, services), services.clock.now())
 
 
-@router.post("/{emergency_id}/end")
-async def end(emergency_id: str, principal: PrincipalDep, services: ServicesDep, client: ClientDep) -> dict[str, Any]:
+@router.post(
+    "/{emergency_id}/end", response_model=Emergency,
+    responses=raises(PermissionDenied, UnknownEmergency, Conflict, AuditUnavailable, StoreUnavailable),
+)  # fmt: skip
+async def end(
+    emergency_id: EmergencyId, principal: PrincipalDep, services: ServicesDep, client: ClientDep
+) -> dict[str, Any]:
     await run_in_threadpool(_visible, emergency_id, principal, services)  # 404 as for reading it, not 403
     rec = await run_in_threadpool(services.emergencies.end, principal, emergency_id, client)
     return to_json(rec, services.clock.now())

@@ -1,0 +1,164 @@
+"""Response models and strict parameter types of the HTTP API: what the routes really send and accept.
+
+The routes build plain dicts (``to_json``, ``to_dict``); these models are their ``response_model`` so that
+the description says exactly what is sent (instants are RFC 3339 strings, absent values are ``null``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
+
+# RFC 3339 §5.6 date-time: full-date "T" full-time, the offset required (Z or ±hh:mm), "T"/"Z" any case.
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:(?P<sec>\d{2})(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)  # fmt: skip
+DATE_TIME = {"type": "string", "format": "date-time"}
+
+
+def parse_rfc3339(value: Any) -> datetime:
+    """An RFC 3339 §5.6 date-time with its offset, and nothing else (no bare numbers, no naive times)."""
+    if isinstance(value, datetime):
+        if value.utcoffset() is None:
+            raise ValueError("needs an offset (e.g. 2026-09-14T13:00:00Z)")
+        return value
+    if not isinstance(value, str) or not (match := _RFC3339.fullmatch(value)):
+        raise ValueError("must be an RFC 3339 date-time with offset, e.g. 2026-09-14T13:00:00Z")
+    text = value.upper()
+    if match["sec"] == "60":  # RFC 3339 §5.7 allows a leap second; Python's datetime has none
+        text = f"{text[: match.start('sec')]}59{text[match.end('sec') :]}"
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("is not a valid date-time (RFC 3339 §5.6)") from None
+
+
+Rfc3339 = Annotated[datetime, BeforeValidator(parse_rfc3339), WithJsonSchema(DATE_TIME)]
+Instant = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "unavailable"]
+    store: str = Field(description="The store's SQL dialect")
+    generation: int = Field(description="The document generation this replica serves (bumped by every reload)")
+    documents: str = Field(description="SHA-256 over the names and SHA-256 of every document it serves")
+
+
+class ReloadOutcome(BaseModel):
+    """An applied reload (``broker/admin/reload.py``)."""
+
+    outcome: Literal["applied"]
+    generation: int = Field(description="The document generation now served, announced to every replica")
+    trigger: str = Field(description="api, sighup or replica")
+    documents: dict[str, str] = Field(description="Every document loaded, with the SHA-256 of its bytes")
+    digest: str = Field(description="SHA-256 over the names and SHA-256 of every document")
+    cameras: int
+    mous: int
+    policy_lines: int = Field(description="casbin attribute lines compiled")
+    seconds: float = Field(description="Time to read, validate and compile")
+    systems_changed: list[str] = Field(description="Camera systems whose adapter was built anew")
+
+
+class Decision(BaseModel):
+    allowed: bool
+    reason: str = Field(description="The contract's reason code")
+    mou: str | None
+    grant: str | None
+    clause: str | None
+    emergency: str | None
+
+
+class Point(BaseModel):
+    lat: float
+    lon: float
+
+
+class CameraUrls(BaseModel):
+    live: str
+    snapshot: str
+
+
+class Camera(BaseModel):
+    id: str
+    name: str
+    site: str
+    building: str | None
+    zone: str | None
+    location: Point | None
+    live: Decision = Field(description="The current decision for live viewing")
+    urls: CameraUrls
+
+
+class CameraPage(BaseModel):
+    cameras: list[Camera]
+    total: int
+    offset: int
+    limit: int
+
+
+class Party(BaseModel):
+    sub: str
+    agency: str
+
+
+class Emergency(BaseModel):
+    id: str
+    mou: str
+    site: str
+    buildings: list[str]
+    zones: list[str]
+    center: Point | None
+    radius_m: float | None
+    threat: str | None
+    incident: str | None
+    declared_at: Instant
+    expires_at: Instant
+    ended_at: Instant | None
+    status: Literal["active", "ended", "expired"]
+    declared_by: Party
+    ended_by: Party | None
+
+
+class EmergencyList(BaseModel):
+    emergencies: list[Emergency]
+
+
+class AuditRecord(BaseModel):
+    seq: int
+    ts: Instant
+    kind: str
+    principal_sub: str | None
+    principal_agency: str | None
+    principal_roles: list[str]
+    camera: str | None
+    action: str | None
+    allowed: bool | None
+    reason: str | None
+    mou: str | None
+    grant: str | None
+    clause: str | None
+    emergency: str | None
+    client: str | None
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(BaseModel):
+    records: list[AuditRecord]
+    next: int | None = Field(description="Pass as `after` for the next page; null on the last")
+
+
+class ChainCheck(BaseModel):
+    ok: bool
+    records: int = Field(description="Records 1..records form a valid chain")
+    head: str = Field(description="The hash of the last good record")
+    first_bad: int | None = Field(None, description="Only when not ok")
+    problem: str | None = Field(None, description="Only when not ok")

@@ -1,0 +1,107 @@
+"""The OpenAPI description served at ``/openapi.json``: FastAPI's, completed so that it is exact.
+
+FastAPI documents what the routes declare (parameters, bodies, ``responses=raises(...)``, response models and
+classes). This adds, for every operation, what the app itself does and FastAPI cannot know:
+
+- the security the route really has, from its marker in ``broker/api/security.py``: bearer JWT, or bearer
+  *or* ``?access_token=`` (RFC 6750 §2.3) for ``@query_token`` routes, none for ``@public`` and
+  ``@signed_url`` ones;
+- the error answers of the framework (401, 404, 400, 422, 500; ``broker/api/errordoc.py``), with the one
+  error body schema instead of FastAPI's ``HTTPValidationError``, which the broker never sends;
+- optional query parameters documented as what they are, optional (FastAPI writes ``anyOf [T, null]``, which
+  a client can only send as an empty string, and the broker refuses that for non-strings).
+
+405 answers are not operations of the path; they carry ``Allow`` (RFC 9110 §15.5.6, ``broker/api/app.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from broker.api.errordoc import CODES_KEY, FRAMEWORK_CODES, add_codes, error_components
+from broker.api.security import ACCESS_ATTR
+from broker.errors import AuthenticationError, CamgateError
+
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "RFC 6750 §2.1"},
+    "access_token": {
+        "type": "apiKey", "in": "query", "name": "access_token",
+        "description": "The same JWT as a query parameter, for players that cannot send headers (RFC 6750 §2.3)",
+    },
+}  # fmt: skip
+SECURITY: dict[str, list[dict[str, list[str]]]] = {
+    "bearer": [{"bearer": []}],
+    "query_token": [{"bearer": []}, {"access_token": []}],
+    "public": [],
+    "signed_url": [],
+}
+_UNUSED = ("HTTPValidationError", "ValidationError")
+
+
+def build_openapi(app: FastAPI) -> dict[str, Any]:
+    """The app's description (built once, then cached on the app like FastAPI's own)."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes,
+        openapi_version=app.openapi_version,
+    )  # fmt: skip
+    components = schema.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    for name in _UNUSED:
+        schemas.pop(name, None)
+    schemas.update(error_components())
+    components["securitySchemes"] = SECURITY_SCHEMES
+    schema["security"] = SECURITY["bearer"]
+    for route in iter_route_contexts(app.routes):  # included routers' routes too, with their prefixes
+        original = route.original_route
+        if not isinstance(original, APIRoute) or not original.include_in_schema or route.path_format is None:
+            continue
+        access = getattr(route.endpoint, ACCESS_ATTR, "bearer")
+        for method in route.methods or ():
+            complete_operation(schema["paths"][route.path_format][method.lower()], access)
+    app.openapi_schema = schema
+    return schema
+
+
+def complete_operation(op: dict[str, Any], access: str) -> None:
+    """Security, framework error answers and parameter schemas of one operation (see the module docstring)."""
+    op["security"] = SECURITY[access]
+    params: list[dict[str, Any]] = op.get("parameters", [])
+    for param in params:
+        _not_nullable(param["schema"])
+    responses: dict[str, Any] = op.setdefault("responses", {})
+    if "422" in responses and CODES_KEY not in responses["422"]:
+        del responses["422"]  # FastAPI's HTTPValidationError: replaced by the broker's own body below
+    if access in ("bearer", "query_token"):
+        add_codes(responses, AuthenticationError.status, [AuthenticationError.code])
+    if any(p["in"] == "path" for p in params):
+        add_codes(responses, 404, [FRAMEWORK_CODES[404]])
+    if "requestBody" in op:
+        add_codes(responses, 400, [FRAMEWORK_CODES[400]])
+    if params or "requestBody" in op:
+        add_codes(responses, 422, [FRAMEWORK_CODES[422]])
+    add_codes(responses, CamgateError.status, [CamgateError.code])
+    op["responses"] = {k: _public(v) for k, v in sorted(responses.items())}
+
+
+def _public(answer: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in answer.items() if k != CODES_KEY}
+
+
+def _not_nullable(schema: dict[str, Any]) -> None:
+    if schema.get("default", 0) is None:
+        del schema["default"]
+    branches = schema.get("anyOf")
+    if branches is None:
+        return
+    rest = [b for b in branches if b.get("type") != "null"]
+    if len(rest) == 1:
+        del schema["anyOf"]
+        schema.update(rest[0])
+    else:
+        schema["anyOf"] = rest

@@ -96,21 +96,18 @@ def run(name: str, store: Store, args: argparse.Namespace) -> None:
     store.create_all()
     print(f"{name}:", flush=True)
     group = AuditLog(store, SystemClock())
-    rate, batches = appends_per_second(group, args.requesters, args.appends)
-    n = args.appends // args.requesters * args.requesters
-    print(
-        f"  group commit     {rate:8,.0f} durable appends/s  ({args.requesters} concurrent requesters, {n:,} records,"
-        f" {batches:,} transactions, {n / batches:.1f} records each)",
-        flush=True,
-    )
-    single = AuditLog(store, SystemClock(), max_batch=1)
-    base, base_batches = appends_per_second(single, args.requesters, args.baseline_appends)
-    nb = args.baseline_appends // args.requesters * args.requesters
-    print(
-        f"  one per commit   {base:8,.0f} durable appends/s  ({args.requesters} concurrent requesters, {nb:,} records,"
-        f" {base_batches:,} transactions)",
-        flush=True,
-    )
+    single = AuditLog(store, SystemClock(), max_batch=1)  # the one-record-per-transaction baseline
+    rates = []
+    for label, log, total in (("group commit", group, args.appends), ("one per commit", single, args.baseline_appends)):
+        rate, batches = appends_per_second(log, args.requesters, total)
+        n = total // args.requesters * args.requesters
+        rates.append(rate)
+        print(
+            f"  {label:<16} {rate:8,.0f} durable appends/s  ({args.requesters} concurrent requesters, {n:,} records,"
+            f" {batches:,} transactions, {n / batches:.1f} records each)",
+            flush=True,
+        )
+    rate, base = rates
     print(f"  ratio            {rate / base:8.1f}x", flush=True)
     fill(store, args.verify_records)
     began = time.perf_counter()

@@ -11,7 +11,7 @@ Layers, dependencies flowing downward only::
     store ............... SQLAlchemy Core tables (SQLite, PostgreSQL)
     policy .............. the decision point (PDP): pure, no I/O, clock passed in
     documents ........... inventory and MOU documents (pydantic + YAML line numbers)
-    errors, clock, adapterapi, timeutil ... shared leaves
+    errors, clock, adapterapi, timeutil, gcpause ... shared leaves
 
 Adapters (top-level ``adapters/``) import only :mod:`broker.adapterapi`.
 """

@@ -14,6 +14,7 @@ from broker.documents.inventory import Inventory, InventoryIndex, check_inventor
 from broker.documents.mou import Mou, check_mou
 from broker.documents.yamlsrc import Located, YamlSyntaxError, dotted, load_located
 from broker.errors import DocumentError
+from broker.gcpause import gc_paused
 
 M = TypeVar("M", bound=BaseModel)
 FileIssue = tuple[str, int, str, str]
@@ -167,9 +168,10 @@ def read_documents(inventory: str | Path, mou_paths: Iterable[str | Path]) -> Do
     lists the problems of every file).
     """
     out = DocumentSet()
-    out.inventory, out.issues, out.inventory_lines = _inventory(Path(inventory), out.digests)
-    index = out.inventory.index() if out.inventory is not None else None
-    out.mous, more = _mou_paths_issues(list(mou_paths), index, out.digests)
+    with gc_paused():
+        out.inventory, out.issues, out.inventory_lines = _inventory(Path(inventory), out.digests)
+        index = out.inventory.index() if out.inventory is not None else None
+        out.mous, more = _mou_paths_issues(list(mou_paths), index, out.digests)
     out.issues += more
     return out
 
@@ -182,7 +184,8 @@ def load_documents(inventory: str | Path, mou_paths: Iterable[str | Path]) -> Do
 
 
 def load_inventory(path: str | Path) -> Inventory:
-    inv, issues, _ = _inventory(Path(path))
+    with gc_paused():
+        inv, issues, _ = _inventory(Path(path))
     if inv is None:
         raise DocumentError(issues)
     return inv

@@ -21,6 +21,7 @@ from casbin import persist
 
 from broker.documents.inventory import Camera, Inventory
 from broker.documents.mou import Grant, Mou
+from broker.gcpause import gc_paused
 from broker.timeutil import local_midnight
 
 AttrKey = tuple[str, str, str, str]  # agency, site, zone, action
@@ -133,6 +134,11 @@ def _compile_grant(mou: Mou, grant: Grant, order: int) -> CompiledGrant:
 
 def compile_policy(inventory: Inventory, mous: Sequence[Mou], model_text: str) -> CompiledPolicy:
     """Build the decision tables. Pure: documents and the model text in, an immutable policy out."""
+    with gc_paused():  # hundreds of thousands of lines, no cycles: see broker/gcpause.py
+        return _compile(inventory, mous, model_text)
+
+
+def _compile(inventory: Inventory, mous: Sequence[Mou], model_text: str) -> CompiledPolicy:
     ordered = sorted(mous, key=lambda m: m.mou)
     lines = policy_lines(ordered, inventory)
     enforcer = new_enforcer(model_text, lines)

@@ -126,6 +126,29 @@ class Emergency(BaseModel):
     ended_by: Party | None
 
 
+class Viewer(BaseModel):
+    """An open viewing session under an emergency: who is watching which camera now."""
+
+    session: str
+    sub: str
+    agency: str
+    roles: list[str]
+    camera: str
+    action: str
+    grant: str | None
+    clause: str | None
+    client: str | None
+    started: Instant
+    last: Instant = Field(description="The viewer's latest request")
+    requests: int
+    bytes: int
+
+
+class ViewerList(BaseModel):
+    emergency: str
+    viewers: list[Viewer]
+
+
 class EmergencyList(BaseModel):
     emergencies: list[Emergency]
 

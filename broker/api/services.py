@@ -61,6 +61,7 @@ class Services:
             return
         self.emergencies.sweep()
         self.sessions.sweep()
+        self.sessions.revalidate(self.guard.decide)  # cut-off everywhere: ended, expired, out of effect
         self.reloader.follow()  # a reload applied by another replica (or not yet recorded here)
 
     async def reload(self, trigger: str, actor: Actor | None = None, client: str | None = None) -> ReloadOutcome:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -111,6 +112,28 @@ class SessionTracker:
         with self._lock:
             idle = [k for k, s in self._sessions.items() if (now - s.last).total_seconds() > self.idle]
         return sum(self.close(k, "idle") for k in idle)
+
+    def revalidate(self, decide: Callable[[Principal, str, str], Decision]) -> int:
+        """Decide every open session again now; end those no longer allowed (``access_revoked:<reason>``).
+
+        Every request of a session is decided anyway; this ends the sessions of viewers who stopped asking
+        at the moment access ends (an emergency ended or expired, its MOU went out of effect, a reload), so
+        the audit log and the viewer lists say when each viewing really stopped.
+        """
+        with self._lock:
+            open_ = list(self._sessions.items())
+        revoked = 0
+        for key, s in open_:
+            d = decide(s.principal, s.camera, s.action)
+            if not d.allowed:
+                revoked += self.close(key, f"access_revoked:{d.reason}")
+        return revoked
+
+    def viewing(self, emergency: str) -> list[Session]:
+        """Open sessions running under ``emergency`` (its grant), oldest first."""
+        with self._lock:
+            found = [s for s in self._sessions.values() if s.decision.emergency == emergency]
+        return sorted(found, key=lambda s: (s.started, s.id))
 
     def close_all(self, why: str = "shutdown") -> None:
         for key in list(self._sessions):

@@ -11,7 +11,7 @@ from broker.admin.declaration import Declaration
 from broker.admin.emergencies import to_json
 from broker.api.deps import ClientDep, PrincipalDep, ServicesDep, is_auditor
 from broker.api.errordoc import raises
-from broker.api.models import Emergency, EmergencyList
+from broker.api.models import Emergency, EmergencyList, ViewerList
 from broker.errors import (
     AuditUnavailable,
     Conflict,
@@ -21,6 +21,7 @@ from broker.errors import (
     UnknownEmergency,
 )
 from broker.store.emergencies import EmergencyRecord
+from broker.timeutil import format_instant
 
 router = APIRouter(prefix="/api/v1/emergencies", tags=["emergencies"])
 EmergencyId = Annotated[str, Path(min_length=1, examples=["em-0123456789ab"])]  # any other id: 404
@@ -61,6 +62,19 @@ async def end(
     await run_in_threadpool(_visible, emergency_id, principal, services)  # 404 as for reading it, not 403
     rec = await run_in_threadpool(services.emergencies.end, principal, emergency_id, client)
     return to_json(rec, services.clock.now())
+
+
+@router.get("/{emergency_id}/viewers", response_model=ViewerList, responses=raises(UnknownEmergency, StoreUnavailable))
+def viewers(emergency_id: EmergencyId, principal: PrincipalDep, services: ServicesDep) -> dict[str, Any]:
+    """Who is watching what under this emergency now (this replica's open viewing sessions)."""
+    _visible(emergency_id, principal, services)
+    return {"emergency": emergency_id, "viewers": [
+        {"session": s.id, "sub": s.principal.sub, "agency": s.principal.agency, "roles": sorted(s.principal.roles),
+         "camera": s.camera, "action": s.action, "grant": s.decision.grant, "clause": s.decision.clause,
+         "client": s.client, "started": format_instant(s.started), "last": format_instant(s.last),
+         "requests": s.requests, "bytes": s.bytes}
+        for s in services.sessions.viewing(emergency_id)
+    ]}  # fmt: skip
 
 
 def _visible(emergency_id: str, principal: Any, services: Any) -> EmergencyRecord:

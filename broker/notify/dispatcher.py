@@ -159,7 +159,12 @@ class Dispatcher:
                 await asyncio.wait_for(self._wake.wait(), self.cfg.poll_seconds)
 
     async def aclose(self) -> None:
+        """After the task is cancelled: give back the leases of attempts cut short, close the HTTP client."""
         self._loop = self._wake = None
+        try:
+            await asyncio.to_thread(self.outbox.release, self.owner)
+        except CamgateError as exc:  # they come due again when the lease runs out
+            log.warning("notice leases not released: %s", exc.message)
         if self._http is not None:
             await self._http.aclose()
             self._http = None

@@ -26,8 +26,8 @@ from broker.store.db import Store, driver_problem
 
 log = logging.getLogger(__name__)
 
-_CHANNEL_SQL = "'camgate_em_' || md5(current_schema())"
-NOTIFY_EMERGENCIES = text(f"SELECT pg_notify({_CHANNEL_SQL}, '')")
+CHANNEL_SQL = "'camgate_em_' || md5(current_schema())"
+NOTIFY_EMERGENCIES = text(f"SELECT pg_notify({CHANNEL_SQL}, '')")
 WAIT_SECONDS = 0.5  # how long one wait for notices lasts before the stop flag is looked at again
 RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)  # reconnection back-off, the last repeated
 
@@ -44,6 +44,7 @@ class ChangeListener:
         self._thread: threading.Thread | None = None
         self.connected = threading.Event()  # set while listening (tests and /readyz-style checks)
         self.notices = 0
+        self.backend_pid: int | None = None  # the listening session's server process (for operators and tests)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="camgate-pg-listen", daemon=True)
@@ -75,8 +76,9 @@ class ChangeListener:
         try:
             conn.rollback()  # the pool's pre-ping may have left a transaction open
             conn.autocommit = True
-            channel = conn.execute(f"SELECT {_CHANNEL_SQL}").fetchone()[0]
+            channel = conn.execute(f"SELECT {CHANNEL_SQL}").fetchone()[0]
             conn.execute(f'LISTEN "{channel}"')  # an md5-derived name: nothing to escape
+            self.backend_pid = conn.info.backend_pid
             self.connected.set()
             self._changed()  # whatever happened while no one was listening
             while not self._stop.is_set():

@@ -115,6 +115,19 @@ class OutboxRepository:
             raise ValueError(f"not a final state: {state!r}")
         return self._settle(id, owner, state=state, finished_at=as_utc(at), last_status=status, last_error=error)
 
+    def release(self, owner: str) -> int:
+        """Give back every lease ``owner`` holds (a dispatcher stopping cleanly): due again at once elsewhere."""
+        try:
+            with self._store.begin_write() as conn:
+                result = conn.execute(
+                    update(notices)
+                    .where(notices.c.lease_owner == owner, notices.c.state == PENDING)
+                    .values(lease_owner=None, lease_until=None)
+                )
+        except SQLAlchemyError as exc:
+            raise self._store.unavailable("update of", exc) from exc
+        return int(result.rowcount)
+
     def get(self, id: str) -> Notice | None:
         return next(iter(self._select(select(notices).where(notices.c.id == id))), None)
 

@@ -224,3 +224,19 @@ def test_a_dead_or_slow_webhook_delays_nothing(
 
 def live_allowed(api: Api, camera: str) -> bool:
     return bool(api.cameras()[camera]["live"]["allowed"])
+
+
+def test_listeners_hear_every_transition_and_a_failing_one_changes_nothing(api: Api) -> None:
+    heard: list[tuple[str, str, str]] = []
+
+    def boom(kind: str, rec: Any, details: dict[str, Any]) -> None:
+        raise RuntimeError("listener bug")
+
+    api.services.emergencies.listeners[:] = [boom, lambda k, r, d: heard.append((k, r.id, d["emergency"]["status"]))]
+    ended = api.declared()
+    assert api.end(ended["id"]).status_code == 200
+    expiring = api.declared(duration_minutes=10)
+    api.clock.advance(timedelta(minutes=11))
+    assert api.services.emergencies.sweep() == 1
+    assert heard == [("emergency.declare", ended["id"], "active"), ("emergency.end", ended["id"], "ended"),
+                     ("emergency.declare", expiring["id"], "active"), ("emergency.expire", expiring["id"], "expired")]  # fmt: skip

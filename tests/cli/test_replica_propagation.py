@@ -1,5 +1,6 @@
 """Two real ``camgate serve`` processes on one PostgreSQL: an emergency declared or ended on one is in force
-on the other well within a second, by ``LISTEN/NOTIFY`` alone (the generation poll is set to 30 s)."""
+on the other well within a second, by ``LISTEN/NOTIFY`` alone (the generation poll is set to 30 s); both run
+a notice dispatcher, and the school office's webhook gets each transition's notice exactly once."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ import pytest
 from broker.clock import SystemClock
 from broker.identity import DevIssuer
 from broker.identity.config import DevIssuerConfig
+from broker.store import Store
+from broker.store.outbox import DELIVERED, OutboxRepository
 from tests.cli.test_reload_processes import START_TIMEOUT, Broker, free_port, officer_token
+from tests.fakes.webhooks import WebhookReceiver
 from tests.paths import REPO
 from tests.waiting import wait_for
 
@@ -27,7 +31,7 @@ THREAT = "Caller reports an armed intruder in the front office."
 
 
 @pytest.fixture
-def replicas(tmp_path: Path, postgres_url: str) -> Iterator[Callable[[], Broker]]:
+def replicas(tmp_path: Path, postgres_url: str, receiver: WebhookReceiver) -> Iterator[Callable[[], Broker]]:
     started: list[Broker] = []
 
     def start() -> Broker:
@@ -35,7 +39,9 @@ def replicas(tmp_path: Path, postgres_url: str) -> Iterator[Callable[[], Broker]
             "CAMGATE_MODE": "dev", "CAMGATE_DATA_DIR": str(tmp_path / "data"), "CAMGATE_STORE__URL": postgres_url,
             "CAMGATE_POLICY__INVENTORY": str(REPO / "config" / "inventory.yaml"),
             "CAMGATE_POLICY__MOUS": json.dumps([str(REPO / "policies" / "mou")]),
-            "CAMGATE_EMERGENCIES__REFRESH_SECONDS": str(POLL_SECONDS),
+            "CAMGATE_EMERGENCIES__REFRESH_SECONDS": str(POLL_SECONDS), "CAMGATE_TEST_HOOK_SECRET": receiver.secret,
+            "CAMGATE_NOTIFICATIONS__WEBHOOKS": json.dumps(
+                [{"agency": "ncps", "name": "office", "url": receiver.url, "secret_env": "CAMGATE_TEST_HOOK_SECRET"}]),
         }  # fmt: skip
         broker = Broker(env, free_port(), tmp_path / f"broker-{len(started)}.log")
         started.append(broker)
@@ -74,7 +80,7 @@ def seen_within(predicate: Callable[[], bool], timeout: float) -> float:
 
 @pytest.mark.postgres
 def test_declare_and_end_on_one_replica_take_effect_on_the_other_within_a_second(
-    replicas: Callable[[], Broker], tmp_path: Path
+    replicas: Callable[[], Broker], tmp_path: Path, postgres_url: str, receiver: WebhookReceiver
 ) -> None:
     one, two = replicas(), replicas()
     officer, dispatch = officer_token(tmp_path / "data"), dispatcher_token(tmp_path / "data")
@@ -94,3 +100,17 @@ def test_declare_and_end_on_one_replica_take_effect_on_the_other_within_a_second
     assert r.status_code == 200, r.text
     assert seen_within(lambda: not one.live_allowed(officer, "saxe-int-01"), BOUND_SECONDS) < BOUND_SECONDS
     assert one.live_allowed(officer, "nchs-int-01")  # the other emergency still stands
+
+    # Three transitions, two dispatchers polling one outbox: three notices, each delivered once.
+    store = Store.open(postgres_url)
+    try:
+        outbox = OutboxRepository(store)
+        wait_for(lambda: [n.state for n in outbox.list()] == [DELIVERED] * 3, 30, "the notices to be delivered")
+        assert {n.attempts for n in outbox.list()} == {1}
+    finally:
+        store.dispose()
+    ids = [d.headers["webhook-id"] for d in receiver.deliveries if d.verified]
+    assert len(ids) == len(set(ids)) == receiver.requests == 3
+    kinds = sorted((p["type"], p["data"]["site"]) for p in receiver.verified())
+    assert kinds == [("emergency.declare", "ncps-nchs"), ("emergency.declare", "ncps-saxe"),
+                     ("emergency.end", "ncps-saxe")]  # fmt: skip

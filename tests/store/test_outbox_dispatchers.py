@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from broker.audit import AuditLog
 from broker.clock import FakeClock, SystemClock
@@ -67,3 +67,20 @@ def test_two_dispatchers_deliver_each_notice_once(database_url: str, receiver: W
     finally:
         for s in stores:
             s.dispose()
+
+
+def test_a_lease_holds_until_it_runs_out_or_is_given_back(store: Store) -> None:
+    now = datetime(2026, 9, 14, 13, 0, tzinfo=UTC)
+    outbox = OutboxRepository(store)
+    outbox.add(notices(now)[:3])
+    lease = timedelta(seconds=60)
+    assert [n.id for n in outbox.claim(now, "a", lease, 2)] == ["msg_0000", "msg_0001"]
+    assert [n.id for n in outbox.claim(now, "b", lease, 10)] == ["msg_0002"]
+    assert outbox.claim(now + timedelta(seconds=59), "c", lease, 10) == []
+    assert not outbox.retry("msg_0000", "b", due_at=now, status=500, error="http_500")  # not b's lease
+    assert outbox.release("a") == 2
+    again = outbox.claim(now + timedelta(seconds=30), "c", lease, 10)
+    assert [(n.id, n.attempts) for n in again] == [("msg_0000", 2), ("msg_0001", 2)]
+    assert [n.id for n in outbox.claim(now + lease, "d", lease, 10)] == ["msg_0002"]  # b's ran out, not c's
+    assert not outbox.finish("msg_0002", "b", state=DELIVERED, at=now, status=200, error=None)  # b was too late
+    assert outbox.finish("msg_0002", "d", state=DELIVERED, at=now, status=200, error=None)

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from broker.errors import ConfigError
 from broker.identity.config import DevIssuerConfig, IdentityConfig
+from broker.notify.config import NotificationSettings, resolve
 
 REPO = Path(__file__).resolve().parents[1]
 PLACEHOLDER = "change-me"
@@ -105,6 +106,9 @@ class Settings(BaseSettings):
     emergencies: EmergencySettings = Field(default_factory=EmergencySettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
+    notifications: NotificationSettings = Field(
+        default_factory=NotificationSettings, description="Signed webhook notices of emergency transitions"
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -135,6 +139,7 @@ class Settings(BaseSettings):
             raise ValueError("identity.dev_issuer is for dev mode only (CAMGATE_MODE=dev)")
         if not self.identity.issuers:
             raise ValueError("identity.issuers is empty: no token could ever be accepted")
+        resolve(self.notifications, dev=False, data_dir=self.data_dir)  # every secret there and valid, now
         return self
 
     @property

@@ -45,7 +45,14 @@ def test_dev_mode_gets_the_dev_issuer_and_a_random_secret(tmp_path):
 def test_example_toml_with_env_secret(monkeypatch):
     monkeypatch.setenv("CAMGATE_CONFIG", str(REPO / "config" / "camgate.example.toml"))
     monkeypatch.setenv("CAMGATE_STREAMS__TOKEN_SECRET", "x" * 40)
+    for name in ("CAMGATE_WEBHOOK_NCPS_SAXE", "CAMGATE_WEBHOOK_NCPS_SUPT", "CAMGATE_WEBHOOK_NCPB"):
+        monkeypatch.setenv(name, "whsec_" + "c2VjcmV0" * 4)  # 24 bytes
     s = load_settings()
+    assert [w.key for w in s.notifications.webhooks] == [
+        "ncps-saxe-office", "ncps-superintendent", "ncpb-parking-supervisor"]  # fmt: skip
+    monkeypatch.delenv("CAMGATE_WEBHOOK_NCPB")
+    with pytest.raises(ConfigError, match=r"no signing secret in \$CAMGATE_WEBHOOK_NCPB"):
+        load_settings()
     assert s.store.url.startswith("postgresql+psycopg://") and [i.agency for i in s.identity.issuers] == [
         "ncpd",
         "ncps",

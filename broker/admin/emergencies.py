@@ -11,6 +11,7 @@ Ordering is what keeps it honest:
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
 import threading
 from collections.abc import Callable
@@ -32,6 +33,12 @@ from broker.policy import EmergencyView, GeoPoint, Principal
 from broker.settings import EmergencySettings
 from broker.store.emergencies import EmergencyRecord, EmergencyRepository
 from broker.timeutil import format_instant
+
+log = logging.getLogger(__name__)
+
+# Called as fn(kind, record, details) after each transition's audit record (kind: emergency.declare, .extend,
+# .confirm, .end, .expire); exceptions are logged and swallowed, so a listener can never undo a transition.
+Listener = Callable[[str, EmergencyRecord, dict[str, Any]], None]
 
 
 def view(rec: EmergencyRecord) -> EmergencyView:
@@ -70,6 +77,7 @@ class EmergencyService:
         self._by_site: dict[str, tuple[EmergencyView, ...]] = {}
         self._generation = -1
         self._checked_at: float | None = None
+        self.listeners: list[Callable[[str, EmergencyRecord, dict[str, Any]], None]] = []
 
     # -- what the PDP sees ---------------------------------------------------------------------------
     def views_for(self, site: str) -> tuple[EmergencyView, ...]:
@@ -83,6 +91,11 @@ class EmergencyService:
         return checked is None or self.clock.now().timestamp() - checked >= self.cfg.refresh_seconds
 
     def refresh(self) -> None:
+        self._refresh()
+
+    def changed(self) -> None:
+        """Another replica changed the set (PostgreSQL NOTIFY): re-read now instead of at the next poll."""
+        self._checked_at = None
         self._refresh()
 
     def _refresh(self, force: bool = False) -> None:
@@ -121,9 +134,10 @@ class EmergencyService:
             ended_by_agency=None,
         )  # fmt: skip
         # FERPA 34 CFR 99.32(a)(5): record the articulable and significant threat and to whom disclosed.
+        details = {"emergency": to_json(rec, now), "recipients": list(mou.parties.recipients)}
         self.audit.append(
             "emergency.declare", **principal_fields(principal), client=client, mou=mou.mou, emergency=rec.id,
-            details={"emergency": to_json(rec, now), "recipients": list(mou.parties.recipients)},
+            details=details,
         )  # fmt: skip
         try:
             self.repo.insert(rec)
@@ -136,6 +150,7 @@ class EmergencyService:
                 raise
             raise StoreUnavailable("the emergency could not be stored") from exc
         self._refresh(force=True)
+        self._emit("emergency.declare", rec, details)
         return rec
 
     def end(self, principal: Principal, emergency_id: str, client: str | None) -> EmergencyRecord:
@@ -179,8 +194,18 @@ class EmergencyService:
         return n
 
     def _record_close(self, rec: EmergencyRecord, kind: str, who: Principal | None, client: str | None) -> None:
+        details = {"emergency": to_json(rec, self.clock.now())}
         self.audit.append(
             kind, **(principal_fields(who) if who else {}), client=client, mou=rec.mou, emergency=rec.id,
-            details={"emergency": to_json(rec, self.clock.now())},
+            details=details,
         )  # fmt: skip
+        self._emit(kind, rec, details)
         self.repo.mark_closed_recorded(rec.id)
+
+    def _emit(self, kind: str, rec: EmergencyRecord, details: dict[str, Any]) -> None:
+        """Tell every listener about a transition already on the audit chain; a failing listener changes nothing."""
+        for fn in list(self.listeners):
+            try:
+                fn(kind, rec, details)
+            except Exception:
+                log.exception("emergency listener %r failed on %s %s", fn, kind, rec.id)

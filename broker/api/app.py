@@ -35,24 +35,29 @@ _SOURCES = ("body", "query", "path", "header", "cookie")
 
 def create_app(
     settings: Settings | None = None, *, clock: Clock | None = None, http: httpx.AsyncClient | None = None,
-    housekeeping: bool = True,
+    housekeeping: bool = True, dispatch: bool | None = None,
 ) -> FastAPI:  # fmt: skip
+    """``housekeeping``: run the periodic tick; ``dispatch``: deliver webhook notices (default: as housekeeping)."""
     settings = settings or load_settings()
     services = build_services(settings, clock=clock, http=http)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services.start()
         task = asyncio.create_task(_housekeeping(services)) if housekeeping else None
+        deliver = (housekeeping if dispatch is None else dispatch) and services.dispatcher is not None
+        sender = asyncio.create_task(services.dispatcher.run()) if deliver and services.dispatcher else None
         hup = _reload_on_sighup(services)
         try:
             yield
         finally:
             if hup:
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            for running in (task, sender):
+                if running is not None:
+                    running.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await running
             await services.aclose()
 
     # FastAPI's own /openapi.json, /docs and /redoc are plain routes outside the app-wide dependency, i.e.

@@ -24,9 +24,14 @@ from broker.errors import ConfigError
 from broker.identity import DevIssuer, TokenVerifier
 from broker.inventory.adapters import AdapterPool, close_adapters
 from broker.inventory.catalog import Catalog, LiveCatalog
+from broker.notify.config import resolve
+from broker.notify.dispatcher import Dispatcher
+from broker.notify.notices import Notifier
 from broker.settings import Settings
 from broker.store import EmergencyRepository, Store
+from broker.store.changes import ChangeListener
 from broker.store.generations import DocumentGenerations
+from broker.store.outbox import OutboxRepository
 
 log = logging.getLogger("camgate")
 RETIRED_ADAPTER_GRACE_SECONDS = 60.0  # a replaced adapter is closed once requests already using it are done
@@ -47,6 +52,8 @@ class Services:
     pool: AdapterPool
     reloader: Reloader
     dev_issuer: DevIssuer | None = None
+    changes: ChangeListener | None = None  # PostgreSQL: other replicas' emergency changes at once
+    dispatcher: Dispatcher | None = None  # delivers webhook notices (None: no webhook configured)
     extras: dict[str, object] = field(default_factory=dict)
     _retired: list[tuple[float, list[CameraSystemAdapter]]] = field(default_factory=list)
 
@@ -84,12 +91,22 @@ class Services:
         if due:
             await close_adapters(due)
 
+    def start(self) -> None:
+        """Start the background parts (run by the app's lifespan)."""
+        if self.store.dialect_name == "postgresql" and self.changes is None:
+            self.changes = ChangeListener(self.store, self.emergencies.changed)
+            self.changes.start()
+
     async def aclose(self) -> None:
+        if self.changes is not None:
+            await run_in_threadpool(self.changes.stop)
         self.sessions.close_all()
         self.retire_adapters()
         await self.close_retired(force=True)
         await self.pool.aclose()
         await self.verifier.aclose()
+        if self.dispatcher is not None:
+            await self.dispatcher.aclose()
         self.store.dispose()
 
 
@@ -123,6 +140,14 @@ def build_services(
     services = Services(
         settings, clock, store, live, audit, emergencies, guard, sessions, proxy, verifier, pool, reloader, dev
     )
+    try:
+        hooks = resolve(settings.notifications, dev=settings.mode == "dev", data_dir=settings.data_dir)
+    except ValueError as exc:
+        raise ConfigError(str(exc), field="notifications") from None
+    if hooks:
+        outbox = OutboxRepository(store)
+        services.dispatcher = Dispatcher(outbox, audit, hooks, settings.notifications, clock)
+        emergencies.listeners.append(Notifier(outbox, hooks, lambda: live.catalog, clock, services.dispatcher.wake))
     log.info("camgate: %d cameras, %d MOUs, %d policy lines, store %s", len(catalog.inventory.cameras),
              len(catalog.mous), catalog.pdp.policy.lines, store.description)  # fmt: skip
     return services

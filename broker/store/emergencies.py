@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Row, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from broker.errors import Conflict, UnknownEmergency
+from broker.store.changes import NOTIFY_EMERGENCIES
 from broker.store.db import Store
 from broker.store.tables import EMERGENCIES_COUNTER, counters, emergencies
 from broker.store.types import as_utc
@@ -193,3 +194,5 @@ class EmergencyRepository:
     @staticmethod
     def _bump(conn: Connection) -> None:
         conn.execute(update(counters).where(counters.c.name == EMERGENCIES_COUNTER).values(value=counters.c.value + 1))
+        if conn.dialect.name == "postgresql":  # delivered at COMMIT, only if it commits (broker.store.changes)
+            conn.execute(NOTIFY_EMERGENCIES)

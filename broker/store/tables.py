@@ -2,6 +2,7 @@
 
 ``audit_head`` and ``schema_version`` hold exactly one row (``id = 1``); ``counters`` holds named
 counters: the emergencies generation and the document generation. :func:`seed_rows` inserts the fixed rows when missing.
+``notices`` is the outbox of webhook notices (:mod:`broker.store.outbox`).
 """
 
 from __future__ import annotations
@@ -116,6 +117,31 @@ audit_head = Table(
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
     CheckConstraint("id = 1", name="single_row"),
+)
+
+# The outbox of signed webhook notices: one row per (transition, webhook), written when the transition happens
+# and delivered by whichever replica claims it (lease_owner / lease_until), see broker.store.outbox.
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the Standard Webhooks webhook-id, the same on every attempt
+    Column("webhook", String(200), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("emergency", String(128), nullable=False),
+    Column("mou", Text, nullable=False),
+    Column("site", Text, nullable=False),
+    Column("body", Text, nullable=False),  # the exact bytes signed and sent (UTF-8 JSON)
+    Column("state", String(16), nullable=False),  # pending, delivered, gave_up
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Index(None, "state", "due_at"),
+    Index(None, "emergency"),
 )
 
 

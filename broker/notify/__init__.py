@@ -1,0 +1,1 @@
+"""Emergency notifications: signed webhook notices delivered from a durable outbox (Standard Webhooks)."""

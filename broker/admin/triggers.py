@@ -85,6 +85,10 @@ class TriggerService:
                 raise
             self._refused(source, signed.id, exc, client)
             status, answer = exc.status, exc.to_dict()
+        except BaseException:
+            with contextlib.suppress(CamgateError):
+                self.repo.release(source, signed.id)  # a redelivery is handled anew, not stuck on "being handled"
+            raise
         self.repo.answer(source, signed.id, status, answer)
         return status, answer
 

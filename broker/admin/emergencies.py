@@ -17,6 +17,7 @@ exception is logged and swallowed, it never changes the transition.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import secrets
 import threading
@@ -156,9 +157,9 @@ class EmergencyService:
             details={"emergency": to_json(rec, rec.declared_at)} | extra,
         )  # fmt: skip
         try:
-            self.repo.insert(rec)
-            if origin is not None and self.triggers is not None:
+            if origin is not None and self.triggers is not None:  # first: an emergency never lacks its origin
                 self.triggers.add_origin(origin)
+            self.repo.insert(rec)
         except Exception as exc:
             # The declaration is on the chain but never took effect: say so, so the log does not mislead.
             with contextlib.suppress(AuditUnavailable):
@@ -222,13 +223,12 @@ class EmergencyService:
                 f"{int(em.max_duration.total_seconds() // 60)} minutes (at most {max(left, 0)} more)",
                 field="minutes",
             )
-        extended = self.repo.extend(emergency_id, expires_at=new_expiry, now=now)
-        self._refresh(force=True)
         details = {"reason": reason, "minutes": minutes, "previous_expires_at": format_instant(rec.expires_at)}
-        self.audit.append(
-            "emergency.extend", **principal_fields(principal), client=client, mou=rec.mou, emergency=rec.id,
-            details={"emergency": to_json(extended, now)} | details,
-        )  # fmt: skip
+        # More access: recorded first, as a declaration is (no record, no extension).
+        proposed = dataclasses.replace(rec, expires_at=new_expiry)
+        extended = self._recorded("emergency.extend", proposed, principal, client, details,
+                                  lambda: self.repo.extend(emergency_id, expires_at=new_expiry, now=now))  # fmt: skip
+        self._refresh(force=True)
         self._notify("emergency.extend", extended, details)
         return extended
 
@@ -243,18 +243,38 @@ class EmergencyService:
             )
         origin = self.triggers.origin(emergency_id) if self.triggers is not None else None
         now = self.clock.now()
+        if origin is not None and origin.confirmed_at is not None:
+            raise Conflict(f"emergency {emergency_id!r} is already confirmed", field="id")
         if origin is None or origin.confirm_by is None or not rec.active_at(now) or now >= origin.confirm_by:
             raise Conflict(f"emergency {emergency_id!r} awaits no confirmation", field="id")
-        assert self.triggers is not None
-        if not self.triggers.confirm(emergency_id, now, principal.sub, principal.agency):
-            raise Conflict(f"emergency {emergency_id!r} is already confirmed", field="id")
+        triggers = self.triggers
+        assert triggers is not None
+
+        def store() -> EmergencyRecord:
+            if not triggers.confirm(emergency_id, now, principal.sub, principal.agency):
+                raise Conflict(f"emergency {emergency_id!r} is already confirmed", field="id")
+            return rec
+
         details = {"confirm_by": format_instant(origin.confirm_by), "source": origin.source, "device": origin.device}
-        self.audit.append(
-            "emergency.confirm", **principal_fields(principal), client=client, mou=rec.mou, emergency=rec.id,
-            details={"emergency": to_json(rec, now)} | details,
-        )  # fmt: skip
+        self._recorded("emergency.confirm", rec, principal, client, details, store)  # keeps access: recorded first
         self._notify("emergency.confirm", rec, details)
         return rec
+
+    def _recorded(
+        self, kind: str, rec: EmergencyRecord, principal: Principal, client: str | None, details: dict[str, Any],
+        store: Callable[[], EmergencyRecord],
+    ) -> EmergencyRecord:  # fmt: skip
+        """Append ``kind`` for ``rec`` (raises AuditUnavailable: nothing changed), then ``store()``; a store that
+        fails after the record is recorded as ``<kind>_failed`` so the chain does not mislead."""
+        self.audit.append(kind, **principal_fields(principal), client=client, mou=rec.mou, emergency=rec.id,
+                          details={"emergency": to_json(rec, self.clock.now())} | details)  # fmt: skip
+        try:
+            return store()
+        except Exception as exc:
+            with contextlib.suppress(AuditUnavailable):
+                self.audit.append(f"{kind}_failed", **principal_fields(principal), client=client, mou=rec.mou,
+                                  emergency=rec.id, details={"error": type(exc).__name__})  # fmt: skip
+            raise
 
     def get(self, emergency_id: str) -> EmergencyRecord:
         rec = self.repo.get(emergency_id)
@@ -274,7 +294,9 @@ class EmergencyService:
                 if ended_early and rec.ended_by_sub
                 else None
             )
-            self._record_close(rec, kind, who, None, {"recorded_late": True} if ended_early else {})
+            self._record_close(
+                rec, kind, who, None, {"recorded_late": True} if ended_early else {"reason": "expires_at reached"}
+            )
             n += 1
         if n:
             self._refresh(force=True)

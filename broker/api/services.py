@@ -30,6 +30,7 @@ from broker.inventory.positions import PositionBook
 from broker.settings import Settings
 from broker.store import EmergencyRepository, Store
 from broker.store.generations import DocumentGenerations
+from broker.store.positions import PositionRepository
 from broker.store.triggers import TriggerRepository
 
 log = logging.getLogger("camgate")
@@ -120,7 +121,12 @@ def build_services(
     emergencies = EmergencyService(
         EmergencyRepository(store), audit, lambda: live.catalog, clock, settings.emergencies, trigger_repo
     )
-    book = PositionBook(clock, settings.triggers.position_max_age_seconds)
+    book = PositionBook(
+        clock,
+        settings.triggers.position_max_age_seconds,
+        PositionRepository(store),
+        settings.emergencies.refresh_seconds,
+    )
     guard = Guard(lambda: live.catalog, emergencies, audit, clock, book)
     sessions = SessionTracker(audit, clock, settings.streams.session_idle_seconds)
     pool = AdapterPool(catalog.system_specs())

@@ -107,6 +107,18 @@ trigger_emergencies = Table(
     Index(None, "confirm_by"),
 )
 
+# The last reported position of each mobile camera, so every replica locates it (read once a second).
+camera_positions = Table(
+    "camera_positions",
+    metadata,
+    Column("camera", String(64), primary_key=True),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("source", String(64), nullable=False),
+    Index(None, "at"),
+)
+
 audit_records = Table(
     "audit_records",
     metadata,

@@ -118,3 +118,24 @@ def test_every_transition_calls_the_listeners_after_its_record_and_a_failing_lis
         ("emergency.end", trig["id"]), ("emergency.declare", em["id"]), ("emergency.expire", em["id"]),
     ]  # fmt: skip
     assert seen[2][2]["reason"] == "suspect still inside"
+
+
+def test_no_record_no_extension_confirmation_or_trigger_declaration(api: Api) -> None:
+    from sqlalchemy import text
+
+    trig = declared(panic(api))
+    api.sql("DROP TABLE audit_records")
+    r = extend(api, trig["id"], minutes=10)
+    assert r.status_code == 503 and r.json()["error"] == "audit_unavailable", r.text
+    assert api.services.emergencies.get(trig["id"]).expires_at.isoformat() == trig["expires_at"].replace("Z", "+00:00")
+    r = api.post(f"/api/v1/emergencies/{trig['id']}/confirm", as_="dispatcher")
+    assert r.status_code == 503, r.text
+    origin = api.services.emergencies.triggers.origin(trig["id"])  # type: ignore[union-attr]
+    assert origin is not None and origin.confirmed_at is None
+    r = panic(api, msg_id="msg_2")
+    assert r.status_code == 503 and r.json()["error"] == "audit_unavailable", r.text
+    with api.services.store.engine.connect() as conn:  # the claim was released: a redelivery is handled anew
+        assert (
+            conn.execute(text("SELECT count(*) FROM trigger_deliveries WHERE webhook_id = 'msg_2'")).scalar_one() == 0
+        )
+        assert conn.execute(text("SELECT count(*) FROM emergencies")).scalar_one() == 1

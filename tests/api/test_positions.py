@@ -7,10 +7,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from broker.identity.webhooks import sign
 from tests.api.support import Api, live_decision
 from tests.api.test_triggers import BESIDE_LOT, declared, post
+
+
+@pytest.fixture
+def store_url(database_url: str) -> str:
+    return database_url
+
 
 FAR = {"lat": 41.1500, "lon": -73.4900}  # ~500 m from the lot
 
@@ -61,3 +68,15 @@ def test_a_fixed_or_unlisted_camera_is_refused_and_unsigned_is_401(api: Api) -> 
     assert r.status_code == 401 and r.json()["reason"] == "unsigned", r.text
     assert positions(api, {"camera": "pb-body-01"}).status_code == 422
     assert [x["reason"] for x in api.audit(kind="positions.refused")] == ["bad_signature", "unsigned"]
+
+
+def test_a_position_reported_to_one_replica_is_used_by_another(make_api: Any) -> None:
+    with make_api() as a, make_api() as b:
+        em = night_alert(a, BESIDE_LOT)
+        b.travel(a.clock.now())
+        assert positions(a, report(a, BESIDE_LOT, age=2)).status_code == 200
+        assert positions(a, report(a, FAR, age=30), msg_id="p2").json()["superseded"] == 1  # older: not stored
+        b.clock.advance(1)  # the replicas read each other's emergencies and positions once a second
+        assert live_decision(b, "pb-body-01")["emergency"] == em["id"]
+        b.clock.advance(58)
+        assert live_decision(b, "pb-body-01")["reason"] == "no_emergency"

@@ -161,3 +161,26 @@ def test_a_source_not_named_in_the_mou_declares_nothing(make_api: Any) -> None:
         r = panic(api)
         assert r.status_code == 403 and r.json()["reason"] == "source_not_in_mou", r.text
         assert stored_emergencies(api) == 0
+
+
+def test_concurrent_deliveries_of_one_event_declare_once(api: Api) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from broker.errors import Conflict
+
+    body = json.dumps({"type": "panic.pressed", "data": {"device": "saxe-office-1"}}).encode()
+    headers = sign(api.services.settings.webhook_secrets("ncps")[0], "msg_race", api.clock.now(), body)
+    triggers = api.services.triggers
+    assert triggers is not None
+
+    def deliver(_: int) -> Any:
+        try:
+            return triggers.handle("ncps", headers, body, "127.0.0.1")
+        except Conflict:
+            return "in progress"
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(deliver, range(12)))
+    done = [a for a in answers if a != "in progress"]
+    assert done and all(a == done[0] for a in done) and done[0][1]["outcome"] == "declared"
+    assert stored_emergencies(api) == 1 and len(api.audit(kind="emergency.declare")) == 1

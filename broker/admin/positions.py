@@ -23,6 +23,7 @@ from broker.policy import GeoPoint
 from broker.settings import Settings
 
 MAX_BATCH = 500
+MAX_POSITIONS_BODY = 256 * 1024
 
 
 class PositionReport(BaseModel):
@@ -41,7 +42,9 @@ class PositionService:
         self.settings, self.positions, self.audit, self.clock = settings, positions, audit, clock
 
     def handle(self, headers: Mapping[str, str], body: bytes, catalog: Catalog, client: str | None) -> dict[str, Any]:
-        signed = self._verify(headers, body, client)
+        signed = self._verify(headers, body[:MAX_POSITIONS_BODY], client)
+        if len(body) > MAX_POSITIONS_BODY:
+            raise InvalidRequest(f"the body is larger than {MAX_POSITIONS_BODY} bytes", field="body")
         src = self.settings.triggers.sources[signed.source]
         try:
             parsed = Reports.validate_python(json.loads(body))

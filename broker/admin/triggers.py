@@ -17,7 +17,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from broker.admin.declaration import Point
-from broker.admin.emergencies import EmergencyService, new_id, to_json
+from broker.admin.emergencies import EmergencyService
+from broker.admin.views import new_id, to_json
 from broker.audit import AuditLog
 from broker.clock import Clock
 from broker.errors import AuditUnavailable, CamgateError, Conflict, InvalidRequest, PermissionDenied, SignatureError
@@ -30,6 +31,7 @@ from broker.store.emergencies import EmergencyRecord
 from broker.store.triggers import TriggerOrigin, TriggerRepository
 
 MAX_BODY = 64 * 1024
+SIGNED_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 
 
 class EventData(BaseModel):
@@ -65,6 +67,10 @@ class TriggerService:
 
     def handle(self, source: str, headers: Mapping[str, str], body: bytes, client: str | None) -> tuple[int, Any]:
         """(status, answer) for one delivery; raises SignatureError (401) before anything else."""
+        if len(body) > MAX_BODY and all(headers.get(h) for h in SIGNED_HEADERS):  # unsigned: 401 below
+            too_large = InvalidRequest(f"the event is larger than {MAX_BODY} bytes", field="body", reason="too_large")
+            self._refused(source, headers.get("webhook-id"), too_large, client)
+            raise too_large
         try:
             signed = verify(source, self.settings.webhook_secrets(source), headers, body, self.clock.now())
         except SignatureError as exc:
@@ -94,8 +100,6 @@ class TriggerService:
 
     def _handle(self, signed: Signed, body: bytes, client: str | None) -> tuple[int, Any]:
         src = self.settings.triggers.sources[signed.source]
-        if len(body) > MAX_BODY:
-            raise InvalidRequest("the event is too large", field="body", reason="malformed_event")
         try:
             event = TriggerEvent.model_validate(json.loads(body))
         except (ValueError, ValidationError) as exc:

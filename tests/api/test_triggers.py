@@ -184,3 +184,11 @@ def test_concurrent_deliveries_of_one_event_declare_once(api: Api) -> None:
     done = [a for a in answers if a != "in progress"]
     assert done and all(a == done[0] for a in done) and done[0][1]["outcome"] == "declared"
     assert stored_emergencies(api) == 1 and len(api.audit(kind="emergency.declare")) == 1
+
+
+def test_an_oversized_event_is_refused_unsigned_first(api: Api) -> None:
+    big = post(api, "ncps", "panic.pressed", {"device": "saxe-office-1", "notes": "x" * 70_000})
+    assert big.status_code == 422 and big.json()["reason"] == "too_large", big.text
+    unsigned = api.client.post("/api/v1/triggers/ncps", content=b"x" * 70_000)
+    assert unsigned.status_code == 401 and unsigned.json()["reason"] == "unsigned", unsigned.text
+    assert stored_emergencies(api) == 0

@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
-from broker.admin.positions import Reports
-from broker.admin.triggers import TriggerEvent
+from broker.admin.positions import MAX_POSITIONS_BODY, Reports
+from broker.admin.triggers import MAX_BODY, TriggerEvent
 from broker.api.deps import ClientDep, ServicesDep
 from broker.api.errordoc import raises
 from broker.api.models import PositionsAccepted, TriggerOutcome
@@ -35,6 +35,18 @@ SIGNED_HEADERS = [
     for n, d in (("webhook-id", "Unique per event; a redelivery reuses it"),
                  ("webhook-timestamp", "Unix seconds; refused if more than 5 minutes off"))
 ]  # fmt: skip
+
+
+async def _read(request: Request, limit: int) -> bytes:
+    """The raw body, at most ``limit + 1`` bytes read (the handler refuses a larger one, signed or not)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    return b"".join(chunks)[: limit + 1]
 
 
 def _inline(node: Any, defs: dict[str, Any]) -> Any:
@@ -64,7 +76,7 @@ def _body(adapter: TypeAdapter[Any]) -> dict[str, Any]:
 async def trigger(source: SourceId, request: Request, services: ServicesDep, client: ClientDep) -> Any:
     """Declare, extend or end ("all clear") an emergency from a signed event of ``source``."""
     assert services.triggers is not None
-    body = await request.body()
+    body = await _read(request, MAX_BODY)
     status, answer = await run_in_threadpool(services.triggers.handle, source, request.headers, body, client)
     return JSONResponse(answer, status_code=status)
 
@@ -78,5 +90,5 @@ async def trigger(source: SourceId, request: Request, services: ServicesDep, cli
 async def positions(request: Request, services: ServicesDep, client: ClientDep) -> Any:
     """Where mobile cameras are: ``{camera, lat, lon, at}`` or a list of them."""
     assert services.positions is not None
-    body = await request.body()
+    body = await _read(request, MAX_POSITIONS_BODY)
     return await run_in_threadpool(services.positions.handle, request.headers, body, services.catalog, client)

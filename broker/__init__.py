@@ -5,7 +5,7 @@ Layers, dependencies flowing downward only::
     cli / api ........... entry points (FastAPI app factory, console script)
     enforcement ......... guards and the stream proxy (PEP)
     notify .............. signed webhook notices of emergency transitions (outbox, dispatcher)
-    admin ............... MOUs and emergencies (declare / end / expire)
+    admin ............... emergencies (declare / extend / confirm / end / expire), triggers, positions, reload
     inventory ........... cameras and the adapters of their systems
     identity ............ bearer JWTs against each issuer's JWKS
     audit ............... hash-chained log of decisions and sessions

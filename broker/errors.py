@@ -7,7 +7,8 @@
     │   ├── DocumentError (422 invalid_document) .. inventory / MOU validation; carries every issue found
     │   └── InvalidRequest (422 invalid_request) .. API body / query / decide request line
     ├── AuthenticationError (401 unauthenticated)  no, forged, expired or wrong-issuer token
-    │   └── StreamTokenError (401 invalid_stream_token)  signed segment URL bad or expired
+    │   ├── StreamTokenError (401 invalid_stream_token)  signed segment URL bad or expired
+    │   └── SignatureError (401 invalid_signature) . a webhook (trigger, positions) unsigned, forged or stale
     ├── PermissionDenied (403 forbidden) ......... authenticated but not allowed (role, MOU clause)
     │   └── AccessDenied (403 access_denied) ..... the PDP said no; ``reason`` is the contract's code
     ├── NotFound (404 not_found)
@@ -76,6 +77,12 @@ class AuthenticationError(CamgateError):
 
 class StreamTokenError(AuthenticationError):
     code = "invalid_stream_token"
+
+
+class SignatureError(AuthenticationError):
+    """Standard Webhooks signature missing, not matching any of the source's secrets, or its timestamp stale."""
+
+    code = "invalid_signature"
 
 
 class PermissionDenied(CamgateError):

@@ -7,7 +7,9 @@ then the defaults below. Secrets still holding a placeholder are refused outside
 
 from __future__ import annotations
 
+import base64
 import os
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from broker.errors import ConfigError
 from broker.identity.config import DevIssuerConfig, IdentityConfig
+from broker.identity.sources import TriggerSettings, placeholder_secrets
 from broker.notify.config import NotificationSettings, resolve
 
 REPO = Path(__file__).resolve().parents[1]
@@ -109,6 +112,9 @@ class Settings(BaseSettings):
     notifications: NotificationSettings = Field(
         default_factory=NotificationSettings, description="Signed webhook notices of emergency transitions"
     )
+    triggers: TriggerSettings = Field(
+        default_factory=TriggerSettings, description="Signed-webhook sources: triggers and mobile camera positions"
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -127,6 +133,8 @@ class Settings(BaseSettings):
         if self.mode == "dev":
             if self.identity.dev_issuer is None:  # dev mode means the built-in issuer, for `make demo`
                 self.identity.dev_issuer = DevIssuerConfig()
+            if not self.triggers.sources:  # the demo's panic buttons and officer alerts
+                self.triggers = _demo_triggers()
             return self
         secret = self.streams.token_secret.get_secret_value()
         if secret == PLACEHOLDER or PLACEHOLDER in secret:
@@ -139,6 +147,8 @@ class Settings(BaseSettings):
             raise ValueError("identity.dev_issuer is for dev mode only (CAMGATE_MODE=dev)")
         if not self.identity.issuers:
             raise ValueError("identity.issuers is empty: no token could ever be accepted")
+        if bad := placeholder_secrets(self.triggers):
+            raise ValueError(f"triggers.sources {', '.join(bad)}: no secret, or a placeholder; set a whsec_ secret")
         resolve(self.notifications, dev=False, data_dir=self.data_dir)  # every secret there and valid, now
         return self
 
@@ -152,10 +162,25 @@ class Settings(BaseSettings):
             return _dev_secret(self.data_dir)
         return secret.encode()
 
+    def webhook_secrets(self, source: str) -> list[str]:
+        """The whsec_ secrets of a source (none: unknown). Dev mode: a placeholder is a secret in the data dir."""
+        src = self.triggers.sources.get(source)
+        if src is None:
+            return []
+        values = src.secret_values()
+        if self.mode == "dev" and (not values or any(PLACEHOLDER in v for v in values)):
+            return ["whsec_" + base64.b64encode(_dev_secret(self.data_dir, f"dev-webhook-secret-{source}")).decode()]
+        return values
 
-def _dev_secret(data_dir: Path) -> bytes:
+
+def _demo_triggers() -> TriggerSettings:
+    with open(REPO / "config" / "demo-triggers.toml", "rb") as f:
+        return TriggerSettings.model_validate(tomllib.load(f)["triggers"])
+
+
+def _dev_secret(data_dir: Path, name: str = "dev-stream-secret") -> bytes:
     """Dev mode: a random secret kept in the data directory (never the placeholder itself)."""
-    path = data_dir / "dev-stream-secret"
+    path = data_dir / name
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -6,6 +6,7 @@ from broker.errors import ConfigError
 from broker.settings import load_settings
 from tests.paths import REPO
 
+WHSEC, WHSEC_2 = "whsec_" + "Q" * 43, "whsec_" + "R" * 43
 ISSUER = {"issuer": "https://idp.example/ncpd", "audience": "camgate", "agency": "ncpd",
           "jwks_uri": "https://idp.example/ncpd/jwks"}  # fmt: skip
 
@@ -42,12 +43,21 @@ def test_dev_mode_gets_the_dev_issuer_and_a_random_secret(tmp_path):
     assert len(secret) >= 32 and b"change-me" not in secret and secret == s.stream_secret()
 
 
-def test_example_toml_with_env_secret(monkeypatch):
+def test_example_toml_with_env_secret(monkeypatch, tmp_path):
     monkeypatch.setenv("CAMGATE_CONFIG", str(REPO / "config" / "camgate.example.toml"))
     monkeypatch.setenv("CAMGATE_STREAMS__TOKEN_SECRET", "x" * 40)
     for name in ("CAMGATE_WEBHOOK_NCPS_SAXE", "CAMGATE_WEBHOOK_NCPS_SUPT", "CAMGATE_WEBHOOK_NCPB"):
         monkeypatch.setenv(name, "whsec_" + "c2VjcmV0" * 4)  # 24 bytes
+    with pytest.raises(ConfigError, match=r"triggers\.sources ncps, ncpb: no secret, or a placeholder"):
+        load_settings()
+    monkeypatch.setenv("CAMGATE_TRIGGERS__SOURCES__NCPS__SECRETS", f'["{WHSEC}"]')
+    secret_file = tmp_path / "ncpb-secret"
+    secret_file.write_text(WHSEC_2 + "\n")
+    monkeypatch.setenv("CAMGATE_TRIGGERS__SOURCES__NCPB__SECRETS", "[]")
+    monkeypatch.setenv("CAMGATE_TRIGGERS__SOURCES__NCPB__SECRET_FILES", f'["{secret_file}"]')
     s = load_settings()
+    assert s.webhook_secrets("ncps") == [WHSEC] and s.webhook_secrets("ncpb") == [WHSEC_2]
+    assert s.triggers.sources["ncps"].devices["saxe-office-1"].radius_m == 9.1 and s.webhook_secrets("x") == []
     assert [w.key for w in s.notifications.webhooks] == [
         "ncps-saxe-office", "ncps-superintendent", "ncpb-parking-supervisor"]  # fmt: skip
     monkeypatch.delenv("CAMGATE_WEBHOOK_NCPB")
@@ -57,3 +67,17 @@ def test_example_toml_with_env_secret(monkeypatch):
         "ncpd",
         "ncps",
     ]
+
+
+def test_dev_mode_gets_the_demo_trigger_sources_with_secrets_kept_in_the_data_dir(tmp_path):
+    s = load_settings(mode="dev", data_dir=tmp_path)
+    assert set(s.triggers.sources) == {"ncps", "ncpb"}
+    (secret,) = s.webhook_secrets("ncps")
+    assert secret.startswith("whsec_") and "change-me" not in secret
+    assert load_settings(mode="dev", data_dir=tmp_path).webhook_secrets("ncps") == [secret]  # what trigger send uses
+    assert s.webhook_secrets("ncpb") != [secret]
+
+
+def test_unknown_trigger_setting_refused():
+    with pytest.raises(ConfigError, match=r"triggers\.sources\.x\.colour"):
+        load_settings(mode="dev", triggers={"sources": {"x": {"agency": "a", "colour": "red"}}})

@@ -5,79 +5,62 @@ Ordering is what keeps it honest:
 - end: the end is stored first (ending only ever removes access), then recorded; if the audit write fails
   the emergency stays ``closed_recorded = false`` and :meth:`sweep` records it later.
 - expiry: :meth:`sweep` records every emergency whose time ran out (the PDP never needed the record:
-  coverage already stops at ``expires_at``).
+  coverage already stops at ``expires_at``), and ends every trigger-declared emergency whose MOU asks for a
+  confirmation (``emergency.confirm``) that did not come in time.
+- extend: capped so that ``expires_at - declared_at <= max_duration``; recorded after it is stored.
+
+Every transition calls the :attr:`EmergencyService.listeners` after its audit record, as
+``fn(kind, record, details)`` (kind: emergency.declare / extend / confirm / end / expire); a listener's
+exception is logged and swallowed, it never changes the transition.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
-import secrets
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from broker.admin.declaration import Declaration, check_declaration, may_end
+from broker.admin.views import may, new_id, to_json, view
 from broker.audit import AuditLog, principal_fields
 from broker.clock import Clock
 from broker.errors import (
     AuditUnavailable,
     CamgateError,
+    Conflict,
     InvalidRequest,
     PermissionDenied,
     StoreUnavailable,
     UnknownEmergency,
 )
 from broker.inventory.catalog import Catalog
-from broker.policy import EmergencyView, GeoPoint, Principal
+from broker.policy import EmergencyView, Principal
 from broker.settings import EmergencySettings
 from broker.store.emergencies import EmergencyRecord, EmergencyRepository
+from broker.store.triggers import TriggerOrigin, TriggerRepository
 from broker.timeutil import format_instant
 
-log = logging.getLogger(__name__)
-
-# Called as fn(kind, record, details) after each transition's audit record (kind: emergency.declare, .extend,
-# .confirm, .end, .expire); exceptions are logged and swallowed, so a listener can never undo a transition.
-Listener = Callable[[str, EmergencyRecord, dict[str, Any]], None]
-
-
-def view(rec: EmergencyRecord) -> EmergencyView:
-    center = (
-        GeoPoint(rec.center_lat, rec.center_lon) if rec.center_lat is not None and rec.center_lon is not None else None
-    )
-    return EmergencyView(
-        id=rec.id, mou=rec.mou, site=rec.site, declared_at=rec.declared_at, expires_at=rec.expires_at,
-        ended_at=rec.ended_at, buildings=frozenset(rec.buildings), zones=frozenset(rec.zones), center=center,
-        radius_m=rec.radius_m,
-    )  # fmt: skip
-
-
-def to_json(rec: EmergencyRecord, now: Any) -> dict[str, Any]:
-    status = (
-        "active" if rec.active_at(now) else ("ended" if rec.ended_at and rec.ended_at < rec.expires_at else "expired")
-    )
-    return {
-        "id": rec.id, "mou": rec.mou, "site": rec.site, "buildings": list(rec.buildings), "zones": list(rec.zones),
-        "center": {"lat": rec.center_lat, "lon": rec.center_lon} if rec.center_lat is not None else None,
-        "radius_m": rec.radius_m, "threat": rec.threat, "incident": rec.incident,
-        "declared_at": format_instant(rec.declared_at), "expires_at": format_instant(rec.expires_at),
-        "ended_at": format_instant(rec.ended_at), "status": status,
-        "declared_by": {"sub": rec.declared_by_sub, "agency": rec.declared_by_agency},
-        "ended_by": {"sub": rec.ended_by_sub, "agency": rec.ended_by_agency} if rec.ended_by_sub else None,
-    }  # fmt: skip
+log = logging.getLogger("camgate")
+#: Who ends an emergency that was not confirmed in time (``ended_by``).
+SYSTEM_SUB, SYSTEM_AGENCY = "camgate:confirmation", "camgate"
 
 
 class EmergencyService:
     def __init__(
         self, repo: EmergencyRepository, audit: AuditLog, catalog: Callable[[], Catalog], clock: Clock,
-        cfg: EmergencySettings,
+        cfg: EmergencySettings, triggers: TriggerRepository | None = None,
     ) -> None:  # fmt: skip
         self.repo, self.audit, self.catalog, self.clock, self.cfg = repo, audit, catalog, clock, cfg
+        self.triggers = triggers
+        self.listeners: list[Callable[[str, EmergencyRecord, dict[str, Any]], None]] = []
         self._lock = threading.Lock()
         self._by_site: dict[str, tuple[EmergencyView, ...]] = {}
         self._generation = -1
         self._checked_at: float | None = None
-        self.listeners: list[Callable[[str, EmergencyRecord, dict[str, Any]], None]] = []
 
     # -- what the PDP sees ---------------------------------------------------------------------------
     def views_for(self, site: str) -> tuple[EmergencyView, ...]:
@@ -126,20 +109,30 @@ class EmergencyService:
         if not catalog.pdp.policy.mous[mou.mou].in_effect(now):
             raise InvalidRequest(f"MOU {mou.mou} is not in effect", field="mou")
         rec = EmergencyRecord(
-            id=f"em-{secrets.token_hex(6)}", mou=mou.mou, site=body.site, buildings=tuple(body.buildings),
+            id=new_id(), mou=mou.mou, site=body.site, buildings=tuple(body.buildings),
             zones=tuple(body.zones), center_lat=body.center.lat if body.center else None,
             center_lon=body.center.lon if body.center else None, radius_m=body.radius_m, threat=body.threat,
             incident=body.incident, declared_at=now, expires_at=now + duration, ended_at=None,
             declared_by_sub=principal.sub, declared_by_agency=principal.agency, ended_by_sub=None,
             ended_by_agency=None,
         )  # fmt: skip
+        return self.open(rec, principal, client)
+
+    def open(
+        self, rec: EmergencyRecord, principal: Principal, client: str | None, details: dict[str, Any] | None = None,
+        origin: TriggerOrigin | None = None,
+    ) -> EmergencyRecord:  # fmt: skip
+        """Record, then store, a checked declaration (and its trigger origin, if a trigger declared it)."""
+        mou = self.catalog().mous[rec.mou]
+        extra = {"recipients": list(mou.parties.recipients)} | (details or {})
         # FERPA 34 CFR 99.32(a)(5): record the articulable and significant threat and to whom disclosed.
-        details = {"emergency": to_json(rec, now), "recipients": list(mou.parties.recipients)}
         self.audit.append(
             "emergency.declare", **principal_fields(principal), client=client, mou=mou.mou, emergency=rec.id,
-            details=details,
+            details={"emergency": to_json(rec, rec.declared_at)} | extra,
         )  # fmt: skip
         try:
+            if origin is not None and self.triggers is not None:  # first: an emergency never lacks its origin
+                self.triggers.add_origin(origin)
             self.repo.insert(rec)
         except Exception as exc:
             # The declaration is on the chain but never took effect: say so, so the log does not mislead.
@@ -150,10 +143,12 @@ class EmergencyService:
                 raise
             raise StoreUnavailable("the emergency could not be stored") from exc
         self._refresh(force=True)
-        self._emit("emergency.declare", rec, details)
+        self._notify("emergency.declare", rec, extra)
         return rec
 
-    def end(self, principal: Principal, emergency_id: str, client: str | None) -> EmergencyRecord:
+    def end(
+        self, principal: Principal, emergency_id: str, client: str | None, reason: str | None = None
+    ) -> EmergencyRecord:
         rec = self.repo.get(emergency_id)
         if rec is None:
             raise UnknownEmergency(f"no emergency {emergency_id!r}")
@@ -163,12 +158,97 @@ class EmergencyService:
                 f"only the declarer or those named in MOU {rec.mou} emergency.end may end it",
                 reason="not_authorized_to_end",
             )
-        ended = self.repo.end(emergency_id, ended_at=self.clock.now(), by_sub=principal.sub, by_agency=principal.agency)
+        return self._end(rec, principal, client, {"reason": reason}, at=self.clock.now())
+
+    def _end(
+        self, rec: EmergencyRecord, principal: Principal, client: str | None, details: dict[str, Any], at: Any
+    ) -> EmergencyRecord:  # fmt: skip
+        ended = self.repo.end(rec.id, ended_at=at, by_sub=principal.sub, by_agency=principal.agency)
         self._refresh(force=True)
+        if self.triggers is not None:
+            with contextlib.suppress(StoreUnavailable):
+                self.triggers.clear_deadline(rec.id)
         # Ending removes access, so it stands even when the record fails; the sweep records it later.
         with contextlib.suppress(AuditUnavailable):
-            self._record_close(ended, "emergency.end", principal, client)
+            self._record_close(ended, "emergency.end", principal, client, details)
         return ended
+
+    def extend(
+        self, principal: Principal, emergency_id: str, minutes: int, reason: str, client: str | None
+    ) -> EmergencyRecord:  # fmt: skip
+        """Move the expiry ``minutes`` later: the declarer or a role that may declare under the MOU."""
+        rec = self.get(emergency_id)
+        mou = self.catalog().mous.get(rec.mou)
+        em = mou.emergency if mou is not None else None
+        if em is None or not (
+            (principal.sub, principal.agency) == (rec.declared_by_sub, rec.declared_by_agency)
+            or may(em.declare, principal)
+        ):
+            raise PermissionDenied(f"only the declarer or those named in MOU {rec.mou} emergency.declare may extend it",
+                                   reason="not_authorized_to_extend")  # fmt: skip
+        now = self.clock.now()
+        if not rec.active_at(now):
+            raise Conflict(f"emergency {emergency_id!r} is no longer open", field="id")
+        new_expiry = rec.expires_at + timedelta(minutes=minutes)
+        if new_expiry - rec.declared_at > em.max_duration:  # MOU emergency.max_duration, extensions included
+            left = int((rec.declared_at + em.max_duration - rec.expires_at).total_seconds() // 60)
+            raise InvalidRequest(
+                f"minutes {minutes} would exceed MOU {rec.mou} max_duration of "
+                f"{int(em.max_duration.total_seconds() // 60)} minutes (at most {max(left, 0)} more)",
+                field="minutes",
+            )
+        details = {"reason": reason, "minutes": minutes, "previous_expires_at": format_instant(rec.expires_at)}
+        # More access: recorded first, as a declaration is (no record, no extension).
+        proposed = dataclasses.replace(rec, expires_at=new_expiry)
+        extended = self._recorded("emergency.extend", proposed, principal, client, details,
+                                  lambda: self.repo.extend(emergency_id, expires_at=new_expiry, now=now))  # fmt: skip
+        self._refresh(force=True)
+        self._notify("emergency.extend", extended, details)
+        return extended
+
+    def confirm(self, principal: Principal, emergency_id: str, client: str | None) -> EmergencyRecord:
+        """A role named in the MOU's emergency.confirm confirms a trigger-declared emergency in time."""
+        rec = self.get(emergency_id)
+        mou = self.catalog().mous.get(rec.mou)
+        rule = mou.emergency.confirm if mou is not None and mou.emergency is not None else None
+        if rule is None or not may(rule.by, principal):
+            raise PermissionDenied(
+                f"MOU {rec.mou} emergency.confirm does not name you", reason="not_authorized_to_confirm"
+            )
+        origin = self.triggers.origin(emergency_id) if self.triggers is not None else None
+        now = self.clock.now()
+        if origin is not None and origin.confirmed_at is not None:
+            raise Conflict(f"emergency {emergency_id!r} is already confirmed", field="id")
+        if origin is None or origin.confirm_by is None or not rec.active_at(now) or now >= origin.confirm_by:
+            raise Conflict(f"emergency {emergency_id!r} awaits no confirmation", field="id")
+        triggers = self.triggers
+        assert triggers is not None
+
+        def store() -> EmergencyRecord:
+            if not triggers.confirm(emergency_id, now, principal.sub, principal.agency):
+                raise Conflict(f"emergency {emergency_id!r} is already confirmed", field="id")
+            return rec
+
+        details = {"confirm_by": format_instant(origin.confirm_by), "source": origin.source, "device": origin.device}
+        self._recorded("emergency.confirm", rec, principal, client, details, store)  # keeps access: recorded first
+        self._notify("emergency.confirm", rec, details)
+        return rec
+
+    def _recorded(
+        self, kind: str, rec: EmergencyRecord, principal: Principal, client: str | None, details: dict[str, Any],
+        store: Callable[[], EmergencyRecord],
+    ) -> EmergencyRecord:  # fmt: skip
+        """Append ``kind`` for ``rec`` (raises AuditUnavailable: nothing changed), then ``store()``; a store that
+        fails after the record is recorded as ``<kind>_failed`` so the chain does not mislead."""
+        self.audit.append(kind, **principal_fields(principal), client=client, mou=rec.mou, emergency=rec.id,
+                          details={"emergency": to_json(rec, self.clock.now())} | details)  # fmt: skip
+        try:
+            return store()
+        except Exception as exc:
+            with contextlib.suppress(AuditUnavailable):
+                self.audit.append(f"{kind}_failed", **principal_fields(principal), client=client, mou=rec.mou,
+                                  emergency=rec.id, details={"error": type(exc).__name__})  # fmt: skip
+            raise
 
     def get(self, emergency_id: str) -> EmergencyRecord:
         rec = self.repo.get(emergency_id)
@@ -177,8 +257,9 @@ class EmergencyService:
         return rec
 
     def sweep(self) -> int:
-        """Record every end or expiry not yet on the audit chain. Returns how many were recorded."""
-        n = 0
+        """End trigger-declared emergencies not confirmed in time; record every end or expiry not yet on the
+        audit chain. Returns how many were recorded."""
+        n = self._end_unconfirmed()
         for rec in self.repo.unrecorded_closed(self.clock.now()):
             ended_early = rec.ended_at is not None and rec.ended_at < rec.expires_at
             kind = "emergency.end" if ended_early else "emergency.expire"
@@ -187,23 +268,49 @@ class EmergencyService:
                 if ended_early and rec.ended_by_sub
                 else None
             )
-            self._record_close(rec, kind, who, None)
+            self._record_close(
+                rec, kind, who, None, {"recorded_late": True} if ended_early else {"reason": "expires_at reached"}
+            )
             n += 1
         if n:
             self._refresh(force=True)
         return n
 
-    def _record_close(self, rec: EmergencyRecord, kind: str, who: Principal | None, client: str | None) -> None:
-        details = {"emergency": to_json(rec, self.clock.now())}
+    def _end_unconfirmed(self) -> int:
+        if self.triggers is None:
+            return 0
+        n = 0
+        for origin in self.triggers.unconfirmed_due(self.clock.now()):
+            rec = self.repo.get(origin.emergency)
+            assert origin.confirm_by is not None
+            if rec is None or not rec.active_at(origin.confirm_by):
+                self.triggers.clear_deadline(origin.emergency)
+                continue
+            system = Principal.of(SYSTEM_SUB, SYSTEM_AGENCY, ())
+            reason = f"not confirmed by {format_instant(origin.confirm_by)} (MOU {rec.mou} emergency.confirm)"
+            with contextlib.suppress(Conflict):  # ended meanwhile by someone else
+                self._end(rec, system, None, {"reason": reason, "unconfirmed": True}, at=origin.confirm_by)
+                n += 1
+        return n
+
+    def _record_close(
+        self, rec: EmergencyRecord, kind: str, who: Principal | None, client: str | None,
+        details: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        extra = {k: v for k, v in (details or {}).items() if v is not None}
         self.audit.append(
             kind, **(principal_fields(who) if who else {}), client=client, mou=rec.mou, emergency=rec.id,
-            details=details,
+            details={"emergency": to_json(rec, self.clock.now())} | extra,
         )  # fmt: skip
-        self._emit(kind, rec, details)
         self.repo.mark_closed_recorded(rec.id)
+        self._notify(kind, rec, extra)
 
-    def _emit(self, kind: str, rec: EmergencyRecord, details: dict[str, Any]) -> None:
-        """Tell every listener about a transition already on the audit chain; a failing listener changes nothing."""
+    def _notify(self, kind: str, rec: EmergencyRecord, details: dict[str, Any]) -> None:
+        """Every listener, after the audit record; a failing listener is logged, never felt by the transition.
+
+        ``details`` carry the emergency as it stands after the transition (so each transition's details, and
+        the notice ids derived from them, differ) and the transition's own fields (reason, minutes, ...)."""
+        details = {"emergency": to_json(rec, self.clock.now())} | details
         for fn in list(self.listeners):
             try:
                 fn(kind, rec, details)

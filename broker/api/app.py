@@ -20,8 +20,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from broker.api.allow import allow_header
 from broker.api.errordoc import FRAMEWORK_CODES
 from broker.api.openapi import build_openapi
-from broker.api.routes import admin, audit, cameras, emergencies, health
-from broker.api.security import access_of, require_authentication
+from broker.api.routes import admin, audit, cameras, emergencies, health, triggers
+from broker.api.security import SELF_AUTHENTICATED, access_of, require_authentication
 from broker.api.services import Services, build_services
 from broker.clock import Clock
 from broker.errors import AuthenticationError, CamgateError, DocumentError
@@ -68,7 +68,7 @@ def create_app(
         openapi_url=None, docs_url=None, redoc_url=None,
     )  # fmt: skip
     app.state.services = services
-    for module in (health, cameras, emergencies, audit, admin):
+    for module in (health, cameras, emergencies, triggers, audit, admin):
         app.include_router(module.router)
 
     @app.get("/openapi.json", include_in_schema=False)
@@ -145,7 +145,7 @@ async def _unauthenticated(request: Request) -> JSONResponse | None:
     without the token ever being checked: authenticate first, so an anonymous caller learns nothing about
     a route's input (deny by default).
     """
-    if access_of(request) in ("public", "signed_url") or getattr(request.state, "principal", None) is not None:
+    if access_of(request) in SELF_AUTHENTICATED or getattr(request.state, "principal", None) is not None:
         return None
     try:
         await require_authentication(request)

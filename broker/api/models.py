@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 # RFC 3339 §5.6 date-time: full-date "T" full-time, the offset required (Z or ±hh:mm), "T"/"Z" any case.
 _RFC3339 = re.compile(
@@ -185,3 +185,27 @@ class ChainCheck(BaseModel):
     head: str = Field(description="The hash of the last good record")
     first_bad: int | None = Field(None, description="Only when not ok")
     problem: str | None = Field(None, description="Only when not ok")
+
+
+class TriggerOutcome(BaseModel):
+    """What a trigger did (a redelivery of the same webhook-id gets exactly the first answer)."""
+
+    outcome: Literal["declared", "extended", "ended"]
+    emergency: Emergency
+
+
+class PositionsAccepted(BaseModel):
+    source: str = Field(description="The source whose secret verified the signature")
+    accepted: int = Field(description="Positions kept")
+    superseded: int = Field(description="Positions older than one already known for their camera")
+
+
+class Extension(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    minutes: int = Field(gt=0, le=7 * 24 * 60, strict=True, description="Minutes added to expires_at")
+    reason: str = Field(min_length=1, max_length=2000, description="Why it is extended (recorded)")
+
+
+class Ending(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: str | None = Field(None, max_length=2000, description="Why it ends (recorded)")

@@ -32,12 +32,18 @@ SECURITY_SCHEMES = {
         "type": "apiKey", "in": "query", "name": "access_token",
         "description": "The same JWT as a query parameter, for players that cannot send headers (RFC 6750 §2.3)",
     },
+    "webhook_signature": {
+        "type": "apiKey", "in": "header", "name": "webhook-signature",
+        "description": "Standard Webhooks: `v1,<base64 HMAC-SHA256 of webhook-id.webhook-timestamp.body>` with the "
+                       "source's whsec_ secret, with the webhook-id and webhook-timestamp headers",
+    },
 }  # fmt: skip
 SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "bearer": [{"bearer": []}],
     "query_token": [{"bearer": []}, {"access_token": []}],
     "public": [],
     "signed_url": [],
+    "signed_webhook": [{"webhook_signature": []}],
 }
 _UNUSED = ("HTTPValidationError", "ValidationError")
 

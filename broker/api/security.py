@@ -1,6 +1,6 @@
 """Deny by default: every route needs a verified bearer token unless it was opened explicitly.
 
-Opening a route is an explicit act at the route (``@public`` or ``@signed_url``), the way frigate's
+Opening a route is an explicit act at the route (``@public``, ``@signed_url`` or ``@signed_webhook``), the way frigate's
 ``require_admin_by_default`` works; a new route that forgets is closed, not open.
 """
 
@@ -27,6 +27,17 @@ def signed_url(fn: F) -> F:
     """Authenticated by the signed stream token in its path, checked by the handler."""
     setattr(fn, ACCESS_ATTR, "signed_url")
     return fn
+
+
+def signed_webhook(fn: F) -> F:
+    """Authenticated by its Standard Webhooks signature (``webhook-signature``), checked by the handler over the
+    raw body before any of it is read; unsigned or badly signed: 401 ``invalid_signature``."""
+    setattr(fn, ACCESS_ATTR, "signed_webhook")
+    return fn
+
+
+#: Markers whose routes authenticate by themselves, without a bearer token.
+SELF_AUTHENTICATED = ("public", "signed_url", "signed_webhook")
 
 
 def query_token(fn: F) -> F:
@@ -58,7 +69,7 @@ def bearer_token(request: Request, allow_query: bool) -> str:
 async def require_authentication(request: Request) -> None:
     """App-wide dependency: verify the bearer token for every route not opened explicitly."""
     access = access_of(request)
-    if access in ("public", "signed_url"):
+    if access in SELF_AUTHENTICATED:
         return
     services = request.app.state.services
     token = bearer_token(request, allow_query=access == "query_token")

@@ -11,7 +11,9 @@ from starlette.concurrency import run_in_threadpool
 
 from broker.adapterapi import CameraSystemAdapter
 from broker.admin.emergencies import EmergencyService
+from broker.admin.positions import PositionService
 from broker.admin.reload import Reloader, ReloadOutcome
+from broker.admin.triggers import TriggerService
 from broker.audit import AuditLog
 from broker.audit.records import Actor
 from broker.clock import Clock, SystemClock
@@ -24,6 +26,7 @@ from broker.errors import ConfigError
 from broker.identity import DevIssuer, TokenVerifier
 from broker.inventory.adapters import AdapterPool, close_adapters
 from broker.inventory.catalog import Catalog, LiveCatalog
+from broker.inventory.positions import PositionBook
 from broker.notify.config import resolve
 from broker.notify.dispatcher import Dispatcher
 from broker.notify.notices import Notifier
@@ -32,6 +35,8 @@ from broker.store import EmergencyRepository, Store
 from broker.store.changes import ChangeListener
 from broker.store.generations import DocumentGenerations
 from broker.store.outbox import OutboxRepository
+from broker.store.positions import PositionRepository
+from broker.store.triggers import TriggerRepository
 
 log = logging.getLogger("camgate")
 RETIRED_ADAPTER_GRACE_SECONDS = 60.0  # a replaced adapter is closed once requests already using it are done
@@ -54,6 +59,8 @@ class Services:
     dev_issuer: DevIssuer | None = None
     changes: ChangeListener | None = None  # PostgreSQL: other replicas' emergency changes at once
     dispatcher: Dispatcher | None = None  # delivers webhook notices (None: no webhook configured)
+    triggers: TriggerService | None = None
+    positions: PositionService | None = None
     extras: dict[str, object] = field(default_factory=dict)
     _retired: list[tuple[float, list[CameraSystemAdapter]]] = field(default_factory=list)
 
@@ -128,8 +135,17 @@ def build_services(
         issuers.append(dev.issuer_config())
     verifier = TokenVerifier(issuers, clock, http)
     live = LiveCatalog(catalog, DocumentGenerations(store).current())
-    emergencies = EmergencyService(EmergencyRepository(store), audit, lambda: live.catalog, clock, settings.emergencies)
-    guard = Guard(lambda: live.catalog, emergencies, audit, clock)
+    trigger_repo = TriggerRepository(store)
+    emergencies = EmergencyService(
+        EmergencyRepository(store), audit, lambda: live.catalog, clock, settings.emergencies, trigger_repo
+    )
+    book = PositionBook(
+        clock,
+        settings.triggers.position_max_age_seconds,
+        PositionRepository(store),
+        settings.emergencies.refresh_seconds,
+    )
+    guard = Guard(lambda: live.catalog, emergencies, audit, clock, book)
     sessions = SessionTracker(audit, clock, settings.streams.session_idle_seconds)
     pool = AdapterPool(catalog.system_specs())
     proxy = StreamProxy(
@@ -138,7 +154,21 @@ def build_services(
     )  # fmt: skip
     reloader = Reloader(settings.policy, live, pool, DocumentGenerations(store), audit)
     services = Services(
-        settings, clock, store, live, audit, emergencies, guard, sessions, proxy, verifier, pool, reloader, dev
+        settings,
+        clock,
+        store,
+        live,
+        audit,
+        emergencies,
+        guard,
+        sessions,
+        proxy,
+        verifier,
+        pool,
+        reloader,
+        dev,
+        triggers=TriggerService(settings, emergencies, trigger_repo, audit, book, clock),
+        positions=PositionService(settings, book, audit, clock),
     )
     try:
         hooks = resolve(settings.notifications, dev=settings.mode == "dev", data_dir=settings.data_dir)

@@ -44,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--url", help="the broker (default: http://<server.host>:<server.port>)")
     r.add_argument("--token", help="an operator's bearer token (default: $CAMGATE_TOKEN; minted in dev mode)")
 
+    from broker.cli.trigger import add_parser
+
+    add_parser(sub)
+
     s = sub.add_parser("serve", help="run the broker")
     s.add_argument("--host", default=None)
     s.add_argument("--port", type=int, default=None)

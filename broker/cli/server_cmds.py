@@ -24,6 +24,10 @@ def dispatch(args: argparse.Namespace) -> int:
             from broker.cli.reload import reload
 
             return reload(load_settings(), args.url, args.token)
+        if args.cmd == "trigger":
+            from broker.cli.trigger import send
+
+            return send(load_settings(), args)
         if args.cmd == "serve":
             return serve(load_settings(), args.host, args.port)
         if args.cmd == "demo":

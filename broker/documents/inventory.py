@@ -50,6 +50,7 @@ class Camera(Strict):
     location: Location | None = None
     system: Ident | None = None
     ref: str | None = None
+    mobile: bool = False  # body-worn or in-car: located by its last reported position, not `location`
 
 
 class Inventory(Strict):

@@ -89,12 +89,19 @@ class PartyRoles(Strict):
     roles: list[str] = Field(description="Any of these roles")
 
 
+class ConfirmSpec(Strict):
+    by: list[PartyRoles] = Field(description="Who may confirm an emergency declared by a trigger")
+    within: Duration = Field(description="Unconfirmed after this long from declared_at, it ends by itself")
+
+
 class EmergencySpec(Strict):
     declare: list[PartyRoles] = Field(description="Who may declare an emergency")
     end: list[PartyRoles] = Field(default_factory=list, description="Who may end one (the declarer always may)")
     default_duration: Duration
     max_duration: Duration
     require: list[Literal["threat", "incident"]] = Field(default_factory=list)
+    triggers: list[Ident] = Field(default_factory=list, description="Webhook sources that may declare under it")
+    confirm: ConfirmSpec | None = Field(None, description="Trigger-declared emergencies must be confirmed in time")
 
 
 class Mou(Strict):
@@ -161,9 +168,19 @@ def check_mou(mou: Mou, inv: InventoryIndex | None) -> list[Issue]:
         em = mou.emergency
         if em.default_duration > em.max_duration:
             issues.append((("emergency", "default_duration"), "default_duration is above max_duration"))
+        if em.confirm is not None and em.confirm.within.total_seconds() <= 0:
+            issues.append((("emergency", "confirm", "within"), "within must be a positive duration"))
+        if em.confirm is not None and em.confirm.within > em.max_duration:
+            issues.append((("emergency", "confirm", "within"), "within is above max_duration"))
+        if len(set(em.triggers)) != len(em.triggers):
+            issues.append((("emergency", "triggers"), "duplicate trigger source"))
         if inv is not None:
-            for key in ("declare", "end"):
-                for i, party in enumerate(getattr(em, key)):
-                    if party.agency not in inv.agencies:
-                        issues.append((("emergency", key, i, "agency"), f"unknown agency {party.agency!r}"))
+            parties: list[tuple[tuple[str | int, ...], PartyRoles]] = [
+                (("emergency", key, i), party) for key in ("declare", "end") for i, party in enumerate(getattr(em, key))
+            ]
+            if em.confirm is not None:
+                parties += [(("emergency", "confirm", "by", i), p) for i, p in enumerate(em.confirm.by)]
+            for where, party in parties:
+                if party.agency not in inv.agencies:
+                    issues.append(((*where, "agency"), f"unknown agency {party.agency!r}"))
     return issues

@@ -10,6 +10,7 @@ from broker.audit import AuditLog, principal_fields
 from broker.clock import Clock
 from broker.errors import AccessDenied, UnknownCamera
 from broker.inventory.catalog import Catalog
+from broker.inventory.positions import PositionBook
 from broker.policy import AccessRequest, Decision, Principal, Window
 
 
@@ -20,15 +21,20 @@ def denial(d: Decision) -> AccessDenied | UnknownCamera:
 
 
 class Guard:
-    def __init__(self, catalog: Callable[[], Catalog], emergencies: EmergencyService, audit: AuditLog, clock: Clock):
+    def __init__(
+        self, catalog: Callable[[], Catalog], emergencies: EmergencyService, audit: AuditLog, clock: Clock,
+        positions: PositionBook | None = None,
+    ) -> None:  # fmt: skip
         self.catalog, self.emergencies, self.audit, self.clock = catalog, emergencies, audit, clock
+        self.positions = positions or PositionBook(clock)
 
     def decide(self, principal: Principal, camera: str, action: str, window: Window | None = None) -> Decision:
         """The PDP's answer now, with the emergencies known now. No audit (callers record)."""
         cat = self.catalog()
         cam = cat.camera(camera)
         ems = self.emergencies.views_for(cam.site) if cam is not None else ()
-        return cat.pdp.decide(AccessRequest(principal, camera, action, self.clock.now(), ems, window))
+        where = self.positions.locate(camera) if cam is not None and cam.mobile else None
+        return cat.pdp.decide(AccessRequest(principal, camera, action, self.clock.now(), ems, window, where))
 
     def record(
         self, d: Decision, principal: Principal, camera: str, action: str, client: str | None, *,

@@ -152,6 +152,8 @@ class StreamProxy:
         principal = Principal(claims.sub, claims.agency, frozenset(claims.roles))
         if self.guard.emergencies.refresh_due():  # other replicas' declarations: read in a thread, not here
             await run_in_threadpool(self.guard.emergencies.refresh)
+        if self.guard.positions.refresh_due():  # and the positions of mobile cameras they received
+            await run_in_threadpool(self.guard.positions.refresh)
         d = self.guard.decide(principal, camera_id, claims.action)  # asked again on every request
         session = self.sessions.get(session_key(principal, camera_id, claims.action, d.grant, d.emergency))
         if not d.allowed or session is None:  # new, changed or denied: recorded (and refused if denied)

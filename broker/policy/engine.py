@@ -72,7 +72,9 @@ class DecisionPoint:
         emergency: EmergencyView | None = None
         if cg.emergency:
             # when: emergency needs an emergency of this MOU covering the camera; first in request order.
-            emergency = next((e for e in req.emergencies if e.mou == cg.mou and covers(e, camera, at)), None)
+            emergency = next(
+                (e for e in req.emergencies if e.mou == cg.mou and covers(e, camera, at, req.position)), None
+            )
             if emergency is None:
                 return "no_emergency", None
         if req.action in FOOTAGE_ACTIONS:

@@ -84,6 +84,9 @@ class AccessRequest:
     at: datetime
     emergencies: tuple[EmergencyView, ...] = ()
     window: Window | None = None
+    # Where a mobile camera is at ``at`` (its last position reported recently enough), found by the caller:
+    # an input like the emergencies, so the decision stays a pure function of the request. None: unknown.
+    position: GeoPoint | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -143,6 +143,28 @@ class EmergencyRepository:
             raise Conflict(f"emergency {id!r} has already {state}", field="id")
         return current
 
+    def extend(self, id: str, *, expires_at: datetime, now: datetime) -> EmergencyRecord:
+        """Move an open emergency's expiry later; one conditional UPDATE (it must still be open at ``now``)."""
+        t, new = as_utc(now, name="now"), as_utc(expires_at, name="expires_at")
+        try:
+            with self._store.begin_write() as conn:
+                result = conn.execute(
+                    update(emergencies)
+                    .where(emergencies.c.id == id, emergencies.c.ended_at.is_(None), emergencies.c.expires_at > t,
+                           emergencies.c.expires_at < new)
+                    .values(expires_at=new)
+                )  # fmt: skip
+                if result.rowcount == 1:
+                    self._bump(conn)
+                current = self._get(conn, id)
+        except SQLAlchemyError as exc:
+            raise self._store.unavailable("update of", exc) from exc
+        if current is None:
+            raise UnknownEmergency(f"no emergency {id!r}", field="id")
+        if result.rowcount != 1:
+            raise Conflict(f"emergency {id!r} is no longer open", field="id")
+        return current
+
     def unrecorded_closed(self, now: datetime) -> builtins.list[EmergencyRecord]:
         """Ended or expired (expires_at <= now) emergencies whose close is not yet in the audit log."""
         t = as_utc(now, name="now")

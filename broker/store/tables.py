@@ -82,6 +82,44 @@ emergencies = Table(
     Index(None, "mou"),
 )
 
+# A signed trigger delivery, keyed by (source, webhook-id): its answer is kept so a redelivery of the same
+# id gets exactly the same answer and declares nothing (Standard Webhooks: the id is the idempotency key).
+trigger_deliveries = Table(
+    "trigger_deliveries",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("webhook_id", String(200), primary_key=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("status", Integer, nullable=True),  # null while the first delivery is being handled
+    Column("answer", JSONText, nullable=True),
+)
+
+# Emergencies declared by a trigger: which source and device, and the MOU's confirmation rule's state.
+trigger_emergencies = Table(
+    "trigger_emergencies",
+    metadata,
+    Column("emergency", String(128), primary_key=True),
+    Column("source", String(64), nullable=False),
+    Column("device", Text, nullable=False),
+    Column("confirm_by", UTCDateTime, nullable=True),  # null: the MOU asks for no confirmation
+    Column("confirmed_at", UTCDateTime, nullable=True),
+    Column("confirmed_by_sub", Text, nullable=True),
+    Column("confirmed_by_agency", Text, nullable=True),
+    Index(None, "confirm_by"),
+)
+
+# The last reported position of each mobile camera, so every replica locates it (read once a second).
+camera_positions = Table(
+    "camera_positions",
+    metadata,
+    Column("camera", String(64), primary_key=True),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("source", String(64), nullable=False),
+    Index(None, "at"),
+)
+
 audit_records = Table(
     "audit_records",
     metadata,

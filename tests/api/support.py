@@ -76,8 +76,8 @@ cameras:
   - {{id: saxe-nosys-01, name: Loading dock (no system), site: ncps-saxe, building: main, zone: exterior}}
   - {{id: east-ext-01, name: Bus loop, site: ncps-east, building: main, zone: exterior, system: ncps-vms, ref: cam2}}
   - {{id: east-int-01, name: Main hallway, site: ncps-east, building: main, zone: interior, system: ncps-vms, ref: cam2}}
-  - {{id: lots-ext-01, name: Morse Court lot, site: ncpb-lots, zone: lot, system: ncpb-cams, ref: cam1}}
-  - {{id: pb-body-01, name: Parking officer body camera 1, site: ncpb-lots, zone: body_worn, system: ncpb-cams, ref: cam2}}
+  - {{id: lots-ext-01, name: Morse Court lot, site: ncpb-lots, zone: lot, location: {{lat: 41.14680, lon: -73.49460}}, system: ncpb-cams, ref: cam1}}
+  - {{id: pb-body-01, name: Parking officer body camera 1, site: ncpb-lots, zone: body_worn, mobile: true, system: ncpb-cams, ref: cam2}}
 """
 
 SAXE = [

@@ -25,9 +25,21 @@ from tests.api.support import PREFIX, Api
 from tests.fakes.jwks import JwksServer
 
 HLS_ROUTE = f"{PREFIX}/{{camera_id}}/hls/{{token}}/{{name}}"
-OPENED = {"/healthz": "public", "/readyz": "public", HLS_ROUTE: "signed_url"}
+OPENED = {
+    "/healthz": "public",
+    "/readyz": "public",
+    HLS_ROUTE: "signed_url",
+    "/api/v1/triggers/{source}": "signed_webhook",
+    "/api/v1/positions": "signed_webhook",
+}
 QUERY_TOKEN = {f"{PREFIX}/{{camera_id}}/live.m3u8", f"{PREFIX}/{{camera_id}}/snapshot.jpg"}
-SAMPLES = {"camera_id": "saxe-ext-01", "emergency_id": "em-0123456789ab", "token": "abc.def", "name": "seg000.ts"}
+SAMPLES = {
+    "source": "ncps",
+    "camera_id": "saxe-ext-01",
+    "emergency_id": "em-0123456789ab",
+    "token": "abc.def",
+    "name": "seg000.ts",
+}
 
 
 def walk(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, str, BaseRoute]]:
@@ -90,7 +102,10 @@ def test_every_route_but_the_opened_ones_needs_a_bearer_token(api: Api) -> None:
                 assert r.status_code == 200, (method, path, r.text)
                 continue
             # The segment route is opened to its signed URL only: a made-up token is refused the same way.
+            # Signed webhooks (triggers, positions) are opened to their signature only: unsigned is 401 too.
             error = "invalid_stream_token" if path == HLS_ROUTE else "unauthenticated"
+            if path in ("/api/v1/triggers/{source}", "/api/v1/positions"):
+                error = "invalid_signature"
             assert r.status_code == 401, (method, path, body, r.status_code, r.text)
             assert r.headers.get("www-authenticate", "").startswith("Bearer "), (method, path, r.headers)
             assert r.json()["error"] == error, (method, path, r.text)
@@ -103,7 +118,7 @@ def test_only_the_health_probes_and_the_segment_route_are_opened(api: Api) -> No
         path: getattr(getattr(route, "endpoint", None), ACCESS_ATTR, "bearer")
         for path, _, route in walk(api.app.router.routes)
     }
-    assert {p: a for p, a in access.items() if a in ("public", "signed_url")} == OPENED
+    assert {p: a for p, a in access.items() if a in ("public", "signed_url", "signed_webhook")} == OPENED
     assert {p for p, a in access.items() if a == "query_token"} == QUERY_TOKEN
 
 

@@ -68,6 +68,18 @@ CASES = [
     ("  - id: G2", "  - id: G1", "grants.1.id", "duplicate grant id"),
     ("version: 3", "version: 0", "version", "greater than or equal to 1"),
     ("mou: ncps-ncpd-video", "mou: NCPS Video", "mou", "invalid identifier"),
+    # camgate's extensions: emergency.triggers and emergency.confirm (README, "MOU extensions")
+    ("  require: [threat]", "  require: [threat]\n  triggers: [ncps, NCPS]", "emergency.triggers.1", "invalid identifier"),
+    ("  require: [threat]", "  require: [threat]\n  triggers: [ncps, ncps]", "emergency.triggers", "duplicate trigger source"),
+    ("  require: [threat]", "  require: [threat]\n  confirm: {by: [{agency: ghost, roles: [x]}], within: 10m}",
+     "emergency.confirm.by.0.agency", "unknown agency 'ghost'"),
+    ("  require: [threat]", "  require: [threat]\n  confirm: {by: [], within: 10m, colour: red}", "emergency.confirm.colour",
+     "unknown key"),
+    ("  require: [threat]", "  require: [threat]\n  confirm: {by: [], within: soon}", "emergency.confirm.within",
+     "malformed duration"),
+    ("  require: [threat]", "  require: [threat]\n  confirm: {by: [], within: 5h}", "emergency.confirm.within",
+     "above max_duration"),
+    ("  require: [threat]", "  require: [threat]\n  confirm: {by: [], within: 0m}", "emergency.confirm.within", "positive"),
 ]  # fmt: skip
 
 
@@ -159,3 +171,12 @@ def test_empty_lists_and_bare_zone_keys_load(tmp_path):
     )
     assert "  exterior:\n" in text and "roles: []" in text
     assert errors(tmp_path, text) == []
+
+
+def test_the_extensions_load(tmp_path):
+    text = GOOD.replace("  require: [threat]", "  require: [threat]\n  triggers: [ncps]\n  confirm:\n"
+                        "    by: [{agency: ncpd, roles: [dispatcher]}]\n    within: 10m")  # fmt: skip
+    assert errors(tmp_path, text) == []
+    (mou,) = load_mous([write(tmp_path, text)], load_inventory(EXAMPLE_INVENTORY))
+    assert mou.emergency is not None and mou.emergency.triggers == ["ncps"]
+    assert mou.emergency.confirm is not None and mou.emergency.confirm.within.total_seconds() == 600

@@ -11,7 +11,7 @@ from broker.admin.declaration import Declaration
 from broker.admin.emergencies import to_json
 from broker.api.deps import ClientDep, PrincipalDep, ServicesDep, is_auditor
 from broker.api.errordoc import raises
-from broker.api.models import Emergency, EmergencyList, ViewerList
+from broker.api.models import Emergency, EmergencyList, Ending, Extension, ViewerList
 from broker.errors import (
     AuditUnavailable,
     Conflict,
@@ -57,10 +57,41 @@ def get_emergency(emergency_id: EmergencyId, principal: PrincipalDep, services: 
     responses=raises(PermissionDenied, UnknownEmergency, Conflict, AuditUnavailable, StoreUnavailable),
 )  # fmt: skip
 async def end(
+    emergency_id: EmergencyId, principal: PrincipalDep, services: ServicesDep, client: ClientDep,
+    body: Ending | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """End now, optionally saying why (recorded)."""
+    await run_in_threadpool(_visible, emergency_id, principal, services)  # 404 as for reading it, not 403
+    reason = body.reason if body is not None else None
+    rec = await run_in_threadpool(services.emergencies.end, principal, emergency_id, client, reason)
+    return to_json(rec, services.clock.now())
+
+
+@router.post(
+    "/{emergency_id}/extend", response_model=Emergency,
+    responses=raises(PermissionDenied, UnknownEmergency, Conflict, InvalidRequest, AuditUnavailable, StoreUnavailable),
+)  # fmt: skip
+async def extend(
+    emergency_id: EmergencyId, body: Extension, principal: PrincipalDep, services: ServicesDep, client: ClientDep
+) -> dict[str, Any]:
+    """Move the expiry later; expires_at - declared_at stays within the MOU's max_duration (else 422 minutes)."""
+    await run_in_threadpool(_visible, emergency_id, principal, services)
+    rec = await run_in_threadpool(
+        services.emergencies.extend, principal, emergency_id, body.minutes, body.reason, client
+    )
+    return to_json(rec, services.clock.now())
+
+
+@router.post(
+    "/{emergency_id}/confirm", response_model=Emergency,
+    responses=raises(PermissionDenied, UnknownEmergency, Conflict, AuditUnavailable, StoreUnavailable),
+)  # fmt: skip
+async def confirm(
     emergency_id: EmergencyId, principal: PrincipalDep, services: ServicesDep, client: ClientDep
 ) -> dict[str, Any]:
-    await run_in_threadpool(_visible, emergency_id, principal, services)  # 404 as for reading it, not 403
-    rec = await run_in_threadpool(services.emergencies.end, principal, emergency_id, client)
+    """Confirm a trigger-declared emergency (a role named in the MOU's emergency.confirm, within its time)."""
+    await run_in_threadpool(_visible, emergency_id, principal, services)
+    rec = await run_in_threadpool(services.emergencies.confirm, principal, emergency_id, client)
     return to_json(rec, services.clock.now())
 
 

@@ -1,0 +1,83 @@
+"""Positions of mobile cameras (body-worn, in-car), posted by their systems as signed webhooks.
+
+The request names no source: the one whose secret verifies the signature is the sender, and it may report only
+the cameras its settings list (``triggers.sources.<id>.cameras``), each a ``mobile: true`` camera.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from broker.audit import AuditLog
+from broker.clock import Clock
+from broker.errors import AuditUnavailable, InvalidRequest, SignatureError
+from broker.identity.webhooks import Signed, verify
+from broker.inventory.catalog import Catalog
+from broker.inventory.positions import Position, PositionBook
+from broker.policy import GeoPoint
+from broker.settings import Settings
+
+MAX_BATCH = 500
+MAX_POSITIONS_BODY = 256 * 1024
+
+
+class PositionReport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    camera: str = Field(min_length=1, max_length=64, description="A mobile camera of the inventory")
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    at: AwareDatetime = Field(description="When the camera was there (RFC 3339 with offset)")
+
+
+Reports = TypeAdapter(PositionReport | list[PositionReport])
+
+
+class PositionService:
+    def __init__(self, settings: Settings, positions: PositionBook, audit: AuditLog, clock: Clock) -> None:
+        self.settings, self.positions, self.audit, self.clock = settings, positions, audit, clock
+
+    def handle(self, headers: Mapping[str, str], body: bytes, catalog: Catalog, client: str | None) -> dict[str, Any]:
+        signed = self._verify(headers, body[:MAX_POSITIONS_BODY], client)
+        if len(body) > MAX_POSITIONS_BODY:
+            raise InvalidRequest(f"the body is larger than {MAX_POSITIONS_BODY} bytes", field="body")
+        src = self.settings.triggers.sources[signed.source]
+        try:
+            parsed = Reports.validate_python(json.loads(body))
+        except (ValueError, ValidationError) as exc:
+            raise InvalidRequest(f"malformed positions: {exc}".splitlines()[0][:300], field="body") from None
+        reports = parsed if isinstance(parsed, list) else [parsed]
+        if len(reports) > MAX_BATCH:
+            raise InvalidRequest(f"at most {MAX_BATCH} positions a request", field="body")
+        for i, r in enumerate(reports):
+            cam = catalog.camera(r.camera)
+            if cam is None or not cam.mobile or r.camera not in src.cameras:
+                raise InvalidRequest(f"camera {r.camera!r} is not a mobile camera of source {signed.source}",
+                                     field=f"{i}.camera" if isinstance(parsed, list) else "camera")  # fmt: skip
+        kept = sum(
+            self.positions.report(Position(r.camera, GeoPoint(r.lat, r.lon), r.at, signed.source)) for r in reports
+        )
+        return {"source": signed.source, "accepted": kept, "superseded": len(reports) - kept}
+
+    def _verify(self, headers: Mapping[str, str], body: bytes, client: str | None) -> Signed:
+        now = self.clock.now()
+        last: SignatureError | None = None
+        for source, src in self.settings.triggers.sources.items():
+            if not src.cameras:
+                continue
+            try:
+                return verify(source, self.settings.webhook_secrets(source), headers, body, now)
+            except SignatureError as exc:
+                if exc.details.get("reason") in ("unsigned", "stale_timestamp"):
+                    last = exc
+                    break  # the same for every source
+                last = exc
+        error = last or SignatureError("no source reports positions", reason="unknown_source")
+        with contextlib.suppress(AuditUnavailable):
+            self.audit.append("positions.refused", client=client, reason=error.details.get("reason"),
+                              details={"webhook_id": headers.get("webhook-id"), "message": error.message})  # fmt: skip
+        raise error

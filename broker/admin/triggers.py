@@ -1,0 +1,193 @@
+"""Triggers: a panic button, an alarm panel or a CAD system declares, extends or ends an emergency by a signed
+webhook (Standard Webhooks), under an MOU that names the source in ``emergency.triggers``.
+
+Order: the signature first (nothing of the body is read before it verifies: 401), then the delivery id is
+claimed, so a redelivery of the same ``webhook-id`` declares nothing and gets the first answer again; then the
+event is read and mapped through the source's settings. Every refusal is an audit record (``trigger.refused``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from broker.admin.declaration import Point
+from broker.admin.emergencies import EmergencyService
+from broker.admin.views import new_id, to_json
+from broker.audit import AuditLog
+from broker.clock import Clock
+from broker.errors import AuditUnavailable, CamgateError, Conflict, InvalidRequest, PermissionDenied, SignatureError
+from broker.identity.sources import DeviceTemplate, WebhookSource
+from broker.identity.webhooks import Signed, verify
+from broker.inventory.positions import Position, PositionBook
+from broker.policy import GeoPoint, Principal
+from broker.settings import Settings
+from broker.store.emergencies import EmergencyRecord
+from broker.store.triggers import TriggerOrigin, TriggerRepository
+
+MAX_BODY = 64 * 1024
+SIGNED_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+
+
+class EventData(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    device: str = Field(min_length=1, max_length=128, description="The device id, as configured for the source")
+    location: Point | None = Field(None, description="Where the event happened: a radius emergency around it")
+    notes: str | None = Field(None, max_length=2000, description="Caller or operator notes")
+    incident: str | None = Field(None, max_length=200, description="CAD / incident number")
+    minutes: int | None = Field(None, gt=0, le=24 * 60, description="extend: how many minutes (default: configured)")
+
+
+class TriggerEvent(BaseModel):
+    """The body (the Standard Webhooks payload shape: ``type``, ``timestamp``, ``data``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: str = Field(min_length=1, max_length=128, description="Event type, mapped by the source's settings")
+    timestamp: str | None = Field(None, max_length=64, description="When the event happened (informative)")
+    data: EventData
+
+
+def source_principal(source: str, device: str, src: WebhookSource) -> Principal:
+    """The declarer recorded: the source and its device, in the source's agency."""
+    return Principal.of(f"trigger:{source}/{device}", src.agency, ("trigger",))
+
+
+class TriggerService:
+    def __init__(
+        self, settings: Settings, emergencies: EmergencyService, repo: TriggerRepository, audit: AuditLog,
+        positions: PositionBook, clock: Clock,
+    ) -> None:  # fmt: skip
+        self.settings, self.emergencies, self.repo, self.audit = settings, emergencies, repo, audit
+        self.positions, self.clock = positions, clock
+
+    def handle(self, source: str, headers: Mapping[str, str], body: bytes, client: str | None) -> tuple[int, Any]:
+        """(status, answer) for one delivery; raises SignatureError (401) before anything else."""
+        if len(body) > MAX_BODY and all(headers.get(h) for h in SIGNED_HEADERS):  # unsigned: 401 below
+            too_large = InvalidRequest(f"the event is larger than {MAX_BODY} bytes", field="body", reason="too_large")
+            self._refused(source, headers.get("webhook-id"), too_large, client)
+            raise too_large
+        try:
+            signed = verify(source, self.settings.webhook_secrets(source), headers, body, self.clock.now())
+        except SignatureError as exc:
+            self._refused(source, headers.get("webhook-id"), exc, client)
+            raise
+        first = self.repo.claim(source, signed.id, self.clock.now())
+        if first is not None:
+            status, answer = first
+            if status is None:
+                raise Conflict(f"delivery {signed.id!r} is being handled", field="webhook-id")
+            return status, answer  # the same answer as the first time; nothing declared again
+        try:
+            status, answer = self._handle(signed, body, client)
+        except CamgateError as exc:
+            if exc.status >= 500:
+                with contextlib.suppress(CamgateError):
+                    self.repo.release(source, signed.id)
+                raise
+            self._refused(source, signed.id, exc, client)
+            status, answer = exc.status, exc.to_dict()
+        except BaseException:
+            with contextlib.suppress(CamgateError):
+                self.repo.release(source, signed.id)  # a redelivery is handled anew, not stuck on "being handled"
+            raise
+        self.repo.answer(source, signed.id, status, answer)
+        return status, answer
+
+    def _handle(self, signed: Signed, body: bytes, client: str | None) -> tuple[int, Any]:
+        src = self.settings.triggers.sources[signed.source]
+        try:
+            event = TriggerEvent.model_validate(json.loads(body))
+        except (ValueError, ValidationError) as exc:
+            where = "body"
+            if isinstance(exc, ValidationError) and exc.errors():
+                where = ".".join(str(p) for p in exc.errors()[0]["loc"]) or "body"
+            raise InvalidRequest(f"malformed event: {exc}".splitlines()[0][:300], field=where,
+                                 reason="malformed_event") from None  # fmt: skip
+        action = src.events.get(event.type)
+        if action is None:
+            raise InvalidRequest(f"event type {event.type!r} has no mapping for source {signed.source}",
+                                 field="type", reason="unmapped_event")  # fmt: skip
+        device = src.devices.get(event.data.device)
+        if device is None:
+            raise InvalidRequest(f"unknown device {event.data.device!r} of source {signed.source}",
+                                 field="data.device", reason="unknown_device")  # fmt: skip
+        who = source_principal(signed.source, event.data.device, src)
+        trigger = {"source": signed.source, "device": event.data.device, "type": event.type, "webhook_id": signed.id}
+        if action == "declare":
+            rec = self._declare(signed, event, src, device, who, trigger, client)
+            return 200, {"outcome": "declared", "emergency": to_json(rec, self.clock.now())}
+        current = self._current(signed.source, event.data.device)
+        if action == "extend":
+            minutes = event.data.minutes or src.extend_minutes
+            rec = self.emergencies.extend(who, current.id, minutes, f"{event.type} from {event.data.device}", client)
+            return 200, {"outcome": "extended", "emergency": to_json(rec, self.clock.now())}
+        reason = f"all clear: {event.type} from {event.data.device}" + (
+            f"; {event.data.notes}" if event.data.notes else ""
+        )
+        rec = self.emergencies.end(who, current.id, client, reason=reason)
+        return 200, {"outcome": "ended", "emergency": to_json(rec, self.clock.now())}
+
+    def _declare(
+        self, signed: Signed, event: TriggerEvent, src: WebhookSource, device: DeviceTemplate, who: Principal,
+        trigger: dict[str, Any], client: str | None,
+    ) -> EmergencyRecord:  # fmt: skip
+        catalog = self.emergencies.catalog()
+        mou = catalog.mous.get(device.mou)
+        em = mou.emergency if mou is not None else None
+        if mou is None or em is None or signed.source not in em.triggers:
+            raise PermissionDenied(f"MOU {device.mou} does not name source {signed.source} in emergency.triggers",
+                                   reason="source_not_in_mou")  # fmt: skip
+        now = self.clock.now()
+        if device.site not in catalog.sites_of(mou) or not catalog.pdp.policy.mous[mou.mou].in_effect(now):
+            raise InvalidRequest(f"MOU {mou.mou} does not cover site {device.site} now", field="data.device",
+                                 reason="unknown_device")  # fmt: skip
+        loc = event.data.location or device.location
+        center = GeoPoint(loc.lat, loc.lon) if loc is not None else None
+        if center is not None and device.camera is not None and event.data.location is not None:
+            # The alert's position is its officer's, so their body camera's: it is inside the radius.
+            self.positions.report(Position(device.camera, center, now, signed.source))
+        duration = timedelta(minutes=device.duration_minutes) if device.duration_minutes else em.default_duration
+        duration = min(duration, em.max_duration)  # MOU emergency.max_duration caps expires_at - declared_at
+        site = catalog.index.sites.get(device.site)
+        place = f"{device.name or event.data.device} ({site.name if site else device.site})"
+        if center is not None:
+            place += f", at {center.lat:.6f},{center.lon:.6f} (radius {device.radius_m:g} m)"
+        # FERPA 34 CFR 99.36(c) and 99.32(a)(5): disclosure in a health or safety emergency rests on an
+        # articulable and significant threat, recorded with the disclosure. A trigger's threat is the event
+        # itself: what was pressed or reported, by which device, where, and what the caller said.
+        threat = f"{src.name or 'trigger'} event {event.type} from device {event.data.device} at {place}"
+        if event.data.notes:
+            threat += f"; notes: {event.data.notes}"
+        rec = EmergencyRecord(
+            id=new_id(), mou=mou.mou, site=device.site, buildings=() if center else tuple(device.buildings),
+            zones=tuple(device.zones), center_lat=center.lat if center else None,
+            center_lon=center.lon if center else None, radius_m=device.radius_m if center else None,
+            threat=threat, incident=event.data.incident or f"{signed.source}:{signed.id}"[:200], declared_at=now,
+            expires_at=now + duration, ended_at=None, declared_by_sub=who.sub, declared_by_agency=who.agency,
+            ended_by_sub=None, ended_by_agency=None,
+        )  # fmt: skip
+        confirm_by = now + em.confirm.within if em.confirm is not None else None
+        origin = TriggerOrigin(rec.id, signed.source, event.data.device, confirm_by, None, None, None)
+        details = {"trigger": trigger, "basis": "34 CFR 99.36", "confirm_by": confirm_by and confirm_by.isoformat()}
+        return self.emergencies.open(rec, who, client, details, origin)
+
+    def _current(self, source: str, device: str) -> EmergencyRecord:
+        """The newest open emergency this source's device declared (extend and end act on it)."""
+        now = self.clock.now()
+        open_ = [r for o in self.repo.latest_of(source, device) if (r := self.emergencies.repo.get(o.emergency))]
+        active = sorted((r for r in open_ if r.active_at(now)), key=lambda r: r.declared_at)
+        if not active:
+            raise Conflict(f"no open emergency declared by {source}/{device}", field="data.device")
+        return active[-1]
+
+    def _refused(self, source: str, webhook_id: str | None, exc: CamgateError, client: str | None) -> None:
+        details = {"source": source, "webhook_id": webhook_id, "error": exc.code, "message": exc.message,
+                   "field": exc.field, "reason": exc.details.get("reason")}  # fmt: skip
+        with contextlib.suppress(AuditUnavailable):  # refused either way
+            self.audit.append("trigger.refused", principal_sub=f"trigger:{source}", reason=exc.details.get("reason"),
+                              client=client, details={k: v for k, v in details.items() if v is not None})  # fmt: skip

@@ -1,0 +1,61 @@
+"""``camgate trigger send``: sign and post an event exactly as a panic button or an officer's alert would.
+
+The secret is the source's configured one (``triggers.sources.<id>.secrets``; in dev mode the demo's, kept in
+the data dir), the signature Standard Webhooks' (``broker/identity/webhooks.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+
+import httpx
+
+from broker.clock import SystemClock
+from broker.errors import ConfigError
+from broker.identity.webhooks import sign
+from broker.settings import Settings
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    t = sub.add_parser("trigger", help="signed trigger events").add_subparsers(dest="sub", required=True, metavar="SUB")
+    s = t.add_parser("send", help="sign and post an event as the source's device would")
+    s.add_argument("source", metavar="SOURCE", help="the source id (settings triggers.sources)")
+    s.add_argument("--device", required=True)
+    s.add_argument("--event", required=True, help="event type, e.g. panic.pressed, officer.alert, panic.cleared")
+    s.add_argument("--lat", type=float)
+    s.add_argument("--lon", type=float)
+    s.add_argument("--notes")
+    s.add_argument("--incident")
+    s.add_argument("--minutes", type=int, help="extend events: minutes to add")
+    s.add_argument("--id", help="webhook-id (default: a new random one; reuse one to redeliver)")
+    s.add_argument("--url", help="the broker (default: http://<server.host>:<server.port>)")
+
+
+def send(settings: Settings, args: argparse.Namespace) -> int:
+    keys = settings.webhook_secrets(args.source)
+    if not keys:
+        raise ConfigError(f"unknown source {args.source!r}: not in settings triggers.sources")
+    if (args.lat is None) != (args.lon is None):
+        raise ConfigError("--lat and --lon go together")
+    data: dict[str, object] = {"device": args.device}
+    if args.lat is not None:
+        data["location"] = {"lat": args.lat, "lon": args.lon}
+    for key in ("notes", "incident", "minutes"):
+        if getattr(args, key) is not None:
+            data[key] = getattr(args, key)
+    now = SystemClock().now()
+    body = json.dumps({"type": args.event, "timestamp": now.isoformat(), "data": data}).encode()
+    headers = sign(keys[0], args.id or f"msg_{secrets.token_hex(12)}", now, body)
+    host = "127.0.0.1" if settings.server.host in ("0.0.0.0", "::") else settings.server.host
+    url = (args.url or f"http://{host}:{settings.server.port}").rstrip("/")
+    try:
+        r = httpx.post(f"{url}/api/v1/triggers/{args.source}", content=body, timeout=30,
+                       headers=headers | {"content-type": "application/json"})  # fmt: skip
+    except httpx.HTTPError as exc:
+        print(f"camgate: cannot reach {url}: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(r.json() if r.headers.get("content-type", "").startswith("application/json") else r.text))
+    return 0 if r.is_success else 1

@@ -26,7 +26,9 @@ from tests.fakes.jwks import JwksServer
 
 HLS_ROUTE = f"{PREFIX}/{{camera_id}}/hls/{{token}}/{{name}}"
 OPENED = {"/healthz": "public", "/readyz": "public", HLS_ROUTE: "signed_url"}
-QUERY_TOKEN = {f"{PREFIX}/{{camera_id}}/live.m3u8", f"{PREFIX}/{{camera_id}}/snapshot.jpg"}
+QUERY_TOKEN = {
+    f"{PREFIX}/{{camera_id}}/live.m3u8", f"{PREFIX}/{{camera_id}}/playback.m3u8", f"{PREFIX}/{{camera_id}}/snapshot.jpg"
+}  # fmt: skip
 SAMPLES = {"camera_id": "saxe-ext-01", "emergency_id": "em-0123456789ab", "token": "abc.def", "name": "seg000.ts"}
 
 

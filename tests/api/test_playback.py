@@ -178,3 +178,45 @@ def test_what_the_camera_system_cannot_give(api: Api) -> None:
     adapter.settings = adapter.settings.model_copy(update={"recording_path": None})  # type: ignore[attr-defined]
     r = playback(api, "saxe-ext-01", start)
     assert r.status_code == 501 and r.json()["error"] == "recording_unsupported", r.text
+
+
+def test_the_window_is_decided_again_at_every_segment(api: Api) -> None:
+    # Footage 10 s younger than the always grant's max_age (7 d): allowed now, not 11 s from now.
+    oldest = START - timedelta(days=7) + timedelta(seconds=10)
+    api.origin.override("cam1/recording.m3u8", recording(oldest, 5))
+    listed = uris(playback(api, "saxe-ext-01", oldest, oldest + timedelta(seconds=5)).text)
+    assert api.get(listed[0], as_=None).status_code == 200
+    api.clock.advance(timedelta(seconds=11))
+    r = api.get(listed[1], as_=None)
+    assert r.status_code == 403 and r.json()["reason"] == "outside_playback_window", r.text
+
+
+def test_a_refused_recording_is_recorded_for_operators(api: Api) -> None:
+    evil = recording(START - timedelta(seconds=30), 3).replace(b"seg001.ts", b"http://evil.example/hls/cam1/seg001.ts")
+    api.origin.override("cam1/recording.m3u8", evil)
+    r = playback(api, "saxe-ext-01", START - timedelta(seconds=30))
+    assert r.status_code == 502 and "evil.example" not in r.text
+    (refusal,) = api.audit(camera="saxe-ext-01", kind="upstream.refused")
+    assert "evil.example" in refusal["details"]["why"] and refusal["principal_sub"] == "officer-17"
+
+
+class Holds:
+    def __init__(self) -> None:
+        self.calls: list[tuple[tuple[str, ...], float]] = []
+
+    def hold(self, refs, seconds: float) -> None:  # type: ignore[no-untyped-def]
+        self.calls.append((tuple(refs), seconds))
+
+
+def test_the_demo_hook_records_the_sites_of_active_emergencies(api: Api) -> None:
+    from broker.demo.hooks import EmergencyRecording
+
+    saxe, east = Holds(), Holds()
+    hook = EmergencyRecording(api.services, {"ncps-saxe": [(saxe, ["cam1", "cam2"])], "ncps-east": [(east, ["e"])]})
+    assert hook.poll() == [] and saxe.calls == []
+    emergency = api.declared()
+    assert hook.poll() == ["ncps-saxe"]
+    assert saxe.calls == [(("cam1", "cam2"), hook.lease)] and east.calls == []
+    api.end(emergency["id"])
+    saxe.calls.clear()
+    assert hook.poll() == [] and saxe.calls == []

@@ -75,7 +75,8 @@ def list_cameras(
             "id": cam.id, "name": cam.name, "site": cam.site, "building": cam.building, "zone": cam.zone,
             "location": cam.location.model_dump() if cam.location else None,
             "live": d.to_dict(),
-            "urls": {"live": f"{base}/live.m3u8", "snapshot": f"{base}/snapshot.jpg"},
+            "urls": {"live": f"{base}/live.m3u8", "snapshot": f"{base}/snapshot.jpg",
+                     "playback": f"{base}/playback.m3u8"},
         })  # fmt: skip
     # One record for the listing: it shows what would be decided and grants nothing.
     services.audit.append(

@@ -9,6 +9,8 @@ there, keeps every camera of that site encoding and so recording: pre-event foot
 from __future__ import annotations
 
 import os
+import signal
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -43,8 +45,17 @@ def site_groups(inventory: Inventory, system_id: str) -> dict[str, list[str]]:
     return groups
 
 
+def _exit_on_sigterm() -> None:
+    """uvicorn re-raises the SIGTERM it handled once it has shut down (``Server.capture_signals``); with the
+    default action that kills the process before ``finally`` stops the simulated VMSes, orphaning their
+    encoders. Exit instead, so they are stopped."""
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+
+
 def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
     import uvicorn
+
+    _exit_on_sigterm()
 
     from broker.api import create_app
 

@@ -121,6 +121,8 @@ class _Reader:
         if uri != uri.strip():
             raise _refuse(line, "whitespace around a URI line (§4.1)")
         ref = self.ref(uri, line)
+        if ref.split("?", 1)[0].lower().endswith((".m3u8", ".m3u")):
+            raise _refuse(line, "a segment URI names a playlist (§4.3.2.1: a segment is a media file)")
         start = self.date or self.next_start
         if start is None:
             raise _refuse(line, "segment without #EXT-X-PROGRAM-DATE-TIME: it cannot be placed in time (§4.3.2.6)")

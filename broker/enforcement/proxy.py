@@ -183,7 +183,9 @@ class StreamProxy:
         dot = name.rfind(".")
         ctype = CONTENT_TYPES.get(name[dot:].lower(), "application/octet-stream")
         cache_key = f"{cam.system}:res:{claims.ref}"
-        if ctype == PLAYLIST and claims.action != "playback":  # playback tokens only name segments and maps
+        if ctype == PLAYLIST and claims.action == "playback":  # never signed: an upstream playlist must not pass
+            raise StreamTokenError("a playback token names segments only", reason="malformed")
+        if ctype == PLAYLIST:
             fetched = await self._fetch(cache_key, lambda: adapter.resource(claims.ref), self.cfg.playlist_ttl_seconds)
             body = await self._rewrite(fetched, adapter, _with(claims, ref="", exp=0))
         else:
@@ -222,8 +224,11 @@ class StreamProxy:
         exp = int(self.clock.now().timestamp()) + max(1, math.ceil(life))
 
         def sign(ref: str) -> str:
+            name = safe_filename(ref)
+            if CONTENT_TYPES.get(name[name.rfind(".") :].lower()) == PLAYLIST:  # it would pass through unrewritten
+                raise HostilePlaylist(f"recorded segment {name!r} is a playlist")
             token = self.signer.sign(_with(claims, ref=ref, exp=exp))
-            return f"{self.prefix}/{camera_id}/hls/{token}/{safe_filename(ref)}"
+            return f"{self.prefix}/{camera_id}/hls/{token}/{name}"
 
         try:
             body = vod_playlist(segments, sign)

@@ -149,3 +149,9 @@ def test_starting_within_is_half_open() -> None:
     assert [s.ref for s in starting_within(segs, T0 + timedelta(seconds=1), T0 + timedelta(seconds=2))] == ["s1.ts"]
     with pytest.raises(AdapterError):
         raise RefusedPlaylist("a RefusedPlaylist is an AdapterError")
+
+
+def test_a_segment_that_is_a_playlist_is_refused(hls_origin: FakeHlsOrigin) -> None:
+    hls_origin.override(RECORDING, event_playlist(names=("seg000.ts", "index.m3u8")))
+    err = fails(adapter_for(hls_origin.base_url), lambda a: a.recording("cam1", T0, T0 + timedelta(minutes=1)))
+    assert isinstance(err, RefusedPlaylist) and "names a playlist" in str(err)

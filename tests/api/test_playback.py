@@ -220,3 +220,32 @@ def test_the_demo_hook_records_the_sites_of_active_emergencies(api: Api) -> None
     api.end(emergency["id"])
     saxe.calls.clear()
     assert hook.poll() == [] and saxe.calls == []
+
+
+def test_a_recorded_playlist_never_passes_through(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Even if an adapter listed a playlist as a segment, the broker would not sign it (it would reach the
+    # player unrewritten, upstream URIs and all).
+    from broker.adapterapi import RecordedSegment, Recording
+
+    async def listing(camera_ref: str, start: datetime, end: datetime) -> Recording:
+        return Recording((RecordedSegment("cam1/index.m3u8", START - timedelta(seconds=5), 1.0),), 1)
+
+    monkeypatch.setattr(api.services.pool.get("ncps-vms"), "recording", listing)
+    r = playback(api, "saxe-ext-01", START - timedelta(seconds=10))
+    assert r.status_code == 502 and r.json()["error"] == "hostile_playlist", r.text
+
+
+def test_a_playback_token_for_a_playlist_or_without_a_window_is_refused(api: Api) -> None:
+    from broker.enforcement.streamtoken import StreamClaims
+    from broker.enforcement.vod import window_claim
+    from broker.policy import Window
+
+    window = window_claim(Window(START - timedelta(seconds=10), START))
+    exp = int(START.timestamp()) + 60
+    base = ("officer-17", "ncpd", ("officer",), "saxe-ext-01", "playback", "ncps-ncpd-video", "G1", None)
+    for ref, win in (("cam1/index.m3u8", window), ("cam1/seg000.ts", None)):
+        token = api.services.proxy.signer.sign(StreamClaims(*base, ref, exp, win))
+        r = api.get(f"{PREFIX}/saxe-ext-01/hls/{token}/{ref.rsplit('/', 1)[1]}", as_=None)
+        assert r.status_code == 401 and r.json()["reason"] == "malformed", r.text
+    token = api.services.proxy.signer.sign(StreamClaims(*base, "cam1/seg000.ts", exp, window))
+    assert api.get(f"{PREFIX}/saxe-ext-01/hls/{token}/seg000.ts", as_=None).status_code == 200

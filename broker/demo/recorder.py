@@ -74,6 +74,7 @@ class Recorder:
         self.wall = wall  # ffmpeg dates segments by the wall clock, so retention is measured on it too
         self._lock = threading.Lock()
         self._cams: dict[str, _Camera] = {}
+        shutil.rmtree(self.root, ignore_errors=True)  # files of an earlier run: no index places them in time
 
     def collect(self, ref: str, live_dir: Path, playlist: str) -> int:
         """Link the new segments of ``live_dir/playlist`` into the recording of ``ref``; how many were new."""

@@ -169,9 +169,11 @@ class StreamProxy:
         if not self.guard.audit.healthy:
             raise AuditUnavailable("the audit log is not writable, so nothing is streamed")
         principal = Principal(claims.sub, claims.agency, frozenset(claims.roles))
+        dot = name.rfind(".")
+        ctype = CONTENT_TYPES.get(name[dot:].lower(), "application/octet-stream")
         window = claim_window(claims.window) if claims.window is not None else None
-        if claims.action == "playback" and window is None:
-            raise StreamTokenError("the playback token carries no window", reason="malformed")
+        if claims.action == "playback" and (window is None or ctype == PLAYLIST):  # the broker signs neither
+            raise StreamTokenError("a playback token names a segment and a window", reason="malformed")
         if self.guard.emergencies.refresh_due():  # other replicas' declarations: read in a thread, not here
             await run_in_threadpool(self.guard.emergencies.refresh)
         d = self.guard.decide(principal, camera_id, claims.action, window)  # asked again on every request
@@ -180,11 +182,7 @@ class StreamProxy:
             d = await run_in_threadpool(self._admit, principal, camera_id, claims.action, client, "segment", window)
             session = self.sessions.get(session_key(principal, camera_id, claims.action, d.grant, d.emergency))
         cam, adapter = self._camera(camera_id)
-        dot = name.rfind(".")
-        ctype = CONTENT_TYPES.get(name[dot:].lower(), "application/octet-stream")
         cache_key = f"{cam.system}:res:{claims.ref}"
-        if ctype == PLAYLIST and claims.action == "playback":  # never signed: an upstream playlist must not pass
-            raise StreamTokenError("a playback token names segments only", reason="malformed")
         if ctype == PLAYLIST:
             fetched = await self._fetch(cache_key, lambda: adapter.resource(claims.ref), self.cfg.playlist_ttl_seconds)
             body = await self._rewrite(fetched, adapter, _with(claims, ref="", exp=0))

@@ -3,12 +3,17 @@
 A camera *system* (a VMS, a body-camera cloud, an in-car system) is reached through one adapter instance,
 built from the system's inventory entry. The broker never hands an upstream URL or credential to a client:
 adapters return bytes, and references the broker signs into its own URLs.
+
+Recorded footage (contract §4 playback windows) is a listing, not bytes: :meth:`CameraSystemAdapter.recording`
+returns the recorded segments placed in time, and the broker writes the VOD playlist itself (so nothing an
+upstream playlist says reaches a player unchecked) and fetches each segment with :meth:`resource`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -19,6 +24,16 @@ class AdapterError(Exception):
         super().__init__(message)
         self.status = status
         self.timeout = timeout
+
+
+class RefusedPlaylist(AdapterError):
+    """An upstream playlist that is unsafe or cannot be understood (a URI outside the system, a malformed tag);
+    the message says what and where, for operators. The broker answers 502 ``hostile_playlist``."""
+
+
+class NotSupported(AdapterError):
+    """The system cannot do this at all (e.g. it keeps no recordings the adapter can read). The broker answers
+    501 ``recording_unsupported`` for recordings; never retried."""
 
 
 class AdapterConfigError(ValueError):
@@ -42,6 +57,40 @@ class Fetched:
     body: bytes
     content_type: str
     ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedSegment:
+    """One recorded media segment placed in time (RFC 8216 §4.3.2.6 EXT-X-PROGRAM-DATE-TIME, §4.3.2.1 EXTINF)."""
+
+    ref: str  # for resource(); produced by the adapter's own URI checks, like resolve()
+    start: datetime  # aware: the date and time of the segment's first sample
+    duration: float  # seconds, > 0
+    discontinuity: bool = False  # the timeline or encoding changes before this segment (§4.3.2.3)
+    init_ref: str | None = None  # its media initialization section (§4.3.2.5 EXT-X-MAP), if any
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(seconds=self.duration)
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """Recorded segments of a camera, oldest first, non-overlapping; ``target_duration`` bounds each one."""
+
+    segments: tuple[RecordedSegment, ...]
+    target_duration: float
+
+
+def starting_within(
+    segments: tuple[RecordedSegment, ...], start: datetime, end: datetime
+) -> tuple[RecordedSegment, ...]:
+    """The segments that start in ``[start, end)``: footage served never begins before ``start``.
+
+    A segment is indivisible, so one in progress at ``start`` is left out (it holds earlier footage) and the
+    last one listed may run past ``end``. The broker applies this again to whatever an adapter returns.
+    """
+    return tuple(s for s in segments if start <= s.start < end)
 
 
 @runtime_checkable
@@ -72,6 +121,15 @@ class CameraSystemAdapter(Protocol):
 
     async def snapshot(self, camera_ref: str) -> Fetched:
         """A current JPEG of the camera."""
+        ...
+
+    async def recording(self, camera_ref: str, start: datetime, end: datetime) -> Recording:
+        """The camera's recorded segments that start in ``[start, end)`` (see :func:`starting_within`).
+
+        Empty when nothing was recorded then. Raises :class:`NotSupported` when the system keeps no recordings
+        the adapter can read, :class:`RefusedPlaylist` for an unsafe or malformed listing, ``AdapterError``
+        when the upstream fails (``status=404``: nothing recorded for this camera).
+        """
         ...
 
     async def aclose(self) -> None: ...

@@ -13,11 +13,14 @@
     │   └── AccessDenied (403 access_denied) ..... the PDP said no; ``reason`` is the contract's code
     ├── NotFound (404 not_found)
     │   ├── UnknownCamera (404 unknown_camera)
-    │   └── UnknownEmergency (404 unknown_emergency)
+    │   ├── UnknownEmergency (404 unknown_emergency)
+    │   └── NoRecording (404 no_recording) ...... no recorded footage of the camera in the playback window
     ├── Conflict (409 conflict) .................. e.g. ending an emergency that already ended
     ├── UpstreamError (502 upstream_error) ....... a camera system failed or answered badly
     │   └── HostilePlaylist (502 hostile_playlist)  playlist pointing outside its system, too big, ...
     ├── UpstreamTimeout (504 upstream_timeout)
+    ├── NotImplementedUpstream (501 not_implemented)
+    │   └── RecordingUnsupported (501 recording_unsupported)  the camera's system keeps no readable recordings
     ├── ServiceUnavailable (503 unavailable)
     │   ├── AuditUnavailable (503 audit_unavailable)  fail closed: no record, no access
     │   └── StoreUnavailable (503 store_unavailable)
@@ -107,6 +110,10 @@ class UnknownEmergency(NotFound):
     code = "unknown_emergency"
 
 
+class NoRecording(NotFound):
+    code = "no_recording"
+
+
 class Conflict(CamgateError):
     code = "conflict"
     status = 409
@@ -124,6 +131,17 @@ class HostilePlaylist(UpstreamError):
 class UpstreamTimeout(CamgateError):
     code = "upstream_timeout"
     status = 504
+
+
+class NotImplementedUpstream(CamgateError):
+    """The camera system cannot do what was asked (RFC 9110 §15.6.2: a capability, not a fault); not retried."""
+
+    code = "not_implemented"
+    status = 501
+
+
+class RecordingUnsupported(NotImplementedUpstream):
+    code = "recording_unsupported"
 
 
 class ServiceUnavailable(CamgateError):

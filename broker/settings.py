@@ -55,6 +55,10 @@ class StreamSettings(Section):
     token_max_seconds: float = Field(
         12.0, gt=0, description="Cap on a segment token's life (also <= 2 target durations)"
     )
+    playback_token_max_seconds: float = Field(
+        900.0, gt=0, le=86400,
+        description="Cap on a recorded-footage segment token's life (also <= the footage listed + 60 s)",
+    )  # fmt: skip
     cache_bytes: int = Field(256 << 20, ge=1 << 20, description="Shared upstream segment cache size")
     segment_ttl_seconds: float = Field(30.0, gt=0, description="How long a fetched segment is reused for other viewers")
     playlist_ttl_seconds: float = Field(0.5, ge=0, description="How long a live playlist is reused for other viewers")

@@ -1,4 +1,4 @@
-"""The generic HLS adapter: an HTTP origin serving live playlists, segments and JPEG snapshots."""
+"""The generic HLS adapter: an HTTP origin serving live playlists, segments, JPEG snapshots and recordings."""
 
 from __future__ import annotations
 

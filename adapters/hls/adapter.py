@@ -1,4 +1,4 @@
-"""The generic HLS adapter: live playlists, segments and snapshots from one HTTP origin.
+"""The generic HLS adapter: live playlists, segments, snapshots and recordings from one HTTP origin.
 
 One pooled :class:`httpx.AsyncClient` per system. Requests never follow redirects (a redirect could leave the
 system and bypass :class:`~adapters.hls.paths.UriPolicy`), never read proxy or ``.netrc`` settings from the
@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import ssl
+from datetime import datetime
 
 import httpx
 
 from adapters.hls.paths import UriPolicy
+from adapters.hls.recording import parse_recording
 from adapters.hls.settings import HlsSettings
-from broker.adapterapi import AdapterError, Fetched, SystemSpec
+from broker.adapterapi import AdapterError, Fetched, NotSupported, Recording, SystemSpec, starting_within
 
 # RFC 8216 section 4: playlist media types (and section 4's legacy .m3u extension).
 PLAYLIST_TYPES = frozenset({"application/vnd.apple.mpegurl", "application/x-mpegurl", "audio/mpegurl"})
@@ -84,6 +86,17 @@ class HlsAdapter:
         if not fetched.body.startswith(JPEG_MAGIC):
             raise AdapterError(f"{self._where(ref)}: snapshot is not a JPEG")
         return Fetched(body=fetched.body, content_type="image/jpeg", ref=ref)
+
+    async def recording(self, camera_ref: str, start: datetime, end: datetime) -> Recording:
+        """The segments of ``recording_path`` that start in ``[start, end)``, placed by their program date-time."""
+        if self.settings.recording_path is None:
+            raise NotSupported(f"system {self.spec.id!r} has no recording_path: it keeps no recordings")
+        ref = self.uris.camera_path(self.settings.recording_path, camera_ref)
+        fetched = await self._get(ref, self.settings.max_playlist_bytes)
+        if fetched.content_type not in PLAYLIST_TYPES and not ref.split("?", 1)[0].endswith(PLAYLIST_SUFFIXES):
+            raise AdapterError(f"{self._where(ref)}: recording is {fetched.content_type}, not a playlist")
+        recording = parse_recording(fetched.body, base_ref=fetched.ref, resolve=self.uris.resolve)
+        return Recording(starting_within(recording.segments, start, end), recording.target_duration)
 
     async def aclose(self) -> None:
         await self._client.aclose()

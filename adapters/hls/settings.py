@@ -7,6 +7,7 @@ Example inventory entry (``id``, ``owner``, ``adapter`` and ``base_url`` are not
       base_url: https://vms.district.example/hls/
       live_path: "{ref}/index.m3u8"
       snapshot_path: "{ref}/snapshot.jpg"
+      recording_path: "{ref}/recording.m3u8"   # null: the system keeps no recordings (playback answers 501)
       auth: {type: digest, username: camgate, password_env: DISTRICT_VMS_PASSWORD}
       timeout_seconds: 5
 
@@ -40,15 +41,19 @@ class HlsSettings(BaseModel):
 
     live_path: str = "{ref}/index.m3u8"
     snapshot_path: str = "{ref}/snapshot.jpg"
+    # A VOD, EVENT or sliding media playlist of recorded segments with EXT-X-PROGRAM-DATE-TIME (RFC 8216 §4.3.2.6).
+    recording_path: str | None = "{ref}/recording.m3u8"
     auth: AuthSettings | None = None
     timeout_seconds: float = Field(default=5.0, gt=0, le=300)
     max_playlist_bytes: int = Field(default=_MiB, gt=0, le=64 * _MiB)
     max_segment_bytes: int = Field(default=32 * _MiB, gt=0, le=1024 * _MiB)
     verify_tls: StrictBool = True
 
-    @field_validator("live_path", "snapshot_path")
+    @field_validator("live_path", "snapshot_path", "recording_path")
     @classmethod
-    def _template(cls, value: str) -> str:
+    def _template(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         # Substituted with str.replace, never str.format: a template is data, not code.
         if value.count("{ref}") != 1:
             raise ValueError("must contain '{ref}' exactly once")

@@ -83,6 +83,7 @@ class Point(BaseModel):
 class CameraUrls(BaseModel):
     live: str
     snapshot: str
+    playback: str = Field(description="Recorded footage: add ?start= (and &end=), RFC 3339 with offset")
 
 
 class Camera(BaseModel):

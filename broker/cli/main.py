@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
 
     dm = sub.add_parser("demo", help="run the broker with the simulated New Canaan district (dev mode)")
     dm.add_argument("--port", type=int, default=None)
+    dm.add_argument(
+        "--site-recording", type=float, default=600.0, metavar="SECONDS",
+        help="watching a camera, or an emergency, keeps its whole site recording this long (0: only what is watched)",
+    )  # fmt: skip
     return p
 
 

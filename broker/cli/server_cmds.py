@@ -33,7 +33,7 @@ def dispatch(args: argparse.Namespace) -> int:
         if args.cmd == "demo":
             from broker.demo.run import run_demo
 
-            return run_demo(args.port)
+            return run_demo(args.port, site_recording=args.site_recording)
     except DocumentError as exc:  # inventory or MOU refused at start-up: every problem, FILE:LINE: path: message
         print("\n".join(exc.lines()), file=sys.stderr)
         return 2

@@ -2,7 +2,9 @@
 
 Each camera is a ``testsrc2`` picture with the camera's name and the local time burnt in, encoded to live
 H.264 HLS in ``work_dir/<ref>/``. An encoder starts on the first request for its camera and is stopped once
-nobody has asked for it for ``idle_seconds``, measured on the injected :class:`~broker.clock.Clock`.
+nobody has asked for it for ``idle_seconds``, measured on the injected :class:`~broker.clock.Clock`. A *hold*
+(:meth:`EncoderPool.hold`) keeps a camera's encoder running (started if need be) until a given time, whether
+or not anyone watches: that is how the demo records a whole site.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from broker.clock import Clock
@@ -42,6 +44,7 @@ class CameraEncoder:
     proc: subprocess.Popen[bytes] | None = None
     stopping: bool = False
     starts: int = 0
+    hold_until: datetime | None = None  # keep encoding until then (recording), watched or not
 
 
 def playlist_segments(text: str) -> list[str]:
@@ -109,6 +112,21 @@ class EncoderPool:
         with self._lock:
             proc = self._cams[ref].proc
             return proc.pid if proc is not None and proc.poll() is None else None
+
+    def hold(self, refs: Iterable[str], seconds: float) -> None:
+        """Keep the encoders of ``refs`` running for ``seconds`` from now (extends, never shortens a hold)."""
+        until = self.clock.now() + timedelta(seconds=seconds)
+        with self._lock:
+            for ref in refs:
+                cam = self._cams.get(ref)
+                if cam is not None and (cam.hold_until is None or cam.hold_until < until):
+                    cam.hold_until = until
+
+    def held(self) -> list[str]:
+        """Refs whose hold has not run out."""
+        now = self.clock.now()
+        with self._lock:
+            return [c.ref for c in self._cams.values() if c.hold_until is not None and c.hold_until > now]
 
     def start_count(self, ref: str) -> int:
         """How many encoder processes have been started for ``ref`` so far."""
@@ -232,7 +250,9 @@ class EncoderPool:
             idle = [
                 c
                 for c in self._cams.values()
-                if c.proc is not None and (now - c.last_access).total_seconds() > self.idle_seconds
+                if c.proc is not None
+                and (now - c.last_access).total_seconds() > self.idle_seconds
+                and (c.hold_until is None or c.hold_until <= now)
             ]
         return self._stop_cameras(idle)
 

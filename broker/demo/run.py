@@ -2,17 +2,22 @@
 
 Every camera system of ``config/inventory.yaml`` whose ``base_url`` is on 127.0.0.1 gets a simulated VMS on
 that port; each camera is a real H.264 HLS stream (camera name and time burnt in) started on first request.
+What the cameras encode is recorded for 10 minutes; watching any camera of a site, or declaring an emergency
+there, keeps every camera of that site encoding and so recording: pre-event footage for ``playback.m3u8``.
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from broker.clock import SystemClock
+from broker.demo.hooks import EmergencyRecording
 from broker.demo.vms import SimulatedVms, cameras_from_inventory
-from broker.documents import load_inventory
+from broker.documents import Inventory, load_inventory
 from broker.errors import ConfigError
 from broker.settings import load_settings
 
@@ -31,8 +36,26 @@ camgate demo is running: {url}
 """
 
 
-def run_demo(port: int | None = None) -> int:
+def site_groups(inventory: Inventory, system_id: str) -> dict[str, list[str]]:
+    """site → the refs of the system's cameras there (recorded together)."""
+    groups: dict[str, list[str]] = {}
+    for cam in inventory.cameras:
+        if cam.system == system_id:
+            groups.setdefault(cam.site, []).append(cam.ref or cam.id)
+    return groups
+
+
+def _exit_on_sigterm() -> None:
+    """uvicorn re-raises the SIGTERM it handled once it has shut down (``Server.capture_signals``); with the
+    default action that kills the process before ``finally`` stops the simulated VMSes, orphaning their
+    encoders. Exit instead, so they are stopped."""
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+
+
+def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
     import uvicorn
+
+    _exit_on_sigterm()
 
     from broker.api import create_app
 
@@ -42,13 +65,20 @@ def run_demo(port: int | None = None) -> int:
     inventory = load_inventory(settings.policy.inventory)
     clock = SystemClock()
     vmses: list[tuple[str, SimulatedVms]] = []
+    by_site: dict[str, list[tuple[SimulatedVms, list[str]]]] = {}
     for system in inventory.systems:
         parts = urlsplit(system.base_url or "")
         if parts.hostname != "127.0.0.1" or parts.port is None:
             continue
         cams = cameras_from_inventory(Path(settings.policy.inventory), system.id)
+        sites = site_groups(inventory, system.id)
+        groups = {ref: refs for refs in sites.values() for ref in refs} if site_recording > 0 else {}
         vms = SimulatedVms(cams, work_dir=settings.data_dir / "vms" / system.id, clock=clock, segment_seconds=2.0,
-                           size="640x360", rate=10)  # fmt: skip
+                           size="640x360", rate=10, record_seconds=600, groups=groups,
+                           hold_seconds=site_recording)  # fmt: skip
+        for site, refs in sites.items():
+            if site_recording > 0:
+                by_site.setdefault(site, []).append((vms, refs))
         try:
             vms.start("127.0.0.1", parts.port)
         except OSError as exc:
@@ -60,9 +90,13 @@ def run_demo(port: int | None = None) -> int:
         vmses.append((f"{system.id} at {system.base_url} ({len(cams)} cameras)", vms))
     try:
         app = create_app(settings)
+        hook = EmergencyRecording(app.state.services, by_site).start()
         url = f"http://127.0.0.1:{port}"
         print(BANNER.format(url=url, vms="; ".join(v[0] for v in vmses), data=settings.data_dir.resolve()), flush=True)
-        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+        try:
+            uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+        finally:
+            hook.stop()
     finally:
         for _, vms in vmses:
             vms.stop()

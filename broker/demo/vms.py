@@ -2,7 +2,11 @@
 
 Each camera is a ``testsrc2`` picture with the camera's name and the local time burnt in, encoded by one
 ``ffmpeg`` process that is started on the first request for that camera and stopped again once nobody has
-asked for it for ``idle_seconds`` (measured on the injected :class:`~broker.clock.Clock`).
+asked for it for ``idle_seconds`` (measured on the injected :class:`~broker.clock.Clock`). Whatever the
+encoders produce is recorded for ``record_seconds`` (10 minutes by default, :mod:`broker.demo.recorder`).
+With ``groups`` (camera → the cameras recorded with it, e.g. those of its site) watching one camera keeps
+all of its group encoding, hence recording, for ``hold_seconds``; :meth:`SimulatedVms.hold` does the same on
+demand (the demo calls it for the sites of active emergencies).
 
 Endpoints (what the broker's generic HLS adapter expects)::
 
@@ -10,6 +14,8 @@ Endpoints (what the broker's generic HLS adapter expects)::
     GET /{ref}/index.m3u8      live media playlist (no ENDLIST)
     GET /{ref}/{name}.ts       MPEG-TS segment named by the playlist
     GET /{ref}/snapshot.jpg    JPEG of the camera's current picture
+    GET /{ref}/recording.m3u8  the rolling recording: sliding media playlist, EXT-X-PROGRAM-DATE-TIME per segment
+    GET /{ref}/rec/{name}.ts   a recorded segment
 
 Run by hand::
 
@@ -26,7 +32,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from pathlib import Path
 
 import yaml
@@ -37,6 +43,7 @@ from starlette.routing import Route
 
 from broker.clock import Clock
 from broker.demo.encoders import PLAYLIST, CameraEncoder, EncoderPool, EncoderUnavailable, playlist_segments
+from broker.demo.recorder import Recorder
 from broker.demo.video import jpeg_from_video
 
 log = logging.getLogger(__name__)
@@ -53,12 +60,18 @@ class SimulatedVms(EncoderPool):
         self, cameras: Mapping[str, str], *, work_dir: Path, clock: Clock, idle_seconds: float = 30.0,
         segment_seconds: float = 1.0, list_size: int = 6, size: str = "640x360", rate: int = 15,
         startup_timeout: float = 15.0, reap_interval: float = 1.0, stop_timeout: float = 3.0,
+        record_seconds: float = 600.0, groups: Mapping[str, Iterable[str]] | None = None, hold_seconds: float = 600.0,
     ) -> None:  # fmt: skip
         super().__init__(
             cameras, work_dir=work_dir, clock=clock, idle_seconds=idle_seconds, segment_seconds=segment_seconds,
             list_size=list_size, size=size, rate=rate, startup_timeout=startup_timeout, stop_timeout=stop_timeout,
         )  # fmt: skip
         self.reap_interval = reap_interval
+        self.recorder = Recorder(self.work_dir / ".rec", retention_seconds=record_seconds)  # refs never start with "."
+        self.groups = {ref: tuple(refs) for ref, refs in (groups or {}).items()}
+        self.hold_seconds = hold_seconds
+        self.record_interval = min(0.5, segment_seconds / 2)  # well within the encoder's deletion delay
+        self._recording: asyncio.Task[None] | None = None
         self._reaper: asyncio.Task[None] | None = None
         self._server: object | None = None
         self._thread: threading.Thread | None = None
@@ -68,6 +81,8 @@ class SimulatedVms(EncoderPool):
                 Route("/healthz", self._healthz),
                 Route("/{ref}/" + PLAYLIST, self._playlist),
                 Route("/{ref}/snapshot.jpg", self._snapshot),
+                Route("/{ref}/recording.m3u8", self._recording_playlist),
+                Route("/{ref}/rec/{name}", self._recorded_segment),
                 Route("/{ref}/{name}", self._segment),
             ],
             lifespan=self._lifespan,
@@ -80,14 +95,17 @@ class SimulatedVms(EncoderPool):
         self.work_dir.mkdir(parents=True, exist_ok=True)
         if self._reaper is None:
             self._reaper = asyncio.create_task(self._reap_loop(), name="vms-reaper")
+        if self._recording is None:
+            self._recording = asyncio.create_task(self._record_loop(), name="vms-recorder")
 
     async def shutdown(self) -> None:
-        """Stop the reaper and every encoder (called by the app's lifespan)."""
-        if self._reaper is not None:
-            self._reaper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reaper
-            self._reaper = None
+        """Stop the reaper, the recorder and every encoder (called by the app's lifespan)."""
+        for task in (self._reaper, self._recording):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._reaper = self._recording = None
         await asyncio.to_thread(self.stop_all)
 
     @contextlib.asynccontextmanager
@@ -105,6 +123,29 @@ class SimulatedVms(EncoderPool):
                 await asyncio.to_thread(self.reap)
             except Exception:  # keep reaping whatever went wrong once
                 log.exception("reaper failed")
+
+    async def _record_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.record_interval)
+            try:
+                await self.record_once()
+            except Exception:  # keep recording whatever went wrong once
+                log.exception("recorder failed")
+
+    async def record_once(self) -> None:
+        """Start the encoders of held cameras, then record what every running encoder has produced."""
+        for ref in self.held():
+            try:
+                await self._ensure_started(self._cams[ref])
+            except EncoderUnavailable as exc:
+                log.warning("%s", exc)
+        await asyncio.to_thread(self.collect)
+
+    def collect(self) -> int:
+        """Record the new segments of every running encoder and prune old ones; how many were new."""
+        added = sum(self.recorder.collect(ref, self._cams[ref].dir, PLAYLIST) for ref in self.running())
+        self.recorder.prune()
+        return added
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve the app with uvicorn in a background thread; returns the base URL (with trailing /)."""
@@ -142,6 +183,7 @@ class SimulatedVms(EncoderPool):
             thread.join(timeout=15)
         self._server = self._thread = None
         self.stop_all()
+        self.recorder.clear()
         atexit.unregister(self.stop_all)
 
     # ------------------------------------------------------------------ HTTP
@@ -150,6 +192,8 @@ class SimulatedVms(EncoderPool):
         cam = self._cams.get(request.path_params["ref"])
         if cam is not None:
             cam.last_access = self.clock.now()
+            if cam.ref in self.groups:  # watching one camera records its whole group
+                self.hold(self.groups[cam.ref], self.hold_seconds)
         return cam
 
     async def _healthz(self, request: Request) -> Response:
@@ -183,6 +227,28 @@ class SimulatedVms(EncoderPool):
             return PlainTextResponse("not found\n", status_code=404)
         return Response(data, media_type="video/mp2t", headers={"Cache-Control": "max-age=60"})
 
+    async def _recording_playlist(self, request: Request) -> Response:
+        """The camera's recording (never starts an encoder: past footage cannot be made now)."""
+        ref = request.path_params["ref"]
+        if ref not in self._cams:
+            return PlainTextResponse("unknown camera\n", status_code=404)
+        if ref in self.running():
+            await asyncio.to_thread(self.recorder.collect, ref, self._cams[ref].dir, PLAYLIST)
+        body = self.recorder.playlist(ref)
+        if body is None:
+            return PlainTextResponse("nothing recorded\n", status_code=404)
+        return Response(body, media_type=PLAYLIST_TYPE, headers=_NO_CACHE)
+
+    async def _recorded_segment(self, request: Request) -> Response:
+        path = self.recorder.file(request.path_params["ref"], request.path_params["name"])
+        if path is None:
+            return PlainTextResponse("not found\n", status_code=404)
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            return PlainTextResponse("not found\n", status_code=404)
+        return Response(data, media_type="video/mp2t", headers={"Cache-Control": "max-age=600"})
+
     async def _snapshot(self, request: Request) -> Response:
         ready = await self._ready_playlist_of(request)
         if isinstance(ready, Response):
@@ -213,47 +279,7 @@ def cameras_from_inventory(inventory_path: Path, system_id: str) -> dict[str, st
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    import argparse
-    import tempfile
-
-    import uvicorn
-
-    from broker.clock import SystemClock
-
-    p = argparse.ArgumentParser(prog="python -m broker.demo.vms", description=__doc__.splitlines()[0])
-    p.add_argument("--inventory", type=Path, required=True)
-    p.add_argument("--system", required=True, help="system id in the inventory, e.g. ncps-vms")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=9000)
-    p.add_argument("--work-dir", type=Path, help="where segments go (default: a temporary directory)")
-    p.add_argument("--idle-seconds", type=float, default=30.0)
-    p.add_argument("--size", default="640x360")
-    p.add_argument("--rate", type=int, default=15)
-    args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-    cameras = cameras_from_inventory(args.inventory, args.system)
-    if not cameras:
-        p.error(f"no cameras for system {args.system!r} in {args.inventory}")
-    with contextlib.ExitStack() as stack:
-        work_dir = args.work_dir
-        if work_dir is None:
-            work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="camgate-vms-")))
-        vms = SimulatedVms(
-            cameras,
-            work_dir=work_dir,
-            clock=SystemClock(),
-            idle_seconds=args.idle_seconds,
-            size=args.size,
-            rate=args.rate,
-        )
-        log.info("%d cameras for %s on http://%s:%d/", len(cameras), args.system, args.host, args.port)
-        try:
-            uvicorn.run(vms.app, host=args.host, port=args.port, log_level="warning")
-        finally:
-            vms.stop_all()
-
-
 if __name__ == "__main__":
+    from broker.demo.vmscli import main
+
     main()

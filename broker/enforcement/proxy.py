@@ -6,6 +6,12 @@ is a broker URL carrying a short-lived signed token bound to the viewer, camera 
 checks that token *and asks the PDP again*, so ending an emergency cuts interior delivery at the viewer's
 next segment. Upstream bytes come from a shared single-flight cache: one upstream fetch per segment however
 many viewers ask. Upstream URLs and credentials never reach a client.
+
+``playback.m3u8`` (recorded footage, contract §4 playback windows) is decided for its window and recorded
+the same way, then the broker writes a VOD playlist of the recorded segments that start in the window
+(``vod.py``). Its segment tokens also bind the window, and every segment request is decided again for it, so
+ending an emergency cuts playback as it cuts live viewing. They live as long as the footage listed plus a
+minute, capped by ``playback_token_max_seconds`` (a VOD player reads the playlist once).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from broker.adapterapi import AdapterError, CameraSystemAdapter, Fetched
+from broker.adapterapi import AdapterError, CameraSystemAdapter, Fetched, NotSupported, RefusedPlaylist
 from broker.audit import principal_fields
 from broker.clock import Clock
 from broker.documents import Camera
@@ -27,21 +33,26 @@ from broker.enforcement.playlist import parse_playlist, safe_filename
 from broker.enforcement.segcache import SegmentCache
 from broker.enforcement.sessions import SessionTracker, session_key
 from broker.enforcement.streamtoken import StreamClaims, StreamTokenSigner
+from broker.enforcement.vod import claim_window, select, vod_playlist, window_claim
 from broker.errors import (
     AuditUnavailable,
     CamgateError,
     HostilePlaylist,
     InvalidRequest,
+    NoRecording,
+    RecordingUnsupported,
     StreamTokenError,
     UnknownCamera,
     UpstreamError,
     UpstreamTimeout,
 )
 from broker.inventory.adapters import AdapterPool
-from broker.policy import Decision, Principal
+from broker.policy import Decision, Principal, Window
 from broker.settings import StreamSettings
+from broker.timeutil import format_instant
 
 log = logging.getLogger("camgate.proxy")
+PLAYBACK_SLACK_SECONDS = 60  # a VOD segment token outlives the footage listed by this much (then the cap)
 PLAYLIST = "application/vnd.apple.mpegurl"
 CONTENT_TYPES = {
     ".ts": "video/mp2t", ".m4s": "video/iso.segment", ".mp4": "video/mp4", ".aac": "audio/aac", ".vtt": "text/vtt",
@@ -97,26 +108,34 @@ class StreamProxy:
                               d.mou, d.grant, d.emergency, "", 0)  # fmt: skip
         return Served(await self._rewrite(fetched, adapter, claims), PLAYLIST)
 
-    def _admit(self, principal: Principal, camera_id: str, action: str, client: str | None, during: str) -> Decision:
+    def _admit(
+        self, principal: Principal, camera_id: str, action: str, client: str | None, during: str,
+        window: Window | None = None,
+    ) -> Decision:  # fmt: skip
         """Decide now and record it, unless it merely continues the viewer's open session unchanged.
 
         A new or changed decision is recorded before anything is served (no record, no access: 503); a
         denial is recorded and ends the viewer's open sessions on this camera. Repeats within a session
-        (playlist reloads, segments) are decided every time and summarised in the session's end record.
+        (playlist reloads, segments) are decided every time and summarised in the session's end record; a
+        playback playlist, asked for once per footage window, is always recorded with its window.
         """
-        d = self.guard.decide(principal, camera_id, action)
-        if d.allowed and self.guard.audit.healthy:
+        d = self.guard.decide(principal, camera_id, action, window)
+        details: dict[str, Any] = {"during": during}
+        if window is not None:
+            details["window"] = {"start": format_instant(window.start), "end": format_instant(window.end)}
+        # A playback playlist is asked for once per window, and the window is what an auditor needs: recorded.
+        if d.allowed and self.guard.audit.healthy and not (window is not None and during == "playlist"):
             s = self.sessions.get(session_key(principal, camera_id, action, d.grant, d.emergency))
             if s is not None:
                 self.sessions.touch(s, 0)
                 return d
         if not d.allowed:
             try:
-                self.guard.record(d, principal, camera_id, action, client, details={"during": during})
+                self.guard.record(d, principal, camera_id, action, client, details=details)
             finally:  # a denial stands even if its record fails; the session end is retried by the sweep
                 self.sessions.close_viewer(principal, camera_id, action, f"access_revoked:{d.reason}")
             raise denial(d)
-        self.guard.record(d, principal, camera_id, action, client, details={"during": during})
+        self.guard.record(d, principal, camera_id, action, client, details=details)
         self.sessions.open(principal, camera_id, action, d, client)
         return d
 
@@ -150,18 +169,21 @@ class StreamProxy:
         if not self.guard.audit.healthy:
             raise AuditUnavailable("the audit log is not writable, so nothing is streamed")
         principal = Principal(claims.sub, claims.agency, frozenset(claims.roles))
+        dot = name.rfind(".")
+        ctype = CONTENT_TYPES.get(name[dot:].lower(), "application/octet-stream")
+        window = claim_window(claims.window) if claims.window is not None else None
+        if claims.action == "playback" and (window is None or ctype == PLAYLIST):  # the broker signs neither
+            raise StreamTokenError("a playback token names a segment and a window", reason="malformed")
         if self.guard.emergencies.refresh_due():  # other replicas' declarations: read in a thread, not here
             await run_in_threadpool(self.guard.emergencies.refresh)
         if self.guard.positions.refresh_due():  # and the positions of mobile cameras they received
             await run_in_threadpool(self.guard.positions.refresh)
-        d = self.guard.decide(principal, camera_id, claims.action)  # asked again on every request
+        d = self.guard.decide(principal, camera_id, claims.action, window)  # asked again on every request
         session = self.sessions.get(session_key(principal, camera_id, claims.action, d.grant, d.emergency))
         if not d.allowed or session is None:  # new, changed or denied: recorded (and refused if denied)
-            d = await run_in_threadpool(self._admit, principal, camera_id, claims.action, client, "segment")
+            d = await run_in_threadpool(self._admit, principal, camera_id, claims.action, client, "segment", window)
             session = self.sessions.get(session_key(principal, camera_id, claims.action, d.grant, d.emergency))
         cam, adapter = self._camera(camera_id)
-        dot = name.rfind(".")
-        ctype = CONTENT_TYPES.get(name[dot:].lower(), "application/octet-stream")
         cache_key = f"{cam.system}:res:{claims.ref}"
         if ctype == PLAYLIST:
             fetched = await self._fetch(cache_key, lambda: adapter.resource(claims.ref), self.cfg.playlist_ttl_seconds)
@@ -173,6 +195,47 @@ class StreamProxy:
         if session is not None:
             self.sessions.touch(session, len(body))
         return Served(body, ctype)
+
+    # -- recorded footage -----------------------------------------------------------------------------------
+    async def playback_playlist(
+        self, principal: Principal, camera_id: str, window: Window, client: str | None
+    ) -> Served:
+        """The VOD playlist of ``camera_id``'s footage starting in ``window``: decided, recorded, then fetched."""
+        d = await run_in_threadpool(self._admit, principal, camera_id, "playback", client, "playlist", window)
+        cam, adapter = self._camera(camera_id)
+        claims = StreamClaims(principal.sub, principal.agency, tuple(sorted(principal.roles)), camera_id, "playback",
+                              d.mou, d.grant, d.emergency, "", 0, window_claim(window))  # fmt: skip
+        try:
+            recording = await adapter.recording(cam.ref or "", window.start, window.end)
+        except NotSupported:
+            raise RecordingUnsupported("the camera's system keeps no recordings the broker can read") from None
+        except RefusedPlaylist as exc:
+            log.warning("camera %s: recording playlist refused: %s", camera_id, exc)
+            await run_in_threadpool(self._record_refusal, claims, str(exc))
+            raise HostilePlaylist("the camera system's recording playlist was refused as unsafe") from None
+        except AdapterError as exc:
+            if exc.status == 404:
+                raise NoRecording("the camera system has no recording of this camera") from None
+            raise upstream_error(exc) from None
+        segments = select(recording.segments, window)  # the window again, whatever the adapter returned
+        if not segments:
+            raise NoRecording("no recorded footage of this camera starts in the window")
+        life = min(self.cfg.playback_token_max_seconds, sum(s.duration for s in segments) + PLAYBACK_SLACK_SECONDS)
+        exp = int(self.clock.now().timestamp()) + max(1, math.ceil(life))
+
+        def sign(ref: str) -> str:
+            name = safe_filename(ref)
+            if CONTENT_TYPES.get(name[name.rfind(".") :].lower()) == PLAYLIST:  # it would pass through unrewritten
+                raise HostilePlaylist(f"recorded segment {name!r} is a playlist")
+            token = self.signer.sign(_with(claims, ref=ref, exp=exp))
+            return f"{self.prefix}/{camera_id}/hls/{token}/{name}"
+
+        try:
+            body = vod_playlist(segments, sign)
+        except HostilePlaylist as exc:  # a segment name the broker cannot put in a URL
+            log.warning("camera %s: recording refused: %s", camera_id, exc.message)
+            raise HostilePlaylist("the camera system's recording playlist was refused as unsafe") from None
+        return Served(body, PLAYLIST)
 
     def _record_refusal(self, claims: StreamClaims, why: str) -> None:
         with contextlib.suppress(AuditUnavailable):

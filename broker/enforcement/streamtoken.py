@@ -11,6 +11,9 @@ Format, URL-safe and unpadded::
 
 Any change to either part fails authentication; both parts must be in canonical base64url so that no
 alternative encoding of the same bytes is accepted.
+
+A playback token (action ``playback``) also binds the footage window the viewer asked for, in microseconds
+since the epoch (exact for Python datetimes), so every segment request is decided again for that window.
 """
 
 from __future__ import annotations
@@ -39,9 +42,9 @@ _B64 = re.compile(r"[A-Za-z0-9_-]+")
 # Short JSON keys keep URLs short.
 _KEYS = {
     "sub": "s", "agency": "a", "roles": "r", "camera": "c", "action": "x",
-    "mou": "m", "grant": "g", "emergency": "e", "ref": "f", "exp": "t",
+    "mou": "m", "grant": "g", "emergency": "e", "ref": "f", "exp": "t", "window": "w",
 }  # fmt: skip
-_OPTIONAL = ("mou", "grant", "emergency")
+_OPTIONAL = ("mou", "grant", "emergency", "window")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,7 @@ class StreamClaims:
     emergency: str | None
     ref: str
     exp: int  # unix seconds
+    window: tuple[int, int] | None = None  # playback: [start, end) in microseconds since the epoch
 
 
 def _b64encode(data: bytes) -> str:
@@ -101,7 +105,14 @@ def _claims_from(obj: Any) -> StreamClaims:
     for value in (mou, grant, emergency):
         if value is not None and type(value) is not str:
             raise ValueError("optional claim")
-    return StreamClaims(obj["s"], obj["a"], tuple(roles), obj["c"], obj["x"], mou, grant, emergency, obj["f"], exp)
+    window = obj.get("w")
+    if window is not None:
+        if type(window) is not list or len(window) != 2 or not all(type(v) is int for v in window):
+            raise ValueError("window")
+        window = (window[0], window[1])
+    return StreamClaims(
+        obj["s"], obj["a"], tuple(roles), obj["c"], obj["x"], mou, grant, emergency, obj["f"], exp, window
+    )
 
 
 class StreamTokenSigner:
@@ -124,7 +135,7 @@ class StreamTokenSigner:
             value = getattr(claims, name)
             if name in _OPTIONAL and value is None:
                 continue
-            obj[key] = list(value) if name == "roles" else value
+            obj[key] = list(value) if name in ("roles", "window") else value
         return self._seal(json.dumps(obj, separators=(",", ":"), ensure_ascii=True).encode("ascii"))
 
     def verify(self, token: str, *, camera: str) -> StreamClaims:

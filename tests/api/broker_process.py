@@ -66,7 +66,8 @@ class BrokerProcess:
         log_path = directory / "broker.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
-                [*CAMGATE, "demo", "--port", str(port)], cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+                # No site-wide recording: schemathesis watches many cameras, the encoders would crowd two cores.
+                [*CAMGATE, "demo", "--port", str(port), "--site-recording", "0"], cwd=REPO, env=env, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         broker = cls(f"http://127.0.0.1:{port}", env, proc, log_path)

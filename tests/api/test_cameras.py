@@ -36,7 +36,10 @@ def test_an_officer_sees_the_schools_and_parking_cameras_with_the_live_decision(
     cam = cams["saxe-ext-01"]
     assert cam["name"] == "Main entrance" and cam["site"] == "ncps-saxe" and cam["building"] == "main"
     assert cam["zone"] == "exterior" and cam["location"] == {"lat": 41.14885, "lon": -73.49571}
-    assert cam["urls"] == {"live": f"{PREFIX}/saxe-ext-01/live.m3u8", "snapshot": f"{PREFIX}/saxe-ext-01/snapshot.jpg"}
+    assert cam["urls"] == {
+        "live": f"{PREFIX}/saxe-ext-01/live.m3u8", "snapshot": f"{PREFIX}/saxe-ext-01/snapshot.jpg",
+        "playback": f"{PREFIX}/saxe-ext-01/playback.m3u8",
+    }  # fmt: skip
     assert cams["saxe-new-01"]["zone"] is None and cams["saxe-gym-01"]["location"] is None
     # The camera systems stay behind the broker: no upstream URL, port, system or ref in the listing.
     assert api.origin.base_url not in r.text and str(api.origin.port) not in r.text

@@ -32,7 +32,9 @@ OPENED = {
     "/api/v1/triggers/{source}": "signed_webhook",
     "/api/v1/positions": "signed_webhook",
 }
-QUERY_TOKEN = {f"{PREFIX}/{{camera_id}}/live.m3u8", f"{PREFIX}/{{camera_id}}/snapshot.jpg"}
+QUERY_TOKEN = {
+    f"{PREFIX}/{{camera_id}}/live.m3u8", f"{PREFIX}/{{camera_id}}/playback.m3u8", f"{PREFIX}/{{camera_id}}/snapshot.jpg"
+}  # fmt: skip
 SAMPLES = {
     "source": "ncps",
     "camera_id": "saxe-ext-01",

@@ -115,7 +115,10 @@ def test_live_encoder_command_is_light_live_hls(tmp_path: Path) -> None:
     for needle in ("-re", "testsrc2=size=640x360:rate=15", "ultrafast", "zerolatency", "yuv420p"):
         assert needle in joined
     assert cmd[cmd.index("-g") + 1] == "15" and cmd[cmd.index("-sc_threshold") + 1] == "0"
-    assert cmd[cmd.index("-hls_flags") + 1] == "delete_segments+omit_endlist+temp_file+independent_segments"
+    assert (
+        cmd[cmd.index("-hls_flags") + 1]
+        == "delete_segments+omit_endlist+temp_file+independent_segments+program_date_time"
+    )
     assert cmd[-1] == str(tmp_path / "index.m3u8")
     assert "localtime" in cmd[cmd.index("-vf") + 1]
 

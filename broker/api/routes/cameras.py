@@ -1,14 +1,15 @@
-"""Cameras: the list a principal may see, and the live / snapshot / segment routes of the proxy."""
+"""Cameras: the list a principal may see, and the live / playback / snapshot / segment routes of the proxy."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from broker.api.deps import ClientDep, PrincipalDep, ServicesDep, get_client
 from broker.api.errordoc import raises
-from broker.api.models import CameraPage
+from broker.api.models import CameraPage, Rfc3339
 from broker.api.security import query_token, signed_url
 from broker.api.services import Services
 from broker.audit import principal_fields
@@ -18,12 +19,15 @@ from broker.errors import (
     AuditUnavailable,
     HostilePlaylist,
     InvalidRequest,
+    NoRecording,
+    RecordingUnsupported,
     StoreUnavailable,
     StreamTokenError,
     UnknownCamera,
     UpstreamError,
     UpstreamTimeout,
 )
+from broker.policy import Window
 
 router = APIRouter(prefix="/api/v1/cameras", tags=["cameras"])
 CAMERA_ID = r"^[a-z0-9][a-z0-9._-]{0,63}$"
@@ -71,7 +75,8 @@ def list_cameras(
             "id": cam.id, "name": cam.name, "site": cam.site, "building": cam.building, "zone": cam.zone,
             "location": cam.location.model_dump() if cam.location else None,
             "live": d.to_dict(),
-            "urls": {"live": f"{base}/live.m3u8", "snapshot": f"{base}/snapshot.jpg"},
+            "urls": {"live": f"{base}/live.m3u8", "snapshot": f"{base}/snapshot.jpg",
+                     "playback": f"{base}/playback.m3u8"},
         })  # fmt: skip
     # One record for the listing: it shows what would be decided and grants nothing.
     services.audit.append(
@@ -89,6 +94,33 @@ async def live_playlist(
     camera_id: CameraId, principal: PrincipalDep, services: ServicesDep, client: ClientDep
 ) -> Response:
     served = await services.proxy.live_playlist(principal, camera_id, client)
+    return Response(served.body, media_type=served.content_type, headers=NO_STORE)
+
+
+def playback_window(start: datetime, end: datetime | None, now: datetime) -> Window:
+    """The footage window ``[start, end)`` of a playback request: ``start < end <= now`` (contract §4)."""
+    end = now if end is None else end
+    if end > now:
+        raise InvalidRequest("end: must not be in the future (footage is recorded, not yet made)", field="end")
+    if start >= end:
+        raise InvalidRequest("start: must be before end", field="start")
+    return Window(start, end)
+
+
+@router.get(
+    "/{camera_id}/playback.m3u8", response_class=PlaylistResponse,
+    responses=media(PLAYLIST) | raises(*VIDEO_ERRORS, InvalidRequest, NoRecording, RecordingUnsupported),
+)  # fmt: skip
+@query_token
+async def playback_playlist(
+    camera_id: CameraId, principal: PrincipalDep, services: ServicesDep, client: ClientDep,
+    start: Annotated[Rfc3339, Query(description="Footage from (RFC 3339 with offset), inclusive")],
+    end: Annotated[Rfc3339 | None, Query(description="Footage until (RFC 3339), exclusive; default now")] = None,
+) -> Response:  # fmt: skip
+    """Recorded footage as a VOD HLS playlist: the segments that start in ``[start, end)``, decided for that
+    window (contract §4: an always grant's ``max_age``, an emergency grant's ``from``), each URL signed."""
+    window = playback_window(start, end, services.clock.now())
+    served = await services.proxy.playback_playlist(principal, camera_id, window, client)
     return Response(served.body, media_type=served.content_type, headers=NO_STORE)
 
 

@@ -1,0 +1,52 @@
+"""``camgate demo`` as a process: a SIGTERM (what ``docker stop`` or a service manager sends) stops its
+simulated VMSes and their ffmpeg encoders instead of leaving them running."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.broker_process import BrokerProcess
+from tests.waiting import wait_for
+
+pytestmark = pytest.mark.video
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_sigterm_stops_the_encoders(tmp_path: Path) -> None:
+    broker = BrokerProcess.start(tmp_path)
+    try:
+        officer = broker.token("officer-kim", "ncpd", "officer")
+        r = httpx.get(f"{broker.url}/api/v1/cameras/saxe-ext-01/live.m3u8?access_token={officer}", timeout=30)
+        assert r.status_code == 200, r.text
+        encoders = children(broker.proc.pid)
+        assert encoders, "an encoder runs for the watched camera"
+        os.kill(broker.proc.pid, signal.SIGTERM)  # the broker alone, not its process group
+        broker.proc.wait(timeout=30)
+        wait_for(lambda: not any(alive(pid) for pid in encoders), 10, "the encoders to stop")
+    finally:
+        broker.stop()

@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/decisions.py
 	$(BIN)/python bench/proxy.py
 	$(BIN)/python bench/audit.py
+	$(BIN)/python bench/emergency.py
 
 clean:
 	rm -rf $(VENV) .camgate .pytest_cache .ruff_cache

@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
 import signal
-import socket
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from broker.clock import SystemClock
-from broker.identity import DevIssuer
-from broker.identity.config import DevIssuerConfig
+from tests.brokers import Broker, Brokers, dev_token
 from tests.paths import REPO
 from tests.waiting import wait_for
-
-CAMGATE = str(Path(sys.executable).parent / "camgate")
-START_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -40,62 +23,21 @@ def documents(tmp_path: Path) -> tuple[Path, Path]:
     return tmp_path / "inventory.yaml", tmp_path / "mou"
 
 
-class Broker:
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
-        self.url, self.env, self.log = f"http://127.0.0.1:{port}", env, log
-        self.proc = subprocess.Popen([CAMGATE, "serve", "--port", str(port)], env=env, stdout=log.open("wb"),
-                                     stderr=subprocess.STDOUT)  # fmt: skip
-
-    def ready(self) -> dict[str, object] | None:
-        try:
-            r = httpx.get(f"{self.url}/readyz", timeout=2)
-        except httpx.HTTPError:
-            assert self.proc.poll() is None, f"broker exited: {self.log.read_text()[-2000:]}"
-            return None
-        return r.json() if r.status_code == 200 else None
-
-    def generation(self) -> int:
-        ready = self.ready()
-        return int(ready["generation"]) if ready else -1  # type: ignore[call-overload]
-
-    def live_allowed(self, token: str, camera: str) -> bool:
-        r = httpx.get(f"{self.url}/api/v1/cameras", headers={"Authorization": f"Bearer {token}"}, timeout=10)
-        assert r.status_code == 200, r.text
-        return next(c["live"]["allowed"] for c in r.json()["cameras"] if c["id"] == camera)
-
-    def reload_cli(self, *extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([CAMGATE, "reload", "--url", self.url, *extra], env=self.env, capture_output=True,
-                              text=True, timeout=120)  # fmt: skip
-
-
 @pytest.fixture
 def start_broker(tmp_path: Path, documents: tuple[Path, Path]) -> Iterator[Callable[..., Broker]]:
     inventory, mous = documents
-    started: list[Broker] = []
+    brokers = Brokers(tmp_path)
 
     def start(store_url: str | None = None) -> Broker:
-        env = os.environ | {
-            "CAMGATE_MODE": "dev", "CAMGATE_DATA_DIR": str(tmp_path / "data"),
-            "CAMGATE_POLICY__INVENTORY": str(inventory), "CAMGATE_POLICY__MOUS": json.dumps([str(mous)]),
-        }  # fmt: skip
-        if store_url:
-            env["CAMGATE_STORE__URL"] = store_url
-        broker = Broker(env, free_port(), tmp_path / f"broker-{len(started)}.log")
-        started.append(broker)
-        wait_for(lambda: broker.ready() is not None, START_TIMEOUT, "the broker to be ready")
-        return broker
+        env = {"CAMGATE_POLICY__INVENTORY": str(inventory), "CAMGATE_POLICY__MOUS": json.dumps([str(mous)])}
+        return brokers.start(**env, **({"CAMGATE_STORE__URL": store_url} if store_url else {}))
 
     yield start
-    for broker in started:
-        broker.proc.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            broker.proc.wait(timeout=20)
-        broker.proc.kill()
+    brokers.close()
 
 
 def officer_token(data_dir: Path) -> str:
-    issuer = DevIssuer.load_or_create(data_dir, DevIssuerConfig())
-    return issuer.mint("officer-kim", "ncpd", ["officer"], now=SystemClock().now())
+    return dev_token(data_dir, "officer-kim", "ncpd", ["officer"])
 
 
 def withdraw_exterior_live(mous: Path) -> None:

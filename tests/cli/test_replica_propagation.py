@@ -4,10 +4,7 @@ a notice dispatcher, and the school office's webhook gets each transition's noti
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,12 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from broker.clock import SystemClock
-from broker.identity import DevIssuer
-from broker.identity.config import DevIssuerConfig
 from broker.store import Store
 from broker.store.outbox import DELIVERED, OutboxRepository
-from tests.cli.test_reload_processes import START_TIMEOUT, Broker, free_port, officer_token
+from tests.brokers import Broker, Brokers, dev_token
+from tests.cli.test_reload_processes import officer_token
 from tests.fakes.webhooks import WebhookReceiver
 from tests.paths import REPO
 from tests.waiting import wait_for
@@ -32,33 +27,23 @@ THREAT = "Caller reports an armed intruder in the front office."
 
 @pytest.fixture
 def replicas(tmp_path: Path, postgres_url: str, receiver: WebhookReceiver) -> Iterator[Callable[[], Broker]]:
-    started: list[Broker] = []
+    brokers = Brokers(tmp_path)
 
     def start() -> Broker:
-        env = os.environ | {
-            "CAMGATE_MODE": "dev", "CAMGATE_DATA_DIR": str(tmp_path / "data"), "CAMGATE_STORE__URL": postgres_url,
-            "CAMGATE_POLICY__INVENTORY": str(REPO / "config" / "inventory.yaml"),
-            "CAMGATE_POLICY__MOUS": json.dumps([str(REPO / "policies" / "mou")]),
-            "CAMGATE_EMERGENCIES__REFRESH_SECONDS": str(POLL_SECONDS), "CAMGATE_TEST_HOOK_SECRET": receiver.secret,
-            "CAMGATE_NOTIFICATIONS__WEBHOOKS": json.dumps(
+        return brokers.start(
+            CAMGATE_STORE__URL=postgres_url, CAMGATE_POLICY__INVENTORY=str(REPO / "config" / "inventory.yaml"),
+            CAMGATE_POLICY__MOUS=json.dumps([str(REPO / "policies" / "mou")]),
+            CAMGATE_EMERGENCIES__REFRESH_SECONDS=str(POLL_SECONDS), CAMGATE_TEST_HOOK_SECRET=receiver.secret,
+            CAMGATE_NOTIFICATIONS__WEBHOOKS=json.dumps(
                 [{"agency": "ncps", "name": "office", "url": receiver.url, "secret_env": "CAMGATE_TEST_HOOK_SECRET"}]),
-        }  # fmt: skip
-        broker = Broker(env, free_port(), tmp_path / f"broker-{len(started)}.log")
-        started.append(broker)
-        wait_for(lambda: broker.ready() is not None, START_TIMEOUT, "the broker to be ready")
-        return broker
+        )  # fmt: skip
 
     yield start
-    for broker in started:
-        broker.proc.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            broker.proc.wait(timeout=20)
-        broker.proc.kill()
+    brokers.close()
 
 
 def dispatcher_token(data_dir: Path) -> str:
-    issuer = DevIssuer.load_or_create(data_dir, DevIssuerConfig())
-    return issuer.mint("dispatch-lee", "ncpd", ["dispatcher"], now=SystemClock().now())
+    return dev_token(data_dir, "dispatch-lee", "ncpd", ["dispatcher"])
 
 
 def declare(broker: Broker, token: str, site: str) -> str:

@@ -5,7 +5,6 @@ the camera a viewer is watching cuts that viewer off."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,13 +12,8 @@ import httpx
 import pytest
 import yaml
 
-from broker.api import create_app
-from broker.clock import SystemClock
 from broker.demo.video import ffmpeg_exe
-from broker.demo.vms import SimulatedVms
-from broker.settings import load_settings
-from tests.fakes.servers import serve_in_thread
-from tests.paths import EXAMPLE_INVENTORY, EXAMPLE_MOUS
+from tests.enforcement.district import running_district, token
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.video
@@ -28,34 +22,13 @@ THREAT = "Caller reports an armed intruder in the front office."
 
 @pytest.fixture
 def district(tmp_path: Path):
-    """The example district, its school VMS simulated with live 1-second H.264 segments."""
-    clock = SystemClock()
-    vms = SimulatedVms({"saxe-int-01": "Saxe · Front office hallway", "saxe-ext-01": "Saxe · Main entrance"},
-                       work_dir=tmp_path / "vms", clock=clock, segment_seconds=1.0, size="320x180", rate=10)  # fmt: skip
-    base = vms.start()
-    inv = yaml.safe_load(EXAMPLE_INVENTORY.read_text())
-    for system in inv["systems"]:
-        system["base_url"] = base
-    (tmp_path / "inventory.yaml").write_text(yaml.safe_dump(inv))
-    shutil.copytree(EXAMPLE_MOUS, tmp_path / "mou")
-    settings = load_settings(mode="dev", data_dir=tmp_path / "data",
-                             policy={"inventory": tmp_path / "inventory.yaml", "mous": [tmp_path / "mou"]})  # fmt: skip
-    app = create_app(settings, clock=clock)
-    services = app.state.services
-    try:
-        with serve_in_thread(app) as url:
-            yield url, services
-    finally:
-        vms.stop()
-
-
-def _token(services, sub: str, roles: list[str], agency: str = "ncpd") -> str:
-    return services.dev_issuer.mint(sub, agency, roles, now=services.clock.now())
+    with running_district(tmp_path) as (url, services, _vms):
+        yield url, services
 
 
 def test_ffmpeg_reads_interior_during_emergency_and_is_cut_off_when_it_ends(district, tmp_path):
     url, services = district
-    officer, dispatcher = _token(services, "officer-kim", ["officer"]), _token(services, "dispatch-lee", ["dispatcher"])
+    officer, dispatcher = token(services, "officer-kim", ["officer"]), token(services, "dispatch-lee", ["dispatcher"])
     live = f"{url}/api/v1/cameras/saxe-int-01/live.m3u8?access_token={officer}"
     ffmpeg = [ffmpeg_exe(), "-hide_banner", "-loglevel", "warning", "-rw_timeout", "5000000"]
 
@@ -106,7 +79,7 @@ def test_ffmpeg_reads_interior_during_emergency_and_is_cut_off_when_it_ends(dist
 
 def test_ffmpeg_viewer_of_a_camera_that_a_reload_removes_is_cut(district, tmp_path):
     url, services = district
-    officer, operator = _token(services, "officer-kim", ["officer"]), _token(services, "it-ana", ["operator"], "ncps")
+    officer, operator = token(services, "officer-kim", ["officer"]), token(services, "it-ana", ["operator"], "ncps")
     live = f"{url}/api/v1/cameras/saxe-ext-01/live.m3u8?access_token={officer}"
     ffmpeg = [ffmpeg_exe(), "-hide_banner", "-loglevel", "warning", "-rw_timeout", "5000000"]
     out = tmp_path / "viewer.ts"

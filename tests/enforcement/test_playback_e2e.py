@@ -9,24 +9,17 @@ emergency cuts the playback at its next segment.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
-from broker.api import create_app
-from broker.clock import SystemClock
 from broker.demo.hooks import EmergencyRecording
 from broker.demo.video import ffmpeg_exe
-from broker.demo.vms import SimulatedVms
-from broker.settings import load_settings
 from broker.timeutil import format_instant, parse_instant
-from tests.fakes.servers import serve_in_thread
-from tests.paths import EXAMPLE_INVENTORY, EXAMPLE_MOUS
+from tests.enforcement.district import running_district, token
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.video
@@ -36,37 +29,22 @@ SITE = ["saxe-int-01", "saxe-ext-01"]
 
 @pytest.fixture
 def district(tmp_path: Path):
-    """The example district; its school VMS records 1-second segments, Saxe's cameras grouped as in the demo."""
-    clock = SystemClock()
-    vms = SimulatedVms({"saxe-int-01": "Saxe · Front office hallway", "saxe-ext-01": "Saxe · Main entrance"},
-                       work_dir=tmp_path / "vms", clock=clock, segment_seconds=1.0, size="320x180", rate=10,
-                       record_seconds=120, groups={ref: SITE for ref in SITE}, hold_seconds=60)  # fmt: skip
-    base = vms.start()
-    inv = yaml.safe_load(EXAMPLE_INVENTORY.read_text())
-    for system in inv["systems"]:
-        system["base_url"] = base
-    (tmp_path / "inventory.yaml").write_text(yaml.safe_dump(inv))
-    shutil.copytree(EXAMPLE_MOUS, tmp_path / "mou")
-    settings = load_settings(mode="dev", data_dir=tmp_path / "data",
-                             policy={"inventory": tmp_path / "inventory.yaml", "mous": [tmp_path / "mou"]})  # fmt: skip
-    app = create_app(settings, clock=clock)
-    services = app.state.services
-    hook = EmergencyRecording(services, {"ncps-saxe": [(vms, SITE)]}, interval=0.5).start()
-    try:
-        with serve_in_thread(app) as url:
+    """The example district; its school VMS records, Saxe's cameras grouped as in the demo."""
+    with running_district(tmp_path, record_seconds=120, groups={ref: SITE for ref in SITE}, hold_seconds=60) as (
+        url,
+        services,
+        vms,
+    ):
+        hook = EmergencyRecording(services, {"ncps-saxe": [(vms, SITE)]}, interval=0.5).start()
+        try:
             yield url, services, vms
-    finally:
-        hook.stop()
-        vms.stop()
-
-
-def _token(services, sub: str, roles: list[str]) -> str:
-    return services.dev_issuer.mint(sub, "ncpd", roles, now=services.clock.now())
+        finally:
+            hook.stop()
 
 
 def test_pre_event_footage_plays_back_through_the_broker(district, tmp_path):
     url, services, vms = district
-    officer, dispatcher = _token(services, "officer-kim", ["officer"]), _token(services, "dispatch-lee", ["dispatcher"])
+    officer, dispatcher = token(services, "officer-kim", ["officer"]), token(services, "dispatch-lee", ["dispatcher"])
     ffmpeg = [ffmpeg_exe(), "-hide_banner", "-loglevel", "warning", "-rw_timeout", "5000000"]
 
     # Watching the exterior camera makes the whole site record, the interior camera too.

@@ -120,50 +120,44 @@ class EmergencyRepository:
     def end(self, id: str, *, ended_at: datetime, by_sub: str, by_agency: str) -> EmergencyRecord:
         """End an open emergency; one conditional UPDATE, so two concurrent ends cannot both win."""
         at = as_utc(ended_at, name="ended_at")
-        try:
-            with self._store.begin_write() as conn:
-                result = conn.execute(
-                    update(emergencies)
-                    .where(
-                        emergencies.c.id == id,
-                        emergencies.c.ended_at.is_(None),
-                        emergencies.c.expires_at > at,
-                    )
-                    .values(ended_at=at, ended_by_sub=by_sub, ended_by_agency=by_agency)
-                )
-                if result.rowcount == 1:
-                    self._bump(conn)
-                current = self._get(conn, id)
-        except SQLAlchemyError as exc:
-            raise self._store.unavailable("update of", exc) from exc
-        if current is None:
-            raise UnknownEmergency(f"no emergency {id!r}", field="id")
-        if result.rowcount != 1:
+        current, changed = self._update_open(
+            id, at, {"ended_at": at, "ended_by_sub": by_sub, "ended_by_agency": by_agency}
+        )
+        if not changed:
             state = "ended" if current.ended_at is not None else "expired"
             raise Conflict(f"emergency {id!r} has already {state}", field="id")
         return current
 
     def extend(self, id: str, *, expires_at: datetime, now: datetime) -> EmergencyRecord:
         """Move an open emergency's expiry later; one conditional UPDATE (it must still be open at ``now``)."""
-        t, new = as_utc(now, name="now"), as_utc(expires_at, name="expires_at")
+        new = as_utc(expires_at, name="expires_at")
+        current, changed = self._update_open(id, as_utc(now, name="now"), {"expires_at": new},
+                                             emergencies.c.expires_at < new)  # fmt: skip
+        if not changed:
+            raise Conflict(f"emergency {id!r} is no longer open", field="id")
+        return current
+
+    def _update_open(
+        self, id: str, at: datetime, values: dict[str, Any], *where: Any
+    ) -> tuple[EmergencyRecord, bool]:  # fmt: skip
+        """Update ``id`` if it is open at ``at`` (and ``where``), bumping the generation; (the row now, changed)."""
         try:
             with self._store.begin_write() as conn:
                 result = conn.execute(
                     update(emergencies)
-                    .where(emergencies.c.id == id, emergencies.c.ended_at.is_(None), emergencies.c.expires_at > t,
-                           emergencies.c.expires_at < new)
-                    .values(expires_at=new)
+                    .where(emergencies.c.id == id, emergencies.c.ended_at.is_(None), emergencies.c.expires_at > at,
+                           *where)
+                    .values(**values)
                 )  # fmt: skip
-                if result.rowcount == 1:
+                changed = result.rowcount == 1
+                if changed:
                     self._bump(conn)
                 current = self._get(conn, id)
         except SQLAlchemyError as exc:
             raise self._store.unavailable("update of", exc) from exc
         if current is None:
             raise UnknownEmergency(f"no emergency {id!r}", field="id")
-        if result.rowcount != 1:
-            raise Conflict(f"emergency {id!r} is no longer open", field="id")
-        return current
+        return current, changed
 
     def unrecorded_closed(self, now: datetime) -> builtins.list[EmergencyRecord]:
         """Ended or expired (expires_at <= now) emergencies whose close is not yet in the audit log."""

@@ -9,7 +9,9 @@ STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 FONT   := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 APT    := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
 
-.PHONY: demo test lint bench system-deps clean
+.PHONY: demo test lint bench system-deps console browser clean
+CONSOLE := broker/console
+VENDOR  := $(CONSOLE)/static/vendor
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { $(APT) update -q && $(APT) install -y -q python3-venv; }
@@ -22,7 +24,19 @@ $(STAMP): pyproject.toml
 system-deps:
 	@test -f $(FONT) || { $(APT) update -q && $(APT) install -y -q fonts-dejavu-core; }
 
-demo: $(STAMP) system-deps
+# The web console's front-end dependencies: npm ci from the lock file, then the dist files it serves copied into
+# the git-ignored static/vendor/ (nothing third-party committed, nothing fetched at run time).
+console: $(VENDOR)/hls.mjs
+$(VENDOR)/hls.mjs: $(CONSOLE)/package-lock.json
+	@command -v npm >/dev/null || { $(APT) update -q && $(APT) install -y -q npm; }
+	cd $(CONSOLE) && npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR) && cp $(CONSOLE)/node_modules/hls.js/dist/hls.min.mjs $@
+
+# The browser tests drive Debian's Chromium (never a downloaded browser).
+browser:
+	@test -x /usr/bin/chromium || { $(APT) update -q && $(APT) install -y -q chromium; }
+
+demo: $(STAMP) system-deps console
 	CAMGATE_MODE=dev $(BIN)/camgate demo $(if $(PORT),--port $(PORT))
 
 lint: $(STAMP)
@@ -30,7 +44,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy broker adapters
 
-test: $(STAMP) system-deps lint
+test: $(STAMP) system-deps console browser lint
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
@@ -41,4 +55,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/emergency.py
 
 clean:
-	rm -rf $(VENV) .camgate .pytest_cache .ruff_cache
+	rm -rf $(VENV) .camgate .pytest_cache .ruff_cache $(CONSOLE)/node_modules $(VENDOR) test-screenshots

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from broker.api.allow import allow_header
 from broker.api.errordoc import FRAMEWORK_CODES
 from broker.api.openapi import build_openapi
-from broker.api.routes import admin, audit, cameras, emergencies, health, triggers
+from broker.api.routes import admin, audit, cameras, console, emergencies, health, triggers
 from broker.api.security import SELF_AUTHENTICATED, access_of, require_authentication
 from broker.api.services import Services, build_services
 from broker.clock import Clock
@@ -68,7 +68,7 @@ def create_app(
         openapi_url=None, docs_url=None, redoc_url=None,
     )  # fmt: skip
     app.state.services = services
-    for module in (health, cameras, emergencies, triggers, audit, admin):
+    for module in (health, cameras, emergencies, triggers, audit, admin, console):
         app.include_router(module.router)
 
     @app.get("/openapi.json", include_in_schema=False)

@@ -23,6 +23,7 @@ from broker.settings import load_settings
 
 BANNER = """
 camgate demo is running: {url}
+  Web console: {url}/console/
 
   Simulated VMS: {vms}
   Data (SQLite, dev issuer key, video): {data}

@@ -1,0 +1,38 @@
+"""The console's static files: opened explicitly, strict CSP, never a file outside the package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from broker.api.routes.console import CSP, resolve
+from broker.console import STATIC
+from tests.api.support import Api
+
+
+def test_index_is_served_with_a_self_only_csp(api: Api) -> None:
+    r = api.client.get("/console/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert r.headers["content-security-policy"] == CSP and "'unsafe-inline'" not in CSP
+    assert "default-src 'self'" in CSP and "http" not in CSP
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert '<script type="module" src="js/main.js">' in r.text
+
+
+def test_modules_and_styles_have_their_types(api: Api) -> None:
+    assert api.client.get("/console/js/main.js").headers["content-type"].startswith("text/javascript")
+    assert api.client.get("/console/css/console.css").headers["content-type"].startswith("text/css")
+    assert api.client.get("/console", follow_redirects=False).headers["location"] == "/console/"
+
+
+def test_nothing_outside_the_static_root(api: Api, tmp_path: Path) -> None:
+    for path in ("../__init__.py", "..%2F__init__.py", "js/../../__init__.py", "missing.js", "../../../pyproject.toml"):
+        assert api.client.get(f"/console/{path}").status_code == 404, path
+    assert resolve("../__init__.py") is None and resolve("/etc/passwd") is None
+    assert resolve("") == STATIC.resolve() / "index.html"
+
+
+def test_no_inline_script_or_style_in_the_pages() -> None:
+    for page in STATIC.glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert "<script>" not in text and "style=" not in text and "<style" not in text, page
+        assert "http://" not in text and "https://" not in text, page  # no CDN

@@ -1,0 +1,117 @@
+"""The web console in Debian's Chromium (Playwright, never a downloaded browser) against a real ``camgate demo``.
+
+One broker process and one browser for the module; each step writes a screenshot to ``test-screenshots/``
+(git-ignored). The dispatch page must really play video: the ``<video>`` element's ``currentTime`` advances.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api.broker_process import BrokerProcess
+from tests.paths import REPO
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path(os.environ.get("CAMGATE_CHROMIUM", "/usr/bin/chromium"))
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]  # fmt: skip
+SHOTS = REPO / "test-screenshots"
+THREAT = "Caller reports an armed intruder in the front office."
+
+pytestmark = [
+    pytest.mark.video,
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (make test installs it)"),
+    pytest.mark.skipif(not (REPO / "broker/console/static/vendor/hls.mjs").exists(), reason="run make console"),
+]
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
+    with BrokerProcess.start(tmp_path_factory.mktemp("console")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    SHOTS.mkdir(exist_ok=True)
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_console(browser: Any, broker: BrokerProcess, persona: tuple[str, str, str], page_id: str) -> Any:
+    """A page signed in with a dev bearer token in sessionStorage (set before any script runs; never in a URL)."""
+    token = broker.token(*persona)
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context.add_init_script(f"sessionStorage.setItem('camgate.token', {token!r}); "
+                            f"sessionStorage.setItem('camgate.site', 'ncps-saxe');")  # fmt: skip
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{broker.url}/console/#{page_id}")
+    return page
+
+
+def playing(page: Any, camera: str, seconds: float = 1.0) -> None:
+    """Wait until the camera's <video> has played past ``seconds``."""
+    page.wait_for_function(
+        "([id, s]) => { const v = document.querySelector(`video[data-camera='${id}']`); return v && v.currentTime > s; }",
+        arg=[camera, seconds], timeout=40_000,
+    )  # fmt: skip
+
+
+def current_time(page: Any, camera: str) -> float:
+    return float(page.evaluate("id => document.querySelector(`video[data-camera='${id}']`).currentTime", camera))
+
+
+def test_dispatch_declare_watch_and_end(browser: Any, broker: BrokerProcess) -> None:
+    officer = open_console(browser, broker, ("officer-kim", "ncpd", "officer"), "dispatch")
+    playing(officer, "saxe-ext-01")
+    first = current_time(officer, "saxe-ext-01")
+    officer.wait_for_timeout(1500)
+    assert current_time(officer, "saxe-ext-01") > first  # advancing: really playing
+    denied = officer.locator(".denied li[data-camera='saxe-int-01']")
+    assert "only during a declared emergency" in denied.inner_text()
+    assert officer.locator("form.declare").count() == 0  # officers do not declare
+    officer.screenshot(path=str(SHOTS / "1-officer-dispatch.png"))
+    officer.context.close()
+
+    dispatcher = open_console(browser, broker, ("dispatch-lee", "ncpd", "dispatcher"), "dispatch")
+    dispatcher.wait_for_selector("form.declare")
+    assert dispatcher.locator("video[data-camera='saxe-int-01']").count() == 0
+    dispatcher.select_option("#em-site", "ncps-saxe")
+    dispatcher.fill("#em-zones", "interior")
+    dispatcher.fill("#em-threat", THREAT)
+    dispatcher.fill("#em-incident", "NC-26-01433")
+    dispatcher.screenshot(path=str(SHOTS / "2-dispatcher-declare-form.png"))
+    dispatcher.get_by_role("button", name="Declare emergency").click()
+    dispatcher.wait_for_selector("article.emergency")
+    playing(dispatcher, "saxe-int-01")  # no reload: the page re-read the decisions and started the player
+    dispatcher.screenshot(path=str(SHOTS / "3-dispatcher-interior-playing.png"))
+
+    dispatcher.fill("article.emergency input[id^='end-why-']", "suspect in custody")
+    dispatcher.get_by_role("button", name="End emergency").click()
+    status = dispatcher.locator("figure.player[data-camera='saxe-int-01'] .status")
+    playwright_api.expect(status).to_contain_text("Access ended: emergency ended at", timeout=20_000)
+    assert dispatcher.locator("figure.player[data-camera='saxe-int-01'].stopped").count() == 1
+    dispatcher.screenshot(path=str(SHOTS / "4-dispatcher-ended.png"))
+    dispatcher.context.close()
+
+
+def test_auditor_sees_the_log_and_the_chain_but_no_video(browser: Any, broker: BrokerProcess) -> None:
+    auditor = open_console(browser, broker, ("auditor-ray", "ncps", "auditor"), "audit")
+    playwright_api.expect(auditor.locator("#verify")).to_contain_text("Chain intact")
+    auditor.wait_for_selector("#audit-table tbody tr")
+    assert auditor.locator("#audit-table tbody tr").count() > 0
+    assert auditor.locator("video").count() == 0
+    auditor.screenshot(path=str(SHOTS / "5-auditor.png"), full_page=True)
+    auditor.context.close()

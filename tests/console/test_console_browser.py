@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright import sync_api as playwright_api
 
 from tests.api.broker_process import BrokerProcess
 from tests.paths import REPO
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = Path(os.environ.get("CAMGATE_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -24,12 +23,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 SHOTS = REPO / "test-screenshots"
 THREAT = "Caller reports an armed intruder in the front office."
 
-pytestmark = [
-    pytest.mark.video,
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (make test installs it)"),
-    pytest.mark.skipif(not (REPO / "broker/console/static/vendor/hls.mjs").exists(), reason="run make console"),
-]
+pytestmark = [pytest.mark.video, pytest.mark.browser]
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +34,9 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Missing parts fail the run (never a silent skip): `make test` installs both.
+    assert CHROMIUM.exists(), f"{CHROMIUM}: Debian's chromium is not installed (make test installs it)"
+    assert (REPO / "broker/console/static/vendor/hls.mjs").exists(), "hls.js is not installed: run make console"
     SHOTS.mkdir(exist_ok=True)
     with playwright_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)

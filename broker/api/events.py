@@ -6,8 +6,11 @@ A client too slow to take its events (queue full) is dropped: its stream ends, a
 and re-reads ``GET /api/v1/emergencies``. Which subscriber may see which emergency is decided per client
 (the MOUs its agency is a party to).
 
-Transitions applied by another replica reach this one through the emergencies refresh, which calls no
-listener: those are not streamed yet (the console re-reads the list on reconnect and on its own timer).
+Transitions applied by another replica call no listener here: :meth:`EventHub.follow` (housekeeping, every
+second while anyone listens) sees the emergencies generation move and streams what changed that this replica
+did not stream itself: a new emergency as ``emergency.declare``, a later expiry as ``emergency.extend``, one
+no longer active as ``emergency.end`` or ``emergency.expire``. A confirmation changes no emergency field and
+is streamed by the replica that made it only.
 """
 
 from __future__ import annotations
@@ -15,11 +18,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from broker.store.emergencies import EmergencyRecord
+from broker.admin.emergencies import to_json
+from broker.store.emergencies import EmergencyRecord, EmergencyRepository
+
+MAX_SEEN = 10_000
+Fingerprint = tuple[datetime, datetime | None]  # (expires_at, ended_at): what a transition changes
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +45,10 @@ class EventHub:
         self._size = queue_size
         self._loop: asyncio.AbstractEventLoop | None = None
         self._subscribers: set[Subscriber] = set()
+        self._lock = threading.Lock()
+        self._seen: dict[str, Fingerprint] = {}  # emergency id -> as last streamed (or baselined)
+        self._active: set[str] = set()
+        self._generation: int | None = None  # None: take a silent baseline at the next follow()
 
     def subscribe(self, visible: Callable[[str], bool]) -> Subscriber:
         self._loop = asyncio.get_running_loop()
@@ -48,12 +61,49 @@ class EventHub:
 
     def __call__(self, kind: str, rec: EmergencyRecord, details: dict[str, Any]) -> None:
         """The emergencies listener (any thread)."""
+        with self._lock:
+            self._seen[rec.id] = (rec.expires_at, rec.ended_at)
+        self._send(kind, rec.mou, details.get("emergency"))
+
+    def _send(self, kind: str, mou: str, emergency: Any) -> None:
         loop = self._loop
         if loop is None or not self._subscribers:
             return
-        event = {"kind": kind, "emergency": details.get("emergency"), "mou": rec.mou}
+        event = {"kind": kind, "emergency": emergency, "mou": mou}
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is listening any more
             loop.call_soon_threadsafe(self._publish, event)
+
+    def follow(self, repo: EmergencyRepository, now: datetime) -> None:
+        """Housekeeping (worker thread): stream other replicas' transitions (see the module docstring)."""
+        if not self._subscribers:
+            self._generation = None
+            return
+        generation = repo.generation()
+        if generation == self._generation:
+            return
+        baseline = self._generation is None
+        active = {rec.id: rec for rec in repo.list(active_at=now)}
+        gone = [r for r in (repo.get(i) for i in self._active - active.keys()) if r is not None]
+        out: list[tuple[str, EmergencyRecord]] = []
+        with self._lock:
+            for rec in [*active.values(), *gone]:
+                mark = (rec.expires_at, rec.ended_at)
+                before = self._seen.get(rec.id)
+                self._seen[rec.id] = mark
+                if baseline or before == mark:
+                    continue
+                if rec.id not in active:
+                    out.append(("emergency.end" if rec.ended_at is not None else "emergency.expire", rec))
+                else:
+                    out.append(("emergency.declare" if before is None else "emergency.extend", rec))
+            for old in self._active - active.keys():
+                self._seen.pop(old, None)
+            if len(self._seen) > MAX_SEEN:  # ids a local listener saw but that never were active here
+                self._seen = {k: v for k, v in self._seen.items() if k in active}
+            self._active = set(active)
+            self._generation = generation
+        for kind, rec in out:
+            self._send(kind, rec.mou, to_json(rec, now))
 
     def _publish(self, event: dict[str, Any]) -> None:
         for sub in list(self._subscribers):

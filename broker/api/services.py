@@ -84,6 +84,7 @@ class Services:
         self.emergencies.sweep()
         if self.console is not None:
             self.console.purge()
+        self.events.follow(self.emergencies.repo, self.clock.now())  # other replicas' transitions, streamed
         self.sessions.sweep()
         self.sessions.revalidate(self.guard.decide)  # cut-off everywhere: ended, expired, out of effect
         self.reloader.follow()  # a reload applied by another replica (or not yet recorded here)

@@ -154,3 +154,14 @@ def test_a_cookie_write_with_a_body_that_cannot_be_read_is_refused_for_csrf_firs
     client = browser(api, "dispatcher")
     r = client.post("/api/v1/emergencies", content=b"{not json", headers={"Content-Type": "application/json"})
     assert r.status_code == 403 and r.json()["reason"] == "cross_origin", r.text
+
+
+def test_signing_in_again_ends_the_previous_session_and_issues_a_new_id(api: Api) -> None:
+    client = browser(api, "officer")
+    first = str(client.cookies.get("camgate_session"))
+    r = client.post("/dev/signin", data={"persona": "auditor"}, headers={"Origin": ORIGIN}, follow_redirects=False)
+    assert r.status_code == 303
+    second = str(client.cookies.get("camgate_session"))
+    assert second != first
+    assert client.get("/api/v1/session").json()["principal"]["sub"] == "auditor-ray"
+    assert api.services.console is not None and api.services.console.lookup(first) is None

@@ -99,3 +99,25 @@ def test_a_stream_opened_with_the_session_ends_with_it(events_api: Api, url: str
 
 def test_no_credentials_no_stream(url: str) -> None:
     assert httpx.get(f"{url}/api/v1/events", timeout=5).status_code == 401
+
+
+def test_transitions_made_by_another_replica_are_streamed_once(
+    events_api: Api, url: str, make_api: Callable[..., contextlib.AbstractContextManager[Api]]
+) -> None:
+    bearer = {"Authorization": f"Bearer {events_api.token('dispatcher')}"}
+    with make_api() as other, httpx.stream("GET", f"{url}/api/v1/events", headers=bearer, timeout=10) as stream:
+        lines = stream.iter_lines()
+        assert next_event(lines) == (":", "camgate events")
+        events_api.services.tick()  # housekeeping here: the baseline
+        declared = other.declared()  # on the other replica: no listener of this one is called
+        events_api.services.tick()
+        kind, data = next_event(lines)
+        assert (kind, data["kind"], data["emergency"]["id"]) == ("emergency", "emergency.declare", declared["id"])
+        assert other.end(declared["id"]).status_code == 200
+        events_api.services.tick()
+        kind, data = next_event(lines)
+        assert data["kind"] == "emergency.end" and data["emergency"]["status"] != "active"
+        local = events_api.declared()  # on this replica: streamed by the listener ...
+        assert next_event(lines)[1]["emergency"]["id"] == local["id"]
+        events_api.services.tick()  # ... and not again when housekeeping sees the generation move
+        assert next_event(lines) == (":", "heartbeat")

@@ -171,3 +171,19 @@ def test_logout_deletes_the_session(oidc_api: Api, provider: OidcProvider) -> No
     stale.cookies.set("camgate_session", cookie)  # the old cookie value is worth nothing now
     assert stale.get("/api/v1/session").status_code == 401
     assert oidc_api.services.console is not None and oidc_api.services.console.lookup(cookie) is None
+
+
+def test_several_issuers_get_a_picker_page(
+    make_api: Callable[..., contextlib.AbstractContextManager[Api]], provider: OidcProvider
+) -> None:
+    second = {
+        "issuer": "https://idp.schools.example", "audience": "camgate", "jwks_uri": "https://idp.schools.example/k",
+        "agency": "ncps", "signin": {"client_id": "c", "display_name": "Schools <IdP>"},
+    }  # fmt: skip
+    first = {"issuer": provider.issuer, "audience": "camgate", "jwks_uri": f"{provider.issuer}/jwks",
+             "signin": {"client_id": CLIENT_ID, "display_name": "Police"}}  # fmt: skip
+    with make_api(identity={"issuers": [first, second]}) as api:
+        page = TestClient(api.app).get("/auth/login")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert "Police" in page.text and "Schools &lt;IdP&gt;" in page.text  # escaped
+        assert f"/auth/login?issuer={provider.issuer}" in page.text and "/dev/signin" in page.text

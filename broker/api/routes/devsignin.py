@@ -10,11 +10,10 @@ import html
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
-from starlette.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
 
 from broker.api.deps import ServicesDep
-from broker.api.routes.signin import set_session_cookie
+from broker.api.routes.signin import start_session
 from broker.api.security import public, same_origin
 from broker.errors import NotFound, PermissionDenied
 from broker.policy import Principal
@@ -66,7 +65,4 @@ async def sign_in(request: Request, services: ServicesDep) -> Response:
     if persona not in PERSONAS or services.console is None:
         raise NotFound("unknown persona")
     _, sub, agency, roles = PERSONAS[persona]
-    session_id, _ = await run_in_threadpool(services.console.create, issuer, Principal.of(sub, agency, roles))
-    response = RedirectResponse("/", status_code=303)
-    set_session_cookie(response, services, session_id)
-    return response
+    return await start_session(request, services, issuer, Principal.of(sub, agency, roles))

@@ -48,6 +48,18 @@ def set_session_cookie(response: Response, services: Any, session_id: str) -> No
     )
 
 
+async def start_session(request: Request, services: Any, issuer: str, principal: Any) -> Response:
+    """A new session (a new id: never one the browser brought, OWASP session fixation), the previous one of
+    this browser ended; 303 to the console."""
+    previous = await console_session(request)
+    if previous is not None:
+        await run_in_threadpool(services.console.end, previous)
+    session_id, _ = await run_in_threadpool(services.console.create, issuer, principal)
+    response = RedirectResponse("/", status_code=303)
+    set_session_cookie(response, services, session_id)
+    return response
+
+
 def _picker(services: Any) -> HTMLResponse:
     items = "".join(
         f'<li><a href="/auth/login?issuer={html.escape(i.issuer, quote=True)}">'
@@ -83,10 +95,7 @@ async def callback(request: Request, services: ServicesDep) -> Response:
     if services.signin is None or services.console is None:
         raise NotFound("sign-in is not configured")
     issuer, principal = await services.signin.callback(request)
-    session_id, _ = await run_in_threadpool(services.console.create, issuer, principal)
-    response = RedirectResponse("/", status_code=303)
-    set_session_cookie(response, services, session_id)
-    return response
+    return await start_session(request, services, issuer, principal)
 
 
 @router.post("/auth/logout", include_in_schema=False, status_code=204)

@@ -7,6 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 FONT   := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+OIDC   := tests/oidc/node_modules/.package-lock.json
 APT    := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
 
 .PHONY: demo test lint bench system-deps console browser clean
@@ -19,6 +20,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
+
+# The sign-in tests run a third-party OpenID Connect provider (oidc-provider, pinned in tests/oidc/package-lock.json).
+$(OIDC): tests/oidc/package-lock.json tests/oidc/package.json
+	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 # The demo video burns camera names into the picture: ffmpeg's drawtext needs a font.
 system-deps:
@@ -44,7 +50,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy broker adapters
 
-test: $(STAMP) system-deps console browser lint
+test: $(STAMP) system-deps console browser $(OIDC) lint
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
@@ -55,4 +61,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/emergency.py
 
 clean:
-	rm -rf $(VENV) .camgate .pytest_cache .ruff_cache $(CONSOLE)/node_modules $(VENDOR) test-screenshots
+	rm -rf $(VENV) .camgate .pytest_cache .ruff_cache $(CONSOLE)/node_modules $(VENDOR) test-screenshots tests/oidc/node_modules

@@ -7,7 +7,7 @@ Layers, dependencies flowing downward only::
     notify .............. signed webhook notices of emergency transitions (outbox, dispatcher)
     admin ............... emergencies (declare / extend / confirm / end / expire), triggers, positions, reload
     inventory ........... cameras and the adapters of their systems
-    identity ............ bearer JWTs against each issuer's JWKS
+    identity ............ bearer JWTs against each issuer's JWKS; console sign-in (OIDC + PKCE) and sessions
     audit ............... hash-chained log of decisions and sessions
     store ............... SQLAlchemy Core tables (SQLite, PostgreSQL)
     policy .............. the decision point (PDP): pure, no I/O, clock passed in

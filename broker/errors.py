@@ -6,10 +6,14 @@
     ├── InputError (422 invalid_input) ............ a request or document field is wrong; carries ``field``
     │   ├── DocumentError (422 invalid_document) .. inventory / MOU validation; carries every issue found
     │   └── InvalidRequest (422 invalid_request) .. API body / query / decide request line
-    ├── AuthenticationError (401 unauthenticated)  no, forged, expired or wrong-issuer token
+    ├── AuthenticationError (401 unauthenticated)  no, forged, expired or wrong-issuer token; no or an ended
+    │   │                                            console session; a refused sign-in callback (``reason``:
+    │   │                                            ``state``, ``no_login``, ``id_token``, ``provider``)
     │   ├── StreamTokenError (401 invalid_stream_token)  signed segment URL bad or expired
     │   └── SignatureError (401 invalid_signature) . a webhook (trigger, positions) unsigned, forged or stale
-    ├── PermissionDenied (403 forbidden) ......... authenticated but not allowed (role, MOU clause)
+    ├── PermissionDenied (403 forbidden) ......... authenticated but not allowed (role, MOU clause); a cookie
+    │   │                                          write without its CSRF token or from another origin
+    │   │                                          (``reason`` ``csrf_token`` / ``cross_origin``)
     │   └── AccessDenied (403 access_denied) ..... the PDP said no; ``reason`` is the contract's code
     ├── NotFound (404 not_found)
     │   ├── UnknownCamera (404 unknown_camera)

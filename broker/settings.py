@@ -12,8 +12,9 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from broker.errors import ConfigError
@@ -100,6 +101,33 @@ class AdminSettings(Section):
     operator_agencies: list[str] | None = Field(None, description="Agencies whose operators count (None: any agency)")
 
 
+class ConsoleSettings(Section):
+    """The web console's server-side sessions (sign-in at ``/auth/login``, cookie ``camgate_session``)."""
+
+    session_absolute_minutes: float = Field(
+        480, gt=0, le=7 * 24 * 60, description="A console session ends this long after sign-in, whatever happens"
+    )
+    session_idle_minutes: float = Field(30, gt=0, le=24 * 60, description="... or after this long without a request")
+    origin: str | None = Field(
+        None,
+        description="The broker's own origin as browsers see it (`https://camgate.example`): the OIDC redirect "
+        "URI's base and what Origin/Referer must match on cookie-authenticated writes. None: the request's own",
+    )
+
+    @field_validator("origin")
+    @classmethod
+    def _an_origin(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/") or parts.query:
+            raise ValueError("console.origin must be scheme://host[:port] (RFC 6454), no path")
+        return f"{parts.scheme}://{parts.netloc}"
+
+    events_heartbeat_seconds: float = Field(15, gt=0, description="Comment line on /api/v1/events this often")
+    events_queue: int = Field(256, ge=1, description="Events kept per slow event-stream client before it is closed")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CAMGATE_", env_nested_delimiter="__", extra="forbid")
 
@@ -113,6 +141,7 @@ class Settings(BaseSettings):
     emergencies: EmergencySettings = Field(default_factory=EmergencySettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings, description="Web console sign-in and sessions")
     notifications: NotificationSettings = Field(
         default_factory=NotificationSettings, description="Signed webhook notices of emergency transitions"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import re
 import signal
@@ -16,15 +17,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
 
 from broker.api.allow import allow_header
 from broker.api.errordoc import FRAMEWORK_CODES
 from broker.api.openapi import build_openapi
-from broker.api.routes import admin, audit, cameras, console, emergencies, health, triggers
+from broker.api.routes import admin, audit, cameras, console, devsignin, emergencies, events, health, signin, triggers
 from broker.api.security import SELF_AUTHENTICATED, access_of, require_authentication
 from broker.api.services import Services, build_services
 from broker.clock import Clock
-from broker.errors import AuthenticationError, CamgateError, DocumentError
+from broker.errors import AuthenticationError, CamgateError, DocumentError, PermissionDenied
 from broker.settings import Settings, load_settings
 
 log = logging.getLogger("camgate")
@@ -68,8 +70,16 @@ def create_app(
         openapi_url=None, docs_url=None, redoc_url=None,
     )  # fmt: skip
     app.state.services = services
-    for module in (health, cameras, emergencies, triggers, audit, admin, console):
+    for module in (health, cameras, emergencies, triggers, audit, admin, signin, events, console):
         app.include_router(module.router)
+    if settings.mode == "dev":  # one-click demo personas: never mounted outside dev mode
+        app.include_router(devsignin.router)
+    # Sign-ins under way: a short-lived signed cookie on /auth binds the provider's callback to the browser
+    # that started it (authlib keeps a state marker there; state, nonce and verifier stay server-side).
+    app.add_middleware(
+        SessionMiddleware, secret_key=hmac.new(settings.stream_secret(), b"console-login", "sha256").hexdigest(),
+        session_cookie="camgate_login", max_age=600, path="/auth", same_site="lax", https_only=settings.mode != "dev",
+    )  # fmt: skip
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi() -> dict[str, Any]:
@@ -149,7 +159,7 @@ async def _unauthenticated(request: Request) -> JSONResponse | None:
         return None
     try:
         await require_authentication(request)
-    except AuthenticationError as exc:
+    except (AuthenticationError, PermissionDenied) as exc:  # PermissionDenied: a cookie write without CSRF
         return _error_response(exc)
     return None
 

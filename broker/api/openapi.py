@@ -3,9 +3,9 @@
 FastAPI documents what the routes declare (parameters, bodies, ``responses=raises(...)``, response models and
 classes). This adds, for every operation, what the app itself does and FastAPI cannot know:
 
-- the security the route really has, from its marker in ``broker/api/security.py``: bearer JWT, or bearer
-  *or* ``?access_token=`` (RFC 6750 §2.3) for ``@query_token`` routes, none for ``@public`` and
-  ``@signed_url`` ones;
+- the security the route really has, from its marker in ``broker/api/security.py``: bearer JWT or the console
+  session cookie, plus ``?access_token=`` (RFC 6750 §2.3) for ``@query_token`` routes, none for ``@public``
+  and ``@signed_url`` ones; 403 ``forbidden`` on every write that a session cookie may authenticate (CSRF);
 - the error answers of the framework (401, 404, 400, 422, 500; ``broker/api/errordoc.py``), with the one
   error body schema instead of FastAPI's ``HTTPValidationError``, which the broker never sends;
 - optional query parameters documented as what they are, optional (FastAPI writes ``anyOf [T, null]``, which
@@ -23,14 +23,20 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from broker.api.errordoc import CODES_KEY, FRAMEWORK_CODES, add_codes, error_components
-from broker.api.security import ACCESS_ATTR
-from broker.errors import AuthenticationError, CamgateError
+from broker.api.security import ACCESS_ATTR, SAFE_METHODS
+from broker.errors import AuthenticationError, CamgateError, PermissionDenied
 
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "RFC 6750 §2.1"},
     "access_token": {
         "type": "apiKey", "in": "query", "name": "access_token",
         "description": "The same JWT as a query parameter, for players that cannot send headers (RFC 6750 §2.3)",
+    },
+    "console_session": {
+        "type": "apiKey", "in": "cookie", "name": "camgate_session",
+        "description": "The web console's session (sign-in at /auth/login). POST, PUT, PATCH and DELETE with it "
+                       "also need the session's csrf_token (GET /api/v1/session) in X-CSRF-Token and an Origin "
+                       "(or Referer) of the broker's own origin, else 403 forbidden",
     },
     "webhook_signature": {
         "type": "apiKey", "in": "header", "name": "webhook-signature",
@@ -39,8 +45,8 @@ SECURITY_SCHEMES = {
     },
 }  # fmt: skip
 SECURITY: dict[str, list[dict[str, list[str]]]] = {
-    "bearer": [{"bearer": []}],
-    "query_token": [{"bearer": []}, {"access_token": []}],
+    "bearer": [{"bearer": []}, {"console_session": []}],
+    "query_token": [{"bearer": []}, {"access_token": []}, {"console_session": []}],
     "public": [],
     "signed_url": [],
     "signed_webhook": [{"webhook_signature": []}],
@@ -69,12 +75,12 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             continue
         access = getattr(route.endpoint, ACCESS_ATTR, "bearer")
         for method in route.methods or ():
-            complete_operation(schema["paths"][route.path_format][method.lower()], access)
+            complete_operation(schema["paths"][route.path_format][method.lower()], access, method)
     app.openapi_schema = schema
     return schema
 
 
-def complete_operation(op: dict[str, Any], access: str) -> None:
+def complete_operation(op: dict[str, Any], access: str, method: str = "GET") -> None:
     """Security, framework error answers and parameter schemas of one operation (see the module docstring)."""
     op["security"] = SECURITY[access]
     params: list[dict[str, Any]] = op.get("parameters", [])
@@ -85,6 +91,8 @@ def complete_operation(op: dict[str, Any], access: str) -> None:
         del responses["422"]  # FastAPI's HTTPValidationError: replaced by the broker's own body below
     if access in ("bearer", "query_token"):
         add_codes(responses, AuthenticationError.status, [AuthenticationError.code])
+        if method.upper() not in SAFE_METHODS:  # a console-session write without its CSRF token / Origin
+            add_codes(responses, PermissionDenied.status, [PermissionDenied.code])
     if any(p["in"] == "path" for p in params):
         add_codes(responses, 404, [FRAMEWORK_CODES[404]])
     if "requestBody" in op:

@@ -1,20 +1,33 @@
-"""Deny by default: every route needs a verified bearer token unless it was opened explicitly.
+"""Deny by default: every route needs a verified bearer token or a console session unless opened explicitly.
 
 Opening a route is an explicit act at the route (``@public``, ``@signed_url`` or ``@signed_webhook``), the way frigate's
 ``require_admin_by_default`` works; a new route that forgets is closed, not open.
+
+Console sessions (cookie ``camgate_session``, :mod:`broker.identity.sessions`) authenticate the same routes as a
+bearer token. A cookie is sent by the browser whoever wrote the page, so a state-changing request (POST, PUT,
+PATCH, DELETE) authenticated by the cookie must also carry the session's CSRF token in ``X-CSRF-Token``
+(double submit bound to the session) and an ``Origin`` (or ``Referer``) of the broker's own origin; else 403
+``forbidden`` with ``reason`` ``csrf_token`` or ``cross_origin``, audited as ``console.refused``. A request
+with an ``Authorization`` header is a bearer request: no cookie is looked at and no CSRF token is needed.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
-from broker.errors import AuthenticationError
+from broker.errors import AuditUnavailable, AuthenticationError, PermissionDenied
+from broker.identity.sessions import COOKIE, ConsoleSession
 
 F = TypeVar("F", bound=Callable[..., Any])
 ACCESS_ATTR = "__camgate_access__"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # RFC 9110 §9.2.1
+CSRF_HEADER = "X-CSRF-Token"
 
 
 def public(fn: F) -> F:
@@ -66,11 +79,79 @@ def bearer_token(request: Request, allow_query: bool) -> str:
     raise AuthenticationError("no bearer token")
 
 
+def own_origin(request: Request) -> str:
+    """The broker's origin as browsers see it (settings ``console.origin``, else the request's own)."""
+    configured = request.app.state.services.settings.console.origin
+    if configured:
+        return str(configured).rstrip("/")
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+def same_origin(request: Request) -> str | None:
+    """None when the request comes from the broker's own pages, else why not (``cross_origin``)."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        referer = request.headers.get("referer")
+        if not referer:
+            return "no Origin or Referer header"
+        parts = urlsplit(referer)
+        origin = f"{parts.scheme}://{parts.netloc}"
+    if origin.rstrip("/") != own_origin(request):
+        return f"Origin {origin[:100]} is not the broker's"
+    return None
+
+
+async def _refuse(request: Request, session: ConsoleSession, reason: str, why: str) -> None:
+    services = request.app.state.services
+    p = session.principal
+    with contextlib.suppress(AuditUnavailable):  # refused either way
+        await run_in_threadpool(
+            services.audit.append, "console.refused", principal_sub=p.sub, principal_agency=p.agency,
+            principal_roles=sorted(p.roles), allowed=False, reason=reason,
+            client=request.client.host if request.client else None,
+            details={"method": request.method, "path": request.url.path[:200], "why": why[:200]},
+        )  # fmt: skip
+    raise PermissionDenied(f"cookie-authenticated {request.method} refused: {why}", reason=reason)
+
+
+async def check_csrf(request: Request, session: ConsoleSession) -> None:
+    """A state-changing request authenticated by the session cookie: CSRF token and same origin, or 403."""
+    # OWASP CSRF cheat sheet: verify the origin with standard headers, and a synchronizer token bound to
+    # the session (sent in a custom header, which a cross-site form cannot set).
+    if (why := same_origin(request)) is not None:
+        await _refuse(request, session, "cross_origin", why)
+    if not session.csrf_matches(request.headers.get(CSRF_HEADER)):
+        await _refuse(request, session, "csrf_token", f"missing or wrong {CSRF_HEADER} header")
+
+
+async def console_session(request: Request) -> ConsoleSession | None:
+    """The live console session of the request's cookie, or None."""
+    services = request.app.state.services
+    cookie = request.cookies.get(COOKIE)
+    if not cookie or services.console is None:
+        return None
+    session: ConsoleSession | None = await run_in_threadpool(services.console.lookup, cookie)
+    return session
+
+
 async def require_authentication(request: Request) -> None:
-    """App-wide dependency: verify the bearer token for every route not opened explicitly."""
+    """App-wide dependency: a bearer token, or the console session cookie, for every route not opened."""
     access = access_of(request)
     if access in SELF_AUTHENTICATED:
         return
     services = request.app.state.services
-    token = bearer_token(request, allow_query=access == "query_token")
-    request.state.principal = await services.verifier.verify(token)
+    allow_query = access == "query_token"
+    if request.headers.get("authorization") or (allow_query and request.query_params.get("access_token")):
+        token = bearer_token(request, allow_query=allow_query)
+        request.state.principal = await services.verifier.verify(token)
+        return
+    if request.cookies.get(COOKIE):
+        session = await console_session(request)
+        if session is None:
+            raise AuthenticationError("the console session has expired or ended; sign in again")
+        if request.method not in SAFE_METHODS:
+            await check_csrf(request, session)
+        request.state.console_session = session
+        request.state.principal = session.principal
+        return
+    raise AuthenticationError("no bearer token")

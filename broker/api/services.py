@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 from starlette.concurrency import run_in_threadpool
@@ -14,6 +15,7 @@ from broker.admin.emergencies import EmergencyService
 from broker.admin.positions import PositionService
 from broker.admin.reload import Reloader, ReloadOutcome
 from broker.admin.triggers import TriggerService
+from broker.api.events import EventHub
 from broker.audit import AuditLog
 from broker.audit.records import Actor
 from broker.clock import Clock, SystemClock
@@ -24,6 +26,8 @@ from broker.enforcement.sessions import SessionTracker
 from broker.enforcement.streamtoken import StreamTokenSigner
 from broker.errors import ConfigError
 from broker.identity import DevIssuer, TokenVerifier
+from broker.identity.oidc import LoginCache, SignIn
+from broker.identity.sessions import ConsoleSessions
 from broker.inventory.adapters import AdapterPool, close_adapters
 from broker.inventory.catalog import Catalog, LiveCatalog
 from broker.inventory.positions import PositionBook
@@ -33,6 +37,7 @@ from broker.notify.notices import Notifier
 from broker.settings import Settings
 from broker.store import EmergencyRepository, Store
 from broker.store.changes import ChangeListener
+from broker.store.console import ConsoleRepository
 from broker.store.generations import DocumentGenerations
 from broker.store.outbox import OutboxRepository
 from broker.store.positions import PositionRepository
@@ -57,6 +62,9 @@ class Services:
     pool: AdapterPool
     reloader: Reloader
     dev_issuer: DevIssuer | None = None
+    console: ConsoleSessions | None = None  # web console sessions (cookie) and OIDC sign-in
+    signin: SignIn | None = None
+    events: EventHub = field(default_factory=lambda: EventHub(256))  # GET /api/v1/events subscribers
     changes: ChangeListener | None = None  # PostgreSQL: other replicas' emergency changes at once
     dispatcher: Dispatcher | None = None  # delivers webhook notices (None: no webhook configured)
     triggers: TriggerService | None = None
@@ -74,6 +82,9 @@ class Services:
         if not self.audit.probe():  # fail closed for open sessions too; the rest needs the log anyway
             return
         self.emergencies.sweep()
+        if self.console is not None:
+            self.console.purge()
+        self.events.follow(self.emergencies.repo, self.clock.now())  # other replicas' transitions, streamed
         self.sessions.sweep()
         self.sessions.revalidate(self.guard.decide)  # cut-off everywhere: ended, expired, out of effect
         self.reloader.follow()  # a reload applied by another replica (or not yet recorded here)
@@ -105,6 +116,7 @@ class Services:
             self.changes.start()
 
     async def aclose(self) -> None:
+        self.events.close_all()
         if self.changes is not None:
             await run_in_threadpool(self.changes.stop)
         self.sessions.close_all()
@@ -170,6 +182,14 @@ def build_services(
         triggers=TriggerService(settings, emergencies, trigger_repo, audit, book, clock),
         positions=PositionService(settings, book, audit, clock),
     )
+    console_repo = ConsoleRepository(store)
+    services.console = ConsoleSessions(
+        console_repo, clock, absolute=timedelta(minutes=settings.console.session_absolute_minutes),
+        idle=timedelta(minutes=settings.console.session_idle_minutes),
+    )  # fmt: skip
+    services.events = EventHub(settings.console.events_queue)
+    emergencies.listeners.append(services.events)
+    services.signin = SignIn(list(settings.identity.issuers), LoginCache(console_repo, clock))
     try:
         hooks = resolve(settings.notifications, dev=settings.mode == "dev", data_dir=settings.data_dir)
     except ValueError as exc:

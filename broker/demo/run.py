@@ -27,6 +27,7 @@ camgate demo is running: {url}
 
   Simulated VMS: {vms}
   Data (SQLite, dev issuer key, video): {data}
+  Sign in with one click as a demo persona: {url}/dev/signin
 
   Try it (from another terminal, in this directory):
     OFFICER=$(.venv/bin/camgate token --sub officer-kim --agency ncpd --roles officer)

@@ -56,6 +56,38 @@ def _check_inline_jwks(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+class SignInConfig(BaseModel):
+    """The web console's sign-in at an issuer: OpenID Connect authorization code flow with PKCE (S256)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: str = Field(min_length=1, description="camgate's client_id at the provider (the ID token's `aud`).")
+    client_secret_env: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Environment variable holding the client secret; unset for a public client (PKCE only).",
+    )
+    discovery_url: str | None = Field(
+        default=None,
+        description="OpenID Provider metadata URL; default `<issuer>/.well-known/openid-configuration` "
+        "(OIDC Discovery §4). https, or http on 127.0.0.1 only.",
+    )
+    scope: str = Field(default="openid", min_length=1, description="Scopes asked for; must include `openid`.")
+    display_name: str | None = Field(default=None, description="Name shown on the issuer picker page.")
+
+    @field_validator("discovery_url")
+    @classmethod
+    def _discovery_safe(cls, value: str | None) -> str | None:
+        return None if value is None else _check_jwks_uri(value)
+
+    @field_validator("scope")
+    @classmethod
+    def _openid_scope(cls, value: str) -> str:
+        if "openid" not in value.split():  # OIDC Core §3.1.2.1: "scope REQUIRED ... MUST contain openid"
+            raise ValueError("scope must contain openid")
+        return value
+
+
 class IssuerConfig(BaseModel):
     """One trusted token issuer (an OpenID Connect provider or any JWT issuer publishing a JWKS)."""
 
@@ -97,6 +129,9 @@ class IssuerConfig(BaseModel):
     )
     leeway_seconds: int = Field(
         default=30, ge=0, le=600, description="Clock skew tolerated on exp / nbf / iat, in seconds."
+    )
+    signin: SignInConfig | None = Field(
+        default=None, description="Web console sign-in at this issuer (OIDC code flow with PKCE); unset: none."
     )
     jwks_min_refresh_seconds: float = Field(
         default=30,
@@ -147,6 +182,12 @@ class IssuerConfig(BaseModel):
         if self.jwks_cache_seconds < self.jwks_min_refresh_seconds:
             raise ValueError("jwks_cache_seconds must not be shorter than jwks_min_refresh_seconds")
         return self
+
+    def discovery_url(self) -> str:
+        """Where the provider's metadata is (OIDC Discovery §4: issuer + /.well-known/openid-configuration)."""
+        if self.signin is not None and self.signin.discovery_url:
+            return self.signin.discovery_url
+        return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
 
     @property
     def audiences(self) -> frozenset[str]:

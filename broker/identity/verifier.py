@@ -183,7 +183,7 @@ class TokenVerifier:
             raise AuthenticationError(f"malformed token: {exc.error}") from exc
         claims = verified.claims
         self._check_claims(claims, config)
-        return self._principal(claims, config)
+        return principal_from_claims(claims, config)
 
     def _check_claims(self, claims: dict[str, Any], config: IssuerConfig) -> None:
         now = self._clock.now().timestamp()
@@ -223,18 +223,19 @@ class TokenVerifier:
         if iat is not None and iat > now + leeway:
             raise AuthenticationError("token issued in the future")
 
-    @staticmethod
-    def _principal(claims: dict[str, Any], config: IssuerConfig) -> Principal:
-        # RFC 7519 §4.1.2: "The subject value MUST either be scoped to be locally unique in the context of the
-        # issuer or be globally unique." camgate requires one: an audit entry needs a who.
-        sub = _claim(claims, config.sub_claim)
-        if not isinstance(sub, str) or not sub.strip():
-            raise AuthenticationError(f"missing {config.sub_claim} claim")
-        if config.agency is not None:
-            agency = config.agency
-        else:
-            agency = _claim(claims, config.agency_claim)
-            if not isinstance(agency, str) or not agency.strip():
-                raise AuthenticationError(f"missing {config.agency_claim} claim")
-        roles = _roles(_claim(claims, config.roles_claim))
-        return Principal.of(sub, agency, roles)
+
+def principal_from_claims(claims: dict[str, Any], config: IssuerConfig) -> Principal:
+    """The principal of verified ``claims`` (a bearer token's, or an ID token's at console sign-in)."""
+    # RFC 7519 §4.1.2: "The subject value MUST either be scoped to be locally unique in the context of the
+    # issuer or be globally unique." camgate requires one: an audit entry needs a who.
+    sub = _claim(claims, config.sub_claim)
+    if not isinstance(sub, str) or not sub.strip():
+        raise AuthenticationError(f"missing {config.sub_claim} claim")
+    if config.agency is not None:
+        agency = config.agency
+    else:
+        agency = _claim(claims, config.agency_claim)
+        if not isinstance(agency, str) or not agency.strip():
+            raise AuthenticationError(f"missing {config.agency_claim} claim")
+    roles = _roles(_claim(claims, config.roles_claim))
+    return Principal.of(sub, agency, roles)

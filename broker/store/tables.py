@@ -2,7 +2,8 @@
 
 ``audit_head`` and ``schema_version`` hold exactly one row (``id = 1``); ``counters`` holds named
 counters: the emergencies generation and the document generation. :func:`seed_rows` inserts the fixed rows when missing.
-``notices`` is the outbox of webhook notices (:mod:`broker.store.outbox`).
+``notices`` is the outbox of webhook notices (:mod:`broker.store.outbox`); ``console_sessions`` and
+``console_logins`` are the web console's sessions and sign-ins under way (:mod:`broker.store.console`).
 """
 
 from __future__ import annotations
@@ -180,6 +181,34 @@ notices = Table(
     Column("finished_at", UTCDateTime, nullable=True),
     Index(None, "state", "due_at"),
     Index(None, "emergency"),
+)
+
+# Web console sessions (broker.identity.sessions): keyed by the SHA-256 of the cookie's random id, so the
+# table never holds a usable cookie value. The principal is the one mapped from the ID token at sign-in.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("issuer", Text, nullable=False),
+    Column("sub", Text, nullable=False),
+    Column("agency", Text, nullable=False),
+    Column("roles", JSONText, nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),  # absolute expiry; idle expiry is last_seen_at + idle
+    Index(None, "expires_at"),
+)
+
+# Sign-ins under way (authlib's state cache): state, nonce and PKCE code_verifier per `state`, deleted when
+# the callback uses them, so a state is good for one callback only (RFC 6749 §10.12).
+console_logins = Table(
+    "console_logins",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index(None, "expires_at"),
 )
 
 

@@ -55,7 +55,14 @@ def test_media_types_security_and_segment_parameters(api: Api) -> None:
     base = "/api/v1/cameras/{camera_id}"
     assert list(paths[f"{base}/live.m3u8"]["get"]["responses"]["200"]["content"]) == ["application/vnd.apple.mpegurl"]
     assert list(paths[f"{base}/snapshot.jpg"]["get"]["responses"]["200"]["content"]) == ["image/jpeg"]
-    assert paths[f"{base}/live.m3u8"]["get"]["security"] == [{"bearer": []}, {"access_token": []}]
+    assert paths[f"{base}/live.m3u8"]["get"]["security"] == [
+        {"bearer": []},
+        {"access_token": []},
+        {"console_session": []},
+    ]
+    assert list(paths["/api/v1/events"]["get"]["responses"]["200"]["content"]) == ["text/event-stream"]
+    assert "forbidden" in codes(paths["/api/v1/emergencies"]["post"]["responses"]["403"])  # CSRF on cookie writes
+    assert codes(paths["/api/v1/session"]["get"]["responses"]["401"]) == ["unauthenticated"]
     segment = paths[f"{base}/hls/{{token}}/{{name}}"]["get"]
     assert [p["name"] for p in segment["parameters"]] == ["camera_id", "token", "name"]
     assert "video/mp2t" in segment["responses"]["200"]["content"] and segment["security"] == []

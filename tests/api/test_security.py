@@ -33,7 +33,13 @@ OPENED = {
     "/api/v1/positions": "signed_webhook",
     "/console": "public",  # the console's static files: no data, the pages read the API
     "/console/{path:path}": "public",
+    "/auth/login": "public",  # sign-in: a redirect to the provider (or the picker page)
+    "/auth/callback": "public",  # authenticated by the state, the PKCE verifier and the ID token
+    "/dev/signin": "public",  # dev mode only: demo personas (a cross-site POST is refused)
 }
+# The sign-in routes without anything: what each answers (never a session, never a 2xx with data).
+SIGN_IN = {("/auth/login", "GET"): 200, ("/auth/callback", "GET"): 401, ("/dev/signin", "GET"): 200,
+           ("/dev/signin", "POST"): 403}  # fmt: skip
 QUERY_TOKEN = {
     f"{PREFIX}/{{camera_id}}/live.m3u8", f"{PREFIX}/{{camera_id}}/playback.m3u8", f"{PREFIX}/{{camera_id}}/snapshot.jpg"
 }  # fmt: skip
@@ -107,6 +113,10 @@ def test_every_route_but_the_opened_ones_needs_a_bearer_token(api: Api) -> None:
                 assert r.status_code == 200, (method, path, r.text)
                 continue
             if path.startswith("/console"):  # static files, no data: opened, tested in test_console.py
+                continue
+            if (path, method) in SIGN_IN:
+                assert r.status_code == SIGN_IN[path, method], (method, path, r.text)
+                assert "camgate_session" not in r.headers.get("set-cookie", ""), (method, path)
                 continue
             # The segment route is opened to its signed URL only: a made-up token is refused the same way.
             # Signed webhooks (triggers, positions) are opened to their signature only: unsigned is 401 too.

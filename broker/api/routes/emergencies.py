@@ -42,7 +42,7 @@ async def declare(
 def list_emergencies(principal: PrincipalDep, services: ServicesDep, active: bool = False) -> dict[str, Any]:
     """Emergencies under the MOUs the caller's agency is a party to (auditors: every MOU)."""
     now = services.clock.now()
-    visible = _visible_mous(principal, services)
+    visible = visible_mous(principal, services)
     records = services.emergencies.repo.list(active_at=now if active else None)
     return {"emergencies": [to_json(r, now) for r in records if r.mou in visible]}
 
@@ -110,12 +110,12 @@ def viewers(emergency_id: EmergencyId, principal: PrincipalDep, services: Servic
 
 def _visible(emergency_id: str, principal: Any, services: Any) -> EmergencyRecord:
     rec = services.emergencies.get(emergency_id)
-    if rec.mou not in _visible_mous(principal, services):
+    if rec.mou not in visible_mous(principal, services):
         raise UnknownEmergency(f"no emergency {emergency_id!r}")
     return rec
 
 
-def _visible_mous(principal: Any, services: Any) -> set[str]:
+def visible_mous(principal: Any, services: Any) -> set[str]:
     if is_auditor(principal, services):
         return set(services.catalog.mous)
     return {m.mou for m in services.catalog.visible_mous(principal.agency)}

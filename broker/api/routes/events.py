@@ -1,0 +1,66 @@
+"""``GET /api/v1/events``: emergency transitions as server-sent events (bearer token or console session).
+
+Each transition of an emergency under an MOU the caller's agency is a party to (auditors: every MOU) is one
+``event: emergency`` with ``data: {"kind": "emergency.declare", "emergency": {...}}``; a comment line every
+``console.events_heartbeat_seconds`` (15 s) keeps proxies from closing the connection. A stream opened with
+the session cookie ends when the session does (logout, expiry), checked at each heartbeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from broker.api.deps import PrincipalDep, ServicesDep
+from broker.api.routes.emergencies import visible_mous
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+
+EVENT_STREAM = {
+    200: {
+        "description": "Server-sent events (HTML Living Standard §9.2): `event: emergency` lines with "
+        '`data: {"kind": …, "emergency": {…}}`, and `: heartbeat` comments',
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.get("/events", response_class=StreamingResponse, responses=EVENT_STREAM)  # type: ignore[arg-type]
+async def events(request: Request, principal: PrincipalDep, services: ServicesDep) -> StreamingResponse:
+    hub = services.events
+    visible = visible_mous(principal, services)
+    session = getattr(request.state, "console_session", None)
+    heartbeat = services.settings.console.events_heartbeat_seconds
+    sub = hub.subscribe(lambda mou: mou in visible)
+
+    async def alive() -> bool:
+        console = services.console
+        if session is None or console is None:  # a bearer token: checked when the stream was opened
+            return True
+        return bool(await run_in_threadpool(console.still_live, session))
+
+    async def stream() -> AsyncIterator[str]:
+        try:
+            yield ": camgate events\n\n"
+            while True:
+                try:
+                    event: dict[str, Any] | None = await asyncio.wait_for(sub.queue.get(), heartbeat)
+                except TimeoutError:
+                    if not await alive():
+                        return  # the console session ended: so does its stream
+                    yield ": heartbeat\n\n"
+                    continue
+                if event is None:
+                    return
+                yield f"event: emergency\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
+        finally:
+            hub.unsubscribe(sub)
+
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)

@@ -74,7 +74,7 @@ def test_a_full_sign_in_sets_the_cookie_and_the_session_names_the_principal(
     browser = TestClient(oidc_api.app, base_url=ORIGIN)
     assert browser.get("/api/v1/session").status_code == 401
     r = sign_in(browser, provider)
-    assert r.status_code == 303 and r.headers["location"] == "/", r.text
+    assert r.status_code == 303 and r.headers["location"] == "/console/", r.text
     assert "camgate_session=" in r.headers["set-cookie"] and "HttpOnly" in r.headers["set-cookie"]
     session = browser.get("/api/v1/session")
     assert session.status_code == 200, session.text

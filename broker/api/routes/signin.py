@@ -50,12 +50,12 @@ def set_session_cookie(response: Response, services: Any, session_id: str) -> No
 
 async def start_session(request: Request, services: Any, issuer: str, principal: Any) -> Response:
     """A new session (a new id: never one the browser brought, OWASP session fixation), the previous one of
-    this browser ended; 303 to the console."""
+    this browser ended; 303 to the console (/console/)."""
     previous = await console_session(request)
     if previous is not None:
         await run_in_threadpool(services.console.end, previous)
     session_id, _ = await run_in_threadpool(services.console.create, issuer, principal)
-    response = RedirectResponse("/", status_code=303)
+    response = RedirectResponse("/console/", status_code=303)
     set_session_cookie(response, services, session_id)
     return response
 

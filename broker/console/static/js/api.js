@@ -74,7 +74,7 @@ export async function whoAmI() {
   }
   try {
     const session = await api("/api/v1/session");
-    csrf = session.csrf;
+    csrf = session.csrf_token; // GET /api/v1/session: echoed as X-CSRF-Token on every write
     return session.principal;
   } catch {
     return null;

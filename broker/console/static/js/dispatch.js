@@ -86,9 +86,10 @@ export async function dispatchPage(main, principal) {
     for (const cam of cameras.filter((c) => c.live.allowed)) {
       const p = players.get(cam.id);
       if ((p && !p.stopped) || room <= 0) continue;
-      const fresh = new Player(cam, onRefused).start();
+      const fresh = new Player(cam, onRefused);
       if (p) p.el.replaceWith(fresh.el);
       else wall.append(fresh.el);
+      fresh.start(); // in the document first: the media element must be attached before hls.js opens its source
       fresh.el.setAttribute("role", "listitem");
       players.set(cam.id, fresh);
       ended.delete(cam.id);

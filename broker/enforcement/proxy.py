@@ -60,6 +60,13 @@ CONTENT_TYPES = {
 }  # fmt: skip
 
 
+def segment_url(prefix: str, camera: str, name: str, token: str) -> str:
+    """A signed segment URL. The token is the query (``t``), so the path names the segment alone and stays the
+    same across playlist reloads: players (hls.js since 1.6) key a live segment by its URI without the query
+    and stop on a "media sequence mismatch" when it changes."""
+    return f"{prefix}/{camera}/hls/{name}?t={token}"
+
+
 @dataclass(frozen=True)
 class Served:
     body: bytes
@@ -150,7 +157,7 @@ class StreamProxy:
 
             def sign(ref: str) -> str:
                 token = self.signer.sign(_with(claims, ref=ref, exp=exp))
-                return f"{self.prefix}/{claims.camera}/hls/{token}/{safe_filename(ref)}"
+                return segment_url(self.prefix, claims.camera, safe_filename(ref), token)
 
             return parsed.render(sign)
         except HostilePlaylist as exc:
@@ -228,7 +235,7 @@ class StreamProxy:
             if CONTENT_TYPES.get(name[name.rfind(".") :].lower()) == PLAYLIST:  # it would pass through unrewritten
                 raise HostilePlaylist(f"recorded segment {name!r} is a playlist")
             token = self.signer.sign(_with(claims, ref=ref, exp=exp))
-            return f"{self.prefix}/{camera_id}/hls/{token}/{name}"
+            return segment_url(self.prefix, camera_id, name, token)
 
         try:
             body = vod_playlist(segments, sign)

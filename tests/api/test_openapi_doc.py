@@ -63,8 +63,12 @@ def test_media_types_security_and_segment_parameters(api: Api) -> None:
     assert list(paths["/api/v1/events"]["get"]["responses"]["200"]["content"]) == ["text/event-stream"]
     assert "forbidden" in codes(paths["/api/v1/emergencies"]["post"]["responses"]["403"])  # CSRF on cookie writes
     assert codes(paths["/api/v1/session"]["get"]["responses"]["401"]) == ["unauthenticated"]
-    segment = paths[f"{base}/hls/{{token}}/{{name}}"]["get"]
-    assert [p["name"] for p in segment["parameters"]] == ["camera_id", "token", "name"]
+    segment = paths[f"{base}/hls/{{name}}"]["get"]
+    assert [(p["name"], p["in"]) for p in segment["parameters"]] == [
+        ("camera_id", "path"),
+        ("name", "path"),
+        ("t", "query"),
+    ]
     assert "video/mp2t" in segment["responses"]["200"]["content"] and segment["security"] == []
     assert codes(segment["responses"]["401"]) == ["invalid_stream_token"]
 

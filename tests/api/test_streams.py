@@ -18,7 +18,7 @@ from tests.fakes.hls_origin import DECOY_PATH
 
 PLAYLIST = "application/vnd.apple.mpegurl"
 SEGMENT_URL = re.compile(
-    rf"^{re.escape(PREFIX)}/(?P<camera>[a-z0-9._-]+)/hls/(?P<token>[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)/(?P<name>[A-Za-z0-9._-]+)$"
+    rf"^{re.escape(PREFIX)}/(?P<camera>[a-z0-9._-]+)/hls/(?P<name>[A-Za-z0-9._-]+)\?t=(?P<token>[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$"
 )
 
 
@@ -42,7 +42,7 @@ def segment_bytes(api: Api, camera_ref: str, name: str) -> bytes:
 def with_token(uri: str, token: str) -> str:
     m = SEGMENT_URL.match(uri)
     assert m, uri
-    return f"{PREFIX}/{m['camera']}/hls/{token}/{m['name']}"
+    return f"{PREFIX}/{m['camera']}/hls/{m['name']}?t={token}"
 
 
 def token_of(uri: str) -> str:
@@ -135,9 +135,9 @@ def test_a_tampered_token_is_401(api: Api) -> None:
 
 def test_a_token_for_camera_a_is_refused_on_camera_b(api: Api) -> None:
     uri = api.playlist_uris("saxe-ext-01")[0]  # ref cam1/seg000.ts
-    r = api.get(f"{PREFIX}/lots-ext-01/hls/{token_of(uri)}/seg000.ts", as_=None)  # also ref cam1, other system
+    r = api.get(f"{PREFIX}/lots-ext-01/hls/seg000.ts?t={token_of(uri)}", as_=None)  # also ref cam1, other system
     assert r.status_code == 401 and r.json()["reason"] == "camera_mismatch"
-    r = api.get(f"{PREFIX}/saxe-int-02/hls/{token_of(uri)}/seg000.ts", as_=None)  # same system and ref
+    r = api.get(f"{PREFIX}/saxe-int-02/hls/seg000.ts?t={token_of(uri)}", as_=None)  # same system and ref
     assert r.status_code == 401 and r.json()["reason"] == "camera_mismatch"
     assert api.origin.count("cam1/seg000.ts") == 0
 
@@ -155,7 +155,7 @@ def test_an_expired_token_is_401(api: Api) -> None:
 @pytest.mark.parametrize("name", ["seg001.ts", "seg000.ts.jpg", "index.m3u8", "%2e%2e", "..%2fprivate", "seg000.TS"])
 def test_a_name_not_matching_the_signed_ref_is_refused(api: Api, name: str) -> None:
     uri = api.playlist_uris("saxe-ext-01")[0]
-    r = api.get(f"{PREFIX}/saxe-ext-01/hls/{token_of(uri)}/{name}", as_=None)
+    r = api.get(f"{PREFIX}/saxe-ext-01/hls/{name}?t={token_of(uri)}", as_=None)
     assert r.status_code in (401, 404, 422), r.text
     if r.status_code == 401:
         assert r.json()["reason"] == "name_mismatch"

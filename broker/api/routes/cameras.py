@@ -131,19 +131,27 @@ async def snapshot(camera_id: CameraId, principal: PrincipalDep, services: Servi
     return Response(served.body, media_type=served.content_type, headers=NO_STORE)
 
 
+def _query_token(query: bytes) -> str:
+    """The ``t`` of a signed segment URL's query ("" when absent: refused as a bad stream token)."""
+    for part in query.split(b"&"):
+        if part.startswith(b"t="):
+            return part[2:].decode("ascii", "replace")
+    return ""
+
+
 # Documented by hand (openapi_extra), not declared: declared parameters would be converted on every request.
 SEGMENT_PARAMS = [
     {"name": "camera_id", "in": "path", "required": True,
      "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": CAMERA_ID}},
-    {"name": "token", "in": "path", "required": True, "description": "The signed stream token from the playlist",
-     "schema": {"type": "string", "minLength": 1}},
     {"name": "name", "in": "path", "required": True, "description": "The file name the token was signed for",
+     "schema": {"type": "string", "minLength": 1}},
+    {"name": "t", "in": "query", "required": True, "description": "The signed stream token from the playlist",
      "schema": {"type": "string", "minLength": 1}},
 ]  # fmt: skip
 
 
 @router.get(
-    "/{camera_id}/hls/{token}/{name}", response_class=Response, openapi_extra={"parameters": SEGMENT_PARAMS},
+    "/{camera_id}/hls/{name}", response_class=Response, openapi_extra={"parameters": SEGMENT_PARAMS},
     responses=media(*sorted(set(CONTENT_TYPES.values()) - {JPEG})) | raises(*VIDEO_ERRORS, StreamTokenError,
                                                                           InvalidRequest),
 )  # fmt: skip
@@ -152,12 +160,13 @@ async def stream_resource(request: Request) -> Response:
     """A segment or sub-playlist named by a signed URL from a rewritten playlist.
 
     Hot path, kept free of dependency injection and parameter conversion (they cost more than the checks
-    themselves): the router has already matched ``camera_id``, ``token`` and ``name`` as plain strings. The
-    proxy checks the sealed token (which binds camera, viewer, grant and upstream reference), the name
-    against the signed reference, and asks the PDP again, on every request.
+    themselves): the router has already matched ``camera_id`` and ``name`` as plain strings, and the token is
+    the query's ``t``. The proxy checks the sealed token (which binds camera, viewer, grant and upstream
+    reference), the name against the signed reference, and asks the PDP again, on every request.
     """
     services: Services = request.app.state.services
     params = request.path_params
     client = await get_client(request, services)
-    served = await services.proxy.resource(params["camera_id"], params["token"], params["name"], client)
+    token = _query_token(request.scope["query_string"])
+    served = await services.proxy.resource(params["camera_id"], token, params["name"], client)
     return Response(served.body, media_type=served.content_type, headers=NO_STORE)

@@ -40,9 +40,6 @@ export class Player {
     }
     const hls = new Hls({
       enableWorker: false, lowLatencyMode: false, liveSyncDurationCount: 2,
-      // The broker signs every segment URL anew at each playlist reload (its token is in the path), which
-      // hls.js 1.6+ reads as a "media sequence mismatch" and stops on; the sequence numbers are what count.
-      ignorePlaylistParsingErrors: true,
       xhrSetup: (xhr) => {
         xhr.withCredentials = false; // same origin: the cookie goes anyway
         for (const [k, v] of Object.entries(authHeaders())) xhr.setRequestHeader(k, v);

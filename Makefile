@@ -10,7 +10,7 @@ FONT   := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 OIDC   := tests/oidc/node_modules/.package-lock.json
 APT    := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
 
-.PHONY: demo test lint bench system-deps console browser clean
+.PHONY: demo test lint bench system-deps console browser rtsp-server clean
 CONSOLE := broker/console
 VENDOR  := $(CONSOLE)/static/vendor
 
@@ -42,6 +42,11 @@ $(VENDOR)/hls.mjs: $(CONSOLE)/package-lock.json
 browser:
 	@test -x /usr/bin/chromium || { $(APT) update -q && $(APT) install -y -q chromium; }
 
+# RTSP cameras in tests (and the demo) are served by GStreamer's RTSP server, run by Debian's python3 (python3-gi).
+GST_CHECK := /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import Gst, GstRtspServer; Gst.init(None); assert all(Gst.ElementFactory.find(e) for e in ('udpsrc', 'rtpjitterbuffer', 'rtph264depay', 'h264parse', 'rtph264pay'))"
+rtsp-server:
+	@$(GST_CHECK) 2>/dev/null || { $(APT) update -q && $(APT) install -y -q python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad && $(GST_CHECK); }
+
 demo: $(STAMP) system-deps console
 	CAMGATE_MODE=dev $(BIN)/camgate demo $(if $(PORT),--port $(PORT))
 
@@ -50,7 +55,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy broker adapters
 
-test: $(STAMP) system-deps console browser $(OIDC) lint
+test: $(STAMP) system-deps console browser rtsp-server $(OIDC) lint
 	$(BIN)/pytest -q
 
 bench: $(STAMP)

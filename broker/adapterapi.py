@@ -7,14 +7,23 @@ adapters return bytes, and references the broker signs into its own URLs.
 Recorded footage (contract §4 playback windows) is a listing, not bytes: :meth:`CameraSystemAdapter.recording`
 returns the recorded segments placed in time, and the broker writes the VOD playlist itself (so nothing an
 upstream playlist says reaches a player unchecked) and fetches each segment with :meth:`resource`.
+
+Most IP cameras and NVRs speak RTSP, not HLS. Such an adapter implements :class:`RtspCameraSystem` instead: it
+says where the camera's RTSP stream is (:meth:`RtspCameraSystem.rtsp_source`) and the broker's gateway repackages
+it to HLS; the adapter never serves video bytes itself. An adapter that can list its system's cameras also
+implements :class:`Discoverable` (inventory sync and health). Upstream secrets come from environment variables or
+files only (:func:`read_secret`), never from the inventory.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+from urllib.parse import quote, urlsplit, urlunsplit
 
 
 class AdapterError(Exception):
@@ -34,6 +43,11 @@ class RefusedPlaylist(AdapterError):
 class NotSupported(AdapterError):
     """The system cannot do this at all (e.g. it keeps no recordings the adapter can read). The broker answers
     501 ``recording_unsupported`` for recordings; never retried."""
+
+
+class AuthFailed(AdapterError):
+    """Upstream refused the configured credentials (HTTP or RTSP 401/403). Operators must fix the secret;
+    the broker answers 502 ``upstream_auth`` and never says more than that to a viewer."""
 
 
 class AdapterConfigError(ValueError):
@@ -93,6 +107,73 @@ def starting_within(
     return tuple(s for s in segments if start <= s.start < end)
 
 
+@dataclass(frozen=True, slots=True)
+class RtspSource:
+    """Where a camera's RTSP stream is (RFC 2326 / RFC 7826). ``url`` carries no credentials; they are kept
+    apart so that nothing that prints a source (logs, errors, reprs) can print the password."""
+
+    url: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    transport: Literal["tcp", "udp"] = "tcp"
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("rtsp", "rtsps") or not parts.hostname:
+            raise AdapterError(f"not an rtsp:// URL: {self.redacted()}")
+        if parts.username is not None or parts.password is not None:
+            raise AdapterError(f"credentials belong in username/password, not in the URL: {self.redacted()}")
+
+    def redacted(self) -> str:
+        """Scheme, host, port and path only: safe for operators' logs (no userinfo, no query)."""
+        parts = urlsplit(self.url)
+        host = parts.hostname or "?"
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+    def with_credentials(self) -> str:
+        """The URL with percent-encoded userinfo (RFC 3986 §3.2.1), for the RTSP client process only."""
+        if self.username is None:
+            return self.url
+        parts = urlsplit(self.url)
+        userinfo = quote(self.username, safe="")
+        if self.password is not None:
+            userinfo += ":" + quote(self.password, safe="")
+        return urlunsplit((parts.scheme, f"{userinfo}@{parts.netloc}", parts.path, parts.query, ""))
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveredCamera:
+    """A camera (or NVR channel, or evidence device) as its own system lists it."""
+
+    ref: str  # what the inventory's camera ``ref`` must say to reach it
+    name: str
+    details: Mapping[str, str] = field(default_factory=dict)  # model, serial, channel number, ...
+
+
+def read_secret(setting: str, *, env: str | None = None, file: str | None = None,
+                environ: Mapping[str, str] | None = None) -> str:  # fmt: skip
+    """A secret from the environment variable ``env`` or the file ``file`` (exactly one; a file's trailing
+    newline is dropped). :class:`AdapterConfigError` names ``setting``, never the value."""
+    if (env is None) == (file is None):
+        raise AdapterConfigError(f"setting {setting!r}: give exactly one of '{setting}_env' or '{setting}_file'")
+    if env is not None:
+        value = (os.environ if environ is None else environ).get(env)
+        if not value:
+            raise AdapterConfigError(f"setting '{setting}_env': environment variable {env!r} is not set")
+        return value
+    assert file is not None
+    try:
+        value = Path(file).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise AdapterConfigError(f"setting '{setting}_file': cannot read {file!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise AdapterConfigError(f"setting '{setting}_file': {file!r} is not UTF-8 text") from None
+    if not value:
+        raise AdapterConfigError(f"setting '{setting}_file': {file!r} is empty")
+    return value
+
+
 @runtime_checkable
 class CameraSystemAdapter(Protocol):
     """One instance per camera system. All methods are async and safe to call concurrently."""
@@ -135,5 +216,42 @@ class CameraSystemAdapter(Protocol):
     async def aclose(self) -> None: ...
 
 
+@runtime_checkable
+class RtspCameraSystem(Protocol):
+    """A system whose live video is RTSP: the broker's gateway turns :meth:`rtsp_source` into HLS (shared by
+    every viewer of the camera) and keeps the rolling recording used when :meth:`recording` raises
+    :class:`NotSupported`."""
+
+    spec: SystemSpec
+
+    async def rtsp_source(self, camera_ref: str) -> RtspSource:
+        """The camera's live stream. Raises ``AdapterError`` (``status=404``: no such camera)."""
+        ...
+
+    async def snapshot(self, camera_ref: str) -> Fetched:
+        """A current JPEG of the camera."""
+        ...
+
+    async def recording(self, camera_ref: str, start: datetime, end: datetime) -> Recording:
+        """As :meth:`CameraSystemAdapter.recording`; refs are served by :meth:`resource`."""
+        ...
+
+    async def resource(self, ref: str) -> Fetched:
+        """A recorded segment named by a ref from :meth:`recording` (``NotSupported`` if there are none)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class Discoverable(Protocol):
+    """A system that can list its own cameras (inventory sync, health)."""
+
+    async def discover(self) -> tuple[DiscoveredCamera, ...]:
+        """Every camera the system offers. Raises :class:`AuthFailed` for refused credentials and
+        ``AdapterError`` (``timeout=True`` on a timeout) when the system cannot be asked."""
+        ...
+
+
 class AdapterFactory(Protocol):
-    def __call__(self, spec: SystemSpec) -> CameraSystemAdapter: ...
+    def __call__(self, spec: SystemSpec) -> CameraSystemAdapter | RtspCameraSystem: ...

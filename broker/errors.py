@@ -27,7 +27,8 @@
     │   └── RecordingUnsupported (501 recording_unsupported)  the camera's system keeps no readable recordings
     ├── ServiceUnavailable (503 unavailable)
     │   ├── AuditUnavailable (503 audit_unavailable)  fail closed: no record, no access
-    │   └── StoreUnavailable (503 store_unavailable)
+    │   ├── StoreUnavailable (503 store_unavailable)
+    │   └── GatewayBusy (503 gateway_busy) ....... the RTSP gateway runs its most processes; Retry-After
     └── ConfigError (500 config_error) ........... refused settings at start-up (not an HTTP answer)
 """
 
@@ -52,6 +53,10 @@ class CamgateError(Exception):
             body["field"] = self.field
         body.update({k: v for k, v in self.details.items() if v is not None})
         return body
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers that go out with the answer (none by default)."""
+        return {}
 
 
 class InputError(CamgateError):
@@ -159,6 +164,19 @@ class AuditUnavailable(ServiceUnavailable):
 
 class StoreUnavailable(ServiceUnavailable):
     code = "store_unavailable"
+
+
+class GatewayBusy(ServiceUnavailable):
+    """Every RTSP gateway process slot is taken (settings ``gateway.max_processes``); try again later."""
+
+    code = "gateway_busy"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}  # RFC 9110 §10.2.3: delay-seconds
 
 
 class ConfigError(CamgateError):

@@ -128,6 +128,34 @@ class ConsoleSettings(Section):
     events_queue: int = Field(256, ge=1, description="Events kept per slow event-stream client before it is closed")
 
 
+class GatewaySettings(Section):
+    """The RTSP to HLS gateway (``broker/gateway/``): one ffmpeg per watched RTSP camera, shared by its viewers."""
+
+    ffmpeg: Path | None = Field(None, description="The ffmpeg binary; None: the one bundled by imageio-ffmpeg")
+    work_dir: Path | None = Field(
+        None, description="Where segments and the rolling recording live (0700); None: <data_dir>/gateway"
+    )
+    max_processes: int = Field(16, ge=1, le=1000, description="Most cameras repackaged at once; beyond it 503")
+    retry_after_seconds: int = Field(10, ge=1, le=3600, description="Retry-After of the 503 gateway_busy answer")
+    segment_seconds: float = Field(
+        1.0, ge=0.5, le=10, description="HLS segment length asked of ffmpeg (cut at the camera's keyframes)"
+    )
+    list_size: int = Field(6, ge=2, le=60, description="Segments in the live playlist")
+    idle_seconds: float = Field(30.0, gt=0, description="A camera's ffmpeg stops this long after its last viewer")
+    startup_timeout_seconds: float = Field(
+        15.0, gt=0, le=120, description="How long a first viewer waits for the first segment (then 504)"
+    )
+    stall_seconds: float = Field(10.0, gt=0, description="No new segment for this long: ffmpeg is restarted")
+    rtsp_timeout_seconds: float = Field(10.0, gt=0, le=300, description="ffmpeg's RTSP socket I/O timeout")
+    backoff_initial_seconds: float = Field(1.0, gt=0, description="First wait before restarting a dropped camera")
+    backoff_max_seconds: float = Field(30.0, gt=0, description="Longest wait between restarts (doubling)")
+    stable_seconds: float = Field(30.0, gt=0, description="A run this long resets the backoff to its first wait")
+    retention_seconds: float = Field(
+        600.0, ge=0, description="Segments are kept this long for playback (the rolling recording), then pruned"
+    )
+    tick_seconds: float = Field(0.5, gt=0, le=10, description="How often each camera's process is supervised")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CAMGATE_", env_nested_delimiter="__", extra="forbid")
 
@@ -147,6 +175,9 @@ class Settings(BaseSettings):
     )
     triggers: TriggerSettings = Field(
         default_factory=TriggerSettings, description="Signed-webhook sources: triggers and mobile camera positions"
+    )
+    gateway: GatewaySettings = Field(
+        default_factory=GatewaySettings, description="RTSP cameras repackaged to HLS by ffmpeg, shared by viewers"
     )
 
     @classmethod
@@ -184,6 +215,10 @@ class Settings(BaseSettings):
             raise ValueError(f"triggers.sources {', '.join(bad)}: no secret, or a placeholder; set a whsec_ secret")
         resolve(self.notifications, dev=False, data_dir=self.data_dir)  # every secret there and valid, now
         return self
+
+    @property
+    def gateway_dir(self) -> Path:
+        return self.gateway.work_dir or self.data_dir / "gateway"
 
     @property
     def database_url(self) -> str:

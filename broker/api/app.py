@@ -130,7 +130,7 @@ def _reload_on_sighup(services: Services) -> bool:
 
 
 def _error_response(exc: CamgateError) -> JSONResponse:
-    headers = {}
+    headers = exc.headers()
     if isinstance(exc, AuthenticationError):  # RFC 6750 §3: a 401 names the scheme and the error
         # The message may quote the token (its alg, kid): never let it break or inject a header line.
         description = _NOT_QDTEXT.sub("?", exc.message[:200])

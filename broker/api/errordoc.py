@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from broker.errors import AuthenticationError, CamgateError
+from broker.errors import AuthenticationError, CamgateError, GatewayBusy
 
 ERROR_REF = "#/components/schemas/Error"
 CODES_KEY = "x-camgate-error-codes"  # the codes of one answer, kept so the builder can merge more in
@@ -37,6 +37,15 @@ WWW_AUTHENTICATE = {
         "description": 'RFC 6750 §3: `Bearer error="invalid_token", error_description="…"`',
         "required": True,
         "schema": {"type": "string", "pattern": "^Bearer "},
+    }
+}
+
+# RFC 9110 §10.2.3: how long to wait before asking again (sent with 503 gateway_busy only).
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before asking again (RFC 9110 §10.2.3); with `gateway_busy`",
+        "required": False,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
     }
 }
 
@@ -94,6 +103,8 @@ def error_answer(status: int, codes: Iterable[str]) -> dict[str, Any]:
     }
     if status == AuthenticationError.status:
         answer["headers"] = WWW_AUTHENTICATE
+    if GatewayBusy.code in ordered:
+        answer["headers"] = RETRY_AFTER
     return answer
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,10 +26,11 @@ from broker.enforcement.segcache import SegmentCache
 from broker.enforcement.sessions import SessionTracker
 from broker.enforcement.streamtoken import StreamTokenSigner
 from broker.errors import ConfigError
+from broker.gateway import Gateway, GatewayAdapter, gateway_loader
 from broker.identity import DevIssuer, TokenVerifier
 from broker.identity.oidc import LoginCache, SignIn
 from broker.identity.sessions import ConsoleSessions
-from broker.inventory.adapters import AdapterPool, close_adapters
+from broker.inventory.adapters import AdapterPool, close_adapters, load_adapter
 from broker.inventory.catalog import Catalog, LiveCatalog
 from broker.inventory.positions import PositionBook
 from broker.notify.config import resolve
@@ -69,8 +71,10 @@ class Services:
     dispatcher: Dispatcher | None = None  # delivers webhook notices (None: no webhook configured)
     triggers: TriggerService | None = None
     positions: PositionService | None = None
+    gateway: Gateway | None = None  # RTSP cameras repackaged to HLS (broker/gateway/)
     extras: dict[str, object] = field(default_factory=dict)
     _retired: list[tuple[float, list[CameraSystemAdapter]]] = field(default_factory=list)
+    _gateway_task: asyncio.Task[None] | None = None
 
     @property
     def catalog(self) -> Catalog:
@@ -114,12 +118,35 @@ class Services:
         if self.store.dialect_name == "postgresql" and self.changes is None:
             self.changes = ChangeListener(self.store, self.emergencies.changed)
             self.changes.start()
+        if self.gateway is not None and self._gateway_task is None:
+            self._gateway_task = asyncio.get_running_loop().create_task(self.gateway.run())
+
+    def gateway_status(self, system_id: str) -> dict[str, object] | None:
+        """The RTSP gateway's status of a system (processes, viewers, restarts, last error; no URL, no
+        credential), or None when the system is not an RTSP one."""
+        if self.gateway is None or system_id not in self.pool:
+            return None
+        if not isinstance(self.pool.get(system_id), GatewayAdapter):
+            return None
+        live = self.sessions.viewers("live")
+        refs = {c.id: c.ref for c in self.catalog.inventory.cameras if c.system == system_id and c.ref}
+        viewers: dict[str, int] = {}
+        for camera, count in live.items():
+            if camera in refs:
+                viewers[refs[camera]] = viewers.get(refs[camera], 0) + count
+        return self.gateway.status(system_id, viewers)
 
     async def aclose(self) -> None:
         self.events.close_all()
         if self.changes is not None:
             await run_in_threadpool(self.changes.stop)
         self.sessions.close_all()
+        if self._gateway_task is not None:
+            self._gateway_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._gateway_task
+        if self.gateway is not None:
+            await self.gateway.aclose()  # every ffmpeg stopped, the work directories deleted
         self.retire_adapters()
         await self.close_retired(force=True)
         await self.pool.aclose()
@@ -159,7 +186,12 @@ def build_services(
     )
     guard = Guard(lambda: live.catalog, emergencies, audit, clock, book)
     sessions = SessionTracker(audit, clock, settings.streams.session_idle_seconds)
-    pool = AdapterPool(catalog.system_specs())
+    gateway = Gateway(settings.gateway, settings.gateway_dir, clock)
+    pool = AdapterPool(catalog.system_specs(), loader=gateway_loader(load_adapter, gateway))
+    gateway.bind(
+        systems=pool.adapters,
+        cameras=lambda system: [c.ref for c in live.catalog.inventory.cameras if c.system == system and c.ref],
+    )
     proxy = StreamProxy(
         guard, sessions, pool, StreamTokenSigner(settings.stream_secret(), clock),
         SegmentCache(settings.streams.cache_bytes, clock=clock), clock, settings.streams,
@@ -181,6 +213,7 @@ def build_services(
         dev,
         triggers=TriggerService(settings, emergencies, trigger_repo, audit, book, clock),
         positions=PositionService(settings, book, audit, clock),
+        gateway=gateway,
     )
     console_repo = ConsoleRepository(store)
     services.console = ConsoleSessions(

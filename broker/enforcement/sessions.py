@@ -135,6 +135,16 @@ class SessionTracker:
             found = [s for s in self._sessions.values() if s.decision.emergency == emergency]
         return sorted(found, key=lambda s: (s.started, s.id))
 
+    def viewers(self, action: str = "live") -> dict[str, int]:
+        """Open sessions per camera for ``action`` (e.g. the live viewers of each camera now)."""
+        with self._lock:
+            sessions = list(self._sessions.values())
+        counts: dict[str, int] = {}
+        for s in sessions:
+            if s.action == action:
+                counts[s.camera] = counts.get(s.camera, 0) + 1
+        return counts
+
     def close_all(self, why: str = "shutdown") -> None:
         for key in list(self._sessions):
             self.close(key, why)

@@ -1,6 +1,9 @@
 """Building the adapter of each camera system from its inventory entry.
 
-``spec.adapter`` names an entry of :data:`adapters.ADAPTERS` (``"module:attribute"``), imported lazily.
+``spec.adapter`` names an entry of :data:`adapters.ADAPTERS` (``"module:attribute"``), imported lazily. An
+adapter serves HLS itself (:class:`CameraSystemAdapter`) or says where RTSP streams are
+(:class:`RtspCameraSystem`); the app factory's loader wraps the latter in the broker's RTSP gateway
+(``broker/gateway/``), so the pool only ever holds :class:`CameraSystemAdapter`.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ import asyncio
 import importlib
 from collections.abc import Callable, Iterable, Iterator
 
-from broker.adapterapi import AdapterConfigError, CameraSystemAdapter, SystemSpec
+from broker.adapterapi import AdapterConfigError, CameraSystemAdapter, RtspCameraSystem, SystemSpec
 
 Loader = Callable[[SystemSpec], CameraSystemAdapter]
 
@@ -20,7 +23,7 @@ def _registry() -> dict[str, str]:
     return ADAPTERS
 
 
-def load_adapter(spec: SystemSpec) -> CameraSystemAdapter:
+def load_adapter(spec: SystemSpec) -> CameraSystemAdapter | RtspCameraSystem:
     """A new adapter for ``spec``; :class:`AdapterConfigError` names the system and the problem."""
     registry = _registry()
     target = registry.get(spec.adapter)
@@ -38,15 +41,25 @@ def load_adapter(spec: SystemSpec) -> CameraSystemAdapter:
         adapter = factory(spec)
     except AdapterConfigError as exc:
         raise AdapterConfigError(f"system {spec.id!r}: {exc}") from exc
+    if not isinstance(adapter, CameraSystemAdapter | RtspCameraSystem):
+        raise AdapterConfigError(
+            f"system {spec.id!r}: {target} implements neither CameraSystemAdapter nor RtspCameraSystem"
+        )
+    return adapter
+
+
+def load_hls_adapter(spec: SystemSpec) -> CameraSystemAdapter:
+    """:func:`load_adapter` for a pool without the RTSP gateway: an RTSP system is refused, saying why."""
+    adapter = load_adapter(spec)
     if not isinstance(adapter, CameraSystemAdapter):
-        raise AdapterConfigError(f"system {spec.id!r}: {target} does not implement CameraSystemAdapter")
+        raise AdapterConfigError(f"system {spec.id!r}: an RTSP system needs the broker's RTSP gateway")
     return adapter
 
 
 class AdapterPool:
     """One adapter per camera system, built eagerly so bad settings fail at start-up (or refuse a reload)."""
 
-    def __init__(self, specs: Iterable[SystemSpec], *, loader: Loader = load_adapter) -> None:
+    def __init__(self, specs: Iterable[SystemSpec], *, loader: Loader = load_hls_adapter) -> None:
         self._loader = loader
         self._adapters: dict[str, CameraSystemAdapter] = {}
         self._adapters = self.prepare(specs)
@@ -80,6 +93,10 @@ class AdapterPool:
 
     def __contains__(self, system_id: object) -> bool:
         return system_id in self._adapters
+
+    def adapters(self) -> list[CameraSystemAdapter]:
+        """The adapters in service now."""
+        return list(self._adapters.values())
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._adapters)

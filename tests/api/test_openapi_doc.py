@@ -9,7 +9,14 @@ import pytest
 
 from broker.api.errordoc import raises
 from broker.api.models import parse_rfc3339
-from broker.errors import AccessDenied, AuditUnavailable, PermissionDenied, StoreUnavailable, UnknownCamera
+from broker.errors import (
+    AccessDenied,
+    AuditUnavailable,
+    GatewayBusy,
+    PermissionDenied,
+    StoreUnavailable,
+    UnknownCamera,
+)
 from tests.api.support import Api, assert_422
 
 
@@ -28,6 +35,8 @@ def test_raises_groups_the_error_tree_by_status() -> None:
     assert sorted(responses) == [403, 404, 503]
     assert codes(responses[403]) == ["access_denied", "forbidden"]
     assert codes(responses[503]) == ["audit_unavailable", "store_unavailable"]
+    busy = raises(GatewayBusy, AuditUnavailable)[503]
+    assert codes(busy) == ["audit_unavailable", "gateway_busy"] and "Retry-After" in busy["headers"]
 
 
 def test_every_operation_documents_the_framework_answers(api: Api) -> None:

@@ -17,6 +17,7 @@ from broker.enforcement.proxy import CONTENT_TYPES, PLAYLIST
 from broker.errors import (
     AccessDenied,
     AuditUnavailable,
+    GatewayBusy,
     HostilePlaylist,
     InvalidRequest,
     NoRecording,
@@ -35,9 +36,10 @@ CameraId = Annotated[str, Path(min_length=1, max_length=64, pattern=CAMERA_ID, e
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 NO_STORE_DOC = {"Cache-Control": {"required": True, "schema": {"type": "string", "const": "no-store"}}}
 JPEG = "image/jpeg"
-# What a camera's video answers may fail with: the decision, the camera system, the audit log (fail closed).
+# What a camera's video answers may fail with: the decision, the camera system, the audit log (fail closed), and
+# for RTSP cameras the gateway's process limit (503 gateway_busy with Retry-After).
 VIDEO_ERRORS = (AccessDenied, UnknownCamera, UpstreamError, HostilePlaylist, UpstreamTimeout, AuditUnavailable,
-                StoreUnavailable)  # fmt: skip
+                StoreUnavailable, GatewayBusy)  # fmt: skip
 
 
 def media(*types: str) -> dict[int | str, dict[str, Any]]:

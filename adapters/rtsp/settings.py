@@ -1,0 +1,94 @@
+"""Settings of a generic RTSP system, validated from :attr:`SystemSpec.settings`.
+
+Example inventory entries (``id``, ``owner``, ``adapter`` and ``base_url`` are not settings)::
+
+    - id: lot-cameras                                  # one URL pattern for every camera
+      adapter: rtsp
+      url_template: "rtsp://10.20.0.5:554/{ref}"       # the camera's ref replaces {ref} (percent-encoded)
+      username: camgate
+      password_env: LOT_CAMERAS_PASSWORD               # or password_file: /run/secrets/lot-cameras
+    - id: gym-encoder                                  # or a path per camera, relative to base_url
+      adapter: rtsp
+      base_url: "rtsp://10.20.0.9:8554/"
+      cameras: {gym-01: "live/ch1", gym-02: "live/ch2"}
+      transport: tcp                                   # tcp (default: interleaved, RFC 7826 §14) or udp
+
+Passwords never live in the inventory: ``password_env`` names an environment variable, ``password_file`` a
+file (:func:`broker.adapterapi.read_secret`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+from urllib.parse import urljoin, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from broker.adapterapi import AdapterConfigError
+
+_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+def absolute(base_url: str | None, url: str, setting: str) -> str:
+    """``url`` made absolute against ``base_url``; an rtsp:// or rtsps:// URL without credentials."""
+    if "://" not in url:
+        if url.startswith("/"):
+            raise AdapterConfigError(f"setting {setting!r}: a relative path must not start with '/'")
+        if base_url is None:
+            raise AdapterConfigError(f"setting {setting!r}: {url!r} is relative but the system has no base_url")
+        url = urljoin(base_url.replace("rtsp", "http", 1), url).replace("http", "rtsp", 1)
+    parts = urlsplit(url)
+    if parts.scheme not in ("rtsp", "rtsps") or not parts.hostname:
+        raise AdapterConfigError(f"setting {setting!r}: not an rtsp:// URL")
+    if parts.username is not None or parts.password is not None:
+        raise AdapterConfigError(f"setting {setting!r}: credentials go in username and password_env, not the URL")
+    if "{ref}" in url and urlsplit(url.replace("{ref}", "a")).netloc != urlsplit(url.replace("{ref}", "b")).netloc:
+        raise AdapterConfigError(f"setting {setting!r}: '{{ref}}' must be in the path or query, after the host")
+    return url
+
+
+class RtspSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url_template: str | None = None
+    cameras: dict[str, str] | None = None
+    username: str | None = Field(default=None, min_length=1, max_length=256)
+    password_env: str | None = Field(default=None, min_length=1, max_length=256, pattern=_ENV_NAME)
+    password_file: str | None = Field(default=None, min_length=1, max_length=4096)
+    transport: Literal["tcp", "udp"] = "tcp"
+
+    @field_validator("url_template")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        # Substituted with str.replace, never str.format: a template is data, not code.
+        if value.count("{ref}") != 1 or value.replace("{ref}", "").count("{"):
+            raise ValueError("must contain '{ref}' exactly once and no other '{'")
+        if (
+            "://" in value
+            and urlsplit(value.replace("{ref}", "a")).netloc != urlsplit(value.replace("{ref}", "b")).netloc
+        ):
+            raise ValueError("'{ref}' must be in the path or query, after the host")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> RtspSettings:
+        if self.url_template is None and not self.cameras:
+            raise ValueError("give url_template or cameras (a path or URL per camera ref)")
+        if (self.password_env or self.password_file) and self.username is None:
+            raise ValueError("a password needs a username")
+        if self.password_env and self.password_file:
+            raise ValueError("give one of password_env or password_file")
+        return self
+
+    @classmethod
+    def from_spec(cls, settings: Mapping[str, Any]) -> RtspSettings:
+        """Validate ``settings``; :class:`AdapterConfigError` names the first offending setting."""
+        try:
+            return cls.model_validate(dict(settings))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or "settings"
+            raise AdapterConfigError(f"setting {where!r}: {err['msg'].removeprefix('Value error, ')}") from None

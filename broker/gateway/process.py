@@ -1,0 +1,117 @@
+"""Starting gateway processes: the :class:`Launcher` the supervisor is given (tests give a fake one).
+
+The real launcher runs ffmpeg with the minimal environment, no standard input, its own process group, and a
+thread reading its standard error: each line redacted (:class:`~broker.gateway.ffmpeg.Redactor`) before it is
+logged at debug level or kept as the process's last error. A pid file in the camera's work directory lets the
+next start of the broker stop an ffmpeg orphaned by a crash (:func:`stop_orphans`).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+log = logging.getLogger("camgate.gateway")
+PID_FILE = "ffmpeg.pid"
+_TAIL_LINES = 20
+# Lines ffmpeg prints on every healthy start of a camera stream: never an explanation of a failure.
+_NOISE = ("Timestamps are unset", "Non-monotonic DTS", "Last message repeated", "changing to")
+
+
+class GatewayProcess(Protocol):
+    pid: int
+
+    def poll(self) -> int | None:
+        """The exit status once it has ended, else None."""
+        ...
+
+    def terminate(self) -> None: ...
+
+    def kill(self) -> None: ...
+
+    def error(self) -> str | None:
+        """The last thing it printed that explains a failure (redacted), if any."""
+        ...
+
+
+Launcher = Callable[[Sequence[str], Mapping[str, str], Path, Callable[[str], str]], GatewayProcess]
+"""``launcher(argv, env, directory, redact)``: start the process in ``directory``."""
+
+
+class FfmpegProcess:
+    """A running ffmpeg whose standard error is read, redacted, by a daemon thread."""
+
+    def __init__(
+        self, argv: Sequence[str], env: Mapping[str, str], directory: Path, redact: Callable[[str], str]
+    ) -> None:  # fmt: skip
+        self._redact = redact
+        self._tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
+        self._proc = subprocess.Popen(
+            list(argv), env=dict(env), cwd=directory, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, start_new_session=True, close_fds=True,
+        )  # fmt: skip
+        self.pid = self._proc.pid
+        self._pid_file = directory / PID_FILE
+        self._pid_file.write_text(str(self.pid))
+        threading.Thread(target=self._read, name=f"gateway-stderr-{self.pid}", daemon=True).start()
+
+    def _read(self) -> None:
+        assert self._proc.stderr is not None
+        for raw in self._proc.stderr:
+            line = self._redact(raw.decode("utf-8", "replace").rstrip())
+            if line:
+                self._tail.append(line)
+                log.debug("ffmpeg %d: %s", self.pid, line)
+
+    def poll(self) -> int | None:
+        code = self._proc.poll()
+        if code is not None:
+            with contextlib.suppress(OSError):
+                self._pid_file.unlink()
+        return code
+
+    def terminate(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self._proc.terminate()
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self._proc.kill()
+
+    def error(self) -> str | None:
+        lines = [line for line in list(self._tail) if not any(n in line for n in _NOISE)]
+        return lines[-1] if lines else None
+
+
+def launch_ffmpeg(
+    argv: Sequence[str], env: Mapping[str, str], directory: Path, redact: Callable[[str], str]
+) -> GatewayProcess:
+    return FfmpegProcess(argv, env, directory, redact)
+
+
+def stop_orphans(root: Path) -> int:
+    """Kill the ffmpeg processes a previous broker left running under ``root`` (it crashed); returns how many.
+
+    A pid is only killed if that process's command line still names a directory under ``root``, so a pid
+    reused by an unrelated process is left alone.
+    """
+    killed = 0
+    for pid_file in root.glob(f"*/{PID_FILE}"):
+        try:
+            pid = int(pid_file.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if str(root).encode() in cmdline:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+    return killed

@@ -47,7 +47,7 @@ GST_CHECK := /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer',
 rtsp-server:
 	@$(GST_CHECK) 2>/dev/null || { $(APT) update -q && $(APT) install -y -q python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad && $(GST_CHECK); }
 
-demo: $(STAMP) system-deps console
+demo: $(STAMP) system-deps console rtsp-server
 	CAMGATE_MODE=dev $(BIN)/camgate demo $(if $(PORT),--port $(PORT))
 
 lint: $(STAMP)
@@ -58,12 +58,13 @@ lint: $(STAMP)
 test: $(STAMP) system-deps console browser rtsp-server $(OIDC) lint
 	$(BIN)/pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) rtsp-server
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/decisions.py
 	$(BIN)/python bench/proxy.py
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/emergency.py
+	$(BIN)/python bench/gateway.py
 
 clean:
 	rm -rf $(VENV) .camgate .pytest_cache .ruff_cache $(CONSOLE)/node_modules $(VENDOR) test-screenshots tests/oidc/node_modules

@@ -2,6 +2,8 @@
 
 Every camera system of ``config/inventory.yaml`` whose ``base_url`` is on 127.0.0.1 gets a simulated VMS on
 that port; each camera is a real H.264 HLS stream (camera name and time burnt in) started on first request.
+An ``adapter: rtsp`` system whose ``url_template`` is on 127.0.0.1 gets live RTSP cameras there (GStreamer's
+RTSP server, :mod:`broker.demo.rtspcam`), which the broker reaches through its RTSP gateway.
 What the cameras encode is recorded for 10 minutes; watching any camera of a site, or declaring an emergency
 there, keeps every camera of that site encoding and so recording: pre-event footage for ``playback.m3u8``.
 """
@@ -16,6 +18,7 @@ from urllib.parse import urlsplit
 
 from broker.clock import SystemClock
 from broker.demo.hooks import EmergencyRecording
+from broker.demo.rtspcam import DemoRtspCameras, rtsp_port
 from broker.demo.vms import SimulatedVms, cameras_from_inventory
 from broker.documents import Inventory, load_inventory
 from broker.errors import ConfigError
@@ -26,6 +29,7 @@ camgate demo is running: {url}
   Web console: {url}/console/
 
   Simulated VMS: {vms}
+  RTSP cameras (through the broker's RTSP gateway): {rtsp}
   Data (SQLite, dev issuer key, video): {data}
   Sign in with one click as a demo persona: {url}/dev/signin
 
@@ -90,16 +94,27 @@ def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
                 f"cannot start the simulated VMS for {system.id} on port {parts.port}: {exc.strerror}"
             ) from None
         vmses.append((f"{system.id} at {system.base_url} ({len(cams)} cameras)", vms))
+    cameras: list[DemoRtspCameras] = []
     try:
+        for system in inventory.systems:
+            rtsp = rtsp_port(system.settings) if system.adapter == "rtsp" else None
+            if rtsp is not None:
+                refs = cameras_from_inventory(Path(settings.policy.inventory), system.id)
+                log_path = settings.data_dir / "rtsp" / f"{system.id}.log"
+                cameras.append(DemoRtspCameras(refs, rtsp, log_path).start())
         app = create_app(settings)
         hook = EmergencyRecording(app.state.services, by_site).start()
         url = f"http://127.0.0.1:{port}"
-        print(BANNER.format(url=url, vms="; ".join(v[0] for v in vmses), data=settings.data_dir.resolve()), flush=True)
+        served = "; ".join(f"rtsp://127.0.0.1:{c.port}/ ({len(c.cameras)} cameras)" for c in cameras) or "none"
+        print(BANNER.format(url=url, vms="; ".join(v[0] for v in vmses), rtsp=served,
+                            data=settings.data_dir.resolve()), flush=True)  # fmt: skip
         try:
             uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
         finally:
             hook.stop()
     finally:
+        for camera in cameras:
+            camera.stop()
         for _, vms in vmses:
             vms.stop()
     return 0

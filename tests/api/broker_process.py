@@ -39,9 +39,9 @@ def free_port() -> int:
 
 
 def demo_inventory(directory: Path) -> Path:
-    """``config/inventory.yaml`` with every simulated VMS moved from its fixed port to a free one."""
+    """``config/inventory.yaml`` with every simulated VMS and RTSP camera moved from its fixed port to a free one."""
     text = (REPO / "config" / "inventory.yaml").read_text(encoding="utf-8")
-    text = re.sub(r"http://127\.0\.0\.1:\d+/", lambda _: f"http://127.0.0.1:{free_port()}/", text)
+    text = re.sub(r"(http|rtsp)://127\.0\.0\.1:\d+/", lambda m: f"{m.group(1)}://127.0.0.1:{free_port()}/", text)
     path = directory / "inventory.yaml"
     path.write_text(text, encoding="utf-8")
     return path

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.fakes.rtsp import FakeRtspCamera
-from tests.gateway.rig import PASSWORD, SYSTEM, USER, Rig, frames, read_video, rtsp_broker
+from tests.gateway.rig import PASSWORD, SYSTEM, USER, Rig, frames, read_video, rtsp_broker, write_documents
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.video
@@ -112,3 +112,16 @@ def test_refused_credentials_answer_502_quickly_without_the_secret(tmp_path: Pat
         status = rig.services.gateway_status(SYSTEM)
         assert status is not None and "401" in str(status["last_error"])
         assert "not-the-password" not in json.dumps(status) and "rtsp://" not in json.dumps(status)
+
+
+def test_a_reload_that_retires_the_system_stops_its_processes(tmp_path: Path, camera: FakeRtspCamera) -> None:
+    with rtsp_broker(tmp_path, camera) as rig:
+        assert rig.get(rig.live_url("saxe-rtsp-01")).status_code == 200
+        (pid,) = rig.gateway.pids()
+        write_documents(tmp_path, camera, transport="udp")  # the system's entry changed: a new adapter
+        operator = rig.token("it-admin", ("operator",))
+        reloaded = httpx.post(f"{rig.url}/api/v1/admin/reload", headers={"Authorization": f"Bearer {operator}"},
+                              timeout=30)  # fmt: skip
+        assert reloaded.status_code == 200 and reloaded.json()["systems_changed"] == [SYSTEM], reloaded.text
+        wait_for(lambda: not Path(f"/proc/{pid}").exists(), 10, "the retired system's ffmpeg to stop")
+        assert rig.gateway.pids() == []

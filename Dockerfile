@@ -16,6 +16,9 @@ COPY policies ./policies
 COPY config ./config
 RUN pip install --no-cache-dir .
 
+# RTSP cameras: the gateway's ffmpeg takes each camera's credentials in its arguments (ffmpeg has no other way), and
+# local users can read other processes' arguments unless /proc is mounted hidepid=2. In this image only camgate's
+# own processes run; on a shared host, mount /proc with hidepid=2 (README: RTSP cameras).
 USER camgate
 ENV CAMGATE_DATA_DIR=/var/lib/camgate \
     CAMGATE_POLICY__MODEL=/opt/camgate/policies/model.conf \

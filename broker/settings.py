@@ -155,6 +155,12 @@ class GatewaySettings(Section):
     )
     tick_seconds: float = Field(0.5, gt=0, le=10, description="How often each camera's process is supervised")
 
+    @model_validator(mode="after")
+    def _backoff(self) -> GatewaySettings:
+        if self.backoff_max_seconds < self.backoff_initial_seconds:
+            raise ValueError("backoff_max_seconds must be at least backoff_initial_seconds")
+        return self
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CAMGATE_", env_nested_delimiter="__", extra="forbid")

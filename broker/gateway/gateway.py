@@ -185,7 +185,8 @@ class Gateway:
         for owner in self._serving():
             if owner.record == "on_demand":
                 continue
-            refs = set(self._cameras(owner.system_id)) if owner.record == "always" else set(owner.record)
+            cameras = set(self._cameras(owner.system_id))  # only cameras of the inventory, never another ref
+            refs = cameras if owner.record == "always" else cameras & set(owner.record)
             for (serial, ref), stream in self._streams.items():
                 if serial == owner.serial and ref not in refs:
                     stream.always = False

@@ -99,9 +99,9 @@ def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
         for system in inventory.systems:
             rtsp = rtsp_port(system.settings) if system.adapter == "rtsp" else None
             if rtsp is not None:
-                refs = cameras_from_inventory(Path(settings.policy.inventory), system.id)
+                labels = cameras_from_inventory(Path(settings.policy.inventory), system.id)
                 log_path = settings.data_dir / "rtsp" / f"{system.id}.log"
-                cameras.append(DemoRtspCameras(refs, rtsp, log_path).start())
+                cameras.append(DemoRtspCameras(labels, rtsp, log_path).start())
         app = create_app(settings)
         hook = EmergencyRecording(app.state.services, by_site).start()
         url = f"http://127.0.0.1:{port}"

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.brokers import Broker, Brokers, dev_token
 from tests.paths import REPO
@@ -64,7 +65,8 @@ def test_sighup_and_camgate_reload(
 
     done = broker.reload_cli()  # dev mode: the command mints its own operator token
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("applied: generation 2, 17 cameras, 2 MOUs,")
+    cameras = len(yaml.safe_load(_inventory.read_text())["cameras"])
+    assert done.stdout.startswith(f"applied: generation 2, {cameras} cameras, 2 MOUs,")
 
     (mous / "mou-ncpb-ncpd.yaml").write_text("mou: ncpb-ncpd-video\nversion: 0\n")
     refused = broker.reload_cli()

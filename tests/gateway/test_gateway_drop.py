@@ -31,11 +31,11 @@ def test_viewers_resume_after_the_camera_drops_and_comes_back(
         url = rig.live_url("saxe-rtsp-01")
         assert rig.get(url).status_code == 200
         client = subprocess.Popen(
-            [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", url, "-t", "8", "-map", "0:v",
+            [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", url, "-t", "6", "-map", "0:v",
              "-c", "copy", "-f", "null", "-"], stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         try:
-            time.sleep(2)
+            time.sleep(1.5)
             own_camera.drop()  # the camera vanishes mid-stream...
             time.sleep(2)
             own_camera.come_back()  # ...and returns on the same port
@@ -44,9 +44,9 @@ def test_viewers_resume_after_the_camera_drops_and_comes_back(
             client.kill()
         status = rig.services.gateway_status(SYSTEM)
         playlist = rig.get(url).text
-    # Before the drop the client could have had ~2 s plus the playlist's few seconds: 8 s means it resumed.
-    assert client.returncode == 0 and frames(err) >= 75, err[-800:]
+    # Before the drop the client could have had ~1.5 s plus the playlist's few seconds: 6 s means it resumed.
+    assert client.returncode == 0 and frames(err) >= 55, err[-800:]
     assert status is not None and status["restarts"] >= 2 and status["processes"] == 1
     assert "#EXT-X-DISCONTINUITY" in playlist or "#EXT-X-DISCONTINUITY-SEQUENCE:0" not in playlist
     waits = [float(w) for w in re.findall(r"dropped, restart in ([\d.]+) s", caplog.text)]
-    assert waits[:3] == [0.5, 1.0, 2.0]  # the backoff doubled while the camera was away
+    assert waits[:2] == [0.5, 1.0]  # the backoff doubled while the camera was away

@@ -34,9 +34,9 @@ def test_live_video_through_the_broker_never_shows_the_url_or_credentials(
         playlist = rig.get(rig.live_url("saxe-rtsp-01"))
         assert playlist.status_code == 200 and playlist.headers["content-type"] == "application/vnd.apple.mpegurl"
         assert "#EXT-X-PROGRAM-DATE-TIME" in playlist.text and leaks(playlist.text, camera) == []
-        done = read_video(rig.live_url("saxe-rtsp-01"), 3)
+        done = read_video(rig.live_url("saxe-rtsp-01"), 2)
         assert done.returncode == 0, done.stderr[-800:]
-        assert "Video: h264" in done.stderr and frames(done.stderr) >= 25  # 10 fps
+        assert "Video: h264" in done.stderr and frames(done.stderr) >= 15  # 10 fps
         listing = rig.get("/api/v1/cameras?site=ncps-saxe")
         assert listing.status_code == 200 and leaks(listing.text, camera) == []
         status = rig.services.gateway_status(SYSTEM)

@@ -5,6 +5,9 @@ process limit, record-always cameras, retired systems, shutdown."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -249,3 +252,25 @@ def test_status_counts_processes_restarts_and_the_last_error_without_url_or_pass
     assert status["cameras"][0]["state"] == "backoff"
     assert "hunter2" not in caplog.text and "admin:" not in caplog.text
     assert "rtsp://10.0.0.9:554/cam1" in caplog.text  # operators' logs name the camera, never its credentials
+
+
+def test_ffmpeg_left_running_by_a_crashed_broker_is_stopped_at_the_next_start(tmp_path: Path, clock: FakeClock,
+                                                                              launcher: FakeLauncher) -> None:  # fmt: skip
+    root = tmp_path / "gw"
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()  # a broker that is gone: its pid names its work directory
+    stream_dir = root / str(ended.pid) / "abc-1"
+    stream_dir.mkdir(parents=True)
+    orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", str(stream_dir)])
+    (stream_dir / "ffmpeg.pid").write_text(str(orphan.pid))
+    unrelated = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # pid file, other command
+    (root / str(ended.pid) / "abc-2").mkdir()
+    (root / str(ended.pid) / "abc-2" / "ffmpeg.pid").write_text(str(unrelated.pid))
+    try:
+        Gateway(CFG, root, clock, launcher=launcher, ffmpeg="ffmpeg").prepare()
+        assert orphan.wait(timeout=10) == -9 and unrelated.poll() is None
+        assert not (root / str(ended.pid)).exists() and (root / str(os.getpid())).is_dir()
+    finally:
+        for proc in (orphan, unrelated):
+            proc.kill()
+            proc.wait()

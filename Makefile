@@ -58,12 +58,13 @@ lint: $(STAMP)
 test: $(STAMP) system-deps console browser rtsp-server $(OIDC) lint
 	$(BIN)/pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) system-deps console browser
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/decisions.py
 	$(BIN)/python bench/proxy.py
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/emergency.py
+	$(BIN)/python bench/console.py
 
 clean:
 	rm -rf $(VENV) .camgate .pytest_cache .ruff_cache $(CONSOLE)/node_modules $(VENDOR) test-screenshots tests/oidc/node_modules

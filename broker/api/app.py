@@ -72,8 +72,8 @@ def create_app(
     app.state.services = services
     for module in (health, cameras, emergencies, triggers, audit, admin, signin, events, console):
         app.include_router(module.router)
-    if settings.mode == "dev":  # one-click demo personas: never mounted outside dev mode
-        app.include_router(devsignin.router)
+    if settings.mode == "dev":  # the demo's identity provider (personas): never mounted outside dev mode
+        devsignin.mount(app, services)
     # Sign-ins under way: a short-lived signed cookie on /auth binds the provider's callback to the browser
     # that started it (authlib keeps a state marker there; state, nonce and verifier stay server-side).
     app.add_middleware(

@@ -16,6 +16,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
+from tests.api.personas import sign_in
 from tests.api.support import Api
 from tests.identity.oidc_provider import free_port
 
@@ -91,8 +92,7 @@ def test_transitions_reach_the_agencies_of_the_mou_and_heartbeats_keep_the_line(
 
 def test_a_stream_opened_with_the_session_ends_with_it(events_api: Api, url: str) -> None:
     browser = TestClient(events_api.app, base_url=url)
-    r = browser.post("/dev/signin", data={"persona": "dispatcher"}, headers={"Origin": url}, follow_redirects=False)
-    assert r.status_code == 303
+    assert sign_in(browser, "dispatcher", url).status_code == 303
     cookie = {"camgate_session": str(browser.cookies.get("camgate_session"))}
     csrf = browser.get("/api/v1/session").json()["csrf_token"]
     with httpx.stream("GET", f"{url}/api/v1/events", cookies=cookie, timeout=10) as stream:

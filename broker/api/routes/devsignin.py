@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from broker.api.deps import ServicesDep
 from broker.api.routes.signin import start_session
 from broker.api.security import public, same_origin
+from broker.console.page import html_page
 from broker.errors import NotFound, PermissionDenied
 from broker.policy import Principal
 
@@ -47,11 +48,10 @@ async def personas(services: ServicesDep) -> HTMLResponse:
         for key, (label, sub, agency, roles) in PERSONAS.items()
     )
     page = (
-        "<!doctype html><title>Demo sign-in - camgate</title><h1>Sign in as a demo persona</h1>"
-        "<p>Dev mode only: each button signs you in as that person.</p>"
-        f'<form method="post" action="/dev/signin"><ul>{buttons}</ul></form>'
+        "<h1>Sign in as a demo persona</h1><p>Dev mode only: each button signs you in as that person.</p>"
+        f'<form method="post" action="/dev/signin"><ul class="personas">{buttons}</ul></form>'
     )
-    return HTMLResponse(page)
+    return HTMLResponse(html_page("Demo sign-in - camgate", page))
 
 
 @router.post("")

@@ -27,6 +27,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from broker.api.security import own_origin, public, same_origin
 from broker.api.services import Services
 from broker.clock import SystemClock
+from broker.console.page import html_page
 from broker.errors import NotFound, PermissionDenied
 from broker.identity.config import SignInConfig
 from broker.identity.devprovider import (
@@ -87,11 +88,8 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(
-        f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{title} - camgate</title>'
-        f"<main><h1>{title}</h1>{body}</main></html>",
-        status_code=status, headers={"Cache-Control": "no-store"},
-    )  # fmt: skip
+    page = html_page(f"{title} - camgate", f"<h1>{html.escape(title)}</h1>{body}")
+    return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
 
 
 def _refused(error: AuthorizeError, params: dict[str, str]) -> Response:
@@ -123,7 +121,7 @@ def _picker(request: AuthorizationRequest) -> HTMLResponse:
         "<p>Dev mode only: the demo's built-in identity provider. Choose who you are; the console opens signed "
         "in as that person.</p>"
         f'<form method="post" action="{PREFIX}/authorize">{hidden}'
-        f"<fieldset><legend>Demo personas</legend><ul>{buttons}</ul></fieldset></form>",
+        f'<fieldset><legend>Demo personas</legend><ul class="personas">{buttons}</ul></fieldset></form>',
     )
 
 

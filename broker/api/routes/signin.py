@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from broker.api.deps import ServicesDep
 from broker.api.security import console_session, own_origin, public
+from broker.console.page import html_page
 from broker.errors import AuthenticationError, NotFound
 from broker.identity.sessions import COOKIE, ConsoleSession
 from broker.timeutil import format_instant
@@ -76,8 +77,7 @@ def _picker(services: Any, dev: str | None) -> HTMLResponse:
         if i.issuer != dev
     )
     extra = '<p><a href="/dev/signin">Demo personas (dev mode)</a></p>' if dev else ""
-    page = f"<!doctype html><title>Sign in - camgate</title><h1>Sign in</h1><ul>{items}</ul>{extra}"
-    return HTMLResponse(page)
+    return HTMLResponse(html_page("Sign in - camgate", f'<h1>Sign in</h1><ul class="issuers">{items}</ul>{extra}'))
 
 
 @router.get("/auth/login", include_in_schema=False)

@@ -29,7 +29,7 @@ export async function auditPage(main) {
   main.replaceChildren(h("h2", { class: "page-title" }, "Audit log"),
     h("section", { "aria-labelledby": "verify-title" }, h("h3", { id: "verify-title" }, "Chain verification"), verify),
     form,
-    h("div", { class: "table-wrap" }, h("table", { id: "audit-table" }, h("caption", {}, "Audit records, oldest first"),
+    h("div", { class: "table-wrap", role: "region", "aria-label": "Audit records", tabindex: "0" }, h("table", { id: "audit-table" }, h("caption", {}, "Audit records, oldest first"),
       h("thead", {}, h("tr", {}, COLUMNS.map((c) => h("th", { scope: "col" }, c)))), body)), pager);
 
   let pages = [null];

@@ -1,7 +1,7 @@
 // Dispatch: the schematic map, the camera wall, what is not allowed and why, emergencies and the declare form.
 import { api, ApiError } from "./api.js";
 import { declareForm } from "./declare.js";
-import { clock, h, showBanner } from "./dom.js";
+import { clock, h, rerender, showBanner } from "./dom.js";
 import { emergencyList, tickCountdowns } from "./emergencies.js";
 import { onEmergencyEvents } from "./events.js";
 import { drawMap } from "./map.js";
@@ -18,7 +18,7 @@ export async function dispatchPage(main, principal) {
 
   const siteSelect = h("select", { id: "site-filter" });
   const mapBox = h("div", { class: "map-box" });
-  const wall = h("div", { class: "wall", role: "list", "aria-label": "Camera wall" });
+  const wall = h("div", { class: "wall" }); // in the section named "Camera wall"; each player a <figure>
   const denied = h("ul", { class: "denied", "aria-label": "Cameras not allowed now" });
   const emBox = h("div");
   const formBox = h("div");
@@ -90,7 +90,6 @@ export async function dispatchPage(main, principal) {
       if (p) p.el.replaceWith(fresh.el);
       else wall.append(fresh.el);
       fresh.start(); // in the document first: the media element must be attached before hls.js opens its source
-      fresh.el.setAttribute("role", "listitem");
       players.set(cam.id, fresh);
       ended.delete(cam.id);
       room -= 1;
@@ -114,9 +113,9 @@ export async function dispatchPage(main, principal) {
       siteSelect.value = site;
       cameras = all.cameras.filter((c) => !site || c.site === site);
       emergencies = ems.emergencies;
-      mapBox.replaceChildren(drawMap(all.cameras, { onSelect: select, emergencies }));
+      rerender(mapBox, drawMap(all.cameras, { onSelect: select, emergencies }));
       renderDenied();
-      emBox.replaceChildren(emergencyList(emergencies, refresh));
+      rerender(emBox, emergencyList(emergencies, refresh)); // keeps focus and typing
       if (mayDeclare && !formBox.firstChild) formBox.append(declareForm(all.cameras, refresh));
       await syncWall();
       renderDenied();

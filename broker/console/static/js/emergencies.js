@@ -7,14 +7,30 @@ function remaining(iso) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
+// Screen readers hear once, politely, that an emergency started or ended (#announce in index.html); the
+// countdown itself ticks silently (a role=timer, aria-live off: WAI-ARIA 1.2 §5.3 "timer").
+let shown = null; // id -> the active emergencies last rendered
+
+function announce(active) {
+  const now = new Map(active.map((e) => [e.id, e]));
+  const where = (e) => `${e.site}${e.incident ? ` (${e.incident})` : ""}`;
+  if (shown !== null) {
+    const words = [...[...now.values()].filter((e) => !shown.has(e.id)).map((e) => `Emergency declared at ${where(e)}, until ${clock(e.expires_at)}.`),
+      ...[...shown.values()].filter((e) => !now.has(e.id)).map((e) => `Emergency at ${where(e)} is over.`)];
+    if (words.length) document.getElementById("announce").textContent = words.join(" ");
+  }
+  shown = now;
+}
+
 export function emergencyList(emergencies, onChanged) {
   const active = emergencies.filter((e) => e.status === "active");
+  announce(active);
   const section = h("section", { class: "emergencies", "aria-labelledby": "em-title" },
-    h("h2", { id: "em-title" }, `Active emergencies (${active.length})`));
+    h("h2", { id: "em-title", tabindex: "-1" }, `Active emergencies (${active.length})`));
   if (!active.length) section.append(h("p", {}, "None. Declare one below when there is an articulable threat."));
   for (const em of active) {
-    const count = h("span", { class: "countdown", "data-expires": em.expires_at }, remaining(em.expires_at));
-    const msg = h("p", { class: "form-result", role: "status", "aria-live": "polite" });
+    const count = h("span", { class: "countdown", role: "timer", "aria-live": "off", "data-expires": em.expires_at }, remaining(em.expires_at));
+    const msg = h("p", { class: "form-result", role: "alert" }); // errors only: success re-renders the list
     const minutes = h("input", { type: "number", min: "1", value: "15", id: `ext-min-${em.id}`, name: "minutes" });
     const why = h("input", { id: `ext-why-${em.id}`, name: "reason", required: true, placeholder: "suspect still inside" });
     const endWhy = h("input", { id: `end-why-${em.id}`, name: "reason", required: true, placeholder: "suspect in custody" });

@@ -55,7 +55,9 @@ class BrokerProcess:
     log_path: Path
 
     @classmethod
-    def start(cls, directory: Path, timeout: float = START_TIMEOUT) -> BrokerProcess:
+    def start(cls, directory: Path, timeout: float = START_TIMEOUT, *, site_recording: float = 0) -> BrokerProcess:
+        """``site_recording``: ``camgate demo --site-recording`` (default 0: schemathesis watches many cameras,
+        the encoders of whole sites would crowd two cores; pre-event footage needs the site recorded)."""
         directory.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("CAMGATE_")} | {
             "CAMGATE_MODE": "dev",
@@ -66,8 +68,8 @@ class BrokerProcess:
         log_path = directory / "broker.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
-                # No site-wide recording: schemathesis watches many cameras, the encoders would crowd two cores.
-                [*CAMGATE, "demo", "--port", str(port), "--site-recording", "0"], cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+                [*CAMGATE, "demo", "--port", str(port), "--site-recording", f"{site_recording:g}"], cwd=REPO, env=env,
+                stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         broker = cls(f"http://127.0.0.1:{port}", env, proc, log_path)

@@ -20,8 +20,9 @@ def _registry() -> dict[str, str]:
     return ADAPTERS
 
 
-def load_adapter(spec: SystemSpec) -> CameraSystemAdapter:
-    """A new adapter for ``spec``; :class:`AdapterConfigError` names the system and the problem."""
+def build_adapter(spec: SystemSpec) -> object:
+    """A new adapter object for ``spec``, of whatever kind its factory makes (inventory sync asks it for
+    :class:`~broker.adapterapi.Discoverable`); :class:`AdapterConfigError` names the system and the problem."""
     registry = _registry()
     target = registry.get(spec.adapter)
     if target is None:
@@ -35,10 +36,17 @@ def load_adapter(spec: SystemSpec) -> CameraSystemAdapter:
             f"system {spec.id!r}: adapter {spec.adapter!r} ({target}) failed to load: {exc}"
         ) from exc
     try:
-        adapter = factory(spec)
+        adapter: object = factory(spec)
     except AdapterConfigError as exc:
         raise AdapterConfigError(f"system {spec.id!r}: {exc}") from exc
+    return adapter
+
+
+def load_adapter(spec: SystemSpec) -> CameraSystemAdapter:
+    """A new adapter for ``spec``; :class:`AdapterConfigError` names the system and the problem."""
+    adapter = build_adapter(spec)
     if not isinstance(adapter, CameraSystemAdapter):
+        target = _registry()[spec.adapter]
         raise AdapterConfigError(f"system {spec.id!r}: {target} does not implement CameraSystemAdapter")
     return adapter
 

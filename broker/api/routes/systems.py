@@ -71,7 +71,8 @@ def list_systems(_: OperatorDep, services: ServicesDep) -> dict[str, Any]:
         adapter = services.pool.get(system.id) if system.id in services.pool else None
         out.append({
             "id": system.id, "owner": system.owner, "adapter": system.adapter,
-            "discoverable": isinstance(adapter, Discoverable),
+            # The served adapter, or a sync that listed it (a gateway may wrap an RTSP system's adapter).
+            "discoverable": isinstance(adapter, Discoverable) or (st is not None and st.ok_at is not None),
             "reachable": st.reachable if st else None, "authentication_ok": st.authentication_ok if st else None,
             "last_sync": format_instant(st.checked_at) if st else None,
             "last_success": format_instant(st.ok_at) if st else None, "last_error": st.error if st else None,

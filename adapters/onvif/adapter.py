@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import httpx
 
-from adapters.onvif.client import Clock, SoapClient, SoapFaultError, utc_now
+from adapters.onvif.client import SLOW, Clock, SoapClient, SoapFaultError, utc_now
 from adapters.onvif.media import camera_name, cameras, check_token, media_uri, read_profiles, stream_setup
 from adapters.onvif.recordings import Found, find_recordings, replay_uri
 from adapters.onvif.services import Services, find_services
@@ -228,6 +228,7 @@ class OnvifAdapter:
                     chunks.append(chunk)
                 return b"".join(chunks)
         except (TimeoutError, httpx.TimeoutException):
-            raise AdapterError(f"{where}: no answer within {self.settings.timeout_seconds:g}s", timeout=True) from None
+            message = f"{where}: no answer within {self.settings.timeout_seconds:g}s; {SLOW}"
+            raise AdapterError(message, timeout=True) from None
         except httpx.HTTPError as exc:
             raise AdapterError(f"{where}: {type(exc).__name__}: {exc}") from None

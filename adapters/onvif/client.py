@@ -29,6 +29,7 @@ from broker.adapterapi import AdapterError, AuthFailed
 AUTH_FAULTS = frozenset({"NotAuthorized", "FailedAuthentication", "InvalidSecurity", "InvalidSecurityToken"})
 Clock = Callable[[], datetime]
 CHECK = "check 'username', the password and the device's clock"
+SLOW = "check that the device is up, or raise 'timeout_seconds'"
 
 
 def utc_now() -> datetime:
@@ -110,9 +111,10 @@ class SoapClient:
             async with asyncio.timeout(self.timeout):
                 status, body = await self._post(url, envelope(el(operation, *children), header), headers, where)
         except (TimeoutError, httpx.TimeoutException):
-            raise AdapterError(f"{where}: no answer within {self.timeout:g}s", timeout=True) from None
+            message = f"{where}: no answer within {self.timeout:g}s; {SLOW}"
+            raise AdapterError(message, timeout=True) from None
         except httpx.HTTPError as exc:
-            raise AdapterError(f"{where}: {type(exc).__name__}: {exc}") from None
+            raise AdapterError(f"{where}: cannot reach {url}: {type(exc).__name__}: {exc}") from None
         if status in (401, 403):
             raise AuthFailed(f"{where}: HTTP {status}: the device refused the credentials; {CHECK}", status=status)
         return self._answer(status, body, operation, where)

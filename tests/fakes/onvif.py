@@ -13,9 +13,10 @@ EndSearch) and replay (GetReplayUri). Stream and replay URIs point at a FakeRtsp
 ``rtsp_port`` (``/cam1``, ``/cam2``, ``/replay1``); snapshots are served at ``/onvif/snapshot/<source>.jpg``
 behind HTTP digest (tests.fakes.httpauth). XAddrs use the host the request was sent to (Core §8.1.2).
 
-Authentication (ONVIF Core §5.9.5, WS-UsernameToken Profile 1.0 §3.1): every operation except the PRE_AUTH ones
-needs a UsernameToken with PasswordDigest, Nonce and Created; the digest must match, Created must be within
-``freshness`` of the device clock (``clock_skew`` shifts it), and a nonce is accepted once. A refusal is HTTP 400
+Authentication (tests.fakes.wsse: ONVIF Core §5.9.5, WS-UsernameToken Profile 1.0 §3.1): every operation except
+the PRE_AUTH ones needs a UsernameToken with PasswordDigest, Nonce and Created; the digest must match, Created must
+be within 5 minutes of the device clock (``clock_skew`` shifts it), and a nonce is accepted once (a token sent
+with a PRE_AUTH operation is checked too). A refusal is HTTP 400
 with ``env:Sender``/``ter:NotAuthorized`` (Core §5.9.1). ``require_http_digest`` adds RFC 7616 digest at the
 HTTP level (401 challenges), as Core §5.9.1 lets newer devices require.
 
@@ -29,10 +30,6 @@ clients fall back to GetCapabilities; ``stream_host`` names another host in stre
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import hashlib
-import hmac
 import time
 from collections import Counter
 from contextlib import ExitStack
@@ -49,11 +46,9 @@ from tests.fakes import onvif_answers as A
 from tests.fakes.httpauth import HttpAuthServer
 from tests.fakes.onvif_answers import NS, FakeProfile, FakeRecording, FakeSource
 from tests.fakes.servers import serve_in_thread
+from tests.fakes.wsse import UsernameTokenServer
 
 SOAP = "application/soap+xml; charset=utf-8"
-WSSE = "{http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd}"
-WSU = "{http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd}"
-DIGEST_TYPE = "#PasswordDigest"
 PRE_AUTH = {"GetSystemDateAndTime", "GetServices", "GetCapabilities", "GetServiceCapabilities", "GetWsdlUrl"}
 SOURCES = (FakeSource("VideoSource_1", "Front entrance"), FakeSource("VideoSource_2", "Gym hallway"))
 PROFILES = (
@@ -136,7 +131,6 @@ class FakeOnvifDevice:
         self.stream_host = "127.0.0.1"
         self.xaddr_host: str | None = None
         self.clock_skew = timedelta(0)
-        self.freshness = timedelta(minutes=5)
         self.require_http_digest = False
         self.snapshot_auth = HttpAuthServer("digest", username=self.username, password=self.password,
                                             realm="camgate-fake-onvif", algorithms=("MD5",))  # fmt: skip
@@ -145,7 +139,7 @@ class FakeOnvifDevice:
         self.calls: Counter[str] = Counter()
         self.auth_failures = 0
         self.last_auth_failure = ""
-        self._nonces: set[bytes] = set()
+        self.tokens = UsernameTokenServer(username=self.username, password=self.password, clock=self.now)
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.clock_skew
@@ -164,7 +158,7 @@ class FakeOnvifDevice:
             envelope = ET.fromstring(body)
             operation = self._operation(envelope, request.path_params["service"])
             name = operation.tag.rpartition("}")[2]
-            if name not in PRE_AUTH or self._token(envelope) is not None:
+            if name not in PRE_AUTH or self.tokens.token(envelope) is not None:
                 self._authenticate(envelope)
             if name in self.hang or "*" in self.hang:
                 await self._sleep(self.hang_seconds)
@@ -193,44 +187,12 @@ class FakeOnvifDevice:
             raise SoapFault(500, "env:Receiver", "ter:ActionNotSupported", reason="Optional Action Not Implemented")
         return operation
 
-    @staticmethod
-    def _token(envelope: ET.Element) -> ET.Element | None:
-        return envelope.find(f"{{{A.ENV}}}Header/{WSSE}Security/{WSSE}UsernameToken")
-
     def _authenticate(self, envelope: ET.Element) -> None:
-        try:
-            self._check_token(self._token(envelope))
-        except SoapFault as refusal:
+        why = self.tokens.refusal(envelope)
+        if why is not None:
             self.auth_failures += 1
-            self.last_auth_failure = str(refusal)
-            raise
-
-    def _check_token(self, token: ET.Element | None) -> None:
-        if token is None:
-            raise _not_authorized("no UsernameToken")
-        username = token.findtext(f"{WSSE}Username") or ""
-        password = token.find(f"{WSSE}Password")
-        nonce_text, created = token.findtext(f"{WSSE}Nonce"), token.findtext(f"{WSU}Created")
-        if password is None or not (password.get("Type") or "").endswith(DIGEST_TYPE):
-            raise _not_authorized("the password must be a PasswordDigest")
-        if not nonce_text or not created:  # Core §5.9.5: both nonce and creation timestamp
-            raise _not_authorized("nonce and Created are required")
-        try:
-            nonce = base64.b64decode(nonce_text, validate=True)
-            when = datetime.fromisoformat(created.strip())
-        except (binascii.Error, ValueError):
-            raise _not_authorized("unreadable nonce or Created") from None
-        if when.tzinfo is None or abs(self.now() - when) > self.freshness:
-            raise _not_authorized("stale Created")
-        expected = base64.b64encode(hashlib.sha1(nonce + created.encode() + self.password.encode()).digest())
-        if not (
-            hmac.compare_digest(username.encode(), self.username.encode())
-            & hmac.compare_digest((password.text or "").strip().encode(), expected)
-        ):
-            raise _not_authorized("wrong username or password")
-        if nonce in self._nonces:
-            raise _not_authorized("replayed nonce")
-        self._nonces.add(nonce)
+            self.last_auth_failure = f"Sender not Authorized ({why})"
+            raise _not_authorized(why)
 
     def _origin(self, request: Request) -> str:
         port = request.url.port

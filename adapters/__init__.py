@@ -10,4 +10,5 @@ from __future__ import annotations
 
 ADAPTERS: dict[str, str] = {
     "hls": "adapters.hls:HlsAdapter",
+    "evidence": "adapters.evidence:EvidenceAdapter",
 }

@@ -135,10 +135,9 @@ class EvidenceAdapter:
         out = []
         for device, cands in sorted(devices.items()):
             latest = max(cands, key=lambda c: c.meta.start).meta
+            # Not the officer: a listing goes to inventory sync and its operators, who need the device only.
             details = {"format": self.settings.format, "clips": str(len(cands)), **latest.details,
                        "latest_clip": latest.start.isoformat().replace("+00:00", "Z")}  # fmt: skip
-            if latest.officer:
-                details["officer"] = latest.officer
             out.append(DiscoveredCamera(ref=device, name=latest.name, details=details))
         return tuple(out)
 
@@ -228,8 +227,8 @@ class EvidenceAdapter:
         if self._cache is None:
             if self.settings.cache_dir is None:
                 self._cache = Path(tempfile.mkdtemp(prefix=f"camgate-evidence-{self.spec.id}-"))
-            else:
-                path = Path(self.settings.cache_dir).absolute()
+            else:  # one sub-folder per system: systems sharing a cache_dir never prune each other's segments
+                path = Path(self.settings.cache_dir).absolute() / self.spec.id
                 path.mkdir(mode=0o700, parents=True, exist_ok=True)
                 if path.is_symlink() or not path.is_dir():
                     raise OSError(f"cache_dir {str(path)!r} is not a folder (a symbolic link is refused)")

@@ -96,7 +96,7 @@ class Scanner:
             if clip_st.st_size == 0 or (settled_only and not settled):
                 result.waiting[rel] = "still being written (its size or time changed since the last look)"
                 continue
-            fingerprint = hashlib.sha256(f"{rel}\0{states}".encode()).hexdigest()[:16]
+            fingerprint = hashlib.sha256(f"{self.folder}\0{rel}\0{states}".encode()).hexdigest()[:16]
             meta = self._parsed.get(fingerprint) or self._read(side_path, side_st.st_size)
             parsed[fingerprint] = meta
             if isinstance(meta, str):

@@ -11,7 +11,8 @@ The generic sidecar is camgate's own, for any system whose export can be scripte
                      "start": "2026-09-14T12:58:00Z", "end": "2026-09-14T12:59:00Z",
                      "positions": [{"at": "2026-09-14T12:58:05Z", "lat": 41.1468, "lon": -73.4946}]}
 
-``device`` and ``start`` are required; ``start``/``end``/``at`` are RFC 3339 date-times with a UTC offset (a
+``start`` is the instant of the clip's first frame (a pre-event buffer included), from which its segments are
+placed. ``device`` and ``start`` are required; ``start``/``end``/``at`` are RFC 3339 date-times with a UTC offset (a
 time without one is refused unless the system sets ``timezone``); ``end`` after ``start``; positions in WGS 84
 degrees. Other keys are ignored. A device id is 1-64 of ``[A-Za-z0-9._-]``, starting with a letter or digit.
 """

@@ -12,4 +12,5 @@ from __future__ import annotations
 ADAPTERS: dict[str, str] = {
     "hls": "adapters.hls:HlsAdapter",
     "onvif": "adapters.onvif:OnvifAdapter",
+    "evidence": "adapters.evidence:EvidenceAdapter",
 }

@@ -24,7 +24,9 @@
     │   └── HostilePlaylist (502 hostile_playlist)  playlist pointing outside its system, too big, ...
     ├── UpstreamTimeout (504 upstream_timeout)
     ├── NotImplementedUpstream (501 not_implemented)
-    │   └── RecordingUnsupported (501 recording_unsupported)  the camera's system keeps no readable recordings
+    │   ├── RecordingUnsupported (501 recording_unsupported)  the camera's system keeps no readable recordings
+    │   ├── LiveUnsupported (501 live_unsupported)  the camera's system has no live video (an evidence folder)
+    │   └── SnapshotUnsupported (501 snapshot_unsupported)  nor a current picture
     ├── ServiceUnavailable (503 unavailable)
     │   ├── AuditUnavailable (503 audit_unavailable)  fail closed: no record, no access
     │   └── StoreUnavailable (503 store_unavailable)
@@ -146,6 +148,16 @@ class NotImplementedUpstream(CamgateError):
 
 class RecordingUnsupported(NotImplementedUpstream):
     code = "recording_unsupported"
+
+
+class LiveUnsupported(NotImplementedUpstream):
+    """The camera's system keeps recorded footage only (e.g. exported body-camera evidence): ask for playback."""
+
+    code = "live_unsupported"
+
+
+class SnapshotUnsupported(NotImplementedUpstream):
+    code = "snapshot_unsupported"
 
 
 class ServiceUnavailable(CamgateError):

@@ -4,6 +4,7 @@ Every camera system of ``config/inventory.yaml`` whose ``base_url`` is on 127.0.
 that port; each camera is a real H.264 HLS stream (camera name and time burnt in) started on first request.
 What the cameras encode is recorded for 10 minutes; watching any camera of a site, or declaring an emergency
 there, keeps every camera of that site encoding and so recording: pre-event footage for ``playback.m3u8``.
+Every evidence-folder system gets a body-camera clip made by ffmpeg at start (:mod:`broker.demo.evidence`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from broker.clock import SystemClock
+from broker.demo.evidence import prepare_evidence
 from broker.demo.hooks import EmergencyRecording
 from broker.demo.vms import SimulatedVms, cameras_from_inventory
 from broker.documents import Inventory, load_inventory
@@ -26,6 +28,7 @@ camgate demo is running: {url}
   Web console: {url}/console/
 
   Simulated VMS: {vms}
+  Evidence folders (a body-camera clip made now; play it back as a supervisor): {evidence}
   Data (SQLite, dev issuer key, video): {data}
   Sign in with one click as a demo persona: {url}/dev/signin
 
@@ -91,10 +94,12 @@ def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
             ) from None
         vmses.append((f"{system.id} at {system.base_url} ({len(cams)} cameras)", vms))
     try:
+        evidence = prepare_evidence(inventory, clock.now())
         app = create_app(settings)
         hook = EmergencyRecording(app.state.services, by_site).start()
         url = f"http://127.0.0.1:{port}"
-        print(BANNER.format(url=url, vms="; ".join(v[0] for v in vmses), data=settings.data_dir.resolve()), flush=True)
+        print(BANNER.format(url=url, vms="; ".join(v[0] for v in vmses), data=settings.data_dir.resolve(),
+                            evidence="; ".join(evidence) or "none"), flush=True)  # fmt: skip
         try:
             uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
         finally:

@@ -39,9 +39,11 @@ def free_port() -> int:
 
 
 def demo_inventory(directory: Path) -> Path:
-    """``config/inventory.yaml`` with every simulated VMS moved from its fixed port to a free one."""
+    """``config/inventory.yaml`` with every simulated VMS moved from its fixed port to a free one, and the
+    evidence folders (where the demo writes a clip at start) from ``.camgate/`` into ``directory``."""
     text = (REPO / "config" / "inventory.yaml").read_text(encoding="utf-8")
     text = re.sub(r"http://127\.0\.0\.1:\d+/", lambda _: f"http://127.0.0.1:{free_port()}/", text)
+    text = text.replace("path: .camgate/evidence/", f"path: {directory / 'evidence'}/")
     path = directory / "inventory.yaml"
     path.write_text(text, encoding="utf-8")
     return path

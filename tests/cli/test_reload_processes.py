@@ -64,7 +64,7 @@ def test_sighup_and_camgate_reload(
 
     done = broker.reload_cli()  # dev mode: the command mints its own operator token
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("applied: generation 2, 17 cameras, 2 MOUs,")
+    assert done.stdout.startswith("applied: generation 2, 18 cameras, 2 MOUs,")
 
     (mous / "mou-ncpb-ncpd.yaml").write_text("mou: ncpb-ncpd-video\nversion: 0\n")
     refused = broker.reload_cli()

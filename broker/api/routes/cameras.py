@@ -19,8 +19,10 @@ from broker.errors import (
     AuditUnavailable,
     HostilePlaylist,
     InvalidRequest,
+    LiveUnsupported,
     NoRecording,
     RecordingUnsupported,
+    SnapshotUnsupported,
     StoreUnavailable,
     StreamTokenError,
     UnknownCamera,
@@ -87,8 +89,9 @@ def list_cameras(
 
 
 @router.get(
-    "/{camera_id}/live.m3u8", response_class=PlaylistResponse, responses=media(PLAYLIST) | raises(*VIDEO_ERRORS)
-)
+    "/{camera_id}/live.m3u8", response_class=PlaylistResponse,
+    responses=media(PLAYLIST) | raises(*VIDEO_ERRORS, LiveUnsupported),
+)  # fmt: skip
 @query_token
 async def live_playlist(
     camera_id: CameraId, principal: PrincipalDep, services: ServicesDep, client: ClientDep
@@ -124,7 +127,10 @@ async def playback_playlist(
     return Response(served.body, media_type=served.content_type, headers=NO_STORE)
 
 
-@router.get("/{camera_id}/snapshot.jpg", response_class=JpegResponse, responses=media(JPEG) | raises(*VIDEO_ERRORS))
+@router.get(
+    "/{camera_id}/snapshot.jpg", response_class=JpegResponse,
+    responses=media(JPEG) | raises(*VIDEO_ERRORS, SnapshotUnsupported),
+)  # fmt: skip
 @query_token
 async def snapshot(camera_id: CameraId, principal: PrincipalDep, services: ServicesDep, client: ClientDep) -> Response:
     served = await services.proxy.snapshot(principal, camera_id, client)

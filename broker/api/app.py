@@ -22,7 +22,19 @@ from starlette.middleware.sessions import SessionMiddleware
 from broker.api.allow import allow_header
 from broker.api.errordoc import FRAMEWORK_CODES
 from broker.api.openapi import build_openapi
-from broker.api.routes import admin, audit, cameras, console, devsignin, emergencies, events, health, signin, triggers
+from broker.api.routes import (
+    admin,
+    audit,
+    cameras,
+    console,
+    devsignin,
+    emergencies,
+    events,
+    health,
+    signin,
+    timeline,
+    triggers,
+)
 from broker.api.security import SELF_AUTHENTICATED, access_of, require_authentication
 from broker.api.services import Services, build_services
 from broker.clock import Clock
@@ -70,7 +82,7 @@ def create_app(
         openapi_url=None, docs_url=None, redoc_url=None,
     )  # fmt: skip
     app.state.services = services
-    for module in (health, cameras, emergencies, triggers, audit, admin, signin, events, console):
+    for module in (health, cameras, emergencies, timeline, triggers, audit, admin, signin, events, console):
         app.include_router(module.router)
     if settings.mode == "dev":  # the demo's identity provider (personas): never mounted outside dev mode
         devsignin.mount(app, services)

@@ -20,6 +20,7 @@ import pytest
 from playwright import sync_api as playwright_api
 
 from tests.api.broker_process import BrokerProcess
+from tests.console.test_console_a11y import AXE, axe, fits
 from tests.console.test_console_browser import ARGS, CHROMIUM, SHOTS, current_time, open_console, playing
 from tests.paths import REPO
 from tests.waiting import wait_for
@@ -43,6 +44,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
 def browser() -> Iterator[Any]:
     assert CHROMIUM.exists(), f"{CHROMIUM}: Debian's chromium is not installed (make test installs it)"
     assert (REPO / "broker/console/static/vendor/hls.mjs").exists(), "hls.js is not installed: run make console"
+    assert AXE.exists(), "axe-core is not installed: run make test (npm ci in tests/console)"
     SHOTS.mkdir(exist_ok=True)
     with playwright_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
@@ -140,6 +142,10 @@ def test_the_auditor_sees_who_watched_which_camera_when(browser: Any, broker: Br
     assert "saxe-int-01" in row.inner_text() and "access revoked: no emergency" in row.inner_text()
     kinds = auditor.locator("#tl-transitions tbody tr").evaluate_all("rows => rows.map(r => r.dataset.kind)")
     assert kinds == ["declare", "end"]
+    axe(auditor, "the auditor's timeline, its tables open")  # WCAG 2 A/AA, contrast included
+    auditor.set_viewport_size({"width": 768, "height": 1024})  # a tablet held upright: no sideways scroll
+    fits(auditor, "the auditor's timeline at 768x1024")
+    auditor.set_viewport_size({"width": 1280, "height": 1000})
     auditor.locator(".tl-details summary").click()
     assert auditor.locator("video").count() == 0
     auditor.evaluate("window.scrollTo(0, 0); document.querySelector('#audit-table').parentElement.scrollLeft = 0")

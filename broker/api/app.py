@@ -35,6 +35,7 @@ from broker.api.routes import (
     inventory,
     signin,
     systems,
+    timeline,
     triggers,
 )
 from broker.api.security import SELF_AUTHENTICATED, access_of, require_authentication
@@ -87,7 +88,20 @@ def create_app(
         openapi_url=None, docs_url=None, redoc_url=None,
     )  # fmt: skip
     app.state.services = services
-    for module in (health, cameras, emergencies, triggers, audit, admin, inventory, systems, signin, events, console):
+    for module in (
+        health,
+        cameras,
+        emergencies,
+        timeline,
+        triggers,
+        audit,
+        admin,
+        inventory,
+        systems,
+        signin,
+        events,
+        console,
+    ):
         app.include_router(module.router)
     if settings.mode == "dev":  # the demo's identity provider (personas): never mounted outside dev mode
         devsignin.mount(app, services)

@@ -9,6 +9,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -103,6 +104,18 @@ def test_a_stream_opened_with_the_session_ends_with_it(events_api: Api, url: str
         with pytest.raises(AssertionError, match="the stream ended"):
             for _ in range(10):
                 next_event(lines)  # a heartbeat or two at most, then the end
+
+
+def test_a_stream_opened_with_a_bearer_token_ends_when_the_token_expires(events_api: Api, url: str) -> None:
+    token = events_api.token("dispatcher", ttl=timedelta(minutes=5))
+    with httpx.stream("GET", f"{url}/api/v1/events", headers={"Authorization": f"Bearer {token}"}, timeout=10) as s:
+        lines = s.iter_lines()
+        assert next_event(lines) == (":", "camgate events")
+        assert next_event(lines) == (":", "heartbeat")  # alive while the token is
+        events_api.clock.advance(timedelta(minutes=5))  # RFC 7519 §4.1.4: not accepted on or after exp
+        with pytest.raises(AssertionError, match="the stream ended"):
+            for _ in range(10):
+                next_event(lines)
 
 
 def test_no_credentials_no_stream(url: str) -> None:

@@ -1,4 +1,5 @@
-"""Vendor adapters. Each one implements :class:`broker.adapterapi.CameraSystemAdapter`.
+"""Vendor adapters. Each one implements :class:`broker.adapterapi.CameraSystemAdapter` (systems serving HLS) or
+:class:`broker.adapterapi.RtspCameraSystem` (RTSP cameras and NVRs, served through the broker's gateway).
 
 Adapters import only :mod:`broker.adapterapi` from the broker. The registry maps the ``adapter`` name of an
 inventory system to an import path ``"module:attribute"``; the broker loads it lazily
@@ -10,4 +11,6 @@ from __future__ import annotations
 
 ADAPTERS: dict[str, str] = {
     "hls": "adapters.hls:HlsAdapter",
+    "axis": "adapters.axis:AxisAdapter",
+    "hikvision": "adapters.hikvision:HikvisionAdapter",
 }

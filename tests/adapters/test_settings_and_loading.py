@@ -20,7 +20,11 @@ def spec(system_id: str = "district", adapter: str = "hls", base_url: str | None
 
 
 def test_registry_and_defaults() -> None:
-    assert ADAPTERS == {"hls": "adapters.hls:HlsAdapter"}
+    assert ADAPTERS == {
+        "hls": "adapters.hls:HlsAdapter",
+        "axis": "adapters.axis:AxisAdapter",
+        "hikvision": "adapters.hikvision:HikvisionAdapter",
+    }
     adapter = load_adapter(spec())
     assert isinstance(adapter, HlsAdapter)
     s = adapter.settings
@@ -35,7 +39,9 @@ def test_registry_and_defaults() -> None:
 
 
 def test_unknown_adapter_lists_known_ones() -> None:
-    with pytest.raises(AdapterConfigError, match=r"system 'district': unknown adapter 'genetec'; known adapters: hls"):
+    with pytest.raises(
+        AdapterConfigError, match=r"system 'district': unknown adapter 'genetec'; known adapters: axis, hikvision, hls"
+    ):
         load_adapter(spec(adapter="genetec"))
 
 

@@ -15,5 +15,6 @@ system and yields a :class:`~tests.adapters.contract.rigs.Rig`:
   answer must match (it says what was wrong).
 
 To add a rig: write ``rig_<name>.py`` with a ``KIND`` and add it to :data:`~tests.adapters.contract.rigs.RIGS`.
-Live video through the broker (the RTSP gateway) is checked once the gateway is merged.
+Live video read through the broker needs the RTSP gateway (``broker/gateway/``): that check is added to this
+suite when the gateway is merged; here ffmpeg reads each adapter's RTSP source directly.
 """

@@ -99,7 +99,7 @@ def test_live_video_is_refused_without_or_with_wrong_credentials(rig: Rig) -> No
 
 
 @EVERY
-def test_a_camera_the_system_lacks_is_a_404(rig: Rig) -> None:
+def test_a_camera_the_system_lacks_is_a_client_error_naming_the_system(rig: Rig) -> None:
     for call in ("rtsp_source", "snapshot"):
         error = failure(rig, lambda a, call=call: getattr(a, call)(rig.missing_ref))
         assert error.status in (400, 404), (call, error)

@@ -13,4 +13,6 @@ ADAPTERS: dict[str, str] = {
     "hls": "adapters.hls:HlsAdapter",
     "onvif": "adapters.onvif:OnvifAdapter",
     "evidence": "adapters.evidence:EvidenceAdapter",
+    "axis": "adapters.axis:AxisAdapter",
+    "hikvision": "adapters.hikvision:HikvisionAdapter",
 }

@@ -20,11 +20,13 @@ def spec(system_id: str = "district", adapter: str = "hls", base_url: str | None
 
 
 def test_registry_and_defaults() -> None:
-    assert {
+    assert ADAPTERS == {
         "hls": "adapters.hls:HlsAdapter",
         "onvif": "adapters.onvif:OnvifAdapter",
         "evidence": "adapters.evidence:EvidenceAdapter",
-    }.items() <= ADAPTERS.items()
+        "axis": "adapters.axis:AxisAdapter",
+        "hikvision": "adapters.hikvision:HikvisionAdapter",
+    }
     adapter = load_adapter(spec())
     assert isinstance(adapter, HlsAdapter)
     s = adapter.settings

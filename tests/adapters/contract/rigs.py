@@ -46,9 +46,9 @@ class RigKind:
 
 
 def _kinds() -> tuple[RigKind, ...]:
-    from tests.adapters.contract import rig_axis, rig_hikvision
+    from tests.adapters.contract import rig_axis, rig_hikvision, rig_onvif
 
-    return (rig_axis.KIND, rig_hikvision.KIND)
+    return (rig_axis.KIND, rig_hikvision.KIND, rig_onvif.KIND)
 
 
 RIGS: dict[str, RigKind] = {kind.name: kind for kind in _kinds()}

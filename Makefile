@@ -8,6 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 FONT   := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 OIDC   := tests/oidc/node_modules/.package-lock.json
+AXE    := tests/console/node_modules/.package-lock.json
 APT    := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
 
 .PHONY: demo test lint bench system-deps console browser rtsp-server clean
@@ -24,6 +25,11 @@ $(STAMP): pyproject.toml
 # The sign-in tests run a third-party OpenID Connect provider (oidc-provider, pinned in tests/oidc/package-lock.json).
 $(OIDC): tests/oidc/package-lock.json tests/oidc/package.json
 	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The console's accessibility tests inject axe-core (pinned in tests/console/package-lock.json) into each page.
+$(AXE): tests/console/package-lock.json tests/console/package.json
+	cd tests/console && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # The demo video burns camera names into the picture: ffmpeg's drawtext needs a font.
@@ -55,16 +61,17 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy broker adapters
 
-test: $(STAMP) system-deps console browser rtsp-server $(OIDC) lint
+test: $(STAMP) system-deps console browser rtsp-server $(OIDC) $(AXE) lint
 	$(BIN)/pytest -q
 
-bench: $(STAMP) rtsp-server
+bench: $(STAMP) system-deps console browser rtsp-server
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/decisions.py
 	$(BIN)/python bench/proxy.py
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/emergency.py
 	$(BIN)/python bench/gateway.py
+	$(BIN)/python bench/console.py
 
 clean:
-	rm -rf $(VENV) .camgate .pytest_cache .ruff_cache $(CONSOLE)/node_modules $(VENDOR) test-screenshots tests/oidc/node_modules
+	rm -rf $(VENV) .camgate .pytest_cache .ruff_cache $(CONSOLE)/node_modules $(VENDOR) test-screenshots tests/oidc/node_modules tests/console/node_modules

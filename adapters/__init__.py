@@ -1,5 +1,5 @@
-"""Vendor adapters. Each one implements :class:`broker.adapterapi.CameraSystemAdapter` (it serves HLS) or
-:class:`broker.adapterapi.RtspCameraSystem` (it says where RTSP streams are; the broker's gateway serves them).
+"""Vendor adapters. Each one implements :class:`broker.adapterapi.CameraSystemAdapter` (HLS-serving systems) or
+:class:`broker.adapterapi.RtspCameraSystem` (RTSP systems, served through the broker's gateway).
 
 Adapters import only :mod:`broker.adapterapi` from the broker. The registry maps the ``adapter`` name of an
 inventory system to an import path ``"module:attribute"``; the broker loads it lazily
@@ -11,5 +11,9 @@ from __future__ import annotations
 
 ADAPTERS: dict[str, str] = {
     "hls": "adapters.hls:HlsAdapter",
+    "onvif": "adapters.onvif:OnvifAdapter",
+    "evidence": "adapters.evidence:EvidenceAdapter",
+    "axis": "adapters.axis:AxisAdapter",
+    "hikvision": "adapters.hikvision:HikvisionAdapter",
     "rtsp": "adapters.rtsp:RtspAdapter",
 }

@@ -41,8 +41,9 @@ class RefusedPlaylist(AdapterError):
 
 
 class NotSupported(AdapterError):
-    """The system cannot do this at all (e.g. it keeps no recordings the adapter can read). The broker answers
-    501 ``recording_unsupported`` for recordings; never retried."""
+    """The system cannot do this at all (e.g. it keeps no recordings the adapter can read, or, an evidence
+    folder, has no live video). The broker answers 501 ``recording_unsupported``, ``live_unsupported`` or
+    ``snapshot_unsupported``; never retried."""
 
 
 class AuthFailed(AdapterError):

@@ -21,10 +21,13 @@
     │   └── NoRecording (404 no_recording) ...... no recorded footage of the camera in the playback window
     ├── Conflict (409 conflict) .................. e.g. ending an emergency that already ended
     ├── UpstreamError (502 upstream_error) ....... a camera system failed or answered badly
-    │   └── HostilePlaylist (502 hostile_playlist)  playlist pointing outside its system, too big, ...
+    │   ├── HostilePlaylist (502 hostile_playlist)  playlist pointing outside its system, too big, ...
+    │   └── UpstreamAuth (502 upstream_auth) ..... the camera system refused the broker's credentials
     ├── UpstreamTimeout (504 upstream_timeout)
     ├── NotImplementedUpstream (501 not_implemented)
-    │   └── RecordingUnsupported (501 recording_unsupported)  the camera's system keeps no readable recordings
+    │   ├── RecordingUnsupported (501 recording_unsupported)  the camera's system keeps no readable recordings
+    │   ├── LiveUnsupported (501 live_unsupported)  the camera's system has no live video (an evidence folder)
+    │   └── SnapshotUnsupported (501 snapshot_unsupported)  nor a current picture
     ├── ServiceUnavailable (503 unavailable)
     │   ├── AuditUnavailable (503 audit_unavailable)  fail closed: no record, no access
     │   ├── StoreUnavailable (503 store_unavailable)
@@ -137,6 +140,13 @@ class HostilePlaylist(UpstreamError):
     code = "hostile_playlist"
 
 
+class UpstreamAuth(UpstreamError):
+    """The camera system refused the credentials the broker holds for it (HTTP or RTSP 401/403): its operators
+    must fix the secret; a viewer is told no more than that."""
+
+    code = "upstream_auth"
+
+
 class UpstreamTimeout(CamgateError):
     code = "upstream_timeout"
     status = 504
@@ -151,6 +161,16 @@ class NotImplementedUpstream(CamgateError):
 
 class RecordingUnsupported(NotImplementedUpstream):
     code = "recording_unsupported"
+
+
+class LiveUnsupported(NotImplementedUpstream):
+    """The camera's system keeps recorded footage only (e.g. exported body-camera evidence): ask for playback."""
+
+    code = "live_unsupported"
+
+
+class SnapshotUnsupported(NotImplementedUpstream):
+    code = "snapshot_unsupported"
 
 
 class ServiceUnavailable(CamgateError):

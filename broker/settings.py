@@ -101,6 +101,17 @@ class AdminSettings(Section):
     operator_agencies: list[str] | None = Field(None, description="Agencies whose operators count (None: any agency)")
 
 
+class InventorySyncSettings(Section):
+    """The broker's periodic inventory sync (``camgate inventory sync --apply`` then a reload, README)."""
+
+    enabled: bool = Field(
+        False, description="Sync periodically: new cameras are added unclassified and vanished ones flagged, in the "
+        "inventory file itself (the broker must be able to write it), then the documents are reloaded",
+    )  # fmt: skip
+    interval_seconds: float = Field(300, ge=1, le=7 * 86400, description="Time between two periodic syncs")
+    timeout_seconds: float = Field(30, gt=0, le=600, description="How long one system may take to list its cameras")
+
+
 class ConsoleSettings(Section):
     """The web console's server-side sessions (sign-in at ``/auth/login``, cookie ``camgate_session``)."""
 
@@ -175,6 +186,9 @@ class Settings(BaseSettings):
     emergencies: EmergencySettings = Field(default_factory=EmergencySettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
+    inventory_sync: InventorySyncSettings = Field(
+        default_factory=InventorySyncSettings, description="Merging each camera system's camera list into the inventory"
+    )
     console: ConsoleSettings = Field(default_factory=ConsoleSettings, description="Web console sign-in and sessions")
     notifications: NotificationSettings = Field(
         default_factory=NotificationSettings, description="Signed webhook notices of emergency transitions"

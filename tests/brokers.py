@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -18,9 +19,11 @@ import httpx
 from broker.clock import SystemClock
 from broker.identity import DevIssuer
 from broker.identity.config import DevIssuerConfig
+from tests.paths import REPO
 from tests.waiting import wait_for
 
 CAMGATE = str(Path(sys.executable).parent / "camgate")
+WITH_FAKES = (sys.executable, "-m", "tests.fakes.camgate_with_fakes")  # camgate with tests/fakes' adapters
 START_TIMEOUT = 60.0
 
 
@@ -36,10 +39,10 @@ def dev_token(data_dir: Path, sub: str, agency: str, roles: list[str]) -> str:
 
 
 class Broker:
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
+    def __init__(self, env: dict[str, str], port: int, log: Path, command: Sequence[str] = (CAMGATE,)) -> None:
         self.url, self.env, self.log = f"http://127.0.0.1:{port}", env, log
-        self.proc = subprocess.Popen([CAMGATE, "serve", "--port", str(port)], env=env, stdout=log.open("wb"),
-                                     stderr=subprocess.STDOUT)  # fmt: skip
+        self.proc = subprocess.Popen([*command, "serve", "--port", str(port)], env=env, stdout=log.open("wb"),
+                                     stderr=subprocess.STDOUT, cwd=REPO)  # fmt: skip
 
     def ready(self) -> dict[str, object] | None:
         try:
@@ -74,9 +77,10 @@ class Brokers:
         self.tmp_path, self.data_dir = tmp_path, tmp_path / "data"
         self.started: list[Broker] = []
 
-    def start(self, **env: str) -> Broker:
+    def start(self, *, command: Sequence[str] = (CAMGATE,), **env: str) -> Broker:
+        """``command``: the console script (``camgate``; :data:`WITH_FAKES` adds the test-only adapters)."""
         full = os.environ | {"CAMGATE_MODE": "dev", "CAMGATE_DATA_DIR": str(self.data_dir)} | env
-        broker = Broker(full, free_port(), self.tmp_path / f"broker-{len(self.started)}.log")
+        broker = Broker(full, free_port(), self.tmp_path / f"broker-{len(self.started)}.log", command)
         self.started.append(broker)
         wait_for(lambda: broker.ready() is not None, START_TIMEOUT, "the broker to be ready")
         return broker

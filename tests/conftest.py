@@ -19,7 +19,7 @@ from broker.store import Store
 from broker.store.db import describe_url, driver_problem
 
 # Shared fakes served over real HTTP on 127.0.0.1: the HLS origin and a JWKS server.
-pytest_plugins = ["tests.fakes.fixtures", "tests.fakes.jwks", "tests.fakes.webhooks"]
+pytest_plugins = ["tests.fakes.fixtures", "tests.fakes.jwks", "tests.fakes.webhooks", "tests.fakes.discovery_rigs"]
 
 PG_ENV = "CAMGATE_TEST_DATABASE_URL"
 

@@ -9,6 +9,7 @@ import logging
 import re
 import signal
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -22,11 +23,26 @@ from starlette.middleware.sessions import SessionMiddleware
 from broker.api.allow import allow_header
 from broker.api.errordoc import FRAMEWORK_CODES
 from broker.api.openapi import build_openapi
-from broker.api.routes import admin, audit, cameras, console, devsignin, emergencies, events, health, signin, triggers
+from broker.api.routes import (
+    admin,
+    audit,
+    cameras,
+    console,
+    devsignin,
+    emergencies,
+    events,
+    health,
+    inventory,
+    signin,
+    systems,
+    timeline,
+    triggers,
+)
 from broker.api.security import SELF_AUTHENTICATED, access_of, require_authentication
 from broker.api.services import Services, build_services
 from broker.clock import Clock
 from broker.errors import AuthenticationError, CamgateError, DocumentError, PermissionDenied
+from broker.inventory.merge import MergeError
 from broker.settings import Settings, load_settings
 
 log = logging.getLogger("camgate")
@@ -47,6 +63,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services.start()
         task = asyncio.create_task(_housekeeping(services)) if housekeeping else None
+        syncing = housekeeping and services.settings.inventory_sync.enabled
+        sync = asyncio.create_task(_periodic_sync(services)) if syncing else None
         deliver = (housekeeping if dispatch is None else dispatch) and services.dispatcher is not None
         sender = asyncio.create_task(services.dispatcher.run()) if deliver and services.dispatcher else None
         hup = _reload_on_sighup(services)
@@ -55,7 +73,7 @@ def create_app(
         finally:
             if hup:
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
-            for running in (task, sender):
+            for running in (task, sender, sync):
                 if running is not None:
                     running.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -70,10 +88,23 @@ def create_app(
         openapi_url=None, docs_url=None, redoc_url=None,
     )  # fmt: skip
     app.state.services = services
-    for module in (health, cameras, emergencies, triggers, audit, admin, signin, events, console):
+    for module in (
+        health,
+        cameras,
+        emergencies,
+        timeline,
+        triggers,
+        audit,
+        admin,
+        inventory,
+        systems,
+        signin,
+        events,
+        console,
+    ):
         app.include_router(module.router)
-    if settings.mode == "dev":  # one-click demo personas: never mounted outside dev mode
-        app.include_router(devsignin.router)
+    if settings.mode == "dev":  # the demo's identity provider (personas): never mounted outside dev mode
+        devsignin.mount(app, services)
     # Sign-ins under way: a short-lived signed cookie on /auth binds the provider's callback to the browser
     # that started it (authlib keeps a state marker there; state, nonce and verifier stay server-side).
     app.add_middleware(
@@ -103,6 +134,27 @@ async def _housekeeping(services: Services) -> None:
             await services.close_retired()
         except Exception:
             log.exception("closing replaced adapters failed")
+
+
+async def _periodic_sync(services: Services) -> None:
+    """Inventory sync every ``inventory_sync.interval_seconds`` by the services' clock, the first one at once."""
+    interval = timedelta(seconds=services.settings.inventory_sync.interval_seconds)
+    due = services.clock.now()
+    while True:
+        await asyncio.sleep(HOUSEKEEPING_SECONDS)
+        if services.clock.now() < due:
+            continue
+        try:
+            await services.sync_inventory("periodic")
+        except DocumentError as exc:
+            log.warning("inventory sync refused: the inventory file is invalid:\n%s", "\n".join(exc.lines()))
+        except CamgateError as exc:  # audit or store down, the file changed meanwhile: next time
+            log.warning("inventory sync failed: %s", exc.message)
+        except (MergeError, OSError) as exc:  # cannot edit the document safely, or cannot write it
+            log.warning("inventory sync failed, nothing written: %s", exc)
+        except Exception:  # never let one bad sync end the task for the life of the process
+            log.exception("inventory sync failed")
+        due = services.clock.now() + interval
 
 
 def _reload_on_sighup(services: Services) -> bool:

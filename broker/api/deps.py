@@ -56,7 +56,10 @@ def is_operator(principal: Principal, services: Services) -> bool:
 
 async def get_operator(principal: PrincipalDep, services: ServicesDep) -> Principal:
     if not is_operator(principal, services):
-        raise PermissionDenied("reloading the documents is for operators", reason="not_an_operator")
+        raise PermissionDenied(
+            "reloading the documents, camera systems and unclassified cameras are for operators (school IT)",
+            reason="not_an_operator",
+        )
     return principal
 
 

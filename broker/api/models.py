@@ -154,6 +154,51 @@ class EmergencyList(BaseModel):
     emergencies: list[Emergency]
 
 
+class Transition(BaseModel):
+    """A step of an emergency's life, from its audit record."""
+
+    kind: Literal["declare", "extend", "confirm", "end", "expire"]
+    at: Instant = Field(description="When it took effect (declared_at, ended_at, expires_at; else when recorded)")
+    recorded_at: Instant
+    seq: int = Field(description="The audit record")
+    by: Party | None = Field(description="Who did it; null for an expiry")
+    reason: str | None
+    minutes: int | None = Field(description="Minutes added (extend)")
+    expires_at: Instant | None = Field(description="The expiry after this step")
+
+
+class Viewing(BaseModel):
+    """A viewing session under the emergency's grant, from its session.start and session.end records."""
+
+    session: str
+    principal_sub: str | None
+    agency: str | None
+    roles: list[str]
+    camera: str | None
+    action: str | None = Field(description="live or playback")
+    grant: str | None
+    clause: str | None
+    client: str | None
+    started: Instant
+    start_seq: int | None = Field(description="The session.start record (null if only its end is on the chain)")
+    last: Instant | None = Field(description="The last request served; null while open")
+    ended: Instant | None = Field(description="When the session ended; null while open")
+    end_seq: int | None
+    reason_ended: str | None = Field(description="idle, access_revoked:<reason>, shutdown; null while open")
+    requests: int | None
+    bytes: int | None
+
+
+class Timeline(BaseModel):
+    """Who watched which camera when under one emergency (auditors)."""
+
+    emergency: Emergency
+    now: Instant = Field(description="The broker's clock: where a session still open is drawn to")
+    transitions: list[Transition]
+    sessions: list[Viewing]
+    complete: bool = Field(description="False when the emergency has more records than one answer holds")
+
+
 class AuditRecord(BaseModel):
     seq: int
     ts: Instant

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from broker.errors import AuditUnavailable, AuthenticationError, PermissionDenied
 from broker.identity.sessions import COOKIE, ConsoleSession
+from broker.identity.verifier import expiry_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 ACCESS_ATTR = "__camgate_access__"
@@ -144,6 +145,7 @@ async def require_authentication(request: Request) -> None:
     if request.headers.get("authorization") or (allow_query and request.query_params.get("access_token")):
         token = bearer_token(request, allow_query=allow_query)
         request.state.principal = await services.verifier.verify(token)
+        request.state.token_expires = expiry_of(token)  # bounds long-lived answers (the event stream)
         return
     if request.cookies.get(COOKIE):
         session = await console_session(request)

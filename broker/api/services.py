@@ -15,6 +15,7 @@ from broker.adapterapi import CameraSystemAdapter
 from broker.admin.emergencies import EmergencyService
 from broker.admin.positions import PositionService
 from broker.admin.reload import Reloader, ReloadOutcome
+from broker.admin.sync import InventorySync, SyncOutcome
 from broker.admin.triggers import TriggerService
 from broker.api.events import EventHub
 from broker.audit import AuditLog
@@ -43,6 +44,7 @@ from broker.store.console import ConsoleRepository
 from broker.store.generations import DocumentGenerations
 from broker.store.outbox import OutboxRepository
 from broker.store.positions import PositionRepository
+from broker.store.systems import SystemStatusRepository
 from broker.store.triggers import TriggerRepository
 
 log = logging.getLogger("camgate")
@@ -72,6 +74,7 @@ class Services:
     triggers: TriggerService | None = None
     positions: PositionService | None = None
     gateway: Gateway | None = None  # RTSP cameras repackaged to HLS (broker/gateway/)
+    syncer: InventorySync | None = None  # inventory sync (CLI and periodic) and the systems' last results
     extras: dict[str, object] = field(default_factory=dict)
     _retired: list[tuple[float, list[CameraSystemAdapter]]] = field(default_factory=list)
     _gateway_task: asyncio.Task[None] | None = None
@@ -99,6 +102,15 @@ class Services:
             return await run_in_threadpool(self.reloader.reload, trigger, actor, client)
         finally:
             self.retire_adapters()
+
+    async def sync_inventory(self, trigger: str = "periodic") -> SyncOutcome:
+        """Sync and apply the inventory, then reload it when it changed (the periodic task; raises as
+        :meth:`InventorySync.run` and :meth:`reload` do)."""
+        assert self.syncer is not None
+        outcome = await self.syncer.run(apply=True, trigger=trigger, who={"principal_sub": "camgate:inventory-sync"})
+        if outcome.applied:
+            await self.reload("inventory-sync")
+        return outcome
 
     def retire_adapters(self) -> None:
         """Queue adapters replaced by reloads for closing after a grace period (see close_retired)."""
@@ -214,6 +226,9 @@ def build_services(
         triggers=TriggerService(settings, emergencies, trigger_repo, audit, book, clock),
         positions=PositionService(settings, book, audit, clock),
         gateway=gateway,
+    )
+    services.syncer = InventorySync(
+        settings.policy.inventory, audit, SystemStatusRepository(store), clock, settings.inventory_sync.timeout_seconds
     )
     console_repo = ConsoleRepository(store)
     services.console = ConsoleSessions(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 VERIFY_PAGE = 20_000
 MAX_QUERY = 1000
+MAX_EMERGENCY_RECORDS = 20_000  # an emergency's sessions and transitions read at once (timeline)
 DEFAULT_MAX_BATCH = 256  # as broker.settings.GroupCommitSettings.max_batch
 
 
@@ -167,3 +168,20 @@ class AuditLog:
         if len(records) > limit:
             return records[:limit], records[limit - 1].seq
         return records, None
+
+    def emergency_records(
+        self, emergency: str, kinds: Collection[str], limit: int = MAX_EMERGENCY_RECORDS
+    ) -> tuple[list[AuditRecord], bool]:
+        """The records of ``kinds`` carrying ``emergency``, in seq order, in one read (the (emergency, seq)
+        index), at most ``limit``; and whether that is all of them."""
+        t = audit_records.c
+        query = (
+            select(audit_records).where(t.emergency == emergency, t.kind.in_(list(kinds))).order_by(t.seq)
+            .limit(limit + 1)
+        )  # fmt: skip
+        try:
+            with self._store.engine.connect() as conn:
+                records = [_record(row) for row in conn.execute(query)]
+        except SQLAlchemyError as exc:
+            raise AuditUnavailable(f"the audit log could not be read ({driver_problem(exc)})") from exc
+        return records[:limit], len(records) <= limit

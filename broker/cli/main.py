@@ -25,6 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     iv = inv.add_parser("validate", help="validate an inventory file")
     iv.add_argument("files", nargs="+", metavar="FILE")
+    from broker.cli.sync import add_parser as add_sync
+
+    add_sync(inv)
 
     d = sub.add_parser("decide", help="batch decisions over JSON Lines (contract section 5)")
     d.add_argument("--inventory", required=True)
@@ -77,7 +80,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from broker.documents import validate_mou_files
 
         return _report(validate_mou_files(args.files, args.inventory))
-    if args.cmd == "inventory":
+    if args.cmd == "inventory" and args.sub == "validate":
         from broker.documents import validate_inventory_files
 
         return _report(validate_inventory_files(args.files))

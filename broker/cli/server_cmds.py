@@ -1,4 +1,4 @@
-"""Console commands that need the settings root: token, audit verify, reload, serve, demo."""
+"""Console commands that need the settings root: token, audit verify, inventory sync, reload, serve, demo."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ def dispatch(args: argparse.Namespace) -> int:
             return token(load_settings(), args)
         if args.cmd == "audit":
             return audit_verify(load_settings())
+        if args.cmd == "inventory":
+            from broker.cli.sync import run
+
+            return run(load_settings(), args)
         if args.cmd == "reload":
             from broker.cli.reload import reload
 

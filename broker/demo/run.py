@@ -6,6 +6,7 @@ An ``adapter: rtsp`` system whose ``url_template`` is on 127.0.0.1 gets live RTS
 RTSP server, :mod:`broker.demo.rtspcam`), which the broker reaches through its RTSP gateway.
 What the cameras encode is recorded for 10 minutes; watching any camera of a site, or declaring an emergency
 there, keeps every camera of that site encoding and so recording: pre-event footage for ``playback.m3u8``.
+Every evidence-folder system gets a body-camera clip made by ffmpeg at start (:mod:`broker.demo.evidence`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from broker.clock import SystemClock
+from broker.demo.evidence import prepare_evidence
 from broker.demo.hooks import EmergencyRecording
 from broker.demo.rtspcam import DemoRtspCameras, rtsp_port
 from broker.demo.vms import SimulatedVms, cameras_from_inventory
@@ -30,6 +32,7 @@ camgate demo is running: {url}
 
   Simulated VMS: {vms}
   RTSP cameras (through the broker's RTSP gateway): {rtsp}
+  Evidence folders (a body-camera clip made now; play it back as a supervisor): {evidence}
   Data (SQLite, dev issuer key, video): {data}
   Sign in with one click as a demo persona: {url}/dev/signin
 
@@ -102,12 +105,14 @@ def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
                 labels = cameras_from_inventory(Path(settings.policy.inventory), system.id)
                 log_path = settings.data_dir / "rtsp" / f"{system.id}.log"
                 cameras.append(DemoRtspCameras(labels, rtsp, log_path).start())
+        evidence = prepare_evidence(inventory, clock.now())
         app = create_app(settings)
         hook = EmergencyRecording(app.state.services, by_site).start()
         url = f"http://127.0.0.1:{port}"
         served = "; ".join(f"rtsp://127.0.0.1:{c.port}/ ({len(c.cameras)} cameras)" for c in cameras) or "none"
-        print(BANNER.format(url=url, vms="; ".join(v[0] for v in vmses), rtsp=served,
-                            data=settings.data_dir.resolve()), flush=True)  # fmt: skip
+        banner = BANNER.format(url=url, vms="; ".join(v[0] for v in vmses), rtsp=served,
+                               evidence="; ".join(evidence) or "none", data=settings.data_dir.resolve())  # fmt: skip
+        print(banner, flush=True)
         try:
             uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
         finally:

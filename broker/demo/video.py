@@ -70,6 +70,25 @@ def make_hls(
     return target
 
 
+def make_clip(
+    path: Path, *, seconds: float = 10.0, label: str = "camgate test", size: str = "320x180", rate: int = 10,
+    audio: bool = True, keyframe_seconds: float = 1.0,
+) -> Path:  # fmt: skip
+    """An MP4 clip as a body or in-car camera records one: H.264 (``label`` burnt in) and AAC audio."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sound = ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"] if audio else []
+    cmd = [
+        ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+        "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={seconds}", *sound,
+        "-vf", label_filter(label, clock=False),
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+        "-g", str(max(1, round(rate * keyframe_seconds))),
+        *(["-c:a", "aac", "-b:a", "64k"] if audio else ["-an"]), "-movflags", "+faststart", "-f", "mp4", str(path),
+    ]  # fmt: skip
+    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+    return path
+
+
 def make_jpeg(path: Path, *, label: str = "camgate test", size: str = "320x180") -> Path:
     """One real JPEG frame showing ``label``."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from broker.timeutil import parse_date, parse_duration, parse_timezone
+from broker.timeutil import parse_date, parse_duration, parse_instant, parse_timezone
 
 IDENT_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
@@ -33,6 +33,7 @@ Ident = Annotated[str, Field(strict=True), AfterValidator(_ident)]
 TimezoneName = Annotated[str, Field(strict=True), AfterValidator(_tz)]
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Day = Annotated[date, BeforeValidator(parse_date)]
+Instant = Annotated[datetime, BeforeValidator(parse_instant)]  # ISO 8601 with an offset, in UTC
 FreeText = Annotated[str, BeforeValidator(_scalar_text)]
 
 

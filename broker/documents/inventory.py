@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from broker.documents.common import Ident, Location, Strict, TimezoneName
+from broker.documents.common import Ident, Instant, Location, Strict, TimezoneName
 
 AgencyKind = Literal["school_district", "police", "parking", "fire", "other"]
 Issue = tuple[tuple[str | int, ...], str]
@@ -27,6 +27,8 @@ class System(Strict):
     owner: Ident
     adapter: Ident
     base_url: str | None = None
+    # camgate extension (contract §1): the site cameras that inventory sync adds for this system are put at.
+    sync_site: Ident | None = None
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -51,6 +53,9 @@ class Camera(Strict):
     system: Ident | None = None
     ref: str | None = None
     mobile: bool = False  # body-worn or in-car: located by its last reported position, not `location`
+    # camgate extensions (contract §1), written by `camgate inventory sync` (broker/inventory/merge.py):
+    discovered_at: Instant | None = None  # when sync found it upstream and added it (unclassified)
+    missing_since: Instant | None = None  # when sync last saw its system without it (flagged, not dropped)
 
 
 class Inventory(Strict):
@@ -92,6 +97,8 @@ def check_inventory(inv: Inventory) -> list[Issue]:
     for i, system in enumerate(inv.systems):
         if system.owner not in agencies:
             issues.append((("systems", i, "owner"), f"unknown agency {system.owner!r}"))
+        if system.sync_site is not None and system.sync_site not in sites:
+            issues.append((("systems", i, "sync_site"), f"unknown site {system.sync_site!r}"))
     for i, site in enumerate(inv.sites):
         if site.owner not in agencies:
             issues.append((("sites", i, "owner"), f"unknown agency {site.owner!r}"))

@@ -96,11 +96,27 @@ def _inventory(
     located, issues = _read(path, digests)
     if located is None:
         return None, issues, None
-    inv, more = _validate(Inventory, located, str(path))
-    issues += more
+    inv, more = _checked_inventory(located, str(path))
+    return inv, sorted(issues + more, key=lambda i: i[1]), located
+
+
+def _checked_inventory(located: Located, name: str) -> tuple[Inventory | None, list[FileIssue]]:
+    inv, issues = _validate(Inventory, located, name)
     if inv is not None:
-        issues += [(str(path), located.line_of(p), dotted(p), m) for p, m in check_inventory(inv)]
-    return (inv if not issues else None), sorted(issues, key=lambda i: i[1]), located
+        issues += [(name, located.line_of(p), dotted(p), m) for p, m in check_inventory(inv)]
+    return (inv if not issues else None), sorted(issues, key=lambda i: i[1])
+
+
+def parse_inventory(text: str, name: str) -> Inventory:
+    """An inventory from its text, validated as a file would be; :class:`DocumentError` lists every problem."""
+    try:
+        located = load_located(text)
+    except YamlSyntaxError as exc:
+        raise DocumentError([(name, exc.line, "(document)", str(exc))]) from None
+    inv, issues = _checked_inventory(located, name)
+    if inv is None:
+        raise DocumentError(issues)
+    return inv
 
 
 def mou_files(paths: Iterable[str | Path]) -> list[Path]:

@@ -24,7 +24,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from broker.adapterapi import AdapterError, CameraSystemAdapter, Fetched, NotSupported, RefusedPlaylist
+from broker.adapterapi import AdapterError, AuthFailed, CameraSystemAdapter, Fetched, NotSupported, RefusedPlaylist
 from broker.audit import principal_fields
 from broker.clock import Clock
 from broker.documents import Camera
@@ -39,10 +39,13 @@ from broker.errors import (
     CamgateError,
     HostilePlaylist,
     InvalidRequest,
+    LiveUnsupported,
     NoRecording,
     RecordingUnsupported,
+    SnapshotUnsupported,
     StreamTokenError,
     UnknownCamera,
+    UpstreamAuth,
     UpstreamError,
     UpstreamTimeout,
 )
@@ -76,6 +79,8 @@ class Served:
 def upstream_error(exc: AdapterError) -> CamgateError:
     if exc.timeout:
         return UpstreamTimeout("the camera system did not answer in time")
+    if isinstance(exc, AuthFailed):
+        return UpstreamAuth("the camera system refused the broker's credentials; ask its operators to fix them")
     return UpstreamError(
         f"the camera system answered badly ({exc.status or 'no response'})", upstream_status=exc.status
     )
@@ -108,9 +113,16 @@ class StreamProxy:
         d = await run_in_threadpool(self._admit, principal, camera_id, "live", client, "playlist")
         cam, adapter = self._camera(camera_id)
         ref = cam.ref or ""
-        fetched = await self._fetch(
-            f"{cam.system}:live:{ref}", lambda: adapter.live_playlist(ref), self.cfg.playlist_ttl_seconds
-        )
+        try:
+            fetched = await self.cache.get_or_fetch(
+                f"{cam.system}:live:{ref}", lambda: adapter.live_playlist(ref), self.cfg.playlist_ttl_seconds
+            )
+        except NotSupported:  # e.g. an evidence folder: recorded clips only
+            raise LiveUnsupported(
+                "the camera's system keeps recorded footage only, no live video: ask for playback.m3u8 instead"
+            ) from None
+        except AdapterError as exc:
+            raise upstream_error(exc) from None
         claims = StreamClaims(principal.sub, principal.agency, tuple(sorted(principal.roles)), camera_id, "live",
                               d.mou, d.grant, d.emergency, "", 0)  # fmt: skip
         return Served(await self._rewrite(fetched, adapter, claims), PLAYLIST)
@@ -257,6 +269,10 @@ class StreamProxy:
         cam, adapter = self._camera(camera_id)
         try:
             fetched = await adapter.snapshot(cam.ref or "")
+        except NotSupported:
+            raise SnapshotUnsupported(
+                "the camera's system has no current picture (recorded footage only): ask for playback.m3u8 instead"
+            ) from None
         except AdapterError as exc:
             raise upstream_error(exc) from None
         if not fetched.body.startswith(b"\xff\xd8"):

@@ -129,6 +129,11 @@ class SessionTracker:
                 revoked += self.close(key, f"access_revoked:{d.reason}")
         return revoked
 
+    def open_sessions(self) -> list[Session]:
+        """Every open viewing session (a snapshot)."""
+        with self._lock:
+            return list(self._sessions.values())
+
     def viewing(self, emergency: str) -> list[Session]:
         """Open sessions running under ``emergency`` (its grant), oldest first."""
         with self._lock:

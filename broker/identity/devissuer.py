@@ -103,8 +103,13 @@ class DevIssuer:
         *,
         now: datetime,
         ttl: timedelta | None = None,
+        audience: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> str:
-        """A signed token for ``sub`` of ``agency`` with ``roles``, valid from ``now`` for ``ttl``."""
+        """A signed token for ``sub`` of ``agency`` with ``roles``, valid from ``now`` for ``ttl``.
+
+        ``audience`` replaces the configured ``aud`` (an ID token's is the client_id, OIDC Core §2);
+        ``extra`` adds claims (an ID token's ``nonce``, ``auth_time``)."""
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
         lifetime = ttl if ttl is not None else timedelta(minutes=self._config.token_ttl_minutes)
@@ -112,8 +117,9 @@ class DevIssuer:
             raise ValueError("ttl must be positive")
         issued = int(now.timestamp())
         claims: dict[str, Any] = {
+            **(extra or {}),
             "iss": self._config.issuer,
-            "aud": self._config.audience,
+            "aud": audience or self._config.audience,
             "sub": sub,
             "agency": agency,
             "roles": list(roles),

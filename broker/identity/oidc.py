@@ -19,6 +19,7 @@ import os
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.starlette_client import OAuth
 from starlette.concurrency import run_in_threadpool
@@ -63,28 +64,40 @@ class SignIn:
         self._oauth = OAuth(cache=cache)
         self._issuers: dict[str, IssuerConfig] = {}
         self._names: dict[str, str] = {}
-        for index, config in enumerate(i for i in issuers if i.signin is not None):
-            assert config.signin is not None
-            secret = None
-            if config.signin.client_secret_env:
-                secret = os.environ.get(config.signin.client_secret_env)
-                if not secret:
-                    raise ConfigError(
-                        f"issuer {config.issuer}: {config.signin.client_secret_env} is not set", field="identity"
-                    )
-            name = f"issuer{index}"
-            self._oauth.register(
-                name, client_id=config.signin.client_id, client_secret=secret,
-                server_metadata_url=config.discovery_url(),
-                client_kwargs={
-                    "scope": config.signin.scope,
-                    "code_challenge_method": "S256",  # RFC 7636 §4.2: S256, never plain
-                    "token_endpoint_auth_method": "client_secret_basic" if secret else "none",
-                    "timeout": 10.0,
-                },
-            )  # fmt: skip
-            self._issuers[config.issuer] = config
-            self._names[config.issuer] = name
+        for config in issuers:
+            if config.signin is not None:
+                self.add(config)
+
+    def add(
+        self, config: IssuerConfig, *, transport: httpx.AsyncBaseTransport | None = None,
+        authorize_url: str | None = None,
+    ) -> None:  # fmt: skip
+        """Sign-in at ``config``'s issuer. ``transport`` and ``authorize_url`` exist for the dev issuer only,
+        which lives in this very app: its discovery, token and JWKS requests go to the app in-process, and the
+        browser is sent to its authorization endpoint on whatever origin it reached the broker at."""
+        assert config.signin is not None
+        secret = None
+        if config.signin.client_secret_env:
+            secret = os.environ.get(config.signin.client_secret_env)
+            if not secret:
+                raise ConfigError(
+                    f"issuer {config.issuer}: {config.signin.client_secret_env} is not set", field="identity"
+                )
+        name = f"issuer{len(self._names)}"
+        extra: dict[str, Any] = {} if transport is None else {"transport": transport}
+        self._oauth.register(
+            name, client_id=config.signin.client_id, client_secret=secret,
+            server_metadata_url=config.discovery_url(), authorize_url=authorize_url,
+            client_kwargs={
+                "scope": config.signin.scope,
+                "code_challenge_method": "S256",  # RFC 7636 §4.2: S256, never plain
+                "token_endpoint_auth_method": "client_secret_basic" if secret else "none",
+                "timeout": 10.0,
+                **extra,
+            },
+        )  # fmt: skip
+        self._issuers[config.issuer] = config
+        self._names[config.issuer] = name
 
     def issuers(self) -> list[IssuerConfig]:
         return list(self._issuers.values())

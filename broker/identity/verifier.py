@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -222,6 +223,19 @@ class TokenVerifier:
         iat = _numeric_date(claims, "iat")
         if iat is not None and iat > now + leeway:
             raise AuthenticationError("token issued in the future")
+
+
+def expiry_of(token: str) -> datetime | None:
+    """The ``exp`` of a token :meth:`TokenVerifier.verify` has already accepted (read, not verified, again):
+    what a long-lived answer such as an event stream is bounded by (RFC 7519 §4.1.4)."""
+    try:
+        _, payload = _parse_unverified(token)
+    except AuthenticationError:
+        return None
+    exp = payload.get("exp")
+    if isinstance(exp, bool) or not isinstance(exp, int | float):
+        return None
+    return datetime.fromtimestamp(exp, UTC)
 
 
 def principal_from_claims(claims: dict[str, Any], config: IssuerConfig) -> Principal:

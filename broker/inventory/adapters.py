@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import importlib
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 
 from broker.adapterapi import AdapterConfigError, CameraSystemAdapter, RtspCameraSystem, SystemSpec
 
 Loader = Callable[[SystemSpec], CameraSystemAdapter]
+# Keys of a system entry that are the broker's, never the adapter's: the RTSP gateway's block (broker/gateway/).
+BROKER_KEYS = frozenset({"gateway"})
 
 
 def _registry() -> dict[str, str]:
@@ -23,8 +26,9 @@ def _registry() -> dict[str, str]:
     return ADAPTERS
 
 
-def load_adapter(spec: SystemSpec) -> CameraSystemAdapter | RtspCameraSystem:
-    """A new adapter for ``spec``; :class:`AdapterConfigError` names the system and the problem."""
+def build_adapter(spec: SystemSpec) -> object:
+    """A new adapter object for ``spec``, of whatever kind its factory makes (inventory sync asks it for
+    :class:`~broker.adapterapi.Discoverable`); :class:`AdapterConfigError` names the system and the problem."""
     registry = _registry()
     target = registry.get(spec.adapter)
     if target is None:
@@ -37,11 +41,21 @@ def load_adapter(spec: SystemSpec) -> CameraSystemAdapter | RtspCameraSystem:
         raise AdapterConfigError(
             f"system {spec.id!r}: adapter {spec.adapter!r} ({target}) failed to load: {exc}"
         ) from exc
+    if BROKER_KEYS & spec.settings.keys():
+        spec = replace(spec, settings={k: v for k, v in spec.settings.items() if k not in BROKER_KEYS})
     try:
-        adapter = factory(spec)
+        adapter: object = factory(spec)
     except AdapterConfigError as exc:
         raise AdapterConfigError(f"system {spec.id!r}: {exc}") from exc
+    return adapter
+
+
+def load_adapter(spec: SystemSpec) -> CameraSystemAdapter | RtspCameraSystem:
+    """A new adapter for ``spec`` that serves HLS or says where RTSP streams are; :class:`AdapterConfigError`
+    names the system and the problem."""
+    adapter = build_adapter(spec)
     if not isinstance(adapter, CameraSystemAdapter | RtspCameraSystem):
+        target = _registry()[spec.adapter]
         raise AdapterConfigError(
             f"system {spec.id!r}: {target} implements neither CameraSystemAdapter nor RtspCameraSystem"
         )

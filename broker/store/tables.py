@@ -121,6 +121,21 @@ camera_positions = Table(
     Index(None, "at"),
 )
 
+# Each camera system's last inventory sync (broker.store.systems): written by `camgate inventory sync` and by
+# the broker's periodic sync, read by GET /api/v1/systems on every replica. Never holds a credential.
+system_status = Table(
+    "system_status",
+    metadata,
+    Column("system", String(64), primary_key=True),
+    Column("adapter", String(64), nullable=False),
+    Column("checked_at", UTCDateTime, nullable=False),  # the last attempt
+    Column("ok_at", UTCDateTime, nullable=True),  # the last attempt that listed the cameras
+    Column("reachable", Boolean, nullable=True),
+    Column("authentication_ok", Boolean, nullable=True),
+    Column("discovered", Integer, nullable=True),  # cameras listed by the last successful attempt
+    Column("error", Text, nullable=True),  # what went wrong last time (null: it worked)
+)
+
 audit_records = Table(
     "audit_records",
     metadata,

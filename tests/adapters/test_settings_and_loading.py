@@ -20,7 +20,14 @@ def spec(system_id: str = "district", adapter: str = "hls", base_url: str | None
 
 
 def test_registry_and_defaults() -> None:
-    assert ADAPTERS["hls"] == "adapters.hls:HlsAdapter"
+    assert ADAPTERS == {
+        "hls": "adapters.hls:HlsAdapter",
+        "onvif": "adapters.onvif:OnvifAdapter",
+        "evidence": "adapters.evidence:EvidenceAdapter",
+        "axis": "adapters.axis:AxisAdapter",
+        "hikvision": "adapters.hikvision:HikvisionAdapter",
+        "rtsp": "adapters.rtsp:RtspAdapter",
+    }
     adapter = load_adapter(spec())
     assert isinstance(adapter, HlsAdapter)
     s = adapter.settings
@@ -35,7 +42,10 @@ def test_registry_and_defaults() -> None:
 
 
 def test_unknown_adapter_lists_known_ones() -> None:
-    with pytest.raises(AdapterConfigError, match=r"system 'district': unknown adapter 'genetec'; known adapters: hls"):
+    known = ", ".join(sorted(ADAPTERS))  # evidence, hls, ...
+    with pytest.raises(
+        AdapterConfigError, match=f"system 'district': unknown adapter 'genetec'; known adapters: {known}$"
+    ):
         load_adapter(spec(adapter="genetec"))
 
 

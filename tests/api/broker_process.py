@@ -39,9 +39,11 @@ def free_port() -> int:
 
 
 def demo_inventory(directory: Path) -> Path:
-    """``config/inventory.yaml`` with every simulated VMS and RTSP camera moved from its fixed port to a free one."""
+    """``config/inventory.yaml`` with every simulated VMS and RTSP camera moved from its fixed port to a free one,
+    and the evidence folders (where the demo writes a clip at start) from ``.camgate/`` into ``directory``."""
     text = (REPO / "config" / "inventory.yaml").read_text(encoding="utf-8")
     text = re.sub(r"(http|rtsp)://127\.0\.0\.1:\d+/", lambda m: f"{m.group(1)}://127.0.0.1:{free_port()}/", text)
+    text = text.replace("path: .camgate/evidence/", f"path: {directory / 'evidence'}/")
     path = directory / "inventory.yaml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -55,7 +57,9 @@ class BrokerProcess:
     log_path: Path
 
     @classmethod
-    def start(cls, directory: Path, timeout: float = START_TIMEOUT) -> BrokerProcess:
+    def start(cls, directory: Path, timeout: float = START_TIMEOUT, *, site_recording: float = 0) -> BrokerProcess:
+        """``site_recording``: ``camgate demo --site-recording`` (default 0: schemathesis watches many cameras,
+        the encoders of whole sites would crowd two cores; pre-event footage needs the site recorded)."""
         directory.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("CAMGATE_")} | {
             "CAMGATE_MODE": "dev",
@@ -66,8 +70,8 @@ class BrokerProcess:
         log_path = directory / "broker.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
-                # No site-wide recording: schemathesis watches many cameras, the encoders would crowd two cores.
-                [*CAMGATE, "demo", "--port", str(port), "--site-recording", "0"], cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+                [*CAMGATE, "demo", "--port", str(port), "--site-recording", f"{site_recording:g}"], cwd=REPO, env=env,
+                stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         broker = cls(f"http://127.0.0.1:{port}", env, proc, log_path)

@@ -36,3 +36,22 @@ def test_no_inline_script_or_style_in_the_pages() -> None:
         text = page.read_text(encoding="utf-8")
         assert "<script>" not in text and "style=" not in text and "<style" not in text, page
         assert "http://" not in text and "https://" not in text, page  # no CDN
+
+
+def test_an_unchanged_file_costs_a_304_and_large_files_travel_gzipped(api: Api) -> None:
+    plain = api.client.get("/console/js/dispatch.js", headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200 and "content-encoding" not in plain.headers
+    etag = plain.headers["etag"]
+    again = api.client.get("/console/js/dispatch.js", headers={"Accept-Encoding": "identity", "If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    assert again.headers["content-security-policy"] == CSP
+
+    packed = api.client.get("/console/js/dispatch.js", headers={"Accept-Encoding": "br, gzip"})
+    assert packed.headers["content-encoding"] == "gzip" and packed.headers["vary"] == "Accept-Encoding"
+    assert packed.content == plain.content  # the client decodes it: the same file
+    assert int(packed.headers["content-length"]) < len(plain.content)
+    assert packed.headers["etag"] != etag  # another representation, another tag
+    refused = api.client.get("/console/js/dispatch.js", headers={"Accept-Encoding": "gzip;q=0"})
+    assert "content-encoding" not in refused.headers
+    stale = api.client.get("/console/js/dispatch.js", headers={"If-None-Match": '"not-this-one"'})
+    assert stale.status_code == 200

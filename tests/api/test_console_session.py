@@ -1,5 +1,6 @@
-"""Console sessions from the API's side: the dev persona sign-in, the session cookie on API routes, CSRF and
-Origin on cookie writes (bearer writes unchanged), logout, idle and absolute expiry on the injected clock."""
+"""Console sessions from the API's side: the dev persona sign-in (the OIDC code flow at the dev issuer), the
+session cookie on API routes, CSRF and Origin on cookie writes (bearer writes unchanged), logout, idle and
+absolute expiry on the injected clock."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.api.personas import choose, persona_page, sign_in
 from tests.api.support import THREAT, Api
 
 ORIGIN = "http://testserver"
@@ -25,10 +27,9 @@ def store_url(database_url: str) -> str:
 def browser(api: Api, persona: str = "dispatcher") -> TestClient:
     """A browser of its own (its own cookie jar) signed in as ``persona`` at /dev/signin."""
     client = TestClient(api.app, base_url=ORIGIN)
-    page = client.get("/dev/signin")
-    assert page.status_code == 200 and f'value="{persona}"' in page.text
-    r = client.post("/dev/signin", data={"persona": persona}, headers={"Origin": ORIGIN}, follow_redirects=False)
-    assert r.status_code == 303, r.text
+    assert persona in persona_page(client).personas
+    r = sign_in(client, persona, ORIGIN)
+    assert r.status_code == 303 and r.headers["location"] == "/console/", r.text
     cookie = r.headers["set-cookie"]
     assert "camgate_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
     return client
@@ -115,7 +116,7 @@ def test_the_session_expires_when_idle_and_absolutely(
 
 def test_persona_sign_in_refuses_a_cross_site_form(api: Api) -> None:
     client = TestClient(api.app, base_url=ORIGIN)
-    r = client.post("/dev/signin", data={"persona": "auditor"}, headers={"Origin": "https://evil.example"})
+    r = choose(client, "auditor", "https://evil.example")  # the persona page's form, posted from another site
     assert r.status_code == 403 and r.json()["reason"] == "cross_origin"
     assert "camgate_session" not in client.cookies
 
@@ -136,6 +137,11 @@ def test_persona_sign_in_is_not_there_outside_dev_mode(make_api: Callable[..., A
     with TestClient(create_app(settings, housekeeping=False)) as client:
         assert client.get("/dev/signin").status_code == 404
         assert client.post("/dev/signin", data={"persona": "auditor"}).status_code in (404, 405)
+        for path in ("/.well-known/openid-configuration", "/jwks", "/authorize?client_id=camgate-console"):
+            assert client.get(f"/dev/oidc{path}").status_code == 404, path
+        for path in ("/authorize", "/token"):
+            assert client.post(f"/dev/oidc{path}", data={"persona": "auditor"}).status_code == 404, path
+        assert client.get("/auth/login?issuer=camgate-dev").status_code == 404  # no sign-in at the dev issuer
 
 
 def test_the_browser_plays_with_the_cookie_alone(api: Api) -> None:
@@ -159,8 +165,7 @@ def test_a_cookie_write_with_a_body_that_cannot_be_read_is_refused_for_csrf_firs
 def test_signing_in_again_ends_the_previous_session_and_issues_a_new_id(api: Api) -> None:
     client = browser(api, "officer")
     first = str(client.cookies.get("camgate_session"))
-    r = client.post("/dev/signin", data={"persona": "auditor"}, headers={"Origin": ORIGIN}, follow_redirects=False)
-    assert r.status_code == 303
+    assert sign_in(client, "auditor", ORIGIN).status_code == 303
     second = str(client.cookies.get("camgate_session"))
     assert second != first
     assert client.get("/api/v1/session").json()["principal"]["sub"] == "auditor-ray"

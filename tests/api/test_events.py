@@ -9,6 +9,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
+from tests.api.personas import sign_in
 from tests.api.support import Api
 from tests.identity.oidc_provider import free_port
 
@@ -91,8 +93,7 @@ def test_transitions_reach_the_agencies_of_the_mou_and_heartbeats_keep_the_line(
 
 def test_a_stream_opened_with_the_session_ends_with_it(events_api: Api, url: str) -> None:
     browser = TestClient(events_api.app, base_url=url)
-    r = browser.post("/dev/signin", data={"persona": "dispatcher"}, headers={"Origin": url}, follow_redirects=False)
-    assert r.status_code == 303
+    assert sign_in(browser, "dispatcher", url).status_code == 303
     cookie = {"camgate_session": str(browser.cookies.get("camgate_session"))}
     csrf = browser.get("/api/v1/session").json()["csrf_token"]
     with httpx.stream("GET", f"{url}/api/v1/events", cookies=cookie, timeout=10) as stream:
@@ -103,6 +104,18 @@ def test_a_stream_opened_with_the_session_ends_with_it(events_api: Api, url: str
         with pytest.raises(AssertionError, match="the stream ended"):
             for _ in range(10):
                 next_event(lines)  # a heartbeat or two at most, then the end
+
+
+def test_a_stream_opened_with_a_bearer_token_ends_when_the_token_expires(events_api: Api, url: str) -> None:
+    token = events_api.token("dispatcher", ttl=timedelta(minutes=5))
+    with httpx.stream("GET", f"{url}/api/v1/events", headers={"Authorization": f"Bearer {token}"}, timeout=10) as s:
+        lines = s.iter_lines()
+        assert next_event(lines) == (":", "camgate events")
+        assert next_event(lines) == (":", "heartbeat")  # alive while the token is
+        events_api.clock.advance(timedelta(minutes=5))  # RFC 7519 §4.1.4: not accepted on or after exp
+        with pytest.raises(AssertionError, match="the stream ended"):
+            for _ in range(10):
+                next_event(lines)
 
 
 def test_no_credentials_no_stream(url: str) -> None:

@@ -35,11 +35,19 @@ OPENED = {
     "/console/{path:path}": "public",
     "/auth/login": "public",  # sign-in: a redirect to the provider (or the picker page)
     "/auth/callback": "public",  # authenticated by the state, the PKCE verifier and the ID token
-    "/dev/signin": "public",  # dev mode only: demo personas (a cross-site POST is refused)
+    "/dev/signin": "public",  # dev mode only: the demo's sign-in, at the dev issuer's persona page
+    # dev mode only: the dev issuer as an OpenID Provider (a cross-site persona POST is refused)
+    "/dev/oidc/.well-known/openid-configuration": "public",
+    "/dev/oidc/jwks": "public",
+    "/dev/oidc/authorize": "public",
+    "/dev/oidc/token": "public",  # a code, its PKCE verifier
 }
-# The sign-in routes without anything: what each answers (never a session, never a 2xx with data).
+# The sign-in routes without anything: what each answers (never a session, never a 2xx with data). Redirects
+# are followed: /auth/login and /dev/signin end on the dev provider's persona page in dev mode.
 SIGN_IN = {("/auth/login", "GET"): 200, ("/auth/callback", "GET"): 401, ("/dev/signin", "GET"): 200,
-           ("/dev/signin", "POST"): 403}  # fmt: skip
+           ("/dev/oidc/.well-known/openid-configuration", "GET"): 200, ("/dev/oidc/jwks", "GET"): 200,
+           ("/dev/oidc/authorize", "GET"): 400, ("/dev/oidc/authorize", "POST"): 403,
+           ("/dev/oidc/token", "POST"): 400}  # fmt: skip
 QUERY_TOKEN = {
     f"{PREFIX}/{{camera_id}}/live.m3u8", f"{PREFIX}/{{camera_id}}/playback.m3u8", f"{PREFIX}/{{camera_id}}/snapshot.jpg"
 }  # fmt: skip

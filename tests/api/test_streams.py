@@ -13,6 +13,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from broker.adapterapi import Fetched, NotSupported
 from tests.api.support import PREFIX, Api
 from tests.fakes.hls_origin import DECOY_PATH
 
@@ -302,6 +303,23 @@ def test_snapshot_errors_are_502(api: Api) -> None:
     r = api.get(f"{PREFIX}/saxe-ext-01/snapshot.jpg")
     assert r.status_code == 502 and r.json()["error"] == "upstream_error"
     assert "html" not in r.text
+
+
+def test_what_a_system_cannot_do_at_all_is_501_saying_what_to_ask_for(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def not_supported(camera_ref: str) -> Fetched:
+        raise NotSupported(f"no such thing for {camera_ref}")  # e.g. an evidence folder: recorded clips only
+
+    adapter = api.services.pool.get("ncps-vms")
+    monkeypatch.setattr(adapter, "live_playlist", not_supported)
+    monkeypatch.setattr(adapter, "snapshot", not_supported)
+    for path, code in (("live.m3u8", "live_unsupported"), ("snapshot.jpg", "snapshot_unsupported")):
+        r = api.get(f"{PREFIX}/saxe-ext-01/{path}")
+        assert r.status_code == 501 and r.json()["error"] == code, r.text
+        assert "ask for playback.m3u8 instead" in r.json()["message"] and "cam1" not in r.text
+    # Decided first, as any request: who may not watch learns nothing about the system.
+    assert api.get(f"{PREFIX}/saxe-int-01/live.m3u8").json()["reason"] == "no_emergency"
 
 
 def test_origin_down_is_502(api: Api) -> None:

@@ -27,6 +27,13 @@ CASES = [
     ("{id: ncpd, name:", "{id: NCPD, name:", "agencies.1.id", "invalid identifier"),
     ("{id: ncpd, name: New Canaan Police Department, kind: police}",
      "{id: ncpd, name: New Canaan Police Department, kind: police, colour: blue}", "agencies.1.colour", "unknown key"),
+    # camgate extensions (inventory sync): sync_site names a site, discovered_at / missing_since are instants
+    ("{id: ncps-vms, owner: ncps", "{id: ncps-vms, sync_site: ncps-mars, owner: ncps", "systems.0.sync_site",
+     "unknown site 'ncps-mars'"),
+    ("system: ncps-vms, ref: saxe-ext-01", "system: ncps-vms, ref: saxe-ext-01, missing_since: 2026-09-14",
+     "cameras.6.missing_since", "has no offset"),
+    ("system: ncps-vms, ref: saxe-ext-01", "system: ncps-vms, ref: saxe-ext-01, discovered_at: yesterday",
+     "cameras.6.discovered_at", "malformed instant"),
 ]  # fmt: skip
 
 
@@ -64,3 +71,19 @@ def test_a_runaway_file_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
     big.write_text("agencies: []\n" + "# padding\n" * 200)
     monkeypatch.setattr(loader, "MAX_DOCUMENT_BYTES", 1000)
     assert loader.validate_inventory_files([big]) == [f"{big}:1: (document): file larger than 1000 bytes"]
+
+
+def test_sync_extensions_load(tmp_path):
+    p = tmp_path / "inv.yaml"
+    p.write_text(
+        GOOD.replace("{id: ncps-vms, owner: ncps", "{id: ncps-vms, sync_site: ncps-saxe, owner: ncps").replace(
+            "system: ncps-vms, ref: saxe-ext-01",
+            'system: ncps-vms, ref: saxe-ext-01, discovered_at: "2026-09-14T09:00:00-04:00", '
+            "missing_since: 2026-09-15T00:00:00Z",
+        )
+    )
+    inv = load_inventory(p)
+    assert inv.systems[0].sync_site == "ncps-saxe" and "sync_site" not in inv.systems[0].settings  # not the adapter's
+    cam = next(c for c in inv.cameras if c.id == "saxe-ext-01")
+    assert cam.discovered_at is not None and cam.discovered_at.isoformat() == "2026-09-14T13:00:00+00:00"
+    assert cam.missing_since is not None and cam.missing_since.isoformat() == "2026-09-15T00:00:00+00:00"

@@ -42,6 +42,11 @@ def test_live_video_through_the_broker_never_shows_the_url_or_credentials(
         status = rig.services.gateway_status(SYSTEM)
         assert status is not None and status["processes"] == 1 and status["viewers"] == 1
         assert leaks(json.dumps(status), camera) == []
+        operator = rig.token("it-admin", ("operator",))
+        systems = {s["id"]: s for s in rig.get("/api/v1/systems", token=operator).json()["systems"]}
+        health = systems[SYSTEM]["gateway"]
+        assert (health["processes"], health["viewers"], health["cameras"][0]["state"]) == (1, 1, "running")
+        assert leaks(json.dumps(systems), camera) == [] and "pid" not in health["cameras"][0]
         (pid,) = rig.gateway.pids()
         environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
         assert sorted(e for e in environ if e) == [b"LC_ALL=C", b"PATH=/usr/bin:/bin"]  # none of the broker's
@@ -108,7 +113,7 @@ def test_refused_credentials_answer_502_quickly_without_the_secret(tmp_path: Pat
         started = time.monotonic()
         refused = rig.get(rig.live_url("saxe-rtsp-01"))
         assert refused.status_code == 502 and time.monotonic() - started < 8
-        assert refused.json()["error"] == "upstream_error" and "not-the-password" not in refused.text
+        assert refused.json()["error"] == "upstream_auth" and "not-the-password" not in refused.text
         status = rig.services.gateway_status(SYSTEM)
         assert status is not None and "401" in str(status["last_error"])
         assert "not-the-password" not in json.dumps(status) and "rtsp://" not in json.dumps(status)

@@ -20,11 +20,14 @@ from broker.errors import (
     GatewayBusy,
     HostilePlaylist,
     InvalidRequest,
+    LiveUnsupported,
     NoRecording,
     RecordingUnsupported,
+    SnapshotUnsupported,
     StoreUnavailable,
     StreamTokenError,
     UnknownCamera,
+    UpstreamAuth,
     UpstreamError,
     UpstreamTimeout,
 )
@@ -38,8 +41,8 @@ NO_STORE_DOC = {"Cache-Control": {"required": True, "schema": {"type": "string",
 JPEG = "image/jpeg"
 # What a camera's video answers may fail with: the decision, the camera system, the audit log (fail closed), and
 # for RTSP cameras the gateway's process limit (503 gateway_busy with Retry-After).
-VIDEO_ERRORS = (AccessDenied, UnknownCamera, UpstreamError, HostilePlaylist, UpstreamTimeout, AuditUnavailable,
-                StoreUnavailable, GatewayBusy)  # fmt: skip
+VIDEO_ERRORS = (AccessDenied, UnknownCamera, UpstreamError, HostilePlaylist, UpstreamAuth, UpstreamTimeout,
+                AuditUnavailable, StoreUnavailable, GatewayBusy)  # fmt: skip
 
 
 def media(*types: str) -> dict[int | str, dict[str, Any]]:
@@ -89,8 +92,9 @@ def list_cameras(
 
 
 @router.get(
-    "/{camera_id}/live.m3u8", response_class=PlaylistResponse, responses=media(PLAYLIST) | raises(*VIDEO_ERRORS)
-)
+    "/{camera_id}/live.m3u8", response_class=PlaylistResponse,
+    responses=media(PLAYLIST) | raises(*VIDEO_ERRORS, LiveUnsupported),
+)  # fmt: skip
 @query_token
 async def live_playlist(
     camera_id: CameraId, principal: PrincipalDep, services: ServicesDep, client: ClientDep
@@ -126,7 +130,10 @@ async def playback_playlist(
     return Response(served.body, media_type=served.content_type, headers=NO_STORE)
 
 
-@router.get("/{camera_id}/snapshot.jpg", response_class=JpegResponse, responses=media(JPEG) | raises(*VIDEO_ERRORS))
+@router.get(
+    "/{camera_id}/snapshot.jpg", response_class=JpegResponse,
+    responses=media(JPEG) | raises(*VIDEO_ERRORS, SnapshotUnsupported),
+)  # fmt: skip
 @query_token
 async def snapshot(camera_id: CameraId, principal: PrincipalDep, services: ServicesDep, client: ClientDep) -> Response:
     served = await services.proxy.snapshot(principal, camera_id, client)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from broker.api.security import public
+from broker.api.staticfiles import AssetCache, serve
 from broker.console import STATIC
 
 router = APIRouter(tags=["console"], include_in_schema=False)
@@ -28,6 +29,9 @@ HEADERS = {
 JS = "text/javascript; charset=utf-8"
 TYPES = {".html": "text/html; charset=utf-8", ".js": JS, ".mjs": JS, ".css": "text/css; charset=utf-8",
          ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon"}  # fmt: skip
+
+
+ASSETS = AssetCache()
 
 
 def resolve(path: str, root: Path = STATIC) -> Path | None:
@@ -51,11 +55,11 @@ async def console_root() -> Response:
 
 @router.get("/console/{path:path}")
 @public
-async def console_file(path: str) -> Response:
+async def console_file(path: str, request: Request) -> Response:
     target = resolve(path)
     if target is None:
         return JSONResponse(
             {"error": "not_found", "message": f"no console file {path!r}; open /console/"},
             status_code=404, headers=HEADERS,
         )  # fmt: skip
-    return FileResponse(target, media_type=TYPES[target.suffix], headers=HEADERS)
+    return serve(request, ASSETS.get(target), TYPES[target.suffix], HEADERS)

@@ -3,7 +3,8 @@
 Each transition of an emergency under an MOU the caller's agency is a party to (auditors: every MOU) is one
 ``event: emergency`` with ``data: {"kind": "emergency.declare", "emergency": {...}}``; a comment line every
 ``console.events_heartbeat_seconds`` (15 s) keeps proxies from closing the connection. A stream opened with
-the session cookie ends when the session does (logout, expiry), checked at each heartbeat.
+the session cookie ends when the session does (logout, expiry), checked at each heartbeat; one opened with a
+bearer token ends when the token expires (RFC 7519 §4.1.4: not to be accepted on or after ``exp``), to the second.
 """
 
 from __future__ import annotations
@@ -37,11 +38,20 @@ async def events(request: Request, principal: PrincipalDep, services: ServicesDe
     visible = visible_mous(principal, services)
     session = getattr(request.state, "console_session", None)
     heartbeat = services.settings.console.events_heartbeat_seconds
+    expires = getattr(request.state, "token_expires", None) if session is None else None
     sub = hub.subscribe(lambda mou: mou in visible)
 
+    def wait() -> float:
+        """Until the next heartbeat, or the bearer token's expiry if that comes first."""
+        if expires is None:
+            return heartbeat
+        return max(0.0, min(heartbeat, (expires - services.clock.now()).total_seconds()))
+
     async def alive() -> bool:
+        if expires is not None:
+            return bool(services.clock.now() < expires)
         console = services.console
-        if session is None or console is None:  # a bearer token: checked when the stream was opened
+        if session is None or console is None:
             return True
         return bool(await run_in_threadpool(console.still_live, session))
 
@@ -50,7 +60,7 @@ async def events(request: Request, principal: PrincipalDep, services: ServicesDe
             yield ": camgate events\n\n"
             while True:
                 try:
-                    event: dict[str, Any] | None = await asyncio.wait_for(sub.queue.get(), heartbeat)
+                    event: dict[str, Any] | None = await asyncio.wait_for(sub.queue.get(), wait())
                 except TimeoutError:
                     if not await alive():
                         return  # the console session ended: so does its stream

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from broker.api.deps import ServicesDep
 from broker.api.security import console_session, own_origin, public
+from broker.console.page import html_page
 from broker.errors import AuthenticationError, NotFound
 from broker.identity.sessions import COOKIE, ConsoleSession
 from broker.timeutil import format_instant
@@ -60,28 +61,37 @@ async def start_session(request: Request, services: Any, issuer: str, principal:
     return response
 
 
-def _picker(services: Any) -> HTMLResponse:
+def _dev_issuer(services: Any) -> str | None:
+    """The dev issuer when it is a sign-in issuer here (dev mode: the demo's personas), else None."""
+    dev = services.dev_issuer
+    if dev is None or services.signin is None or services.signin.issuer(dev.config.issuer) is None:
+        return None
+    return str(dev.config.issuer)
+
+
+def _picker(services: Any, dev: str | None) -> HTMLResponse:
     items = "".join(
         f'<li><a href="/auth/login?issuer={html.escape(i.issuer, quote=True)}">'
         f"{html.escape(i.signin.display_name or i.issuer)}</a></li>"
         for i in services.signin.issuers()
+        if i.issuer != dev
     )
-    dev = '<p><a href="/dev/signin">Demo personas (dev mode)</a></p>' if services.settings.mode == "dev" else ""
-    page = f"<!doctype html><title>Sign in - camgate</title><h1>Sign in</h1><ul>{items}</ul>{dev}"
-    return HTMLResponse(page)
+    extra = '<p><a href="/dev/signin">Demo personas (dev mode)</a></p>' if dev else ""
+    return HTMLResponse(html_page("Sign in - camgate", f'<h1>Sign in</h1><ul class="issuers">{items}</ul>{extra}'))
 
 
 @router.get("/auth/login", include_in_schema=False)
 @public
 async def login(request: Request, services: ServicesDep, issuer: str | None = None) -> Response:
     signin = services.signin
-    choices = signin.issuers() if signin is not None else []
+    dev = _dev_issuer(services)
+    configured = [i.issuer for i in signin.issuers() if i.issuer != dev] if signin is not None else []
     if issuer is None:
-        if len(choices) == 1:
-            issuer = choices[0].issuer
-        elif choices or services.settings.mode == "dev":
-            return _picker(services)
-        else:
+        if len(configured) > 1:
+            return _picker(services, dev)
+        # One configured issuer: straight there; none but the dev issuer (make demo): its persona page.
+        issuer = configured[0] if configured else dev
+        if issuer is None:
             raise NotFound("no issuer is configured for sign-in")
     if signin is None or signin.issuer(issuer) is None:
         raise NotFound("unknown issuer")

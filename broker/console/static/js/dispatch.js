@@ -1,11 +1,13 @@
-// Dispatch: the schematic map, the camera wall, what is not allowed and why, emergencies and the declare form.
+// Dispatch: the schematic map, the camera wall (live, and recorded pre-event footage beside it), what is not
+// allowed and why, emergencies and the declare form (its point and radius picked on the map).
 import { api, ApiError } from "./api.js";
 import { declareForm } from "./declare.js";
-import { clock, h, showBanner } from "./dom.js";
+import { clock, h, rerender, showBanner } from "./dom.js";
 import { emergencyList, tickCountdowns } from "./emergencies.js";
 import { onEmergencyEvents } from "./events.js";
 import { drawMap } from "./map.js";
 import { Player, reasonText } from "./player.js";
+import { PreEvent } from "./preevent.js";
 
 const WALL_MAX = 6;
 
@@ -13,12 +15,17 @@ export async function dispatchPage(main, principal) {
   const players = new Map(); // camera id -> Player
   const ended = new Map(); // camera id -> why its player was stopped
   let cameras = [];
+  let allCameras = [];
   let emergencies = [];
+  let form = null; // the declare form, for dispatchers and supervisors
+  let point = null; // the declare form's centre and radius, drawn on the map
   let site = sessionStorage.getItem("camgate.site") || "";
 
   const siteSelect = h("select", { id: "site-filter" });
   const mapBox = h("div", { class: "map-box" });
-  const wall = h("div", { class: "wall", role: "list", "aria-label": "Camera wall" });
+  const wall = h("div", { class: "wall" }); // in the section named "Camera wall"; each player a <figure>
+  const empty = h("p", {}, "No camera is allowed for you now at this site.");
+  const preEvent = new PreEvent(wall);
   const denied = h("ul", { class: "denied", "aria-label": "Cameras not allowed now" });
   const emBox = h("div");
   const formBox = h("div");
@@ -31,7 +38,9 @@ export async function dispatchPage(main, principal) {
     h("div", { class: "dispatch" },
       h("section", { "aria-labelledby": "map-title" }, h("h2", { id: "map-title" }, "Map"), mapBox,
         h("p", { class: "legend" }, h("span", { class: "swatch allowed" }), " allowed now ",
-          h("span", { class: "swatch denied" }), " not allowed")),
+          h("span", { class: "swatch denied" }), " not allowed ", h("span", { class: "swatch area" }), " emergency area"),
+        mayDeclare ? h("p", { class: "hint" }, "Choose a site, then click its map to place the centre of a ",
+          "point-and-radius emergency (or type the latitude and longitude in the form below).") : null),
       h("section", { "aria-labelledby": "wall-title" }, h("h2", { id: "wall-title" }, "Camera wall"), wall,
         h("h3", {}, "Not allowed now"), denied)),
     emBox, formBox);
@@ -40,6 +49,7 @@ export async function dispatchPage(main, principal) {
     sessionStorage.setItem("camgate.site", site);
     for (const p of players.values()) p.stop();
     players.clear();
+    preEvent.stopAll();
     wall.replaceChildren();
     refresh();
   });
@@ -87,15 +97,24 @@ export async function dispatchPage(main, principal) {
       const p = players.get(cam.id);
       if ((p && !p.stopped) || room <= 0) continue;
       const fresh = new Player(cam, onRefused);
+      const em = emergencies.find((e) => e.id === cam.live.emergency);
+      if (em) fresh.el.append(preEvent.button(cam, em)); // an interior camera opened by an emergency
       if (p) p.el.replaceWith(fresh.el);
       else wall.append(fresh.el);
+      empty.remove();
       fresh.start(); // in the document first: the media element must be attached before hls.js opens its source
-      fresh.el.setAttribute("role", "listitem");
       players.set(cam.id, fresh);
       ended.delete(cam.id);
       room -= 1;
     }
-    if (!players.size) wall.replaceChildren(h("p", {}, "No camera is allowed for you now at this site."));
+    if (!wall.querySelector("figure")) wall.replaceChildren(empty);
+    const active = new Set(emergencies.filter((e) => e.status === "active").map((e) => e.id));
+    await preEvent.sync(active, (rec) => whyEnded(rec.camera.id, { emergency: rec.emergency }));
+  }
+
+  function drawMapNow() {
+    rerender(mapBox, drawMap(allCameras, { onSelect: select, emergencies, site, pick: point,
+      onPick: form ? (p) => form.pick(p) : null }));
   }
 
   function select(cam) {
@@ -114,10 +133,14 @@ export async function dispatchPage(main, principal) {
       siteSelect.value = site;
       cameras = all.cameras.filter((c) => !site || c.site === site);
       emergencies = ems.emergencies;
-      mapBox.replaceChildren(drawMap(all.cameras, { onSelect: select, emergencies }));
+      allCameras = all.cameras;
+      if (mayDeclare && !form) {
+        form = declareForm(all.cameras, refresh, { onPoint: (p) => { point = p; drawMapNow(); } });
+        formBox.append(form.el);
+      }
+      drawMapNow();
       renderDenied();
-      emBox.replaceChildren(emergencyList(emergencies, refresh));
-      if (mayDeclare && !formBox.firstChild) formBox.append(declareForm(all.cameras, refresh));
+      rerender(emBox, emergencyList(emergencies, refresh, { cameras: all.cameras, preEvent })); // keeps focus and typing
       await syncWall();
       renderDenied();
     } catch (err) {

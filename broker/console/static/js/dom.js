@@ -36,3 +36,21 @@ export function showBanner(message) {
   el.textContent = message;
   el.hidden = !message;
 }
+
+// Replace a box's content without throwing a keyboard user out (WCAG 2.4.3, 3.2.2): an event-driven refresh
+// keeps what was typed into fields with an id and the focus (by id, camera, else form and label), or puts the focus
+// on the box's first heading when the focused control is gone (the emergency it belonged to ended).
+export function rerender(box, node) {
+  const key = (el) => el.id || (el.dataset.camera && `camera ${el.dataset.camera}`)
+    || `${el.closest("form")?.getAttribute("aria-label")}|${el.textContent}`;
+  const had = box.contains(document.activeElement) ? key(document.activeElement) : null;
+  const typed = [...box.querySelectorAll("input[id], textarea[id]")].map((el) => [el.id, el.value]);
+  box.replaceChildren(node);
+  for (const [id, value] of typed) {
+    const el = box.querySelector(`#${CSS.escape(id)}`);
+    if (el) el.value = value;
+  }
+  if (had === null) return;
+  const again = [...box.querySelectorAll("input, textarea, select, button, a[href], [tabindex]")].find((el) => key(el) === had);
+  (again || box.querySelector("h2, h3"))?.focus();
+}

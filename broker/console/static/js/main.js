@@ -27,6 +27,12 @@ function signIn(main) {
   main.replaceChildren(form);
 }
 
+// The skip link moves the focus without touching the hash (a hash change reloads the page, below).
+document.querySelector(".skip").addEventListener("click", (e) => {
+  e.preventDefault();
+  document.getElementById("main").focus();
+});
+
 async function start() {
   const main = document.getElementById("main");
   const principal = await whoAmI();

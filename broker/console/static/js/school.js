@@ -24,7 +24,7 @@ export async function schoolPage(main) {
     h("td", {}, c.live.allowed ? "You may view now" : reasonText(c.live))));
   main.replaceChildren(h("h2", { class: "page-title" }, "Cameras and sharing"),
     h("p", {}, "Unclassified cameras come first: give each a zone in the inventory so the MOU can govern it."),
-    h("div", { class: "table-wrap" }, h("table", {}, h("caption", {}, `${cams.length} cameras`),
+    h("div", { class: "table-wrap", role: "region", "aria-label": "Cameras", tabindex: "0" }, h("table", {}, h("caption", {}, `${cams.length} cameras`),
       h("thead", {}, h("tr", {}, ["Site", "Building", "Zone", "Camera", "Partner agencies", "You"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, rows))));
 }

@@ -1,0 +1,97 @@
+"""Camera systems' health, for operators: what the last inventory sync found, and who is watching now."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from broker.adapterapi import Discoverable
+from broker.api.deps import OperatorDep, ServicesDep
+from broker.api.errordoc import raises
+from broker.api.models import Instant
+from broker.errors import PermissionDenied, StoreUnavailable
+from broker.inventory.unclassified import unclassified
+from broker.timeutil import format_instant
+
+router = APIRouter(prefix="/api/v1/systems", tags=["systems"])
+
+
+class CameraCounts(BaseModel):
+    inventory: int = Field(description="Cameras of the system in the inventory")
+    unclassified: int = Field(description="... of which no MOU shares yet (see /api/v1/inventory/unclassified)")
+    missing: int = Field(description="... of which the system no longer lists (missing_since)")
+    discovered: int | None = Field(description="Cameras the system listed at its last successful sync")
+
+
+class GatewayCamera(BaseModel):
+    ref: str = Field(description="The camera's ref in the inventory")
+    state: str = Field(description="idle, running, or backoff (the camera dropped; a restart is due)")
+    viewers: int = Field(description="Open live viewing sessions of the camera on this replica")
+    restarts: int = Field(description="Restarts after the camera dropped")
+    last_error: str | None = Field(description="Why it last dropped (no URL, no credential)")
+    segments: int = Field(description="Segments kept: the live window and the rolling recording")
+    recorded_seconds: float = Field(description="Footage those segments hold")
+
+
+class GatewayStatus(BaseModel):
+    processes: int = Field(description="RTSP to HLS gateway processes running for the system's cameras")
+    viewers: int = Field(description="Viewers those processes serve")
+    restarts: int = Field(description="Restarts after a camera dropped, all cameras together")
+    last_error: str | None = Field(description="The latest reason a camera dropped (no URL, no credential)")
+    cameras: list[GatewayCamera] = Field(description="The cameras the gateway has run for since the broker started")
+
+
+class SystemHealth(BaseModel):
+    id: str
+    owner: str
+    adapter: str
+    discoverable: bool = Field(description="The adapter can list the system's cameras (inventory sync)")
+    reachable: bool | None = Field(description="At the last sync; null: never synced, or not known")
+    authentication_ok: bool | None = Field(description="At the last sync; null: never synced, or not known")
+    last_sync: Instant | None = Field(description="The last sync attempt")
+    last_success: Instant | None = Field(description="The last sync that listed the cameras")
+    last_error: str | None = Field(description="What went wrong at the last attempt (null: it worked)")
+    cameras: CameraCounts
+    viewers: int = Field(description="Open viewing sessions of the system's cameras on this replica")
+    gateway: GatewayStatus | None = Field(
+        description="The RTSP gateway's processes for the system on this replica; null: no gateway runs for it "
+        "(a system that serves HLS itself, or a broker without the RTSP gateway)"
+    )
+
+
+class SystemList(BaseModel):
+    systems: list[SystemHealth]
+
+
+@router.get("", response_model=SystemList, responses=raises(PermissionDenied, StoreUnavailable))
+def list_systems(_: OperatorDep, services: ServicesDep) -> dict[str, Any]:
+    """Every camera system of the inventory with its health. Never a credential: upstream secrets live in
+    environment variables or files named by the system's settings and are scrubbed from every error."""
+    catalog = services.catalog
+    assert services.syncer is not None
+    statuses = services.syncer.statuses.all()
+    system_of = {c.id: c.system for c in catalog.inventory.cameras}
+    viewers = Counter(system_of.get(s.camera) for s in services.sessions.open_sessions())
+    flagged = Counter(cam.system for cam, reasons in unclassified(catalog) if set(reasons) - {"missing"})
+    total = Counter(c.system for c in catalog.inventory.cameras)
+    missing = Counter(c.system for c in catalog.inventory.cameras if c.missing_since is not None)
+    out = []
+    for system in catalog.inventory.systems:
+        st = statuses.get(system.id)
+        adapter = services.pool.get(system.id) if system.id in services.pool else None
+        out.append({
+            "id": system.id, "owner": system.owner, "adapter": system.adapter,
+            # The served adapter (or the one the RTSP gateway wraps), or a sync that listed it.
+            "discoverable": isinstance(getattr(adapter, "inner", adapter), Discoverable)
+            or (st is not None and st.ok_at is not None),
+            "reachable": st.reachable if st else None, "authentication_ok": st.authentication_ok if st else None,
+            "last_sync": format_instant(st.checked_at) if st else None,
+            "last_success": format_instant(st.ok_at) if st else None, "last_error": st.error if st else None,
+            "cameras": {"inventory": total[system.id], "unclassified": flagged[system.id],
+                        "missing": missing[system.id], "discovered": st.discovered if st else None},
+            "viewers": viewers[system.id], "gateway": services.gateway_status(system.id),
+        })  # fmt: skip
+    return {"systems": out}

@@ -1,0 +1,19 @@
+"""The few server-rendered pages around the console (the issuer picker, the demo personas) in the console's
+shell: ``lang`` for screen readers (WCAG 3.1.1), a viewport for tablets, a ``<main>`` landmark, and the console's
+own stylesheet, so they are as dark, large-targeted and focus-visible as the console itself."""
+
+from __future__ import annotations
+
+import html
+
+STYLESHEET = "/console/css/console.css"
+
+
+def html_page(title: str, body: str) -> str:
+    """A whole document: ``title`` is plain text (escaped here), ``body`` is markup the caller escaped."""
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<title>{html.escape(title)}</title><link rel="stylesheet" href="{STYLESHEET}"></head>'
+        f'<body><main id="main" class="signin-page">{body}</main></body></html>'
+    )

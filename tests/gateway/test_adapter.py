@@ -217,3 +217,12 @@ def test_refused_credentials_fail_at_once_and_silence_times_out(gateway: Gateway
     refused, silent = asyncio.run(scenario())
     assert "401 Unauthorized" in str(refused) and "pw-secret" not in str(refused) and "10.1.1.1" not in str(refused)
     assert silent.timeout and "no video within 0.3 s" in str(silent)
+
+
+def test_the_gateway_block_is_the_brokers_whoever_builds_the_adapter() -> None:
+    from adapters.rtsp import RtspAdapter
+    from broker.inventory.adapters import build_adapter
+
+    entry = SystemSpec("lot", "rtsp", None, {"url_template": "rtsp://h/{ref}", "gateway": {"record": "always"}})
+    built = build_adapter(entry)  # inventory sync builds adapters of its own: never refused for the block
+    assert isinstance(built, RtspAdapter) and "gateway" not in built.spec.settings

@@ -203,7 +203,9 @@ def print_weight(label: str, w: Weight) -> None:
               f" {kb(sum(r.gzipped for r in rs)):>12}")  # fmt: skip
     codes = sorted({r.status for r in w.resources})
     encodings = sorted({r.encoding for r in w.resources if r.encoding})
-    print(f"  status codes {codes}; content-encoding: {', '.join(encodings) or 'none (the broker does not compress)'}")
+    print(
+        f"  status codes {codes}; content-encoding: {', '.join(encodings) or 'none (every body came from the cache or was too small)'}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -11,7 +11,8 @@ upstream playlist says reaches a player unchecked) and fetches each segment with
 Most IP cameras and NVRs speak RTSP, not HLS. Such an adapter implements :class:`RtspCameraSystem` instead: it
 says where the camera's RTSP stream is (:meth:`RtspCameraSystem.rtsp_source`) and the broker's gateway repackages
 it to HLS; the adapter never serves video bytes itself. An adapter that can list its system's cameras also
-implements :class:`Discoverable` (inventory sync and health). Upstream secrets come from environment variables or
+implements :class:`Discoverable` (inventory sync and health), and one whose parts can be wrong while the rest works
+(an evidence folder's files) :class:`ReportsProblems` (health). Upstream secrets come from environment variables or
 files only (:func:`read_secret`), never from the inventory.
 """
 
@@ -251,6 +252,36 @@ class Discoverable(Protocol):
     async def discover(self) -> tuple[DiscoveredCamera, ...]:
         """Every camera the system offers. Raises :class:`AuthFailed` for refused credentials and
         ``AdapterError`` (``timeout=True`` on a timeout) when the system cannot be asked."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something wrong with one part of a camera system while the rest works, for operators.
+
+    ``subject`` names the part within the system (a file by its path relative to an evidence folder; empty for
+    the system as a whole); ``message`` says what is wrong and what to do. Neither holds a secret or a path
+    outside the system's own configured location (no cache or temporary directory)."""
+
+    subject: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemReport:
+    """The problems found at the system's last look (``checked_at``, aware; None: not looked at yet)."""
+
+    checked_at: datetime | None
+    problems: tuple[Problem, ...] = ()
+
+
+@runtime_checkable
+class ReportsProblems(Protocol):
+    """A system whose parts can fail one by one (health: ``GET /api/v1/systems``)."""
+
+    async def problems(self) -> ProblemReport:
+        """What was wrong at the last look, returned at once: never waits on the system (it may start the
+        adapter's own watching, whose next look a later call shows)."""
         ...
 
 

@@ -102,7 +102,10 @@ class AxisAdapter:
     async def _device(self) -> DeviceInfo:
         fetched = await self._http.get(PARAMS, cap=self.settings.max_response_bytes, explain=_explain)
         where = f"system {self.spec.id!r}: GET /axis-cgi/param.cgi"
-        return device_info(parse_params(fetched.body, where=where), where=where)
+        try:
+            return device_info(parse_params(fetched.body, where=where), where=where)
+        except AdapterError as exc:  # the device answered (HTTP 200), with a list VAPIX does not document
+            raise AdapterError(str(exc), status=200) from None
 
 
 def _explain(body: bytes) -> str | None:

@@ -9,8 +9,8 @@ is footage, and footage is served only through playback, whose window the MOU de
 The folder is looked at every ``poll_interval_seconds`` (a background task on the injected ``sleep``, started
 by the first request; :meth:`EvidenceAdapter.poll` looks at once and may be called from any thread). A new,
 complete clip is repackaged at once (:mod:`adapters.evidence.repackage`) into a private cache, so it plays a
-poll or two after it lands. Whatever is wrong with a file is kept for operators (:meth:`health`), logged once,
-and never stops the others.
+poll or two after it lands. Whatever is wrong with a file is kept for operators (:meth:`health`, and
+:meth:`problems` for ``GET /api/v1/systems``), logged once, and never stops the others.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ from broker.adapterapi import (
     DiscoveredCamera,
     Fetched,
     NotSupported,
+    Problem,
+    ProblemReport,
     Recording,
     SystemSpec,
     starting_within,
@@ -83,6 +85,7 @@ class EvidenceAdapter:
         self._cache: Path | None = None
         self._failed: dict[str, str] = {}  # fingerprint -> why it could not be repackaged (tried once)
         self._status: dict[str, Any] = {"last_poll": None, "folder_error": None, "waiting": {}, "problems": {}}
+        self._checked_at: datetime | None = None
         self._task: asyncio.Task[None] | None = None
         self._polled = False
         self._closed = False
@@ -157,6 +160,15 @@ class EvidenceAdapter:
         status.update(clips=len(self.index.clips), devices=sorted(self.index.timelines))
         return status
 
+    async def problems(self) -> ProblemReport:
+        """:class:`~broker.adapterapi.ReportsProblems`: the folder's problem and every file's (by its path inside
+        the folder) at the last look; the first call starts watching the folder if no request has yet."""
+        self._start()
+        status, checked_at = self._status, self._checked_at
+        found = [Problem("", self._shown(status["folder_error"]))] if status["folder_error"] else []
+        found += [Problem(rel, self._shown(why)) for rel, why in sorted(status["problems"].items())]
+        return ProblemReport(checked_at, tuple(found))
+
     def positions(self, camera_ref: str, start: datetime, end: datetime) -> tuple[Position, ...]:
         return self.index.positions(camera_ref, start, end)
 
@@ -221,7 +233,12 @@ class EvidenceAdapter:
         keep = before["problems"] if folder_error else problems
         self._status = {"last_poll": now.isoformat().replace("+00:00", "Z"), "folder_error": folder_error,
                         "waiting": waiting, "problems": keep}  # fmt: skip
+        self._checked_at = now
         self._polled = True
+
+    def _shown(self, text: str) -> str:
+        """``text`` without the private cache's location (ffmpeg's and the OS's messages may name it)."""
+        return text.replace(str(self._cache), "<cache>") if self._cache is not None else text
 
     def _cache_dir(self) -> Path:
         if self._cache is None:

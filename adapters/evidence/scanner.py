@@ -41,6 +41,15 @@ class FolderError(OSError):
     """The evidence folder itself cannot be read (missing, not a folder, no permission)."""
 
 
+def _why(exc: OSError) -> str:
+    """The OS's reason, and what to do about the usual ones."""
+    if isinstance(exc, PermissionError):
+        return f"{exc.strerror} (give the broker's user read access to it)"
+    if isinstance(exc, FileNotFoundError):
+        return f"{exc.strerror} (check the system's path, or the share it is on)"
+    return str(exc.strerror or exc)
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A complete clip whose metadata was read: ready to be repackaged."""
@@ -125,7 +134,7 @@ class Scanner:
         try:
             top = os.stat(self.folder)
         except OSError as exc:
-            raise FolderError(f"evidence folder {str(self.folder)!r}: {exc.strerror}") from None
+            raise FolderError(f"evidence folder {str(self.folder)!r}: {_why(exc)}") from None
         if not stat.S_ISDIR(top.st_mode):
             raise FolderError(f"evidence folder {str(self.folder)!r} is not a folder")
         stack: list[tuple[Path, str, int]] = [(self.folder, "", 0)]
@@ -135,8 +144,8 @@ class Scanner:
                 entries = {e.name: e for e in os.scandir(directory)}
             except OSError as exc:
                 if not prefix:
-                    raise FolderError(f"evidence folder {str(self.folder)!r}: {exc.strerror}") from None
-                result.problems[prefix.rstrip("/")] = f"folder cannot be read: {exc.strerror}"
+                    raise FolderError(f"evidence folder {str(self.folder)!r}: {_why(exc)}") from None
+                result.problems[prefix.rstrip("/")] = f"folder cannot be read: {_why(exc)}"
                 continue
             for name in sorted(entries):
                 entry, rel = entries[name], prefix + name

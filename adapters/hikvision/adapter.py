@@ -54,8 +54,12 @@ class HikvisionAdapter:
         return f"HikvisionAdapter(system={self.spec.id!r}, base_url={self.address.origin!r})"
 
     async def discover(self) -> tuple[DiscoveredCamera, ...]:
-        device = isapi.device_model(await self._get(DEVICE_INFO), where=self._where(DEVICE_INFO))
-        channels = isapi.streaming_channels(await self._get(CHANNELS), where=self._where(CHANNELS))
+        info, listing = await self._get(DEVICE_INFO), await self._get(CHANNELS)
+        try:
+            device = isapi.device_model(info, where=self._where(DEVICE_INFO))
+            channels = isapi.streaming_channels(listing, where=self._where(CHANNELS))
+        except AdapterError as exc:  # the device answered (HTTP 200), with documents ISAPI does not define
+            raise AdapterError(str(exc), status=200) from None
         return tuple(
             DiscoveredCamera(ref=str(c.id), name=c.name, details=c.details() | device)
             for c in channels

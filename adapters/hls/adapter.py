@@ -18,7 +18,7 @@ import httpx
 from adapters.hls.paths import UriPolicy
 from adapters.hls.recording import parse_recording
 from adapters.hls.settings import HlsSettings
-from broker.adapterapi import AdapterError, Fetched, NotSupported, Recording, SystemSpec, starting_within
+from broker.adapterapi import AdapterError, AuthFailed, Fetched, NotSupported, Recording, SystemSpec, starting_within
 
 # RFC 8216 section 4: playlist media types (and section 4's legacy .m3u extension).
 PLAYLIST_TYPES = frozenset({"application/vnd.apple.mpegurl", "application/x-mpegurl", "audio/mpegurl"})
@@ -104,6 +104,15 @@ class HlsAdapter:
     def _where(self, ref: str) -> str:
         return f"system {self.spec.id!r} ref {ref!r}"
 
+    def _refused(self, status: int) -> str:
+        auth = self.settings.auth
+        if auth is None:
+            return f"the origin asks for credentials (HTTP {status}); set auth with a username and password_env"
+        if status == 403:
+            return f"the origin refused user {auth.username!r} (HTTP 403); give the account access to these paths"
+        return (f"the origin refused user {auth.username!r} (HTTP 401); check auth.username and the password in "
+                f"{auth.password_env!r}")  # fmt: skip
+
     async def _get(self, ref: str, cap: int) -> Fetched:
         url = self.uris.url(ref)
         try:
@@ -118,6 +127,10 @@ class HlsAdapter:
 
     async def _stream(self, url: str, ref: str, cap: int) -> Fetched:
         async with self._client.stream("GET", url) as response:
+            if response.status_code in (401, 403):  # RFC 9110 §15.5.2, §15.5.4: the credentials, not the request
+                raise AuthFailed(
+                    f"{self._where(ref)}: {self._refused(response.status_code)}", status=response.status_code
+                )
             if response.status_code != 200:
                 raise AdapterError(
                     f"{self._where(ref)}: upstream answered HTTP {response.status_code}",

@@ -139,7 +139,7 @@ class SoapClient:
         except MalformedXml as exc:
             if status != 200:
                 raise AdapterError(f"{where}: HTTP {status} without a SOAP answer", status=status) from None
-            raise AdapterError(f"{where}: malformed answer: {exc}") from None
+            raise AdapterError(f"{where}: malformed answer: {exc}", status=status) from None
         if root.tag != q("env:Envelope"):
             raise AdapterError(f"{where}: malformed answer: <{root.local}> is not a SOAP 1.2 Envelope", status=status)
         body_node = root.child(q("env:Body"))
@@ -159,7 +159,7 @@ class SoapClient:
         answer = body_node.children[0] if body_node.children else None
         if answer is None or answer.tag != expected:
             found = f"<{answer.local}>" if answer is not None else "an empty Body"
-            raise AdapterError(f"{where}: malformed answer: {found} instead of <{name}Response>")
+            raise AdapterError(f"{where}: malformed answer: {found} instead of <{name}Response>", status=status)
         return answer
 
     async def learn_clock(self, device_url: str) -> None:

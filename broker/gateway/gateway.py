@@ -138,6 +138,9 @@ class Gateway:
                 why = stream.last_error or "ffmpeg ended"
                 if " 401 " in f" {why} " or " 403 " in f" {why} ":  # RTSP status codes (RFC 7826 §17.4)
                     raise AuthFailed(f"{where}: the camera refused the credentials: {why}", status=401)
+                if "timed out" in why:  # ffmpeg's -timeout ran out (ETIMEDOUT): the camera never answered
+                    raise AdapterError(f"{where}: no answer within {self.cfg.rtsp_timeout_seconds:g} s: {why}",
+                                       timeout=True)  # fmt: skip
                 raise AdapterError(f"{where}: RTSP stream unavailable: {why}")
             if stream.state is State.IDLE and not stream.starting:
                 raise AdapterError(f"{where}: the gateway stopped this stream")

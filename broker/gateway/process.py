@@ -12,6 +12,7 @@ import collections
 import contextlib
 import logging
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -24,6 +25,12 @@ PID_FILE = "ffmpeg.pid"
 _TAIL_LINES = 20
 # Lines ffmpeg prints on every healthy start of a camera stream: never an explanation of a failure.
 _NOISE = ("Timestamps are unset", "Non-monotonic DTS", "Last message repeated", "changing to")
+# The lines ffmpeg ends every failed start with, whatever went wrong: the line before them says why (a silent
+# camera ends "Error opening input files: Invalid data found", after "Failed reading RTSP data: Connection timed
+# out"; a session description without video ends "Error opening output files: Invalid argument").
+_AFTERMATH = ("Error opening input", "Error opening output", "Error parsing options", "Failed to set value",
+              "To ignore this")  # fmt: skip
+_CONTEXT = re.compile(r"^\[[^\]]* @ 0x[0-9a-f]+\] ")  # "[in#0 @ 0x5582e4183340] ": a memory address, no use to anyone
 
 
 class GatewayProcess(Protocol):
@@ -87,8 +94,9 @@ class FfmpegProcess:
             self._proc.kill()
 
     def error(self) -> str | None:
-        lines = [line for line in list(self._tail) if not any(n in line for n in _NOISE)]
-        return lines[-1] if lines else None
+        lines = [_CONTEXT.sub("", line) for line in list(self._tail) if not any(n in line for n in _NOISE)]
+        causes = [line for line in lines if not line.startswith(_AFTERMATH)]
+        return (causes or lines)[-1] if lines else None
 
 
 def launch_ffmpeg(

@@ -12,7 +12,15 @@ import pytest
 
 from adapters.evidence import EvidenceAdapter
 from adapters.evidence.repackage import bundled_ffmpeg
-from broker.adapterapi import AdapterError, CameraSystemAdapter, Discoverable, NotSupported, Recording
+from broker.adapterapi import (
+    AdapterError,
+    CameraSystemAdapter,
+    Discoverable,
+    NotSupported,
+    ProblemReport,
+    Recording,
+    ReportsProblems,
+)
 from tests.adapters.evidence_support import START, Ticks, counting_ffmpeg, evidence_adapter, run, runs
 from tests.fakes.evidence import EvidenceFolder, make_test_clip
 
@@ -197,3 +205,24 @@ def test_a_missing_folder_is_one_clear_error(tmp_path: Path) -> None:
     adapter = evidence_adapter(tmp_path / "nowhere")
     run(adapter, use)
     assert "No such file or directory" in adapter.health()["folder_error"]
+
+
+def test_problems_name_files_inside_the_folder_never_the_private_cache(folder: EvidenceFolder, tmp_path: Path) -> None:
+    folder.drop("stop-1", "pb-body-03", START, age=60)
+    script = tmp_path / "ffmpeg"  # fails naming the playlist it was to write: a path inside the private cache
+    script.write_text("#!/bin/sh\nfor last; do :; done\necho \"[hls @ 0x1] Failed to open file '$last'\" >&2\nexit 1\n")
+    script.chmod(0o755)
+
+    async def use(a: EvidenceAdapter) -> tuple[object, object]:
+        before = await a.problems()  # starts watching the folder
+        with pytest.raises(AdapterError, match="no clip of device 'pb-body-03'"):  # after the first look
+            await a.recording("pb-body-03", START, START + HOUR)
+        return before, await a.problems()
+
+    adapter = evidence_adapter(folder.path, ffmpeg=str(script), cache_dir=str(tmp_path / "cache"))
+    before, after = run(adapter, use)
+    assert before == ProblemReport(None) and isinstance(adapter, ReportsProblems)
+    assert isinstance(after, ProblemReport) and after.checked_at is not None
+    (problem,) = after.problems
+    assert problem.subject == "stop-1.mp4" and str(tmp_path) not in problem.message
+    assert problem.message.startswith("ffmpeg cannot read it: [hls @ 0x1] Failed to open file '<cache>/.part-")

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import pytest
 
 from adapters.hls import HlsAdapter
-from broker.adapterapi import AdapterError, CameraSystemAdapter, Fetched, SystemSpec
+from broker.adapterapi import AdapterError, AuthFailed, CameraSystemAdapter, Fetched, SystemSpec
 from broker.enforcement.playlist import rewrite_playlist
 from tests.fakes.hls_origin import DECOY_PATH, FakeHlsOrigin, OriginContent
 
@@ -101,11 +101,12 @@ def test_auth_right_and_wrong_password(
 
     monkeypatch.setenv(PASSWORD_ENV, "wrong")
     error = fails(adapter_for(hls_origin.base_url, auth=auth), lambda a: a.live_playlist("cam1"))
-    assert error.status == 401 and not error.timeout
+    assert isinstance(error, AuthFailed) and error.status == 401 and not error.timeout  # 502 upstream_auth
+    assert f"user 'camgate' (HTTP 401); check auth.username and the password in '{PASSWORD_ENV}'" in str(error)
     assert hls_origin.count("cam1/index.m3u8") == 1  # only the right password got the body
 
     error = fails(adapter_for(hls_origin.base_url), lambda a: a.live_playlist("cam1"))  # no credentials at all
-    assert error.status == 401
+    assert isinstance(error, AuthFailed) and error.status == 401 and "set auth with a username" in str(error)
 
 
 def test_upstream_errors_map_to_adapter_error(hls_origin: FakeHlsOrigin) -> None:

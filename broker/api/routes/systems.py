@@ -1,22 +1,28 @@
-"""Camera systems' health, for operators: what the last inventory sync found, and who is watching now."""
+"""Camera systems' health, for operators: what the last inventory sync found, who is watching now, and what is
+wrong with parts of a system that reports it (an evidence folder's bad files)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from typing import Any
 
+import anyio
+import anyio.from_thread
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from broker.adapterapi import Discoverable
+from broker.adapterapi import Discoverable, ProblemReport, ReportsProblems
 from broker.api.deps import OperatorDep, ServicesDep
 from broker.api.errordoc import raises
 from broker.api.models import Instant
 from broker.errors import PermissionDenied, StoreUnavailable
+from broker.inventory.discovery import scrub, secret_values
 from broker.inventory.unclassified import unclassified
 from broker.timeutil import format_instant
 
 router = APIRouter(prefix="/api/v1/systems", tags=["systems"])
+MAX_PROBLEMS = 20  # listed per system; ``total`` counts them all
+REPORT_SECONDS = 2.0  # an adapter's report is in memory: one that takes longer is left out, not waited for
 
 
 class CameraCounts(BaseModel):
@@ -44,6 +50,18 @@ class GatewayStatus(BaseModel):
     cameras: list[GatewayCamera] = Field(description="The cameras the gateway has run for since the broker started")
 
 
+class SystemProblem(BaseModel):
+    subject: str = Field(description="The part of the system: a file by its path inside an evidence folder; "
+                         "empty: the system as a whole")  # fmt: skip
+    message: str = Field(description="What is wrong and what to do (no secret, no path outside the system's folder)")
+
+
+class SystemProblems(BaseModel):
+    checked_at: Instant | None = Field(description="The system's last look; null: not looked at yet (ask again)")
+    total: int = Field(description="Problems found at that look")
+    items: list[SystemProblem] = Field(description=f"The first {MAX_PROBLEMS} of them, by subject")
+
+
 class SystemHealth(BaseModel):
     id: str
     owner: str
@@ -59,6 +77,10 @@ class SystemHealth(BaseModel):
     gateway: GatewayStatus | None = Field(
         description="The RTSP gateway's processes for the system on this replica; null: no gateway runs for it "
         "(a system that serves HLS itself, or a broker without the RTSP gateway)"
+    )
+    problems: SystemProblems | None = Field(
+        description="What is wrong with parts of the system while the rest works (an evidence folder's unreadable "
+        "or malformed files, each skipped); null: its adapter keeps no such report"
     )
 
 
@@ -93,5 +115,26 @@ def list_systems(_: OperatorDep, services: ServicesDep) -> dict[str, Any]:
             "cameras": {"inventory": total[system.id], "unclassified": flagged[system.id],
                         "missing": missing[system.id], "discovered": st.discovered if st else None},
             "viewers": viewers[system.id], "gateway": services.gateway_status(system.id),
+            "problems": _problems(getattr(adapter, "inner", adapter), secret_values(system.settings)),
         })  # fmt: skip
     return {"systems": out}
+
+
+def _problems(adapter: object, secrets: set[str]) -> dict[str, Any] | None:
+    """The adapter's problem report (:class:`ReportsProblems`), bounded, with its settings' secrets scrubbed."""
+    if not isinstance(adapter, ReportsProblems):
+        return None
+    report = anyio.from_thread.run(_report, adapter)  # the adapter lives on the event loop; this route does not
+    problems = sorted(report.problems, key=lambda p: p.subject) if report else []
+    return {
+        "checked_at": format_instant(report.checked_at) if report and report.checked_at else None,
+        "total": len(problems),
+        "items": [{"subject": scrub(p.subject, secrets), "message": scrub(p.message, secrets)}
+                  for p in problems[:MAX_PROBLEMS]],
+    }  # fmt: skip
+
+
+async def _report(adapter: ReportsProblems) -> ProblemReport | None:
+    with anyio.move_on_after(REPORT_SECONDS):
+        return await adapter.problems()
+    return None

@@ -18,7 +18,16 @@ import httpx
 from adapters.hls.paths import UriPolicy
 from adapters.hls.recording import parse_recording
 from adapters.hls.settings import HlsSettings
-from broker.adapterapi import AdapterError, AuthFailed, Fetched, NotSupported, Recording, SystemSpec, starting_within
+from broker.adapterapi import (
+    AdapterError,
+    AuthFailed,
+    Fetched,
+    NotSupported,
+    Recording,
+    RefusedPlaylist,
+    SystemSpec,
+    starting_within,
+)
 
 # RFC 8216 section 4: playlist media types (and section 4's legacy .m3u extension).
 PLAYLIST_TYPES = frozenset({"application/vnd.apple.mpegurl", "application/x-mpegurl", "audio/mpegurl"})
@@ -95,7 +104,10 @@ class HlsAdapter:
         fetched = await self._get(ref, self.settings.max_playlist_bytes)
         if fetched.content_type not in PLAYLIST_TYPES and not ref.split("?", 1)[0].endswith(PLAYLIST_SUFFIXES):
             raise AdapterError(f"{self._where(ref)}: recording is {fetched.content_type}, not a playlist")
-        recording = parse_recording(fetched.body, base_ref=fetched.ref, resolve=self.uris.resolve)
+        try:
+            recording = parse_recording(fetched.body, base_ref=fetched.ref, resolve=self.uris.resolve)
+        except RefusedPlaylist as exc:  # the line and the reason, and whose playlist it was, for operators
+            raise RefusedPlaylist(f"{self._where(ref)}: {exc}") from None
         return Recording(starting_within(recording.segments, start, end), recording.target_duration)
 
     async def aclose(self) -> None:

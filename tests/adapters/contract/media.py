@@ -38,3 +38,9 @@ def read_rtsp(url: str, *, transport: str = "tcp", frames: int = 10) -> Read:
 def decode_jpeg(path: Path) -> Read:
     """ffmpeg decodes the image (no copy): a JPEG it cannot decode fails here."""
     return _run(["-f", "image2", "-c:v", "mjpeg", "-i", str(path), "-frames:v", "1"])
+
+
+def read_media(path: Path, data: bytes) -> Read:
+    """The video frames ffmpeg copies out of ``data`` (HLS segments, concatenated as MPEG-TS allows), no re-encode."""
+    path.write_bytes(data)
+    return _run(["-i", str(path), "-map", "0:v:0", "-c", "copy"])

@@ -20,7 +20,7 @@ from broker.clock import FakeClock
 from broker.settings import load_settings
 from tests.api.support import MOUS, START, free_port_url, no_500
 from tests.api.sync_support import write_sync_inventory
-from tests.fakes.discovery_rigs import DiscoveryRig
+from tests.fakes.discovery_rigs import DiscoveryRig, only_one_rig, rigs_that
 from tests.paths import MODEL
 
 STAMP = "2026-09-14T13:00:00Z"
@@ -91,42 +91,46 @@ def broker(
         yield running
 
 
+@rigs_that("holes")
 def test_a_camera_added_upstream_is_unclassified_after_one_sync_and_denied(broker: Broker) -> None:
-    broker.rig.set_cameras([("ch1", "Front door"), ("ch3", "Library")])  # ch3 new, ch2 gone
+    rig = broker.rig
+    rig.set_cameras([("ch1", "Front door"), ("ch3", "Library")])  # ch3 new, ch2 gone
     outcome = broker.sync()
     assert outcome.applied and outcome.merged.counts()["added"] == 1 and outcome.merged.counts()["flagged"] == 1
 
     text = broker.inventory.read_text(encoding="utf-8")
+    new, name = rig.new_id("ch3"), rig.name("ch3", "Library")
     assert text.startswith("# New Canaan (sync tests). School IT: classify new cameras by giving them a zone.\n")
-    assert f'system: ncps-nvr, ref: ch2, missing_since: "{STAMP}"}}  # gym\n' in text  # its line, its comment
+    assert f'system: ncps-nvr, ref: {rig.yaml_ref("ch2")}, missing_since: "{STAMP}"}}  # gym\n' in text  # its comment
     assert text.endswith("  - {id: east-odd-01, name: Boiler room, site: ncps-east, zone: boiler, system: ncps-vms, "
-                         "ref: cam2}\n  - {id: ncps-nvr-ch3, name: Library, site: ncps-saxe, system: ncps-nvr, ref: ch3, "
-                         f'discovered_at: "{STAMP}"}}\n# (end of cameras)\n')  # fmt: skip
+                         f"ref: cam2}}\n  - {{id: {new}, name: {name}, site: ncps-saxe, system: ncps-nvr, "
+                         f'ref: {rig.yaml_ref("ch3")}, discovered_at: "{STAMP}"}}\n# (end of cameras)\n')  # fmt: skip
 
     assert broker.services.live.generation == 1  # applied, then reloaded
-    live = broker.get("/api/v1/cameras/ncps-nvr-ch3/live.m3u8", who=OFFICER)
+    live = broker.get(f"/api/v1/cameras/{new}/live.m3u8", who=OFFICER)
     assert live.status_code == 403 and live.json()["reason"] == "unclassified_camera"
     listed = {c["id"]: c for c in broker.get("/api/v1/cameras", who=OFFICER).json()["cameras"]}
-    assert listed["ncps-nvr-ch3"]["live"]["reason"] == "unclassified_camera" and listed["ncps-nvr-ch3"]["zone"] is None
+    assert listed[new]["live"]["reason"] == "unclassified_camera" and listed[new]["zone"] is None
 
     todo = broker.unclassified()
-    assert todo["ncps-nvr-ch3"] == {
-        "id": "ncps-nvr-ch3", "name": "Library", "site": "ncps-saxe", "building": None, "zone": None,
-        "system": "ncps-nvr", "ref": "ch3", "reasons": ["no_zone"], "discovered_at": STAMP, "missing_since": None}  # fmt: skip
+    assert todo[new] == {
+        "id": new, "name": name, "site": "ncps-saxe", "building": None, "zone": None,
+        "system": "ncps-nvr", "ref": rig.ref("ch3"), "reasons": ["no_zone"], "discovered_at": STAMP,
+        "missing_since": None}  # fmt: skip
     assert todo["saxe-nvr-ch2"]["reasons"] == ["missing"] and todo["saxe-nvr-ch2"]["missing_since"] == STAMP
     assert todo["saxe-nvr-ch2"]["zone"] == "exterior"  # still classified: flagged, not dropped
     assert todo["east-odd-01"]["reasons"] == ["zone_not_in_mou"]
-    assert set(todo) == {"ncps-nvr-ch3", "saxe-nvr-ch2", "east-odd-01"}
+    assert set(todo) == {new, "saxe-nvr-ch2", "east-odd-01"}
     east = broker.get("/api/v1/inventory/unclassified", site="ncps-east").json()["cameras"]
     assert [c["id"] for c in east] == ["east-odd-01"]
     assert [c["id"] for c in broker.get("/api/v1/inventory/unclassified", system="ncps-nvr").json()["cameras"]] == [
-        "ncps-nvr-ch3", "saxe-nvr-ch2"]  # fmt: skip
+        new, "saxe-nvr-ch2"]  # fmt: skip
 
     (record,) = broker.audit("inventory.sync")
     d = record["details"]
     assert (d["trigger"], d["apply"], d["applied"], d["changed"]) == ("periodic", True, True, True)
     assert d["counts"] == {"discovered": 2, "added": 1, "flagged": 1, "unflagged": 0, "still_missing": 0, "unplaced": 0}
-    assert d["systems"]["ncps-nvr"]["added"] == ["ncps-nvr-ch3"] and len(d["diff_sha256"]) == 64
+    assert d["systems"]["ncps-nvr"]["added"] == [new] and len(d["diff_sha256"]) == 64
     assert d["diff_sha256"] == outcome.merged.diff_sha256 and d["after"] != d["before"]
     assert "ncps-vms" in d["systems"] and d["systems"]["ncps-vms"]["discoverable"] is False
     (reload,) = broker.audit("policy.reload")
@@ -134,14 +138,17 @@ def test_a_camera_added_upstream_is_unclassified_after_one_sync_and_denied(broke
 
 
 def test_school_it_classifies_and_the_camera_is_shared(broker: Broker) -> None:
-    broker.rig.set_cameras([("ch1", "Front door"), ("ch2", "Gym door"), ("ch3", "Library")])
+    rig, new = broker.rig, broker.rig.new_id("ch3")
+    rig.set_cameras([("ch1", "Front door"), ("ch2", "Gym door"), ("ch3", "Library")])
     broker.sync()
-    text = broker.inventory.read_text(encoding="utf-8")
-    broker.inventory.write_text(text.replace("ref: ch3, discovered_at:", "ref: ch3, zone: exterior, discovered_at:"))
+    text, ref = broker.inventory.read_text(encoding="utf-8"), rig.yaml_ref("ch3")
+    broker.inventory.write_text(
+        text.replace(f"ref: {ref}, discovered_at:", f"ref: {ref}, zone: exterior, discovered_at:")
+    )
     broker.client.portal.call(broker.services.reload, "api")  # type: ignore[union-attr]
     listed = {c["id"]: c for c in broker.get("/api/v1/cameras", who=OFFICER).json()["cameras"]}
-    assert listed["ncps-nvr-ch3"]["live"]["allowed"] is True  # an exterior camera: shared under clause 4.1
-    assert "ncps-nvr-ch3" not in broker.unclassified()
+    assert listed[new]["live"]["allowed"] is True  # an exterior camera: shared under clause 4.1
+    assert new not in broker.unclassified()
     again = broker.sync()  # the classified camera is matched by (system, ref): nothing to do
     assert not again.merged.changed and not again.applied and broker.services.live.generation == 2
 
@@ -163,15 +170,25 @@ def test_systems_health(broker: Broker) -> None:
     assert before["ncps-nvr"]["last_sync"] is None and before["ncps-nvr"]["reachable"] is None
     broker.sync()
     nvr, vms = broker.systems()["ncps-nvr"], broker.systems()["ncps-vms"]
+    gateway, problems = nvr.pop("gateway"), nvr.pop("problems")
     assert nvr == {
         "id": "ncps-nvr", "owner": "ncps", "adapter": broker.rig.adapter, "discoverable": True, "reachable": True,
         "authentication_ok": True, "last_sync": STAMP, "last_success": STAMP, "last_error": None,
-        "cameras": {"inventory": 2, "unclassified": 0, "missing": 0, "discovered": 2}, "viewers": 0, "gateway": None,
+        "cameras": {"inventory": 2, "unclassified": 0, "missing": 0, "discovered": 2}, "viewers": 0,
     }  # fmt: skip
+    if broker.rig.rtsp:  # served through the broker's RTSP gateway, which runs nothing yet
+        assert gateway == {"processes": 0, "viewers": 0, "restarts": 0, "last_error": None, "cameras": []}
+    else:
+        assert gateway is None
+    if broker.rig.adapter == "evidence":  # it reports its files' problems: none (it may not have looked yet)
+        assert problems is not None and problems["total"] == 0
+    else:
+        assert problems is None
     assert vms["discoverable"] is False and vms["reachable"] is None and vms["last_sync"] is None
     assert vms["cameras"] == {"inventory": 2, "unclassified": 1, "missing": 0, "discovered": None}
 
 
+@rigs_that("credentials", "hang")
 def test_a_failing_system_flags_nothing_and_says_why(broker: Broker, monkeypatch: pytest.MonkeyPatch) -> None:
     broker.sync()
     broker.clock.advance(300)
@@ -191,6 +208,7 @@ def test_a_failing_system_flags_nothing_and_says_why(broker: Broker, monkeypatch
     assert [r["details"]["applied"] for r in broker.audit("inventory.sync")] == [False, False, False]
 
 
+@only_one_rig()
 def test_operators_only(broker: Broker) -> None:
     for path in ("/api/v1/inventory/unclassified", "/api/v1/systems"):
         r = broker.get(path, who=OFFICER)
@@ -198,6 +216,7 @@ def test_operators_only(broker: Broker) -> None:
         assert broker.get(path, who=None).status_code == 401
 
 
+@rigs_that("credentials", "malformed")
 def test_upstream_credentials_are_in_no_answer_and_no_log(
     make_broker: Callable[..., contextlib.AbstractContextManager[Broker]], discovery_rig: DiscoveryRig,
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
@@ -206,7 +225,7 @@ def test_upstream_credentials_are_in_no_answer_and_no_log(
     secret = discovery_rig.password
     extra = {"leaky_errors": True} if discovery_rig.adapter == "fake-nvr" else {}  # a careless adapter, scrubbed
     with make_broker(discovery_rig, **extra) as broker:
-        broker.rig.set_cameras([("ch1", "Front door"), ("ch3", "Library")])
+        broker.rig.set_cameras([("ch1", "Front door"), ("ch2", "Gym door"), ("ch3", "Library")])
         broker.sync()
         monkeypatch.setenv(discovery_rig.password_env, f"{secret}-wrong")  # errors now, with the secret nearby
         broker.clock.advance(60)

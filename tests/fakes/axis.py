@@ -4,6 +4,7 @@
         cam.base_url          # http://127.0.0.1:<port>/  (param.cgi, image.cgi; Digest auth)
         cam.rtsp.port         # the RTSP server (GStreamer, Digest auth, same account)
         cam.fault = "hang" | "malformed" | None
+        cam.set_sources(("Entrance", "Gym", "Library"))   # the encoder gained an input (or lost its last one)
 
 HTTP, shaped as the VAPIX documentation shows (https://developer.axis.com/vapix/network-video/
 parameter-management and .../video-streaming):
@@ -24,11 +25,14 @@ there is ONE mount: every ``?camera=<n>&videocodec=h264`` plays the same video. 
 over HTTP (param.cgi), as the adapter does before it hands out an RTSP URL.
 
 ``malformed``: param.cgi answers an HTML error page inside the parameter list, image.cgi an HTML page.
-With ``clip=None`` no RTSP server is started (HTTP-only tests).
+With ``clip=None`` no RTSP server is started (HTTP-only tests). Each source's JPEG is made by ffmpeg the first
+time it is asked for. VAPIX numbers sources ``I0`` .. ``I<n-1>`` (cameras 1..n): an encoder gains or loses inputs
+at the end, so :meth:`FakeAxisCamera.set_sources` takes the whole list.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -55,10 +59,8 @@ class FakeAxisCamera(FakeDeviceHttp):
         model: str = "M3215-LVE",
     ) -> None:
         super().__init__(username=username, password=password, realm="AXIS_ACCC8E012345")
-        self.sources = sources
-        self.jpegs = [
-            make_jpeg(workdir / f"axis-{n + 1}.jpg", label=name).read_bytes() for n, name in enumerate(sources)
-        ]
+        self.workdir = workdir
+        self._jpegs: dict[str, bytes] = {}
         self.params: dict[str, str] = {
             "root.Brand.Brand": "AXIS",
             "root.Brand.ProdFullName": f"AXIS {model} Network Camera",
@@ -66,14 +68,28 @@ class FakeAxisCamera(FakeDeviceHttp):
             "root.Brand.ProdShortName": f"AXIS {model}",
             "root.Brand.ProdType": "Network Camera",
             "root.Brand.WebURL": "http://www.axis.com",
-            "root.ImageSource.NbrOfSources": str(len(sources)),
             "root.Properties.API.HTTP.Version": "3",
             "root.Properties.Firmware.Version": "10.12.190",
         }
-        for n, name in enumerate(sources):
+        self.set_sources(sources)
+        self.rtsp = FakeRtspCamera(clip, mounts=(RTSP_MOUNT,), username=username, password=password) if clip else None
+
+    def set_sources(self, sources: tuple[str, ...]) -> None:
+        """The device's video sources from now on, by name (camera 1 first)."""
+        self.sources = tuple(sources)
+        self.params = {k: v for k, v in self.params.items() if not k.startswith("root.ImageSource.")}
+        self.params["root.ImageSource.NbrOfSources"] = str(len(self.sources))
+        for n, name in enumerate(self.sources):
             self.params[f"root.ImageSource.I{n}.Name"] = name
             self.params[f"root.ImageSource.I{n}.Sensor.AspectRatio"] = "16:9"
-        self.rtsp = FakeRtspCamera(clip, mounts=(RTSP_MOUNT,), username=username, password=password) if clip else None
+
+    def jpeg(self, camera: int) -> bytes:
+        """Camera ``camera``'s JPEG, showing its source's name (made by ffmpeg once per name)."""
+        name = self.sources[camera - 1]
+        if name not in self._jpegs:
+            path = self.workdir / f"axis-{len(self._jpegs) + 1}.jpg"
+            self._jpegs[name] = make_jpeg(path, label=name).read_bytes()
+        return self._jpegs[name]
 
     def start(self) -> None:
         super().start()
@@ -96,7 +112,7 @@ class FakeAxisCamera(FakeDeviceHttp):
         if request.url.path == "/axis-cgi/param.cgi":
             return self._param(query)
         if request.url.path == "/axis-cgi/jpg/image.cgi":
-            return self._image(query)
+            return await self._image(query)
         return Response(b"404 Not Found\n", 404, media_type=TEXT)
 
     def _param(self, query: dict[str, list[str]]) -> Response:
@@ -112,10 +128,10 @@ class FakeAxisCamera(FakeDeviceHttp):
             lines += found or [f"# Error: Error -1 getting param in group '{group}'"]
         return Response(("\n".join(lines) + "\n").encode(), 200, media_type=TEXT)
 
-    def _image(self, query: dict[str, list[str]]) -> Response:
+    async def _image(self, query: dict[str, list[str]]) -> Response:
         if self.fault == "malformed":
             return Response(b"<html><body>Video source not available</body></html>", 200, media_type="text/html")
         camera = query.get("camera", ["1"])[0]
-        if not camera.isdigit() or not 1 <= int(camera) <= len(self.jpegs):
+        if not camera.isdigit() or not 1 <= int(camera) <= len(self.sources):
             return Response(b"Error: invalid camera\n", 400, media_type=TEXT)
-        return Response(self.jpegs[int(camera) - 1], 200, media_type="image/jpeg")
+        return Response(await asyncio.to_thread(self.jpeg, int(camera)), 200, media_type="image/jpeg")

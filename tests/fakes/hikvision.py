@@ -4,6 +4,7 @@
         nvr.base_url          # http://127.0.0.1:<port>/  (ISAPI; Digest auth)
         nvr.rtsp.port         # RTSP: /Streaming/Channels/101, /Streaming/Channels/201, ... (main streams)
         nvr.fault = "hang" | "malformed" | "entity_bomb" | None
+        nvr.set_channels({1: "Front door", 3: "Library"})   # a camera plugged into channel 3, channel 2's unplugged
 
 HTTP, shaped as the ISAPI developer guide shows (namespace ``http://www.hikvision.com/ver20/XMLSchema``):
 
@@ -18,11 +19,13 @@ HTTP, shaped as the ISAPI developer guide shows (namespace ``http://www.hikvisio
 
 ``malformed``: the channel documents are cut off mid-element and the picture is a ``ResponseStatus`` XML with
 HTTP 200. ``entity_bomb``: the channel list is an entity-expansion bomb ("billion laughs"). Only main streams are
-mounted on the RTSP server (``102`` etc. are listed over HTTP, not played). With ``clip=None`` no RTSP server.
+mounted on the RTSP server (``102`` etc. are listed over HTTP, not played), for the channels it started with.
+With ``clip=None`` no RTSP server. Each channel's JPEG is made by ffmpeg the first time it is asked for.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from starlette.requests import Request
@@ -60,13 +63,22 @@ class FakeHikvisionNvr(FakeDeviceHttp):
         model: str = "DS-7608NI-K2",
     ) -> None:
         super().__init__(username=username, password=password, realm="DS-7608NI-K2")
-        self.channels = channels
-        self.model = model
-        self.jpegs = {
-            n: make_jpeg(workdir / f"hik-{n}.jpg", label=name).read_bytes() for n, name in enumerate(channels, 1)
-        }
-        mounts = tuple(rtsp_mount(n * 100 + 1) for n in self.jpegs)
+        self.workdir, self.model = workdir, model
+        self._jpegs: dict[str, bytes] = {}
+        self.set_channels(dict(enumerate(channels, 1)))
+        mounts = tuple(rtsp_mount(n * 100 + 1) for n in self.channels)
         self.rtsp = FakeRtspCamera(clip, mounts=mounts, username=username, password=password) if clip else None
+
+    def set_channels(self, channels: dict[int, str]) -> None:
+        """The NVR's channels from now on: channel number -> the camera's name."""
+        self.channels = dict(sorted(channels.items()))
+
+    def jpeg(self, channel: int) -> bytes:
+        """The channel's picture, showing its name (made by ffmpeg once per name)."""
+        name = self.channels[channel]
+        if name not in self._jpegs:
+            self._jpegs[name] = make_jpeg(self.workdir / f"hik-{len(self._jpegs) + 1}.jpg", label=name).read_bytes()
+        return self._jpegs[name]
 
     def start(self) -> None:
         super().start()
@@ -97,10 +109,10 @@ class FakeHikvisionNvr(FakeDeviceHttp):
         if len(parts) == 3:
             if self.fault == "entity_bomb":
                 return Response(BOMB.encode(), 200, media_type=XML)
-            items = "".join(self._channel(n * 100 + s) for n in self.jpegs for s in (1, 2))
+            items = "".join(self._channel(n * 100 + s) for n in self.channels for s in (1, 2))
             return self._xml(f'<StreamingChannelList version="2.0" xmlns="{NS}">\n{items}</StreamingChannelList>\n')
         stream = int(parts[3]) if parts[3].isdigit() else 0
-        if stream // 100 not in self.jpegs or stream % 100 not in (1, 2) or len(parts) > 5:
+        if stream // 100 not in self.channels or stream % 100 not in (1, 2) or len(parts) > 5:
             return self._not_found(request.url.path)
         if len(parts) == 4:
             return self._xml(self._channel(stream, root=True))
@@ -108,7 +120,7 @@ class FakeHikvisionNvr(FakeDeviceHttp):
             return self._not_found(request.url.path)
         if self.fault == "malformed":
             return Response(self._status(request.url.path, 1, "OK", "ok").encode(), 200, media_type=XML)
-        return Response(self.jpegs[stream // 100], 200, media_type="image/jpeg")
+        return Response(await asyncio.to_thread(self.jpeg, stream // 100), 200, media_type="image/jpeg")
 
     def _xml(self, document: str) -> Response:
         if self.fault == "malformed":
@@ -124,7 +136,7 @@ class FakeHikvisionNvr(FakeDeviceHttp):
         )
 
     def _channel(self, stream: int, *, root: bool = False) -> str:
-        name = self.channels[stream // 100 - 1]
+        name = self.channels[stream // 100]
         xmlns = f' xmlns="{NS}"' if root else ""
         width, height = (320, 180) if stream % 100 == 1 else (160, 90)
         return (

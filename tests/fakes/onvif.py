@@ -6,6 +6,7 @@
         device.expected_cameras            # [(profile token, name)] the adapter should list
         device.calls["GetStreamUri"]       # operations answered (after authentication)
         device.auth_failures, device.last_auth_failure   # refused UsernameTokens and why
+        device.set_cameras([("Profile_1", "Front door"), ("Profile_3", "Library")])   # an NVR's channels changed
 
 Services: device (GetSystemDateAndTime, GetServices, GetCapabilities, GetDeviceInformation), media (GetProfiles,
 GetStreamUri, GetSnapshotUri) and, with ``profile_g``, search (FindRecordings, GetRecordingSearchResults,
@@ -117,6 +118,15 @@ class FakeOnvifDevice:
     @property
     def port(self) -> int:
         return int(self.base_url.rstrip("/").rsplit(":", 1)[1])
+
+    def set_cameras(self, cameras: list[tuple[str, str]]) -> None:
+        """From now on, one video source per camera (named ``name``) with one H.264 profile (token ``ref``) on
+        ``/cam1``, as an NVR lists its channels; the first two sources keep their snapshots."""
+        tokens = [f"VideoSource_{n}" for n in range(1, len(cameras) + 1)]
+        self.sources = {token: FakeSource(token, name) for token, (_ref, name) in zip(tokens, cameras, strict=True)}
+        self.profiles = [
+            FakeProfile(ref, f"main {ref}", token) for token, (ref, _name) in zip(tokens, cameras, strict=True)
+        ]
 
     @property
     def expected_cameras(self) -> list[tuple[str, str]]:

@@ -11,7 +11,7 @@ import adapters
 from broker.adapterapi import SystemSpec
 from broker.inventory.discovery import discover_all, discover_one, scrub, secret_values
 from tests.fakes.discovery import register
-from tests.fakes.discovery_rigs import DiscoveryRig, fake_nvr_rig
+from tests.fakes.discovery_rigs import DiscoveryRig, fake_nvr_rig, rigs_that
 
 
 def run(rig: DiscoveryRig, timeout: float = 5.0, **extra: object):  # type: ignore[no-untyped-def]
@@ -19,13 +19,15 @@ def run(rig: DiscoveryRig, timeout: float = 5.0, **extra: object):  # type: igno
 
 
 def test_lists_the_cameras(discovery_rig: DiscoveryRig) -> None:
-    discovery_rig.set_cameras([("ch1", "Front door"), ("ch2", "Gym lobby")])
-    result = run(discovery_rig)
+    rig = discovery_rig
+    rig.set_cameras([("ch1", "Front door"), ("ch2", "Gym lobby")])
+    result = run(rig)
     assert result.cameras is not None and [(c.ref, c.name) for c in result.cameras] == [
-        ("ch1", "Front door"), ("ch2", "Gym lobby")]  # fmt: skip
+        (rig.ref("ch1"), rig.name("ch1", "Front door")), (rig.ref("ch2"), rig.name("ch2", "Gym lobby"))]  # fmt: skip
     assert (result.discoverable, result.reachable, result.authentication_ok, result.error) == (True, True, True, None)
 
 
+@rigs_that("credentials")
 def test_wrong_credentials_say_so(discovery_rig: DiscoveryRig, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(discovery_rig.password_env, "not-the-password")
     result = run(discovery_rig)
@@ -33,6 +35,7 @@ def test_wrong_credentials_say_so(discovery_rig: DiscoveryRig, monkeypatch: pyte
     assert result.error is not None and "refused the configured credentials" in result.error
 
 
+@rigs_that("hang")
 def test_a_hanging_system_times_out_alone(discovery_rig: DiscoveryRig) -> None:
     discovery_rig.set_cameras([("ch1", "Front door")])
     discovery_rig.hang(True)
@@ -44,12 +47,14 @@ def test_a_hanging_system_times_out_alone(discovery_rig: DiscoveryRig) -> None:
     assert dead.cameras is None and dead.reachable is False and "no answer in time: " in (dead.error or "")
 
 
+@rigs_that("malformed")
 def test_a_malformed_listing_is_an_error(discovery_rig: DiscoveryRig) -> None:
     discovery_rig.malformed(True)
     result = run(discovery_rig)
     assert result.cameras is None and result.reachable is True and "answered badly" in (result.error or "")
 
 
+@rigs_that("credentials")
 def test_bad_settings_and_adapters_that_cannot_list(
     discovery_rig: DiscoveryRig, monkeypatch: pytest.MonkeyPatch
 ) -> None:

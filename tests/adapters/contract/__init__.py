@@ -1,20 +1,34 @@
 """The adapter contract suite: one set of checks every camera-system adapter passes against a fake of its system
-speaking the vendor's documented protocol over real HTTP and RTSP on 127.0.0.1 (``test_contract.py``).
+speaking the vendor's documented protocol over real HTTP and RTSP on 127.0.0.1 (``test_contract.py``), and again
+through a real broker (``test_through_broker.py``, served by ``through.py``: ffmpeg reads live video through
+``live.m3u8`` and recorded footage through ``playback.m3u8``).
 
-Each adapter contributes a *rig* (``rigs.py``): a :class:`~tests.adapters.contract.rigs.RigKind` naming what the
-system offers (live RTSP video, snapshots, recordings) and a ``start(env)`` context manager that starts the fake
-system and yields a :class:`~tests.adapters.contract.rigs.Rig`:
+Each adapter contributes a *rig* (``rig_<name>.py``): a :class:`~tests.adapters.contract.rigs.RigKind` stating what
+the system offers, and a ``start(env)`` context manager that starts the fake system (once per test module) and
+yields a :class:`~tests.adapters.contract.rigs.Rig`:
 
 - ``build(right_password=True)``: a new adapter for the fake system (``False``: a wrong password);
 - ``set_fault(None | "hang" | "malformed")``: the fake accepts requests and never answers, or answers with
-  broken documents, until set back to ``None``;
-- ``expected``: the ``(ref, name)`` pairs ``discover()`` must list, in order; ``missing_ref``: a ref the
-  system does not have;
-- ``secret``: the right password (checked never to appear in a repr, a str or an error);
-- ``timeout_seconds``: the adapter's configured timeout; ``malformed``: a regex the error for a malformed
-  answer must match (it says what was wrong).
+  broken documents, until set back to ``None`` (a system reached by RTSP alone: adapters built meanwhile reach a
+  camera with that fault; a folder: a malformed file lands in it);
+- ``expected``: the ``(ref, name)`` pairs of the system's cameras (what ``discover()`` lists, in order);
+  ``missing_ref``: a ref the system does not have; ``window``: when its recorded footage is;
+- ``secret``: the right password (in no repr, str, error or broker answer), None for a folder;
+- ``timeout_seconds``: the adapter's configured timeout; ``malformed``: a regex the error (or the reported
+  problem) for a malformed answer must match (it says what was wrong); ``spec``: for checks in another process.
 
-To add a rig: write ``rig_<name>.py`` with a ``KIND`` and add it to :data:`~tests.adapters.contract.rigs.RIGS`.
-ffmpeg reads each adapter's RTSP source directly (``test_contract.py``) and through the broker, where the RTSP
-gateway (``broker/gateway/``) offers it as HLS (``test_through_broker.py``, served by ``through.py``).
+What each kind offers, as the six rigs state it (a check runs for the rigs it applies to; none is skipped):
+
+======== ======= ===== ============= ======== ========================== ====================================
+rig      serves  lists live          snapshot recorded footage           credentials, timeout, malformed at
+======== ======= ===== ============= ======== ========================== ====================================
+axis     rtsp    yes   RTSP          yes      the gateway's              the adapter's HTTP requests
+hikvision rtsp   yes   RTSP          yes      the gateway's              the adapter's HTTP requests
+onvif    rtsp    yes   RTSP          yes      the gateway's              the adapter's SOAP requests
+rtsp     rtsp    no    RTSP          no       the gateway's              the RTSP stream (through the broker)
+hls      hls     no    HLS over HTTP yes      the VMS's recording        the adapter's HTTP requests
+evidence hls     yes   no            no       the exported clips         the folder: permissions, bad files
+======== ======= ===== ============= ======== ========================== ====================================
+
+To add a rig: write ``rig_<name>.py`` with a ``KIND`` and add it to :func:`~tests.adapters.contract.rigs._kinds`.
 """

@@ -7,6 +7,7 @@ Screenshots go to ``test-screenshots/6-school-it-*.png`` (git-ignored); ``6-scho
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 from playwright import sync_api as playwright_api
 
 from tests.api.broker_process import BrokerProcess
-from tests.console.test_console_a11y import axe, fits
+from tests.console.test_console_a11y import axe, fits, tab_to
 from tests.console.test_console_browser import ARGS, CHROMIUM, SHOTS, THREAT, open_console, playing
 from tests.paths import REPO
 
@@ -82,7 +83,7 @@ def test_school_it_sees_sharing_by_clause_and_who_watches_under_an_emergency(
     # Dispatch declares (the API): the event stream brings it, the interior row flips to the emergency clause.
     emergency = declare(broker)
     flipped = f"Shared now: live, snapshots, playback under clause 4.2 during emergency {INCIDENT}"
-    playwright_api.expect(interior).to_contain_text(flipped, timeout=5_000)
+    playwright_api.expect(interior).to_contain_text(flipped, timeout=APPEAR_SECONDS * 1000)
     assert flipped in row(school, "saxe-int-02").inner_text()  # the library: interior, in the declared scope too
     assert "Only during a declared emergency" in row(school, "east-int-01").inner_text()  # another school: still closed
     assert "under clause 4.1" in exterior.inner_text()
@@ -103,6 +104,10 @@ def test_school_it_sees_sharing_by_clause_and_who_watches_under_an_emergency(
     assert "is watching Front office hallway (saxe-int-01)" in school.locator("#announce").inner_text()
     axe(school, "school IT during an emergency")
     school.screenshot(path=str(SHOTS / "6-school-it-full.png"), full_page=True)
+    school.select_option("#school-site", "ncps-saxe")  # one school: the README's picture (docs/console/school-it.png)
+    playwright_api.expect(school.locator("#sharing-table caption")).to_have_text(re.compile(r"^4 cameras, "))
+    assert school.locator("#sharing-table tbody tr[data-camera]").first.get_attribute("data-camera") == "saxe-new-01"
+    school.screenshot(path=str(SHOTS / "6-school-it-saxe.png"), full_page=True)
     school.set_viewport_size({"width": 768, "height": 1024})
     fits(school, "school IT during an emergency, 768x1024")
     school.screenshot(path=str(SHOTS / "6-school-it-tablet.png"), full_page=True)
@@ -110,13 +115,15 @@ def test_school_it_sees_sharing_by_clause_and_who_watches_under_an_emergency(
     school.context.close()
 
 
-def test_a_principal_reads_it_too_but_not_the_inventory_to_do(browser: Any, broker: BrokerProcess) -> None:
+def test_a_principal_reads_it_too_picks_a_site_with_the_keyboard_but_has_no_inventory_to_do(browser: Any, broker: BrokerProcess) -> None:
     principal = open_console(browser, broker, "principal", "school")
     principal.wait_for_selector("#sharing-table tbody tr[data-camera]")
     assert principal.locator("#sharing-table tbody tr[data-camera]").first.get_attribute("data-camera") == "saxe-new-01"
     assert "Classifying cameras is for school IT operators" in principal.locator("main").inner_text()
     assert principal.locator("#banner").is_hidden()  # a 403 on the operators' list is no error for a principal
-    principal.select_option("#school-site", "ncps-east")
-    playwright_api.expect(principal.locator("#sharing-table caption")).to_contain_text("2 cameras")
+    tab_to(principal, lambda f: f["id"] == "school-site")  # the keyboard alone, every stop with a visible focus
+    principal.keyboard.type("East")  # type-ahead in the closed <select>
+    assert principal.eval_on_selector("#school-site", "el => el.value") == "ncps-east"
+    playwright_api.expect(principal.locator("#sharing-table caption")).to_have_text(re.compile(r"^2 cameras, "))
     assert principal.locator("#sharing-table tbody tr[data-camera]").count() == 2
     principal.context.close()

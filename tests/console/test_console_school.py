@@ -115,7 +115,9 @@ def test_school_it_sees_sharing_by_clause_and_who_watches_under_an_emergency(
     school.context.close()
 
 
-def test_a_principal_reads_it_too_picks_a_site_with_the_keyboard_but_has_no_inventory_to_do(browser: Any, broker: BrokerProcess) -> None:
+def test_a_principal_picks_a_site_with_the_keyboard_and_has_no_inventory_to_do(
+    browser: Any, broker: BrokerProcess
+) -> None:
     principal = open_console(browser, broker, "principal", "school")
     principal.wait_for_selector("#sharing-table tbody tr[data-camera]")
     assert principal.locator("#sharing-table tbody tr[data-camera]").first.get_attribute("data-camera") == "saxe-new-01"

@@ -11,6 +11,12 @@ second while anyone listens) sees the emergencies generation move and streams wh
 did not stream itself: a new emergency as ``emergency.declare``, a later expiry as ``emergency.extend``, one
 no longer active as ``emergency.end`` or ``emergency.expire``. A confirmation changes no emergency field and
 is streamed by the replica that made it only.
+
+Viewing under an emergency is streamed too, as ``event: viewing`` (:meth:`EventHub.viewing`, a listener of the
+session tracker): ``viewing.start`` when a viewing session under an emergency grant opens on this replica and
+``viewing.end`` when it ends, with the emergency, the camera and the session id only (who is watching is read
+from ``GET /api/v1/emergencies/{id}/viewers``, which is this replica's too). School IT's page lists who is
+watching its cameras from them (FERPA 34 CFR 99.32: the district keeps the record of each disclosure).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from broker.admin.emergencies import to_json
+from broker.enforcement.sessions import Session
 from broker.store.emergencies import EmergencyRecord, EmergencyRepository
 
 MAX_SEEN = 10_000
@@ -63,13 +70,22 @@ class EventHub:
         """The emergencies listener (any thread)."""
         with self._lock:
             self._seen[rec.id] = (rec.expires_at, rec.ended_at)
-        self._send(kind, rec.mou, details.get("emergency"))
+        self._send(kind, rec.mou, {"emergency": details.get("emergency")})
 
-    def _send(self, kind: str, mou: str, emergency: Any) -> None:
+    def viewing(self, kind: str, session: Session) -> None:
+        """The session tracker's listener (any thread): viewing under an emergency started or ended."""
+        d = session.decision
+        if d.emergency is None or d.mou is None:
+            return  # an always-grant: not a viewing under an emergency
+        viewing = {"emergency": d.emergency, "camera": session.camera, "session": session.id}
+        self._send(kind, d.mou, {"viewing": viewing})
+
+    def _send(self, kind: str, mou: str, data: dict[str, Any]) -> None:
+        """Stream ``{"kind": kind, **data}`` to the subscribers who may see ``mou``."""
         loop = self._loop
         if loop is None or not self._subscribers:
             return
-        event = {"kind": kind, "emergency": emergency, "mou": mou}
+        event = {"kind": kind, **data, "mou": mou}
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is listening any more
             loop.call_soon_threadsafe(self._publish, event)
 
@@ -103,14 +119,14 @@ class EventHub:
             self._active = set(active)
             self._generation = generation
         for kind, rec in out:
-            self._send(kind, rec.mou, to_json(rec, now))
+            self._send(kind, rec.mou, {"emergency": to_json(rec, now)})
 
     def _publish(self, event: dict[str, Any]) -> None:
         for sub in list(self._subscribers):
             if sub.dropped or not sub.visible(event["mou"]):
                 continue
             try:
-                sub.queue.put_nowait({"kind": event["kind"], "emergency": event["emergency"]})
+                sub.queue.put_nowait({k: v for k, v in event.items() if k != "mou"})
             except asyncio.QueueFull:
                 log.info("events: a client too slow for its events is dropped")
                 sub.dropped = True

@@ -237,6 +237,7 @@ def build_services(
     )  # fmt: skip
     services.events = EventHub(settings.console.events_queue)
     emergencies.listeners.append(services.events)
+    sessions.listeners.append(services.events.viewing)  # who is watching under an emergency, streamed
     services.signin = SignIn(list(settings.identity.issuers), LoginCache(console_repo, clock))
     try:
         hooks = resolve(settings.notifications, dev=settings.mode == "dev", data_dir=settings.data_dir)

@@ -8,10 +8,12 @@ from typing import Any
 from broker.admin.emergencies import EmergencyService
 from broker.audit import AuditLog, principal_fields
 from broker.clock import Clock
+from broker.documents import Camera
 from broker.errors import AccessDenied, UnknownCamera
 from broker.inventory.catalog import Catalog
 from broker.inventory.positions import PositionBook
 from broker.policy import AccessRequest, Decision, Principal, Window
+from broker.policy.sharing import Sharing, share_camera
 
 
 def denial(d: Decision) -> AccessDenied | UnknownCamera:
@@ -35,6 +37,13 @@ class Guard:
         ems = self.emergencies.views_for(cam.site) if cam is not None else ()
         where = self.positions.locate(camera) if cam is not None and cam.mobile else None
         return cat.pdp.decide(AccessRequest(principal, camera, action, self.clock.now(), ems, window, where))
+
+    def sharing(self, catalog: Catalog, camera: Camera) -> tuple[Sharing, ...]:
+        """What each partner agency may see of ``camera`` now: the PDP asked with the inputs :meth:`decide` gives
+        it (the emergencies known now, a mobile camera's position), for representative principals. No audit."""
+        ems = self.emergencies.views_for(camera.site)
+        where = self.positions.locate(camera.id) if camera.mobile else None
+        return share_camera(catalog.pdp, camera, self.clock.now(), ems, where)
 
     def record(
         self, d: Decision, principal: Principal, camera: str, action: str, client: str | None, *,

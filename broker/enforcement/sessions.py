@@ -21,6 +21,8 @@ from broker.timeutil import format_instant
 
 SessionKey = tuple[str, str, str, str, str | None, str | None]
 START_LOCK_STRIPES = 64
+#: Told ``("viewing.start" | "viewing.end", session)`` once the session's record is written (any thread).
+SessionListener = Callable[[str, "Session"], None]
 
 
 @dataclass
@@ -49,6 +51,11 @@ class SessionTracker:
         # One session.start per session however many requests race to open it, but different viewers'
         # starts must not queue behind each other: their records share a group commit (striped locks).
         self._start_locks = tuple(threading.Lock() for _ in range(START_LOCK_STRIPES))
+        self.listeners: list[SessionListener] = []  # e.g. the event stream: who is watching under an emergency
+
+    def _tell(self, kind: str, s: Session) -> None:
+        for listener in self.listeners:
+            listener(kind, s)
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -69,7 +76,8 @@ class SessionTracker:
             )  # fmt: skip
             with self._lock:
                 self._sessions[key] = s
-            return s
+        self._tell("viewing.start", s)
+        return s
 
     def close_viewer(self, principal: Principal, camera: str, action: str, why: str) -> int:
         """End every open session of this viewer on this camera (access was revoked)."""
@@ -104,6 +112,7 @@ class SessionTracker:
             with self._lock:  # keep it; the next sweep tries again
                 self._sessions.setdefault(key, s)
             return False
+        self._tell("viewing.end", s)
         return True
 
     def sweep(self) -> int:

@@ -142,3 +142,29 @@ def test_transitions_made_by_another_replica_are_streamed_once(
         assert next_emergency(lines)[1]["emergency"]["id"] == local["id"]
         events_api.services.tick()  # ... and not again when housekeeping sees the generation move
         assert next_event(lines) == (":", "heartbeat")
+
+
+def test_viewing_under_an_emergency_is_streamed_to_the_owner_too(events_api: Api, url: str) -> None:
+    """School IT's page lists who watches its cameras under an emergency (FERPA 34 CFR 99.32) as it happens."""
+    school_it = {"Authorization": f"Bearer {events_api.token('operator')}"}  # ncps: the school MOU's owner
+    parking = {"Authorization": f"Bearer {events_api.token('parking')}"}  # ncpb: not a party to it
+    with (
+        httpx.stream("GET", f"{url}/api/v1/events", headers=school_it, timeout=10) as stream,
+        httpx.stream("GET", f"{url}/api/v1/events", headers=parking, timeout=10) as other,
+    ):
+        lines, other_lines = stream.iter_lines(), other.iter_lines()
+        assert next_event(lines) == (":", "camgate events") and next_event(other_lines) == (":", "camgate events")
+        declared = events_api.declared()
+        assert next_emergency(lines)[1]["kind"] == "emergency.declare"
+        assert events_api.live("saxe-ext-01").status_code == 200  # clause 4.1, not under the emergency: no event
+        assert events_api.live("saxe-int-01").status_code == 200  # clause 4.2, under it
+        kind, data = next_emergency(lines)
+        assert (kind, data["kind"], data["viewing"]["emergency"], data["viewing"]["camera"]) == (
+            "viewing", "viewing.start", declared["id"], "saxe-int-01")  # fmt: skip
+        (viewer,) = events_api.get(f"/api/v1/emergencies/{declared['id']}/viewers", as_="operator").json()["viewers"]
+        assert viewer["session"] == data["viewing"]["session"]
+        assert events_api.end(declared["id"]).status_code == 200
+        events_api.services.tick()  # housekeeping cuts the viewer: its session ends
+        kinds = {next_emergency(lines)[1]["kind"] for _ in range(2)}
+        assert kinds == {"emergency.end", "viewing.end"}
+        assert next_event(other_lines) == (":", "heartbeat")  # nothing of the school MOU reaches ncpb

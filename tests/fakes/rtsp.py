@@ -1,5 +1,5 @@
 """A real RTSP camera (or NVR) on 127.0.0.1 for gateway and adapter tests: GStreamer's RTSP server
-(:mod:`tests.fakes.rtsp_gst`) fed live H.264 by the bundled ffmpeg.
+(:mod:`broker.demo.rtsp_gst`) fed live H.264 by the bundled ffmpeg.
 
     clip = build_rtsp_clip(tmp_dir)                      # 10 s of H.264 in MPEG-TS, 1 s GOP (~0.5 s to make)
     with FakeRtspCamera(clip, mounts=("/cam1",), username="camgate", password="s3cret") as cam:
@@ -26,7 +26,7 @@ import imageio_ffmpeg
 from tests.paths import REPO
 
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's: python3-gi and the GStreamer typelibs live there
-SERVER = REPO / "tests" / "fakes" / "rtsp_gst.py"
+SERVER = REPO / "broker" / "demo" / "rtsp_gst.py"  # the demo's camera server, with --user for Digest
 
 
 def build_rtsp_clip(directory: Path, *, seconds: int = 10, size: str = "320x180", fps: int = 10) -> Path:

@@ -1,7 +1,9 @@
 """``GET /api/v1/events``: emergency transitions as server-sent events (bearer token or console session).
 
 Each transition of an emergency under an MOU the caller's agency is a party to (auditors: every MOU) is one
-``event: emergency`` with ``data: {"kind": "emergency.declare", "emergency": {...}}``; a comment line every
+``event: emergency`` with ``data: {"kind": "emergency.declare", "emergency": {...}}``; a viewing session under such
+an emergency opening or ending on this replica is one ``event: viewing`` with ``data: {"kind": "viewing.start" |
+"viewing.end", "viewing": {"emergency", "camera", "session"}}``; a comment line every
 ``console.events_heartbeat_seconds`` (15 s) keeps proxies from closing the connection. A stream opened with
 the session cookie ends when the session does (logout, expiry), checked at each heartbeat; one opened with a
 bearer token ends when the token expires (RFC 7519 §4.1.4: not to be accepted on or after ``exp``), to the second.
@@ -26,7 +28,8 @@ router = APIRouter(prefix="/api/v1", tags=["events"])
 EVENT_STREAM = {
     200: {
         "description": "Server-sent events (HTML Living Standard §9.2): `event: emergency` lines with "
-        '`data: {"kind": …, "emergency": {…}}`, and `: heartbeat` comments',
+        '`data: {"kind": …, "emergency": {…}}`, `event: viewing` lines with `data: {"kind": "viewing.start" | '
+        '"viewing.end", "viewing": {"emergency": …, "camera": …, "session": …}}`, and `: heartbeat` comments',
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
     }
 }
@@ -68,7 +71,8 @@ async def events(request: Request, principal: PrincipalDep, services: ServicesDe
                     continue
                 if event is None:
                     return
-                yield f"event: emergency\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
+                name = "viewing" if "viewing" in event else "emergency"
+                yield f"event: {name}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
         finally:
             hub.unsubscribe(sub)
 

@@ -17,6 +17,8 @@ const list = (v) => v.split(",").map((s) => s.trim()).filter(Boolean);
 export function declareForm(cameras, onDeclared, { onPoint = () => {} } = {}) {
   const sites = [...new Set(cameras.map((c) => c.site))].sort();
   const site = h("select", { id: "em-site", name: "site", required: true }, sites.map((s) => h("option", { value: s }, s)));
+  const chosen = sessionStorage.getItem("camgate.site"); // the site the dispatch page shows
+  if (chosen && sites.includes(chosen)) site.value = chosen;
   const mou = h("input", { id: "em-mou", name: "mou", required: true, value: "ncps-ncpd-video", autocomplete: "off" });
   const scope = h("select", { id: "em-scope", name: "scope" },
     h("option", { value: "site" }, "Whole site"), h("option", { value: "point" }, "Point and radius"));
@@ -45,7 +47,7 @@ export function declareForm(cameras, onDeclared, { onPoint = () => {} } = {}) {
   const zones = h("input", { id: "em-zones", name: "zones", placeholder: "interior", autocomplete: "off" });
   const threat = h("textarea", { id: "em-threat", name: "threat", required: true, rows: 3, "aria-describedby": "em-threat-hint" });
   const incident = h("input", { id: "em-incident", name: "incident", autocomplete: "off" });
-  const duration = h("input", { id: "em-duration", name: "duration", type: "number", min: "1", value: "30" });
+  const duration = h("input", { id: "em-duration", name: "duration_minutes", type: "number", min: "1", value: "30" });
   const result = h("p", { class: "form-result", role: "status", "aria-live": "assertive" });
   const form = h("form", { class: "declare", "aria-labelledby": "declare-title" },
     h("h2", { id: "declare-title" }, "Declare emergency"),

@@ -47,6 +47,8 @@ export async function dispatchPage(main, principal) {
   siteSelect.addEventListener("change", () => {
     site = siteSelect.value;
     sessionStorage.setItem("camgate.site", site);
+    const formSite = document.getElementById("em-site"); // the declare form follows the page's site
+    if (formSite && site && [...formSite.options].some((o) => o.value === site)) formSite.value = site;
     for (const p of players.values()) p.stop();
     players.clear();
     preEvent.stopAll();

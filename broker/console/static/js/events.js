@@ -1,5 +1,6 @@
-// Server-sent emergency events (GET /api/v1/events) when the broker offers them; else a slow poll.
-export function onEmergencyEvents(handler, { pollSeconds = 10 } = {}) {
+// Server-sent events (GET /api/v1/events) when the broker offers them; else a slow poll. `onViewing`: told when a
+// viewing session under an emergency starts or ends (`event: viewing`); the poll calls `handler(null)` only.
+export function onEmergencyEvents(handler, { pollSeconds = 10, onViewing = null } = {}) {
   let timer = null;
   const poll = () => { timer = setInterval(() => handler(null), pollSeconds * 1000); };
   if (!("EventSource" in window) || sessionStorage.getItem("camgate.token")) {
@@ -10,6 +11,11 @@ export function onEmergencyEvents(handler, { pollSeconds = 10 } = {}) {
   source.addEventListener("emergency", (e) => {
     try { handler(JSON.parse(e.data)); } catch { handler(null); }
   });
+  if (onViewing) {
+    source.addEventListener("viewing", (e) => {
+      try { onViewing(JSON.parse(e.data)); } catch { onViewing(null); }
+    });
+  }
   source.onerror = () => { if (source.readyState === EventSource.CLOSED && !timer) poll(); };
   return () => { source.close(); clearInterval(timer); };
 }

@@ -7,7 +7,7 @@ import { schoolPage } from "./school.js";
 
 const PAGES = {
   dispatch: { title: "Dispatch", roles: ["officer", "dispatcher", "supervisor"], render: dispatchPage },
-  school: { title: "School IT", roles: ["operator", "principal"], render: schoolPage },
+  school: { title: "School IT", roles: ["operator", "principal", "superintendent"], render: schoolPage },
   audit: { title: "Audit", roles: ["auditor"], render: auditPage },
 };
 

@@ -276,12 +276,15 @@ def test_a_hostile_variant_playlist_is_502(api: Api) -> None:
 
 
 def test_origin_errors_are_502(api: Api, subtests: pytest.Subtests) -> None:
-    for status in (500, 404, 401, 302, 204):
+    for status in (500, 404, 401, 403, 302, 204):
         with subtests.test(status=status):
             api.origin.fail("cam1/index.m3u8", status=status)
             r = api.live("saxe-ext-01")
             assert r.status_code == 502, r.text
-            assert r.json()["error"] == "upstream_error" and r.json()["upstream_status"] == status
+            if status in (401, 403):  # the broker's credentials refused (AuthFailed): its operators must fix them
+                assert r.json()["error"] == "upstream_auth" and "credentials" in r.json()["message"], r.text
+            else:
+                assert r.json()["error"] == "upstream_error" and r.json()["upstream_status"] == status
             assert_nothing_upstream_leaks(api, r)
 
 

@@ -23,8 +23,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, Self, runtime_checkable
 from urllib.parse import quote, urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 
 class AdapterError(Exception):
@@ -54,6 +56,28 @@ class AuthFailed(AdapterError):
 
 class AdapterConfigError(ValueError):
     """The system's settings are unusable; the message names the setting."""
+
+
+def settings_error(exc: ValidationError) -> AdapterConfigError:
+    """The first problem of a settings validation, naming the setting: ``setting 'auth.type': …``."""
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "settings"
+    return AdapterConfigError(f"setting {where!r}: {str(err['msg']).removeprefix('Value error, ')}")
+
+
+class AdapterSettings(BaseModel):
+    """Base of an adapter's settings model: frozen, an unknown key refused (``extra="forbid"``: a misspelt
+    setting must not be ignored), built by :meth:`from_spec`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @classmethod
+    def from_spec(cls, settings: Mapping[str, Any]) -> Self:
+        """Validate ``settings``; :class:`AdapterConfigError` names the first offending setting."""
+        try:
+            return cls.model_validate(dict(settings))
+        except ValidationError as exc:
+            raise settings_error(exc) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,20 +21,18 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Self
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
+from pydantic import Field, StrictBool
 
-from broker.adapterapi import AdapterConfigError, read_secret
+from broker.adapterapi import AdapterConfigError, AdapterSettings, read_secret
 
 _MiB = 1 << 20
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
-class DeviceSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class DeviceSettings(AdapterSettings):
     username: str = Field(min_length=1, max_length=256)
     password_env: str | None = Field(default=None, min_length=1, max_length=256, pattern=ENV_NAME)
     password_file: str | None = Field(default=None, min_length=1, max_length=4096)
@@ -44,16 +42,6 @@ class DeviceSettings(BaseModel):
     rtsp_transport: Literal["tcp", "udp"] = "tcp"
     max_response_bytes: int = Field(default=_MiB, gt=0, le=16 * _MiB)  # parameter lists, XML documents
     max_snapshot_bytes: int = Field(default=16 * _MiB, gt=0, le=256 * _MiB)
-
-    @classmethod
-    def from_spec(cls, settings: Mapping[str, Any]) -> Self:
-        """Validate ``settings``; :class:`AdapterConfigError` names the first offending setting."""
-        try:
-            return cls.model_validate(dict(settings))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"]) or "settings"
-            raise AdapterConfigError(f"setting {where!r}: {err['msg']}") from None
 
     def password(self, environ: Mapping[str, str] | None = None) -> str:
         """The device password, from ``password_env`` or ``password_file`` (exactly one)."""

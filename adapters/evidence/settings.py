@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from broker.adapterapi import AdapterConfigError
+from broker.adapterapi import AdapterConfigError, settings_error
 
 _GiB = 1 << 30
 Format = Literal["digital_ally", "arbitrator", "axon", "generic"]
@@ -81,9 +81,7 @@ class EvidenceSettings(BaseModel):
         try:
             parsed = cls.model_validate(dict(settings))
         except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"]) or "settings"
-            raise AdapterConfigError(f"setting {where!r}: {err['msg']}") from None
+            raise settings_error(exc) from None
         if parsed.cache_dir is not None:
             cache, folder = Path(parsed.cache_dir).absolute(), parsed.folder
             if cache == folder or folder in cache.parents:

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from broker.adapterapi import AdapterConfigError
+from broker.adapterapi import AdapterConfigError, AdapterSettings
 
 _MiB = 1 << 20
 
@@ -36,9 +36,7 @@ class AuthSettings(BaseModel):
     password_env: str = Field(min_length=1, max_length=256, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class HlsSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class HlsSettings(AdapterSettings):
     live_path: str = "{ref}/index.m3u8"
     snapshot_path: str = "{ref}/snapshot.jpg"
     # A VOD, EVENT or sliding media playlist of recorded segments with EXT-X-PROGRAM-DATE-TIME (RFC 8216 §4.3.2.6).
@@ -60,16 +58,6 @@ class HlsSettings(BaseModel):
         if value.startswith("/") or "://" in value or value.replace("{ref}", "").count("{"):
             raise ValueError("must be a relative path like '{ref}/index.m3u8'")
         return value
-
-    @classmethod
-    def from_spec(cls, settings: Mapping[str, Any]) -> HlsSettings:
-        """Validate ``settings``; :class:`AdapterConfigError` names the first offending setting."""
-        try:
-            return cls.model_validate(dict(settings))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"]) or "settings"
-            raise AdapterConfigError(f"setting {where!r}: {err['msg']}") from None
 
     def build_auth(self, environ: Mapping[str, str] | None = None) -> httpx.Auth | None:
         """The httpx auth (RFC 7617 Basic / RFC 7616 Digest), password read from the environment."""

@@ -19,11 +19,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
+from pydantic import Field, StrictBool, field_validator
 
-from broker.adapterapi import AdapterConfigError, read_secret
+from broker.adapterapi import AdapterSettings, read_secret
 
 _MiB = 1 << 20
 _HOSTNAME = re.compile(r"(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")
@@ -42,9 +42,7 @@ def normal_host(value: str) -> str:
     return host
 
 
-class OnvifSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class OnvifSettings(AdapterSettings):
     username: str = Field(min_length=1, max_length=256)
     password_env: str | None = Field(default=None, min_length=1, max_length=256, pattern=_ENV_NAME)
     password_file: str | None = Field(default=None, min_length=1, max_length=4096)
@@ -64,16 +62,6 @@ class OnvifSettings(BaseModel):
     @classmethod
     def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(normal_host(h) for h in value)
-
-    @classmethod
-    def from_spec(cls, settings: Mapping[str, Any]) -> OnvifSettings:
-        """Validate ``settings``; :class:`AdapterConfigError` names the first offending setting."""
-        try:
-            return cls.model_validate(dict(settings))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"]) or "settings"
-            raise AdapterConfigError(f"setting {where!r}: {err['msg']}") from None
 
     def password(self, environ: Mapping[str, str] | None = None) -> str:
         """The device password from ``password_env`` or ``password_file`` (never from the inventory)."""

@@ -19,13 +19,12 @@ file (:func:`broker.adapterapi.read_secret`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from broker.adapterapi import AdapterConfigError
+from broker.adapterapi import AdapterConfigError, AdapterSettings
 
 _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -48,9 +47,7 @@ def absolute(base_url: str | None, url: str, setting: str) -> str:
     return url
 
 
-class RtspSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class RtspSettings(AdapterSettings):
     url_template: str | None = None
     cameras: dict[str, str] | None = None
     username: str | None = Field(default=None, min_length=1, max_length=256)
@@ -82,13 +79,3 @@ class RtspSettings(BaseModel):
         if self.password_env and self.password_file:
             raise ValueError("give one of password_env or password_file")
         return self
-
-    @classmethod
-    def from_spec(cls, settings: Mapping[str, Any]) -> RtspSettings:
-        """Validate ``settings``; :class:`AdapterConfigError` names the first offending setting."""
-        try:
-            return cls.model_validate(dict(settings))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"]) or "settings"
-            raise AdapterConfigError(f"setting {where!r}: {err['msg'].removeprefix('Value error, ')}") from None

@@ -123,8 +123,8 @@ BAD_SETTINGS: list[tuple[dict[str, Any], str]] = [
     ({"path": "/x", "pasword_env": "X"}, "setting 'pasword_env': Extra inputs are not permitted"),
     ({"path": "/x", "base_url": "http://127.0.0.1/"}, "setting 'base_url': an evidence folder has no URL; name it with 'path'"),
     ({"path": "/x", "cache_dir": "/x/cache"}, "setting 'cache_dir': must not lie inside the evidence folder 'path'"),
-    ({"path": "/x", "timezone": "Eastern"}, "setting 'timezone': Value error, 'Eastern' is not an IANA time zone"),
-    ({"path": "http://vms/x"}, "setting 'path': Value error, must be a file system path"),
+    ({"path": "/x", "timezone": "Eastern"}, "setting 'timezone': 'Eastern' is not an IANA time zone"),
+    ({"path": "http://vms/x"}, "setting 'path': must be a file system path"),
     ({"path": "/x", "poll_interval_seconds": 0}, "setting 'poll_interval_seconds': Input should be greater than or equal to 0.1"),
 ]
 # fmt: on

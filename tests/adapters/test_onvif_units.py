@@ -141,7 +141,7 @@ def test_settings_forbid_unknown_keys_and_read_the_password_only_from_env_or_fil
         OnvifSettings.from_spec({"username": "u", "pasword_env": "X"})
     with pytest.raises(AdapterConfigError, match="setting 'password'"):
         OnvifSettings.from_spec({"username": "u", "password": "inline"})
-    with pytest.raises(AdapterConfigError, match="setting 'media_hosts': Value error, 'bad host!' is not a host name"):
+    with pytest.raises(AdapterConfigError, match="setting 'media_hosts': 'bad host!' is not a host name"):
         OnvifSettings.from_spec({"username": "u", "password_env": "X", "media_hosts": ["bad host!"]})
     settings = OnvifSettings.from_spec({"username": "u", "password_env": "CAM_PW", "media_hosts": ["[FE80::1]"]})
     assert settings.media_hosts == ("fe80::1",)

@@ -17,10 +17,9 @@ import pytest
 from playwright import sync_api as playwright_api
 
 from tests.api.broker_process import BrokerProcess
-from tests.console.test_console_browser import ARGS, CHROMIUM, SHOTS, THREAT, open_console
-from tests.paths import REPO
+from tests.console.conftest import AXE
+from tests.console.test_console_browser import SHOTS, THREAT, open_console
 
-AXE = REPO / "tests/console/node_modules/axe-core/axe.min.js"
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 TABLETS = [(768, 1024), (1024, 768)]  # a patrol car's tablet, upright and on its side
 TARGET = 44  # px, WCAG 2.5.5 target size
@@ -32,19 +31,6 @@ pytestmark = [pytest.mark.video, pytest.mark.browser]
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
     with BrokerProcess.start(tmp_path_factory.mktemp("console-a11y")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    # Missing parts fail the run (never a silent skip): `make test` installs all three.
-    assert CHROMIUM.exists(), f"{CHROMIUM}: Debian's chromium is not installed (make test installs it)"
-    assert (REPO / "broker/console/static/vendor/hls.mjs").exists(), "hls.js is not installed: run make console"
-    assert AXE.exists(), "axe-core is not installed: run make test (npm ci in tests/console)"
-    SHOTS.mkdir(exist_ok=True)
-    with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def axe(page: Any, where: str) -> None:

@@ -20,9 +20,8 @@ import pytest
 from playwright import sync_api as playwright_api
 
 from tests.api.broker_process import BrokerProcess
-from tests.console.test_console_a11y import AXE, axe, fits
-from tests.console.test_console_browser import ARGS, CHROMIUM, SHOTS, current_time, open_console, playing
-from tests.paths import REPO
+from tests.console.test_console_a11y import axe, fits
+from tests.console.test_console_browser import SHOTS, current_time, open_console, playing
 from tests.waiting import wait_for
 
 CSV_COLUMNS = ["seq", "ts", "kind", "principal_sub", "principal_agency", "principal_roles", "camera", "action",
@@ -38,18 +37,6 @@ pytestmark = [pytest.mark.video, pytest.mark.browser]
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
     with BrokerProcess.start(tmp_path_factory.mktemp("console-auditor")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    assert CHROMIUM.exists(), f"{CHROMIUM}: Debian's chromium is not installed (make test installs it)"
-    assert (REPO / "broker/console/static/vendor/hls.mjs").exists(), "hls.js is not installed: run make console"
-    assert AXE.exists(), "axe-core is not installed: run make test (npm ci in tests/console)"
-    SHOTS.mkdir(exist_ok=True)
-    with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 class Http:

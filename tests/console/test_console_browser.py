@@ -33,18 +33,6 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    # Missing parts fail the run (never a silent skip): `make test` installs both.
-    assert CHROMIUM.exists(), f"{CHROMIUM}: Debian's chromium is not installed (make test installs it)"
-    assert (REPO / "broker/console/static/vendor/hls.mjs").exists(), "hls.js is not installed: run make console"
-    SHOTS.mkdir(exist_ok=True)
-    with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
-
-
 def open_console(browser: Any, broker: BrokerProcess, persona: str, page_id: str) -> Any:
     """A browser of its own, signed in on the demo's persona page with one click (the session cookie, no token
     anywhere in a URL or in page storage), showing the console's ``page_id``."""

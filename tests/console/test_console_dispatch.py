@@ -24,8 +24,7 @@ from playwright import sync_api as playwright_api
 
 from broker.timeutil import parse_instant
 from tests.api.broker_process import BrokerProcess
-from tests.console.test_console_browser import ARGS, CHROMIUM, SHOTS, THREAT, current_time, open_console, playing
-from tests.paths import REPO
+from tests.console.test_console_browser import SHOTS, THREAT, current_time, open_console, playing
 
 pytestmark = [pytest.mark.video, pytest.mark.browser]
 
@@ -39,17 +38,6 @@ PRE_EVENT = 30  # seconds: MOU ncps-ncpd-video clause 4.2, playback.from: -30s
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
     with BrokerProcess.start(tmp_path_factory.mktemp("dispatch"), site_recording=300) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    assert CHROMIUM.exists(), f"{CHROMIUM}: Debian's chromium is not installed (make test installs it)"
-    assert (REPO / "broker/console/static/vendor/hls.mjs").exists(), "hls.js is not installed: run make console"
-    SHOTS.mkdir(exist_ok=True)
-    with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def metres(a: tuple[float, float], b: tuple[float, float]) -> float:

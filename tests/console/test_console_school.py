@@ -20,8 +20,7 @@ from playwright import sync_api as playwright_api
 
 from tests.api.broker_process import BrokerProcess
 from tests.console.test_console_a11y import axe, fits, tab_to
-from tests.console.test_console_browser import ARGS, CHROMIUM, SHOTS, THREAT, open_console, playing
-from tests.paths import REPO
+from tests.console.test_console_browser import SHOTS, THREAT, open_console, playing
 
 pytestmark = [pytest.mark.video, pytest.mark.browser]
 
@@ -33,17 +32,6 @@ APPEAR_SECONDS = 5.0  # a viewer shows up on school IT's page within this of the
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
     with BrokerProcess.start(tmp_path_factory.mktemp("school")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    assert CHROMIUM.exists(), f"{CHROMIUM}: Debian's chromium is not installed (make test installs it)"
-    assert (REPO / "broker/console/static/vendor/hls.mjs").exists(), "hls.js is not installed: run make console"
-    SHOTS.mkdir(exist_ok=True)
-    with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def cameras_at(broker: BrokerProcess, site: str) -> int:

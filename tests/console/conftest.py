@@ -1,5 +1,8 @@
-"""One Debian Chromium (Playwright, never a downloaded browser) for every console test module; each test opens
-its own browser contexts, so nothing (cookies, storage) is shared between them."""
+"""Debian's Chromium (Playwright, never a downloaded browser) for each console test module; each test opens its
+own browser contexts, so nothing (cookies, storage) is shared between them.
+
+Module scope, not session: Playwright's sync API keeps an event loop running in the main thread while it is open,
+and every later test calling ``asyncio.run()`` would fail."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from tests.paths import REPO
 AXE = REPO / "tests/console/node_modules/axe-core/axe.min.js"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     # Missing parts fail the run (never a silent skip): `make test` installs all three.
     assert CHROMIUM.exists(), f"{CHROMIUM}: Debian's chromium is not installed (make test installs it)"

@@ -1,6 +1,7 @@
-"""An adapter used by a process of another user, for what file permissions decide (an evidence folder the
-broker's user may not read). Run as root, the process is ``nobody`` (``setpriv``, util-linux): the rig's folder
-lies under pytest's 0700 temporary directory. Run as anyone else, the folder is made unreadable for the run."""
+"""An adapter used by a process that may not read the rig's folder, for what file permissions decide (an evidence
+folder the broker's user may not read). The folder is made unreadable (mode 0) for the run; run as root, the process
+also loses the capabilities that override file permissions (``setpriv``, util-linux), and keeps its user, so it
+can still read the checkout wherever that lies (a clone under a 0700 ``mktemp -d`` too)."""
 
 from __future__ import annotations
 
@@ -44,13 +45,12 @@ asyncio.run(main())
 
 @contextlib.contextmanager
 def _unreadable(folder: Path) -> Iterator[list[str]]:
-    if os.geteuid() == 0:
-        yield ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
-        return
+    root = os.geteuid() == 0  # CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH would read a mode-0 folder all the same
+    prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-all", "--"] if root else []
     mode = folder.stat().st_mode
     folder.chmod(0)
     try:
-        yield []
+        yield prefix
     finally:
         folder.chmod(mode)
 

@@ -179,7 +179,13 @@ class ServiceUnavailable(CamgateError):
 
 
 class AuditUnavailable(ServiceUnavailable):
+    """Fail closed: the audit record could not be made durable, so nothing is answered; try again shortly."""
+
     code = "audit_unavailable"
+    retry_after = 5
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}  # RFC 9110 §10.2.3: delay-seconds
 
 
 class StoreUnavailable(ServiceUnavailable):

@@ -90,6 +90,21 @@ class AuditSettings(Section):
     group_commit: GroupCommitSettings = Field(
         default_factory=GroupCommitSettings, description="How concurrent appends share transactions"
     )
+    reserve_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=0,
+        description="SQLite: new access stops when the database's filesystem has less free space than this, so the "
+        "records that close access still fit (0: no reserve)",
+    )
+    write_timeout_seconds: float = Field(
+        1.0, gt=0, le=60, description="Longest wait for another writer's lock before an append fails (fail closed)"
+    )
+    replica_timeout_seconds: float = Field(
+        15.0,
+        gt=0,
+        le=3600,
+        description="A broker process not seen for this long is dead: its open viewing sessions get their end record",
+    )
     roles: list[str] = Field(default_factory=lambda: ["auditor"], description="Roles that may read the audit log")
     agencies: list[str] | None = Field(None, description="Agencies whose auditors may read it (None: any agency)")
 

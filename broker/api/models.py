@@ -44,11 +44,18 @@ class Health(BaseModel):
     status: Literal["ok"]
 
 
+class AuditHealthModel(BaseModel):
+    writable: bool = Field(description="False: nothing is served (no record, no access)")
+    reason: str | None = Field(None, description="Why not: a full disk, a lock held elsewhere, the database down")
+    since: str | None = Field(None, description="When the current state began (RFC 3339)")
+
+
 class Readiness(BaseModel):
     status: Literal["ready", "unavailable"]
     store: str = Field(description="The store's SQL dialect")
     generation: int = Field(description="The document generation this replica serves (bumped by every reload)")
     documents: str = Field(description="SHA-256 over the names and SHA-256 of every document it serves")
+    audit: AuditHealthModel = Field(description="Whether the audit log can take records now, and why not")
 
 
 class ReloadOutcome(BaseModel):

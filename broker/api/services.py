@@ -23,10 +23,11 @@ from broker.audit.records import Actor
 from broker.clock import Clock, SystemClock
 from broker.enforcement.guard import Guard
 from broker.enforcement.proxy import StreamProxy
+from broker.enforcement.recovery import SessionRecovery, replica_id
 from broker.enforcement.segcache import SegmentCache
 from broker.enforcement.sessions import SessionTracker
 from broker.enforcement.streamtoken import StreamTokenSigner
-from broker.errors import ConfigError
+from broker.errors import CamgateError, ConfigError
 from broker.gateway import Gateway, GatewayAdapter, gateway_loader
 from broker.identity import DevIssuer, TokenVerifier
 from broker.identity.oidc import LoginCache, SignIn
@@ -46,6 +47,7 @@ from broker.store.outbox import OutboxRepository
 from broker.store.positions import PositionRepository
 from broker.store.systems import SystemStatusRepository
 from broker.store.triggers import TriggerRepository
+from broker.store.viewing import ViewingRepository
 
 log = logging.getLogger("camgate")
 RETIRED_ADAPTER_GRACE_SECONDS = 60.0  # a replaced adapter is closed once requests already using it are done
@@ -75,6 +77,7 @@ class Services:
     positions: PositionService | None = None
     gateway: Gateway | None = None  # RTSP cameras repackaged to HLS (broker/gateway/)
     syncer: InventorySync | None = None  # inventory sync (CLI and periodic) and the systems' last results
+    recovery: SessionRecovery | None = None  # ends the viewing sessions of broker processes that died
     extras: dict[str, object] = field(default_factory=dict)
     _retired: list[tuple[float, list[CameraSystemAdapter]]] = field(default_factory=list)
     _gateway_task: asyncio.Task[None] | None = None
@@ -88,6 +91,8 @@ class Services:
         """Periodic housekeeping (also called by tests after moving the clock)."""
         if not self.audit.probe():  # fail closed for open sessions too; the rest needs the log anyway
             return
+        if self.recovery is not None:
+            self.recovery.tick()  # this replica is alive; the sessions of those that died get their end
         self.emergencies.sweep()
         if self.console is not None:
             self.console.purge()
@@ -152,7 +157,10 @@ class Services:
         self.events.close_all()
         if self.changes is not None:
             await run_in_threadpool(self.changes.stop)
-        self.sessions.close_all()
+        await run_in_threadpool(self.sessions.close_all)
+        if self.recovery is not None:
+            with contextlib.suppress(CamgateError):
+                await run_in_threadpool(self.recovery.repo.leave)
         if self._gateway_task is not None:
             self._gateway_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -176,7 +184,15 @@ def build_services(
     catalog = Catalog.load(settings.policy.inventory, settings.policy.mous, settings.policy.model)
     store = Store.open(settings.database_url, schema=settings.store.schema_)
     store.create_all()
-    audit = AuditLog(store, clock, max_batch=settings.audit.group_commit.max_batch)
+    viewing = ViewingRepository(store, replica_id())
+    audit = AuditLog(
+        store,
+        clock,
+        max_batch=settings.audit.group_commit.max_batch,
+        write_timeout=settings.audit.write_timeout_seconds,
+        reserve_bytes=settings.audit.reserve_bytes,
+        hooks={"session.start": viewing.on_start, "session.end": viewing.on_end},
+    )
     issuers = list(settings.identity.issuers)
     dev = None
     if settings.identity.dev_issuer is not None:
@@ -226,6 +242,7 @@ def build_services(
         triggers=TriggerService(settings, emergencies, trigger_repo, audit, book, clock),
         positions=PositionService(settings, book, audit, clock),
         gateway=gateway,
+        recovery=SessionRecovery(viewing, audit, clock, settings.audit.replica_timeout_seconds),
     )
     services.syncer = InventorySync(
         settings.policy.inventory, audit, SystemStatusRepository(store), clock, settings.inventory_sync.timeout_seconds

@@ -10,6 +10,7 @@ every caller in it gets :class:`~broker.errors.AuditUnavailable`: callers must t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Collection, Sequence
@@ -21,9 +22,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from broker.audit.chain import VerifyResult
 from broker.audit.groupcommit import CommitFailed, GroupCommit
+from broker.audit.health import AuditHealth, reserve_problem
 from broker.audit.reader import verify_rows
 from broker.audit.records import AuditRecord
-from broker.audit.writer import HEAD, BatchWriter, prepare
+from broker.audit.writer import HEAD, BatchWriter, Hook, prepare
 from broker.clock import Clock
 from broker.errors import AuditUnavailable, InvalidRequest
 from broker.store.db import Store, driver_problem
@@ -45,14 +47,35 @@ def _record(row: Row[Any]) -> AuditRecord:
 
 
 class AuditLog:
-    """``max_batch``: most records per transaction; 1 writes one record per transaction (the old way)."""
+    """``max_batch``: most records per transaction; 1 writes one record per transaction (the old way).
 
-    def __init__(self, store: Store, clock: Clock, *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
+    ``write_timeout``: the longest a batch waits for another writer's lock (then it fails: fail closed);
+    ``reserve_bytes``: on SQLite, new access stops when the database's filesystem has less free space than
+    this, so that the records closing access still fit (:mod:`broker.audit.health`).
+    """
+
+    def __init__(
+        self, store: Store, clock: Clock, *, max_batch: int = DEFAULT_MAX_BATCH, write_timeout: float | None = None,
+        reserve_bytes: int = 0, hooks: dict[str, Hook] | None = None,
+    ) -> None:  # fmt: skip
         self._store = store
-        self._writer = BatchWriter(store, clock)
+        self._clock = clock
+        self._write_timeout = write_timeout
+        self._reserve = reserve_bytes
+        self._writer = BatchWriter(store, clock, lock_timeout=write_timeout, hooks=hooks)
         self._committer: GroupCommit[dict[str, Any], AuditRecord] = GroupCommit(self._write, max_batch)
         self._write_lock = threading.Lock()  # held by the committing leader and by probe()
-        self.healthy = True  # False after a failed append, until the next one succeeds
+        self.health = AuditHealth()
+        self._reserve_low = False
+
+    @property
+    def healthy(self) -> bool:
+        """Whether records can be written now (False after a failed append or probe, until one succeeds)."""
+        return self.health.ok
+
+    @property
+    def writer(self) -> BatchWriter:
+        return self._writer
 
     # -- writing -----------------------------------------------------------------------------------
 
@@ -69,6 +92,16 @@ class AuditLog:
             cause = exc.__cause__ or exc
             raise AuditUnavailable("the audit record could not be written, so the request is refused") from cause
 
+    async def append_async(self, kind: str, **fields: Any) -> AuditRecord:
+        """:meth:`append` for the event loop: waits for the commit without holding a thread (the hot path:
+        every served segment). Raises AuditUnavailable if the record could not be written."""
+        values = prepare(kind, fields)
+        try:
+            return await asyncio.wrap_future(self._committer.submit_async(values))
+        except CommitFailed as exc:
+            cause = exc.__cause__ or exc
+            raise AuditUnavailable("the audit record could not be written, so the request is refused") from cause
+
     @property
     def committer(self) -> GroupCommit[dict[str, Any], AuditRecord]:
         """The group commit (its ``batches`` count and ``wait_queued`` serve tests and the benchmark)."""
@@ -80,31 +113,38 @@ class AuditLog:
             try:
                 records = self._writer.write(batch)
             except Exception as exc:
-                self.healthy = False
                 kinds = sorted({values["kind"] for values in batch})
                 log.error("audit append failed (%d records: %s): %s", len(batch), ", ".join(kinds), driver_problem(exc))
+                self.health.failed(f"an append failed: {driver_problem(exc)}", self._clock.now())
                 raise
-            self.healthy = True
+            if not self._reserve_low:
+                self.health.recovered(self._clock.now())
             return records
 
     def probe(self) -> bool:
-        """Could a record be written now? Takes the write lock, touches both tables, rolls back.
+        """Could a record be written now? Checks the disk reserve, then commits a real (no-op) write.
 
-        Run by housekeeping every second, so an audit store that became unwritable stops streaming to
-        viewers whose sessions are already open (they write no record per segment) within a second.
+        Run by housekeeping every second, so an audit store that became unwritable (full disk, a lock held
+        elsewhere, the database down or read-only) stops streaming to open sessions within a second, and
+        one that recovered serves again without a restart. A rolled-back probe would prove nothing: SQLite
+        and PostgreSQL only meet a full disk or a lock at commit.
         """
+        now = self._clock.now()
+        low = reserve_problem(self._store.database_path, self._reserve)
+        self._reserve_low = low is not None
+        if low is not None:
+            self.health.failed(low, now)
+            return False
         with self._write_lock:
             try:
-                with self._store.begin_probe() as conn:
+                with self._store.begin_write(self._write_timeout) as conn:
                     conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq))
                     conn.execute(select(audit_records.c.seq).limit(0)).all()
             except Exception as exc:
-                if self.healthy:
-                    log.error("audit store not writable: %s", driver_problem(exc))
-                self.healthy = False
-            else:
-                self.healthy = True
-            return self.healthy
+                self.health.failed(f"a test write failed: {driver_problem(exc)}", now)
+                return False
+        self.health.recovered(now)
+        return True
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -168,6 +208,38 @@ class AuditLog:
         if len(records) > limit:
             return records[:limit], records[limit - 1].seq
         return records, None
+
+    def record(self, seq: int) -> AuditRecord | None:
+        """One record by its seq (None if there is none)."""
+        return self._read_one(select(audit_records).where(audit_records.c.seq == seq))
+
+    def last_served(self, session: str, camera: str, after_seq: int, page: int = 500) -> AuditRecord | None:
+        """The last ``session.served`` record of ``session`` (on ``camera``, after its start ``after_seq``):
+        newest first through the (camera, seq) index, a page at a time."""
+        t = audit_records.c
+        below: int | None = None
+        while True:
+            query = select(audit_records).where(t.camera == camera, t.seq > after_seq, t.kind == "session.served")
+            if below is not None:
+                query = query.where(t.seq < below)
+            records = self._read(query.order_by(t.seq.desc()).limit(page))
+            for rec in records:
+                if rec.details.get("session") == session:
+                    return rec
+            if len(records) < page:
+                return None
+            below = records[-1].seq
+
+    def _read(self, query: Any) -> list[AuditRecord]:
+        try:
+            with self._store.engine.connect() as conn:
+                return [_record(row) for row in conn.execute(query)]
+        except SQLAlchemyError as exc:
+            raise AuditUnavailable(f"the audit log could not be read ({driver_problem(exc)})") from exc
+
+    def _read_one(self, query: Any) -> AuditRecord | None:
+        found = self._read(query.limit(1))
+        return found[0] if found else None
 
     def emergency_records(
         self, emergency: str, kinds: Collection[str], limit: int = MAX_EMERGENCY_RECORDS

@@ -4,16 +4,20 @@
 ``BEGIN IMMEDIATE`` of :meth:`~broker.store.db.Store.begin_write` already holds the database's write
 lock), chains the records' hashes in order after it, inserts them with one executemany, moves the head
 once and commits. Either every record of the batch is durable or none is and the chain is as it was.
+
+``hooks`` keep side tables in step with the records that describe them, in the same transaction: e.g. the
+open viewing sessions (a ``session.start`` adds one, a ``session.end`` removes it), so that a broker killed
+with ``kill -9`` leaves exactly the sessions whose end must be recovered, never one more or one fewer.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from broker.audit.chain import canonical, record_hash
 from broker.audit.records import APPEND_FIELDS, AuditRecord
@@ -60,16 +64,27 @@ def prepare(kind: str, fields: dict[str, Any]) -> dict[str, Any]:
     return {**fields, "kind": kind, "principal_roles": tuple(sorted(roles)), "details": details}
 
 
-class BatchWriter:
-    """Appends batches of prepared records (see :func:`prepare`) to the chain, one transaction each."""
+#: Run inside the batch's transaction with the batch's records of one kind (in chain order).
+Hook = Callable[[Connection, list[AuditRecord]], None]
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+
+class BatchWriter:
+    """Appends batches of prepared records (see :func:`prepare`) to the chain, one transaction each.
+
+    ``lock_timeout``: how long a batch waits for another writer's lock before failing (None: the store's).
+    """
+
+    def __init__(
+        self, store: Store, clock: Clock, *, lock_timeout: float | None = None, hooks: Mapping[str, Hook] | None = None
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._lock_timeout = lock_timeout
+        self.hooks: dict[str, Hook] = dict(hooks or {})
 
     def write(self, batch: Sequence[dict[str, Any]]) -> list[AuditRecord]:
         """Chain and commit ``batch`` in order; raises (SQLAlchemyError, ...) with nothing written."""
-        with self._store.begin_write() as conn:
+        with self._store.begin_write(self._lock_timeout) as conn:
             head = conn.execute(_LOCK_HEAD).one()
             # One instant per batch, read under the chain's lock: ts never goes back along one replica's chain.
             ts = as_utc(self._clock.now(), name="clock.now()")
@@ -85,4 +100,8 @@ class BatchWriter:
             if rows:
                 conn.execute(_INSERT, rows)  # executemany
                 conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+            for kind, hook in self.hooks.items():
+                mine = [r for r in records if r.kind == kind]
+                if mine:
+                    hook(conn, mine)
         return records

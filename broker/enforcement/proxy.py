@@ -31,7 +31,7 @@ from broker.documents import Camera
 from broker.enforcement.guard import Guard, denial
 from broker.enforcement.playlist import parse_playlist, safe_filename
 from broker.enforcement.segcache import SegmentCache
-from broker.enforcement.sessions import SessionTracker, session_key
+from broker.enforcement.sessions import Session, SessionTracker, session_key
 from broker.enforcement.streamtoken import StreamClaims, StreamTokenSigner
 from broker.enforcement.vod import claim_window, select, vod_playlist, window_claim
 from broker.errors import (
@@ -110,7 +110,7 @@ class StreamProxy:
 
     # -- live playlist -----------------------------------------------------------------------------------
     async def live_playlist(self, principal: Principal, camera_id: str, client: str | None) -> Served:
-        d = await run_in_threadpool(self._admit, principal, camera_id, "live", client, "playlist")
+        d, session = await run_in_threadpool(self._admit, principal, camera_id, "live", client, "playlist")
         cam, adapter = self._camera(camera_id)
         ref = cam.ref or ""
         try:
@@ -125,29 +125,34 @@ class StreamProxy:
             raise upstream_error(exc) from None
         claims = StreamClaims(principal.sub, principal.agency, tuple(sorted(principal.roles)), camera_id, "live",
                               d.mou, d.grant, d.emergency, "", 0)  # fmt: skip
-        return Served(await self._rewrite(fetched, adapter, claims), PLAYLIST)
+        body = await self._rewrite(fetched, adapter, claims)
+        await self.sessions.served(session, len(body))  # on the chain before it is sent
+        return Served(body, PLAYLIST)
 
     def _admit(
         self, principal: Principal, camera_id: str, action: str, client: str | None, during: str,
         window: Window | None = None,
-    ) -> Decision:  # fmt: skip
+    ) -> tuple[Decision, Session]:  # fmt: skip
         """Decide now and record it, unless it merely continues the viewer's open session unchanged.
 
         A new or changed decision is recorded before anything is served (no record, no access: 503); a
         denial is recorded and ends the viewer's open sessions on this camera. Repeats within a session
-        (playlist reloads, segments) are decided every time and summarised in the session's end record; a
-        playback playlist, asked for once per footage window, is always recorded with its window.
+        (playlist reloads, segments) are decided every time; each answer is counted by
+        :meth:`SessionTracker.served` once it is ready to go. A playback playlist, asked for once per footage
+        window, is always recorded with its window. Nothing is allowed while the audit log cannot take records.
         """
         d = self.guard.decide(principal, camera_id, action, window)
         details: dict[str, Any] = {"during": during}
         if window is not None:
             details["window"] = {"start": format_instant(window.start), "end": format_instant(window.end)}
+        if d.allowed:
+            self._require_audit()
         # A playback playlist is asked for once per window, and the window is what an auditor needs: recorded.
-        if d.allowed and self.guard.audit.healthy and not (window is not None and during == "playlist"):
+        if d.allowed and not (window is not None and during == "playlist"):
             s = self.sessions.get(session_key(principal, camera_id, action, d.grant, d.emergency))
             if s is not None:
-                self.sessions.touch(s, 0)
-                return d
+                self.sessions.touch(s)
+                return d, s
         if not d.allowed:
             try:
                 self.guard.record(d, principal, camera_id, action, client, details=details)
@@ -155,8 +160,13 @@ class StreamProxy:
                 self.sessions.close_viewer(principal, camera_id, action, f"access_revoked:{d.reason}")
             raise denial(d)
         self.guard.record(d, principal, camera_id, action, client, details=details)
-        self.sessions.open(principal, camera_id, action, d, client)
-        return d
+        return d, self.sessions.open(principal, camera_id, action, d, client)
+
+    def _require_audit(self) -> None:
+        """Fail closed: no answer while its record could not be made durable (full disk, lock, store down)."""
+        health = self.guard.audit.health.state
+        if not health.writable:
+            raise AuditUnavailable(f"the audit log cannot take records now ({health.reason}), so nothing is served")
 
     async def _rewrite(self, fetched: Fetched, adapter: CameraSystemAdapter, claims: StreamClaims) -> bytes:
         try:
@@ -185,8 +195,7 @@ class StreamProxy:
         claims = self.signer.verify(token, camera=camera_id)  # signature, expiry, camera binding
         if safe_filename(claims.ref, error=InvalidRequest) != name:
             raise StreamTokenError("the file name does not match the signed reference", reason="name_mismatch")
-        if not self.guard.audit.healthy:
-            raise AuditUnavailable("the audit log is not writable, so nothing is streamed")
+        self._require_audit()
         principal = Principal(claims.sub, claims.agency, frozenset(claims.roles))
         dot = name.rfind(".")
         ctype = CONTENT_TYPES.get(name[dot:].lower(), "application/octet-stream")
@@ -200,8 +209,11 @@ class StreamProxy:
         d = self.guard.decide(principal, camera_id, claims.action, window)  # asked again on every request
         session = self.sessions.get(session_key(principal, camera_id, claims.action, d.grant, d.emergency))
         if not d.allowed or session is None:  # new, changed or denied: recorded (and refused if denied)
-            d = await run_in_threadpool(self._admit, principal, camera_id, claims.action, client, "segment", window)
-            session = self.sessions.get(session_key(principal, camera_id, claims.action, d.grant, d.emergency))
+            d, session = await run_in_threadpool(
+                self._admit, principal, camera_id, claims.action, client, "segment", window
+            )
+        else:
+            self.sessions.touch(session)
         cam, adapter = self._camera(camera_id)
         cache_key = f"{cam.system}:res:{claims.ref}"
         if ctype == PLAYLIST:
@@ -211,8 +223,8 @@ class StreamProxy:
             body = (
                 await self._fetch(cache_key, lambda: adapter.resource(claims.ref), self.cfg.segment_ttl_seconds)
             ).body
-        if session is not None:
-            self.sessions.touch(session, len(body))
+        assert session is not None  # opened by _admit, or found open just above
+        await self.sessions.served(session, len(body))  # on the chain before it is sent
         return Served(body, ctype)
 
     # -- recorded footage -----------------------------------------------------------------------------------
@@ -220,7 +232,7 @@ class StreamProxy:
         self, principal: Principal, camera_id: str, window: Window, client: str | None
     ) -> Served:
         """The VOD playlist of ``camera_id``'s footage starting in ``window``: decided, recorded, then fetched."""
-        d = await run_in_threadpool(self._admit, principal, camera_id, "playback", client, "playlist", window)
+        d, session = await run_in_threadpool(self._admit, principal, camera_id, "playback", client, "playlist", window)
         cam, adapter = self._camera(camera_id)
         claims = StreamClaims(principal.sub, principal.agency, tuple(sorted(principal.roles)), camera_id, "playback",
                               d.mou, d.grant, d.emergency, "", 0, window_claim(window))  # fmt: skip
@@ -254,6 +266,7 @@ class StreamProxy:
         except HostilePlaylist as exc:  # a segment name the broker cannot put in a URL
             log.warning("camera %s: recording refused: %s", camera_id, exc.message)
             raise HostilePlaylist("the camera system's recording playlist was refused as unsafe") from None
+        await self.sessions.served(session, len(body))  # on the chain before it is sent
         return Served(body, PLAYLIST)
 
     def _record_refusal(self, claims: StreamClaims, why: str) -> None:
@@ -265,7 +278,8 @@ class StreamProxy:
 
     # -- snapshot -----------------------------------------------------------------------------------------
     async def snapshot(self, principal: Principal, camera_id: str, client: str | None) -> Served:
-        await run_in_threadpool(self.guard.authorize, principal, camera_id, "snapshot", client)
+        self._require_audit()
+        d = await run_in_threadpool(self.guard.authorize, principal, camera_id, "snapshot", client)
         cam, adapter = self._camera(camera_id)
         try:
             fetched = await adapter.snapshot(cam.ref or "")
@@ -277,6 +291,19 @@ class StreamProxy:
             raise upstream_error(exc) from None
         if not fetched.body.startswith(b"\xff\xd8"):
             raise UpstreamError("the camera system's snapshot is not a JPEG")
+        # A snapshot has no session: its answer is counted by a record of its own, before it is sent.
+        await self.guard.audit.append_async(
+            "snapshot.served",
+            **principal_fields(principal),
+            camera=camera_id,
+            action="snapshot",
+            mou=d.mou,
+            grant=d.grant,
+            clause=d.clause,
+            emergency=d.emergency,
+            client=client,
+            details={"bytes": len(fetched.body)},
+        )
         return Served(fetched.body, "image/jpeg")
 
 

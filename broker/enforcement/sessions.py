@@ -1,8 +1,16 @@
-"""Viewing sessions: one ``session.start`` and one ``session.end`` audit record per viewer and stream.
+"""Viewing sessions: ``session.start``, one ``session.served`` per answer, and ``session.end`` per viewer and stream.
 
-A live viewer makes a request every segment; recording each would drown the log without telling an auditor
-more. The segment requests are decided again every time (that is what cuts a viewer off), and summarised
-here: the session's end record carries its segment and byte counts, how long it lasted and why it ended.
+Every playlist, segment and snapshot a viewer is answered is counted on the chain *before* it is sent
+(:meth:`SessionTracker.served`: a ``session.served`` record with the session's running totals, group-committed
+with every other viewer's, so one fsync serves them all). So the log never says less than was delivered, even
+after ``kill -9``: the last ``session.served`` of a session is what it was served, and the ``session.end``
+(written on idle, revocation or shutdown, or by :mod:`broker.enforcement.recovery` for a process that died)
+carries those totals, how long it lasted and why it ended. Only answers that went out are counted: a request
+refused or failed upstream adds nothing.
+
+A session whose record cannot be written is over: it leaves the open set at once (its viewer's next request,
+once the audit store is back, opens a new session with a new decision record) and its end is written as soon
+as the store takes records again, with the totals that were durable.
 """
 
 from __future__ import annotations
@@ -35,8 +43,10 @@ class Session:
     client: str | None
     started: datetime
     last: datetime
-    requests: int = 0
+    requests: int = 0  # answers counted (their session.served record submitted)
     bytes: int = 0
+    durable_requests: int = 0  # the totals of its last committed session.served record
+    durable_bytes: int = 0
 
 
 def session_key(principal: Principal, camera: str, action: str, grant: str | None, emergency: str | None) -> SessionKey:
@@ -52,6 +62,7 @@ class SessionTracker:
         # starts must not queue behind each other: their records share a group commit (striped locks).
         self._start_locks = tuple(threading.Lock() for _ in range(START_LOCK_STRIPES))
         self.listeners: list[SessionListener] = []  # e.g. the event stream: who is watching under an emergency
+        self._failed: dict[str, tuple[Session, str]] = {}  # out of the open set, end record still to write
 
     def _tell(self, kind: str, s: Session) -> None:
         for listener in self.listeners:
@@ -89,38 +100,95 @@ class SessionTracker:
     def get(self, key: SessionKey) -> Session | None:
         return self._sessions.get(key)
 
-    def touch(self, s: Session, nbytes: int) -> None:
+    def touch(self, s: Session) -> None:
+        """The session goes on (a request was decided within it); nothing is counted until it is answered."""
+        s.last = self.clock.now()
+
+    async def served(self, s: Session, nbytes: int) -> None:
+        """Count one answer of ``nbytes`` durably; returns once its record is committed, before the answer is
+        sent. Raises AuditUnavailable (the answer must not go out) and ends the session."""
         s.last = self.clock.now()
         s.requests += 1
         s.bytes += nbytes
+        totals = {"requests": s.requests, "bytes": s.bytes}
+        try:
+            await self.audit.append_async(
+                "session.served",
+                principal_sub=s.principal.sub,
+                principal_agency=s.principal.agency,
+                camera=s.camera,
+                action=s.action,
+                emergency=s.decision.emergency,
+                details={"session": s.id} | totals,
+            )
+        except AuditUnavailable:
+            self._fail(s, "audit_unavailable")
+            raise
+        s.durable_requests = max(s.durable_requests, totals["requests"])
+        s.durable_bytes = max(s.durable_bytes, totals["bytes"])
+
+    def _fail(self, s: Session, why: str) -> None:
+        with self._lock:
+            key = session_key(s.principal, s.camera, s.action, s.decision.grant, s.decision.emergency)
+            if self._sessions.get(key) is s:
+                del self._sessions[key]
+            self._failed.setdefault(s.id, (s, why))
+
+    def _end_record(self, s: Session, why: str) -> None:
+        rule = s.decision.to_dict() | {"allowed": None, "reason": why}  # the grant it ran under; why it ended
+        self.audit.append(
+            "session.end",
+            **principal_fields(s.principal),
+            **rule,
+            camera=s.camera,
+            action=s.action,
+            client=s.client,
+            details={
+                "session": s.id,
+                "started": format_instant(s.started),
+                "last": format_instant(s.last),
+                "seconds": round((s.last - s.started).total_seconds(), 3),
+                "requests": s.durable_requests,
+                "bytes": s.durable_bytes,
+            },
+        )
 
     def close(self, key: SessionKey, why: str) -> bool:
         with self._lock:
             s = self._sessions.pop(key, None)
         if s is None:
             return False
-        rule = s.decision.to_dict() | {"allowed": None, "reason": why}  # the grant it ran under; why it ended
         try:
-            self.audit.append(
-                "session.end", **principal_fields(s.principal), **rule, camera=s.camera, action=s.action,
-                client=s.client,
-                details={"session": s.id, "started": format_instant(s.started), "last": format_instant(s.last),
-                         "seconds": round((s.last - s.started).total_seconds(), 3), "requests": s.requests,
-                         "bytes": s.bytes},
-            )  # fmt: skip
+            self._end_record(s, why)
         except AuditUnavailable:
-            with self._lock:  # keep it; the next sweep tries again
-                self._sessions.setdefault(key, s)
+            with self._lock:  # out of the open set; the next sweep writes its end
+                self._failed.setdefault(s.id, (s, why))
             return False
         self._tell("viewing.end", s)
         return True
 
     def sweep(self) -> int:
-        """End sessions idle for longer than ``idle_seconds``."""
+        """End sessions idle for longer than ``idle_seconds``; write the ends that could not be written."""
         now = self.clock.now()
         with self._lock:
             idle = [k for k, s in self._sessions.items() if (now - s.last).total_seconds() > self.idle]
-        return sum(self.close(k, "idle") for k in idle)
+            failed = list(self._failed.values())
+        ended = sum(self.close(k, "idle") for k in idle)
+        for s, why in failed:
+            try:
+                self._end_record(s, why)
+            except AuditUnavailable:
+                break  # still down: the next sweep
+            with self._lock:
+                self._failed.pop(s.id, None)
+            self._tell("viewing.end", s)
+            ended += 1
+        return ended
+
+    def unfinished(self) -> int:
+        """Sessions out of the open set whose end record is still to be written."""
+        with self._lock:
+            return len(self._failed)
 
     def revalidate(self, decide: Callable[[Principal, str, str], Decision]) -> int:
         """Decide every open session again now; end those no longer allowed (``access_revoked:<reason>``).
@@ -162,3 +230,4 @@ class SessionTracker:
     def close_all(self, why: str = "shutdown") -> None:
         for key in list(self._sessions):
             self.close(key, why)
+        self.sweep()  # and the ends still owed

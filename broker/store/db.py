@@ -105,14 +105,40 @@ class Store:
 
     # -- transactions ------------------------------------------------------------------------------
 
+    @property
+    def database_path(self) -> Path | None:
+        """The SQLite database file (None: PostgreSQL or in memory)."""
+        if self.dialect_name != "sqlite":
+            return None
+        database = self._url.database or ""
+        if database in ("", ":memory:") or "mode=memory" in str(self._url):
+            return None
+        return Path(database.removeprefix("file:").split("?")[0]).expanduser()
+
     @contextmanager
-    def begin_write(self) -> Iterator[Connection]:
-        """A transaction that writes: ``BEGIN IMMEDIATE`` on SQLite (write lock taken up front)."""
+    def begin_write(self, lock_timeout: float | None = None) -> Iterator[Connection]:
+        """A transaction that writes: ``BEGIN IMMEDIATE`` on SQLite (write lock taken up front).
+
+        ``lock_timeout``: wait at most this long (seconds) for another writer's lock, then fail, instead of the
+        connection's default (SQLite busy timeout, PostgreSQL ``lock_timeout``): a held lock must make the
+        audit refuse within a second, not hang every request behind it.
+        """
         with self._engine.connect() as conn:
-            if self.dialect_name == "sqlite":
+            sqlite = self.dialect_name == "sqlite"
+            ms = None if lock_timeout is None else max(1, int(lock_timeout * 1000))
+            raw = conn.connection.driver_connection if sqlite and ms is not None else None
+            if raw is not None:  # on the driver: no statement through SQLAlchemy before BEGIN (it would autobegin)
+                raw.execute(f"PRAGMA busy_timeout={ms}")
+            if sqlite:
                 conn = conn.execution_options(**{_IMMEDIATE: True})
-            with conn.begin():
-                yield conn
+            try:
+                with conn.begin():
+                    if ms is not None and not sqlite:
+                        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{ms}ms'")
+                    yield conn
+            finally:
+                if raw is not None:
+                    raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
     @contextmanager
     def begin_probe(self) -> Iterator[Connection]:

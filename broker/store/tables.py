@@ -173,6 +173,28 @@ audit_head = Table(
     CheckConstraint("id = 1", name="single_row"),
 )
 
+# Viewing sessions open on some replica (broker.store.viewing): a row is added in the transaction of the
+# session's ``session.start`` record and removed in that of its ``session.end`` (audit writer hooks), so after a
+# kill -9 exactly the sessions still open are here, for another replica (or the restarted one) to close.
+viewing_sessions = Table(
+    "viewing_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the session id of its audit records (details.session)
+    Column("replica", String(128), nullable=False),
+    Column("start_seq", SeqType, nullable=False),  # its session.start record
+    Column("camera", Text, nullable=False),
+    Index(None, "replica"),
+)
+
+# The broker processes (replicas) sharing this database and when each was last seen alive (heartbeat).
+replicas = Table(
+    "replicas",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+)
+
 # The outbox of signed webhook notices: one row per (transition, webhook), written when the transition happens
 # and delivered by whichever replica claims it (lease_owner / lease_until), see broker.store.outbox.
 notices = Table(

@@ -25,15 +25,17 @@ def store_url(database_url: str) -> str:
 def activity(api: Api) -> dict[str, Any]:
     """A known sequence of requests; returns what the test needs to find its records."""
     api.get("/api/v1/cameras")  # 1 cameras.list
-    assert api.live("saxe-ext-01").status_code == 200  # 2 decision allow, 3 session.start
-    assert api.live("saxe-int-01").status_code == 403  # 4 decision deny
+    # 2 decision allow, 3 session.start, 4 session.served (the playlist is counted before it is answered)
+    assert api.live("saxe-ext-01").status_code == 200
+    assert api.live("saxe-int-01").status_code == 403  # 5 decision deny
     api.clock.advance(timedelta(minutes=10))
-    em = api.declared()  # 5 emergency.declare
-    assert api.live("saxe-int-01", as_="officer2").status_code == 200  # 6 decision allow, 7 session.start
-    assert api.get(f"{PREFIX}/saxe-res-01/snapshot.jpg").status_code == 403  # 8 decision deny
+    em = api.declared()  # 6 emergency.declare
+    # 7 decision allow, 8 session.start, 9 session.served
+    assert api.live("saxe-int-01", as_="officer2").status_code == 200
+    assert api.get(f"{PREFIX}/saxe-res-01/snapshot.jpg").status_code == 403  # 10 decision deny
     api.clock.advance(timedelta(minutes=10))
-    assert api.end(em["id"]).status_code == 200  # 9 emergency.end
-    return {"emergency": em["id"], "records": 9}
+    assert api.end(em["id"]).status_code == 200  # 11 emergency.end
+    return {"emergency": em["id"], "records": 11}
 
 
 # -- access -------------------------------------------------------------------------------------------------
@@ -72,9 +74,18 @@ def test_verify_counts_every_record(api: Api) -> None:
     assert [rec["seq"] for rec in records] == list(range(1, expected + 1))
     assert body["head"] == records[-1]["hash"]
     assert [rec["kind"] for rec in records] == [
-        "cameras.list", "decision", "session.start", "decision", "emergency.declare", "decision", "session.start",
-        "decision", "emergency.end",
-    ]  # fmt: skip
+        "cameras.list",
+        "decision",
+        "session.start",
+        "session.served",
+        "decision",
+        "emergency.declare",
+        "decision",
+        "session.start",
+        "session.served",
+        "decision",
+        "emergency.end",
+    ]
     for prev, rec in itertools.pairwise(records):
         assert rec["prev_hash"] == prev["hash"]
 
@@ -118,20 +129,20 @@ def test_filters(api: Api) -> None:
     def seqs(**params: Any) -> list[int]:
         return [r["seq"] for r in api.audit(**params)]
 
-    assert seqs(principal="officer-17") == [1, 2, 3, 4, 8]
-    assert seqs(principal="dispatch-3") == [5, 9]
+    assert seqs(principal="officer-17") == [1, 2, 3, 4, 5, 10]
+    assert seqs(principal="dispatch-3") == [6, 11]
     assert seqs(principal="nobody") == []
-    assert seqs(camera="saxe-int-01") == [4, 6, 7]
-    assert seqs(emergency=ids["emergency"]) == [5, 6, 7, 9]
-    assert seqs(decision="allow") == [2, 3, 6, 7]  # session starts carry allowed too
-    assert seqs(decision="deny") == [4, 8]
-    assert seqs(kind="decision") == [2, 4, 6, 8]
-    assert seqs(kind="emergency.declare") == [5]
-    assert seqs(kind="decision", decision="deny", camera="saxe-res-01") == [8]
-    # Time: records 1-4 at 13:00Z, 5-8 at 13:10Z, 9 at 13:20Z. Offsets are honoured; until is exclusive.
-    assert seqs(since="2026-09-14T09:10:00-04:00") == [5, 6, 7, 8, 9]
-    assert seqs(since="2026-09-14T13:10:00Z", until="2026-09-14T13:20:00Z") == [5, 6, 7, 8]
-    assert seqs(until="2026-09-14T15:05:00+02:00") == [1, 2, 3, 4]
+    assert seqs(camera="saxe-int-01") == [5, 7, 8, 9]
+    assert seqs(emergency=ids["emergency"]) == [6, 7, 8, 9, 11]
+    assert seqs(decision="allow") == [2, 3, 7, 8]  # session starts carry allowed too
+    assert seqs(decision="deny") == [5, 10]
+    assert seqs(kind="decision") == [2, 5, 7, 10]
+    assert seqs(kind="emergency.declare") == [6]
+    assert seqs(kind="decision", decision="deny", camera="saxe-res-01") == [10]
+    # Time: records 1-5 at 13:00Z, 6-10 at 13:10Z, 11 at 13:20Z. Offsets are honoured; until is exclusive.
+    assert seqs(since="2026-09-14T09:10:00-04:00") == [6, 7, 8, 9, 10, 11]
+    assert seqs(since="2026-09-14T13:10:00Z", until="2026-09-14T13:20:00Z") == [6, 7, 8, 9, 10]
+    assert seqs(until="2026-09-14T15:05:00+02:00") == [1, 2, 3, 4, 5]
     assert seqs(until="2026-09-14T15:00:00+02:00") == []  # 13:00Z itself is excluded
     assert seqs(since="2026-09-14T13:20:00.000001+00:00") == []
 
@@ -166,13 +177,13 @@ def test_pagination_with_after_and_next(api: Api) -> None:
         if after is None:
             break
         assert after == pages[-1][-1]
-    assert pages == [[1, 2, 3, 4], [5, 6, 7, 8], [9]]
+    assert pages == [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11]]
     assert [seq for page in pages for seq in page] == list(range(1, total + 1))
     # Pages of a filtered query.
     body = api.get("/api/v1/audit", as_="auditor", params={"kind": "decision", "limit": 3}).json()
-    assert [r["seq"] for r in body["records"]] == [2, 4, 6] and body["next"] == 6
-    body = api.get("/api/v1/audit", as_="auditor", params={"kind": "decision", "limit": 3, "after": 6}).json()
-    assert [r["seq"] for r in body["records"]] == [8] and body["next"] is None
+    assert [r["seq"] for r in body["records"]] == [2, 5, 7] and body["next"] == 7
+    body = api.get("/api/v1/audit", as_="auditor", params={"kind": "decision", "limit": 3, "after": 7}).json()
+    assert [r["seq"] for r in body["records"]] == [10] and body["next"] is None
 
 
 # -- tampering ----------------------------------------------------------------------------------------------
@@ -181,9 +192,9 @@ def test_pagination_with_after_and_next(api: Api) -> None:
 @pytest.mark.parametrize(
     ("statement", "first_bad"),
     [
-        ("UPDATE audit_records SET reason = 'allowed', allowed = true WHERE seq = 4", 4),
+        ("UPDATE audit_records SET reason = 'allowed', allowed = true WHERE seq = 5", 5),
         ("UPDATE audit_records SET principal_sub = 'someone-else' WHERE seq = 2", 2),
-        ("DELETE FROM audit_records WHERE seq = 5", 5),
+        ("DELETE FROM audit_records WHERE seq = 6", 6),
     ],
 )
 def test_tampering_is_found_by_verify(api: Api, statement: str, first_bad: int) -> None:

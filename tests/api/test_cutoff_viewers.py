@@ -23,7 +23,7 @@ def test_viewers_list_who_watches_what_and_the_end_cuts_them_at_once(api: Api) -
     (v,) = viewers(api, em)
     assert (v["sub"], v["agency"], v["camera"], v["action"], v["grant"], v["clause"]) == (
         "officer-17", "ncpd", "saxe-int-01", "live", "G2", "4.2")  # fmt: skip
-    assert v["requests"] == 0 and v["started"] == v["last"]
+    assert v["requests"] == 1 and v["started"] == v["last"]  # the playlist it was answered
     assert viewers(api, em, as_="auditor") == [v] and viewers(api, em, as_="principal") == [v]
     assert api.get(f"/api/v1/emergencies/{em}/viewers", as_="parking").status_code == 404  # not a party
 

@@ -179,6 +179,8 @@ def test_no_audit_record_no_change(api: Api, docs: Path) -> None:
         assert api.services.live.generation == 0
     finally:
         api.sql("ALTER TABLE audit_records_away RENAME TO audit_records")
+    assert api.live("saxe-ext-01").status_code == 503  # failed closed until the store is seen writable again
+    assert api.services.audit.probe()
     assert api.live("saxe-ext-01").status_code == 200  # still the old policy
     api.services.tick()  # the announced generation is applied here once it can be recorded
     assert api.services.live.generation == 1

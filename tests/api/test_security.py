@@ -205,7 +205,7 @@ def test_healthz_and_readyz(api: Api) -> None:
     r = api.get("/readyz", as_=None)
     assert r.status_code == 200
     assert r.json() == {"status": "ready", "store": api.services.store.dialect_name, "generation": 0,
-                        "documents": api.services.catalog.digest}  # fmt: skip
+                        "documents": api.services.catalog.digest, "audit": {"writable": True}}  # fmt: skip
     assert len(api.services.catalog.digest) == 64
 
 

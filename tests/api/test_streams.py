@@ -204,7 +204,7 @@ def test_interior_streams_during_an_emergency_and_stops_at_the_next_segment_afte
     # The cut-off is on the audit chain: the denial during the segment and the session's end.
     (end,) = api.audit(kind="session.end", camera="saxe-int-01")
     assert end["reason"] == "access_revoked:no_emergency" and end["emergency"] == em["id"]
-    assert end["details"]["requests"] == 1
+    assert end["details"]["requests"] == 2  # the playlist and the first segment; not the refused one
     denial = api.audit(kind="decision", camera="saxe-int-01", decision="deny")[-1]
     assert denial["details"]["during"] == "segment"
 
@@ -364,7 +364,7 @@ def test_reloads_within_a_session_are_decided_every_time_and_recorded_once(api: 
     api.clock.advance(timedelta(seconds=31))
     api.services.tick()
     (end,) = api.audit(kind="session.end", camera="saxe-ext-01")
-    assert end["reason"] == "idle" and end["details"]["requests"] == 9  # 4 reloads + 5 segments after the first
+    assert end["reason"] == "idle" and end["details"]["requests"] == 10  # 5 playlists + 5 segments
 
 
 def test_a_reload_after_the_emergency_ends_is_a_recorded_denial_that_ends_the_session(api: Api) -> None:

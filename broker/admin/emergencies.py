@@ -1,16 +1,21 @@
 """Emergencies: declare in one action, end, expire by the clock; every step on the audit chain.
 
-Ordering is what keeps it honest:
-- declare: the audit record is written *first*; no record, no emergency (fail closed, 503).
-- end: the end is stored first (ending only ever removes access), then recorded; if the audit write fails
-  the emergency stays ``closed_recorded = false`` and :meth:`sweep` records it later.
+Each transition writes its audit record and the emergency's row in one transaction
+(:meth:`~broker.audit.AuditLog.append_bound`): the row carries the record's seq and hash, so the emergencies
+table is bound to the chain and :mod:`broker.audit.bindings` catches a row changed without its record.
+- declare, extend, confirm: no record, no change (fail closed, 503); a change the store refused after all
+  is recorded as ``<kind>_failed``.
+- end: recorded with the row when the audit log can be written. When it cannot, the end is stored anyway
+  (ending only ever removes access) with ``closed_recorded = false``, and :meth:`sweep` records it later.
 - expiry: :meth:`sweep` records every emergency whose time ran out (the PDP never needed the record:
   coverage already stops at ``expires_at``), and ends every trigger-declared emergency whose MOU asks for a
   confirmation (``emergency.confirm``) that did not come in time.
-- extend: capped so that ``expires_at - declared_at <= max_duration``; recorded after it is stored.
+- extend: capped so that ``expires_at - declared_at <= max_duration``.
 
-Every transition calls the :attr:`EmergencyService.listeners` after its audit record, as
-``fn(kind, record, details)`` (kind: emergency.declare / extend / confirm / end / expire); a listener's
+Every transition calls the :attr:`EmergencyService.bound_listeners` inside its record's transaction, as
+``fn(conn, kind, record, details, audit_record)`` (e.g. the notices outbox, whose rows are bound to the record
+too), each in a savepoint; then, after the commit, the :attr:`EmergencyService.listeners`, as
+``fn(kind, record, details)`` (kind: emergency.declare / extend / confirm / end / expire). A listener's
 exception is logged and swallowed, it never changes the transition.
 """
 
@@ -21,16 +26,17 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy import Connection
 
 from broker.admin.declaration import Declaration, check_declaration, may_end
 from broker.admin.views import may, new_id, to_json, view
-from broker.audit import AuditLog, principal_fields
+from broker.audit import AuditLog, AuditRecord, principal_fields
 from broker.clock import Clock
 from broker.errors import (
     AuditUnavailable,
-    CamgateError,
     Conflict,
     InvalidRequest,
     PermissionDenied,
@@ -40,6 +46,7 @@ from broker.errors import (
 from broker.inventory.catalog import Catalog
 from broker.policy import EmergencyView, Principal
 from broker.settings import EmergencySettings
+from broker.store.binding import Binding
 from broker.store.emergencies import EmergencyRecord, EmergencyRepository
 from broker.store.triggers import TriggerOrigin, TriggerRepository
 from broker.timeutil import format_instant
@@ -47,6 +54,13 @@ from broker.timeutil import format_instant
 log = logging.getLogger("camgate")
 #: Who ends an emergency that was not confirmed in time (``ended_by``).
 SYSTEM_SUB, SYSTEM_AGENCY = "camgate:confirmation", "camgate"
+
+#: Called inside a transition's record's transaction: (conn, kind, emergency, details, its audit record).
+BoundListener = Callable[[Connection, str, EmergencyRecord, dict[str, Any], AuditRecord], None]
+#: A transition read from the locked row: (the emergency after it, the transition's own details).
+Change = Callable[[Connection], tuple[EmergencyRecord, dict[str, Any]]]
+#: Stores the changed emergency with its binding; returns the row as stored.
+Write = Callable[[Connection, EmergencyRecord, Binding], EmergencyRecord]
 
 
 class EmergencyService:
@@ -57,6 +71,7 @@ class EmergencyService:
         self.repo, self.audit, self.catalog, self.clock, self.cfg = repo, audit, catalog, clock, cfg
         self.triggers = triggers
         self.listeners: list[Callable[[str, EmergencyRecord, dict[str, Any]], None]] = []
+        self.bound_listeners: list[BoundListener] = []
         self._lock = threading.Lock()
         self._by_site: dict[str, tuple[EmergencyView, ...]] = {}
         self._generation = -1
@@ -119,32 +134,28 @@ class EmergencyService:
         return self.open(rec, principal, client)
 
     def open(
-        self, rec: EmergencyRecord, principal: Principal, client: str | None, details: dict[str, Any] | None = None,
+        self,
+        rec: EmergencyRecord,
+        principal: Principal,
+        client: str | None,
+        details: dict[str, Any] | None = None,
         origin: TriggerOrigin | None = None,
-    ) -> EmergencyRecord:  # fmt: skip
-        """Record, then store, a checked declaration (and its trigger origin, if a trigger declared it)."""
+    ) -> EmergencyRecord:
+        """Record and store a checked declaration (and its trigger origin, if a trigger declared it)."""
         mou = self.catalog().mous[rec.mou]
         extra = {"recipients": list(mou.parties.recipients)} | (details or {})
+        triggers = self.triggers
+
+        def write(conn: Connection, new: EmergencyRecord, binding: Binding) -> EmergencyRecord:
+            if origin is not None and triggers is not None:  # an emergency never lacks its origin
+                triggers.add_origin_in(conn, origin)
+            return self.repo.insert_in(conn, new, binding)
+
         # FERPA 34 CFR 99.32(a)(5): record the articulable and significant threat and to whom disclosed.
-        self.audit.append(
-            "emergency.declare", **principal_fields(principal), client=client, mou=mou.mou, emergency=rec.id,
-            details={"emergency": to_json(rec, rec.declared_at)} | extra,
-        )  # fmt: skip
-        try:
-            if origin is not None and self.triggers is not None:  # first: an emergency never lacks its origin
-                self.triggers.add_origin(origin)
-            self.repo.insert(rec)
-        except Exception as exc:
-            # The declaration is on the chain but never took effect: say so, so the log does not mislead.
-            with contextlib.suppress(AuditUnavailable):
-                self.audit.append("emergency.declare_failed", **principal_fields(principal), client=client, mou=mou.mou,
-                                  emergency=rec.id, details={"error": type(exc).__name__})  # fmt: skip
-            if isinstance(exc, CamgateError):
-                raise
-            raise StoreUnavailable("the emergency could not be stored") from exc
+        stored, _ = self._record("emergency.declare", principal, client, lambda conn: (rec, extra), write)
         self._refresh(force=True)
-        self._notify("emergency.declare", rec, extra)
-        return rec
+        self._notify("emergency.declare", stored, extra)
+        return stored
 
     def end(
         self, principal: Principal, emergency_id: str, client: str | None, reason: str | None = None
@@ -161,21 +172,40 @@ class EmergencyService:
         return self._end(rec, principal, client, {"reason": reason}, at=self.clock.now())
 
     def _end(
-        self, rec: EmergencyRecord, principal: Principal, client: str | None, details: dict[str, Any], at: Any
-    ) -> EmergencyRecord:  # fmt: skip
-        ended = self.repo.end(rec.id, ended_at=at, by_sub=principal.sub, by_agency=principal.agency)
+        self, rec: EmergencyRecord, principal: Principal, client: str | None, details: dict[str, Any], at: datetime
+    ) -> EmergencyRecord:
+        extra = {k: v for k, v in details.items() if v is not None}
+
+        def change(conn: Connection) -> tuple[EmergencyRecord, dict[str, Any]]:
+            current = self.repo.lock_in(conn, rec.id)
+            if current.ended_at is not None or current.expires_at <= at:
+                state = "ended" if current.ended_at is not None else "expired"
+                raise Conflict(f"emergency {rec.id!r} has already {state}", field="id")
+            ended = dataclasses.replace(
+                current, ended_at=at, ended_by_sub=principal.sub, ended_by_agency=principal.agency
+            )
+            return ended, extra
+
+        try:
+            ended, _ = self._record("emergency.end", principal, client, change, self._write_closed)
+        except AuditUnavailable:
+            # Ending removes access, so it stands without its record: stored now, recorded by the sweep later.
+            ended = self.repo.end(rec.id, ended_at=at, by_sub=principal.sub, by_agency=principal.agency)
+            self._ended(rec.id)
+            return ended
+        self._ended(rec.id)
+        self._notify("emergency.end", ended, extra)
+        return ended
+
+    def _ended(self, emergency_id: str) -> None:
         self._refresh(force=True)
         if self.triggers is not None:
             with contextlib.suppress(StoreUnavailable):
-                self.triggers.clear_deadline(rec.id)
-        # Ending removes access, so it stands even when the record fails; the sweep records it later.
-        with contextlib.suppress(AuditUnavailable):
-            self._record_close(ended, "emergency.end", principal, client, details)
-        return ended
+                self.triggers.clear_deadline(emergency_id)
 
     def extend(
         self, principal: Principal, emergency_id: str, minutes: int, reason: str, client: str | None
-    ) -> EmergencyRecord:  # fmt: skip
+    ) -> EmergencyRecord:
         """Move the expiry ``minutes`` later: the declarer or a role that may declare under the MOU."""
         rec = self.get(emergency_id)
         mou = self.catalog().mous.get(rec.mou)
@@ -184,24 +214,34 @@ class EmergencyService:
             (principal.sub, principal.agency) == (rec.declared_by_sub, rec.declared_by_agency)
             or may(em.declare, principal)
         ):
-            raise PermissionDenied(f"only the declarer or those named in MOU {rec.mou} emergency.declare may extend it",
-                                   reason="not_authorized_to_extend")  # fmt: skip
-        now = self.clock.now()
-        if not rec.active_at(now):
-            raise Conflict(f"emergency {emergency_id!r} is no longer open", field="id")
-        new_expiry = rec.expires_at + timedelta(minutes=minutes)
-        if new_expiry - rec.declared_at > em.max_duration:  # MOU emergency.max_duration, extensions included
-            left = int((rec.declared_at + em.max_duration - rec.expires_at).total_seconds() // 60)
-            raise InvalidRequest(
-                f"minutes {minutes} would exceed MOU {rec.mou} max_duration of "
-                f"{int(em.max_duration.total_seconds() // 60)} minutes (at most {max(left, 0)} more)",
-                field="minutes",
+            raise PermissionDenied(
+                f"only the declarer or those named in MOU {rec.mou} emergency.declare may extend it",
+                reason="not_authorized_to_extend",
             )
-        details = {"reason": reason, "minutes": minutes, "previous_expires_at": format_instant(rec.expires_at)}
-        # More access: recorded first, as a declaration is (no record, no extension).
-        proposed = dataclasses.replace(rec, expires_at=new_expiry)
-        extended = self._recorded("emergency.extend", proposed, principal, client, details,
-                                  lambda: self.repo.extend(emergency_id, expires_at=new_expiry, now=now))  # fmt: skip
+        now = self.clock.now()
+        max_duration = em.max_duration
+
+        def change(conn: Connection) -> tuple[EmergencyRecord, dict[str, Any]]:
+            current = self.repo.lock_in(conn, emergency_id)
+            if not current.active_at(now):
+                raise Conflict(f"emergency {emergency_id!r} is no longer open", field="id")
+            new_expiry = current.expires_at + timedelta(minutes=minutes)
+            if new_expiry - current.declared_at > max_duration:  # MOU emergency.max_duration, extensions included
+                left = int((current.declared_at + max_duration - current.expires_at).total_seconds() // 60)
+                raise InvalidRequest(
+                    f"minutes {minutes} would exceed MOU {rec.mou} max_duration of "
+                    f"{int(max_duration.total_seconds() // 60)} minutes (at most {max(left, 0)} more)",
+                    field="minutes",
+                )
+            details = {"reason": reason, "minutes": minutes, "previous_expires_at": format_instant(current.expires_at)}
+            return dataclasses.replace(current, expires_at=new_expiry), details
+
+        def write(conn: Connection, new: EmergencyRecord, binding: Binding) -> EmergencyRecord:
+            self.repo.write_in(conn, new, binding)
+            return dataclasses.replace(new, **binding.values())
+
+        # More access: no record, no extension.
+        extended, details = self._record("emergency.extend", principal, client, change, write)
         self._refresh(force=True)
         self._notify("emergency.extend", extended, details)
         return extended
@@ -223,32 +263,73 @@ class EmergencyService:
             raise Conflict(f"emergency {emergency_id!r} awaits no confirmation", field="id")
         triggers = self.triggers
         assert triggers is not None
-
-        def store() -> EmergencyRecord:
-            if not triggers.confirm(emergency_id, now, principal.sub, principal.agency):
-                raise Conflict(f"emergency {emergency_id!r} is already confirmed", field="id")
-            return rec
-
         details = {"confirm_by": format_instant(origin.confirm_by), "source": origin.source, "device": origin.device}
-        self._recorded("emergency.confirm", rec, principal, client, details, store)  # keeps access: recorded first
-        self._notify("emergency.confirm", rec, details)
-        return rec
 
-    def _recorded(
-        self, kind: str, rec: EmergencyRecord, principal: Principal, client: str | None, details: dict[str, Any],
-        store: Callable[[], EmergencyRecord],
-    ) -> EmergencyRecord:  # fmt: skip
-        """Append ``kind`` for ``rec`` (raises AuditUnavailable: nothing changed), then ``store()``; a store that
-        fails after the record is recorded as ``<kind>_failed`` so the chain does not mislead."""
-        self.audit.append(kind, **principal_fields(principal), client=client, mou=rec.mou, emergency=rec.id,
-                          details={"emergency": to_json(rec, self.clock.now())} | details)  # fmt: skip
+        def change(conn: Connection) -> tuple[EmergencyRecord, dict[str, Any]]:
+            return self.repo.lock_in(conn, emergency_id), details
+
+        def write(conn: Connection, current: EmergencyRecord, binding: Binding) -> EmergencyRecord:
+            # The confirmation changes the trigger's row, not the emergency's: the emergency keeps its binding.
+            if not triggers.confirm_in(conn, emergency_id, now, principal.sub, principal.agency):
+                raise Conflict(f"emergency {emergency_id!r} is already confirmed", field="id")
+            return current
+
+        confirmed, _ = self._record("emergency.confirm", principal, client, change, write)  # keeps access
+        self._notify("emergency.confirm", confirmed, details)
+        return confirmed
+
+    def _record(
+        self, kind: str, who: Principal | None, client: str | None, change: Change, write: Write
+    ) -> tuple[EmergencyRecord, dict[str, Any]]:
+        """One transition: its audit record and the emergency's row in one transaction, the record's details
+        holding the emergency as it stands after it; the bound listeners run in the same transaction.
+        Returns the row as stored and the transition's own details. Raises AuditUnavailable (nothing changed),
+        the change's refusal (Conflict, InvalidRequest: nothing changed), or StoreUnavailable (nothing changed;
+        the attempt is recorded as ``<kind>_failed`` so the chain says it was tried)."""
+        planned: dict[str, Any] = {}
+
+        def plan(conn: Connection) -> dict[str, Any]:
+            rec, details = change(conn)
+            full = {"emergency": to_json(rec, self.clock.now())} | details
+            planned.update(rec=rec, details=details, full=full)
+            return {"mou": rec.mou, "emergency": rec.id, "details": full}
+
+        def bind(conn: Connection, record: AuditRecord) -> EmergencyRecord:
+            stored = write(conn, planned["rec"], Binding(record.seq, record.hash))
+            self._queue(conn, kind, stored, planned["full"], record)
+            return stored
+
+        who_fields = principal_fields(who) if who is not None else {}
         try:
-            return store()
-        except Exception as exc:
+            _, stored = self.audit.append_bound(kind, bind, plan=plan, **who_fields, client=client)
+        except StoreUnavailable as exc:
+            rec = planned.get("rec")
             with contextlib.suppress(AuditUnavailable):
-                self.audit.append(f"{kind}_failed", **principal_fields(principal), client=client, mou=rec.mou,
-                                  emergency=rec.id, details={"error": type(exc).__name__})  # fmt: skip
+                self.audit.append(
+                    f"{kind}_failed",
+                    **who_fields,
+                    client=client,
+                    mou=rec.mou if rec else None,
+                    emergency=rec.id if rec else None,
+                    details={"error": type(exc).__name__},
+                )
             raise
+        return stored, planned["details"]
+
+    def _write_closed(self, conn: Connection, rec: EmergencyRecord, binding: Binding) -> EmergencyRecord:
+        self.repo.write_in(conn, rec, binding, closed=True)
+        return dataclasses.replace(rec, closed_recorded=True, **binding.values())
+
+    def _queue(
+        self, conn: Connection, kind: str, rec: EmergencyRecord, details: dict[str, Any], record: AuditRecord
+    ) -> None:
+        """The bound listeners, each in a savepoint: one that fails is undone, logged, and changes nothing else."""
+        for fn in list(self.bound_listeners):
+            try:
+                with conn.begin_nested():
+                    fn(conn, kind, rec, details, record)
+            except Exception:
+                log.exception("emergency bound listener %r failed on %s %s", fn, kind, rec.id)
 
     def get(self, emergency_id: str) -> EmergencyRecord:
         rec = self.repo.get(emergency_id)
@@ -268,10 +349,8 @@ class EmergencyService:
                 if ended_early and rec.ended_by_sub
                 else None
             )
-            self._record_close(
-                rec, kind, who, None, {"recorded_late": True} if ended_early else {"reason": "expires_at reached"}
-            )
-            n += 1
+            details = {"recorded_late": True} if ended_early else {"reason": "expires_at reached"}
+            n += self._record_close(rec, kind, who, None, details)
         if n:
             self._refresh(force=True)
         return n
@@ -294,16 +373,28 @@ class EmergencyService:
         return n
 
     def _record_close(
-        self, rec: EmergencyRecord, kind: str, who: Principal | None, client: str | None,
+        self,
+        rec: EmergencyRecord,
+        kind: str,
+        who: Principal | None,
+        client: str | None,
         details: dict[str, Any] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> bool:
+        """Record an end or expiry stored without its record; False if another replica recorded it first."""
         extra = {k: v for k, v in (details or {}).items() if v is not None}
-        self.audit.append(
-            kind, **(principal_fields(who) if who else {}), client=client, mou=rec.mou, emergency=rec.id,
-            details={"emergency": to_json(rec, self.clock.now())} | extra,
-        )  # fmt: skip
-        self.repo.mark_closed_recorded(rec.id)
-        self._notify(kind, rec, extra)
+
+        def change(conn: Connection) -> tuple[EmergencyRecord, dict[str, Any]]:
+            current = self.repo.lock_in(conn, rec.id)
+            if current.closed_recorded:
+                raise Conflict(f"the close of emergency {rec.id!r} is already recorded", field="id")
+            return current, extra
+
+        try:
+            closed, _ = self._record(kind, who, client, change, self._write_closed)
+        except Conflict:
+            return False
+        self._notify(kind, closed, extra)
+        return True
 
     def _notify(self, kind: str, rec: EmergencyRecord, details: dict[str, Any]) -> None:
         """Every listener, after the audit record; a failing listener is logged, never felt by the transition.

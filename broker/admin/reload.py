@@ -6,9 +6,11 @@ One reload, in order (each step's failure leaves the running policy exactly as i
    problem as ``FILE:LINE: path.to.field: message``;
 2. compile the policy and build adapters for new or changed camera systems (bad adapter settings refuse
    the reload, naming the system's line in the inventory);
-3. announce a new document generation in the store (other replicas follow it, :meth:`Reloader.follow`);
-4. record ``policy.reload`` on the audit chain with the SHA-256 of every document (no record, no change:
-   fail closed; this replica then catches up with its own generation on the next housekeeping tick);
+3. record ``policy.reload`` on the audit chain with the SHA-256 of every document and, in the same
+   transaction, announce the new document generation in the store, bound to that record (other replicas
+   follow it, :meth:`Reloader.follow`). No record, no change: fail closed; the generation is then announced
+   unbound, and this replica catches up with it on the next housekeeping tick, recording it;
+4. (a replica following a generation records its own ``policy.reload``);
 5. swap the catalog and the adapters in whole (:class:`~broker.inventory.catalog.LiveCatalog`).
 
 Refused reloads are recorded too. The work is synchronous and meant for a worker thread, never the event
@@ -21,17 +23,21 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sqlalchemy import Connection
+
 from broker.adapterapi import AdapterConfigError, CameraSystemAdapter
-from broker.audit import AuditLog, principal_fields
+from broker.audit import AuditLog, AuditRecord, principal_fields
 from broker.audit.records import Actor
 from broker.documents import DocumentSet, read_documents
-from broker.errors import AuditUnavailable, DocumentError
+from broker.errors import AuditUnavailable, DocumentError, StoreUnavailable
 from broker.inventory.adapters import AdapterPool
 from broker.inventory.catalog import Catalog, LiveCatalog
 from broker.settings import PolicySettings
+from broker.store.binding import Binding
 from broker.store.generations import DocumentGenerations
 
 log = logging.getLogger("camgate.reload")
@@ -107,21 +113,59 @@ class Reloader:
         if catalog is None or adapters is None:
             self._record_refusal(trigger, docs, issues, who)
             raise DocumentError(issues)
-        if generation is None:
-            generation = self.generations.bump()  # other replicas follow this number
         changed = sorted(k for k, a in adapters.items() if self.pool_adapter(k) is not a)
-        outcome = ReloadOutcome(
-            generation=generation, trigger=trigger, documents=dict(catalog.documents), digest=catalog.digest,
-            cameras=len(catalog.inventory.cameras), mous=len(catalog.mous), policy_lines=catalog.pdp.policy.lines,
-            seconds=round(time.perf_counter() - started, 3), systems_changed=changed,
-        )  # fmt: skip
+
+        def outcome_for(generation: int) -> ReloadOutcome:
+            return ReloadOutcome(
+                generation=generation,
+                trigger=trigger,
+                documents=dict(catalog.documents),
+                digest=catalog.digest,
+                cameras=len(catalog.inventory.cameras),
+                mous=len(catalog.mous),
+                policy_lines=catalog.pdp.policy.lines,
+                seconds=round(time.perf_counter() - started, 3),
+                systems_changed=changed,
+            )
+
         # No record, no change (fail closed): AuditUnavailable propagates and nothing is swapped.
-        self.audit.append("policy.reload", **who, details=outcome.to_dict())
+        if generation is None:
+            outcome = self._announce(outcome_for, who)
+        else:
+            outcome = outcome_for(generation)
+            announced = outcome.generation
+
+            def bind(conn: Connection, rec: AuditRecord) -> bool:  # a generation announced with no record yet
+                return DocumentGenerations.bind_announced_in(conn, announced, Binding(rec.seq, rec.hash))
+
+            self.audit.append_bound("policy.reload", bind, **who, details=outcome.to_dict())
+        generation = outcome.generation
         self._retired += self.pool.install(adapters)
         self.live.install(catalog, generation)
         log.info("reload (%s) applied: generation %d, %d cameras, %d MOUs, %d policy lines, %.3f s", trigger,
                  generation, outcome.cameras, outcome.mous, outcome.policy_lines, outcome.seconds)  # fmt: skip
         return outcome
+
+    def _announce(self, outcome_for: Callable[[int], ReloadOutcome], who: dict[str, Any]) -> ReloadOutcome:
+        """Record the reload and move the generation, bound to the record, in one transaction (other replicas
+        follow the number). If the record cannot be written the generation is announced all the same, unbound:
+        every replica, this one included, applies and records it once the log can be written (:meth:`follow`)."""
+        planned: list[ReloadOutcome] = []
+
+        def plan(conn: Connection) -> dict[str, Any]:
+            planned.append(outcome_for(DocumentGenerations.read_in(conn) + 1))
+            return {"details": planned[-1].to_dict()}
+
+        def bind(conn: Connection, rec: AuditRecord) -> None:
+            DocumentGenerations.advance_in(conn, planned[-1].generation, Binding(rec.seq, rec.hash))
+
+        try:
+            self.audit.append_bound("policy.reload", bind, plan=plan, **who)
+        except AuditUnavailable:
+            with contextlib.suppress(StoreUnavailable):
+                self.generations.bump()
+            raise
+        return planned[-1]
 
     def pool_adapter(self, system: str) -> CameraSystemAdapter | None:
         return self.pool.get(system) if system in self.pool else None

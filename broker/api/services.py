@@ -263,7 +263,9 @@ def build_services(
     if hooks:
         outbox = OutboxRepository(store)
         services.dispatcher = Dispatcher(outbox, audit, hooks, settings.notifications, clock)
-        emergencies.listeners.append(Notifier(outbox, hooks, lambda: live.catalog, clock, services.dispatcher.wake))
+        notifier = Notifier(outbox, hooks, lambda: live.catalog, clock, services.dispatcher.wake)
+        emergencies.bound_listeners.append(notifier.queue)  # the rows in the transition's record's transaction
+        emergencies.listeners.append(notifier)  # then the dispatcher is woken
     log.info("camgate: %d cameras, %d MOUs, %d policy lines, store %s", len(catalog.inventory.cameras),
              len(catalog.mous), catalog.pdp.policy.lines, store.description)  # fmt: skip
     return services

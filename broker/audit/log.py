@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Row, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,14 +25,15 @@ from broker.audit.groupcommit import CommitFailed, GroupCommit
 from broker.audit.health import AuditHealth, reserve_problem
 from broker.audit.reader import verify_rows
 from broker.audit.records import AuditRecord
-from broker.audit.writer import HEAD, BatchWriter, Hook, prepare
+from broker.audit.writer import HEAD, BatchWriter, Bind, Hook, Plan, prepare
 from broker.clock import Clock
-from broker.errors import AuditUnavailable, InvalidRequest
+from broker.errors import AuditUnavailable, CamgateError, InvalidRequest
 from broker.store.db import Store, driver_problem
 from broker.store.tables import audit_head, audit_records
 from broker.store.types import as_utc
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 VERIFY_PAGE = 20_000
 MAX_QUERY = 1000
@@ -101,6 +102,30 @@ class AuditLog:
         except CommitFailed as exc:
             cause = exc.__cause__ or exc
             raise AuditUnavailable("the audit record could not be written, so the request is refused") from cause
+
+    def append_bound(
+        self, kind: str, bind: Bind[T], *, plan: Plan | None = None, **fields: Any
+    ) -> tuple[AuditRecord, T]:
+        """Write one record *and* the change of the store it describes in one transaction; returns the record
+        and what ``bind`` returned (see :meth:`BatchWriter.write_bound`). The row carries the record's seq and
+        hash (:mod:`broker.store.binding`), so :func:`broker.audit.bindings.verify_bindings` can check it.
+
+        Blocking, like :meth:`append`. Not group-committed: it takes the writer's lock for its own transaction
+        (bound changes are rare: emergency transitions, reloads). Raises what ``plan``/``bind`` raise (a
+        CamgateError: nothing was written, the log is healthy), or AuditUnavailable if the chain failed.
+        """
+        with self._write_lock:
+            try:
+                record, result = self._writer.write_bound(kind, fields, bind, plan)
+            except (CamgateError, TypeError, ValueError):
+                raise  # the caller's refusal or mistake: nothing written, nothing wrong with the log
+            except Exception as exc:
+                log.error("audit append failed (1 bound record: %s): %s", kind, driver_problem(exc))
+                self.health.failed(f"an append failed: {driver_problem(exc)}", self._clock.now())
+                raise AuditUnavailable("the audit record could not be written, so the change is refused") from exc
+            if not self._reserve_low:
+                self.health.recovered(self._clock.now())
+        return record, result
 
     @property
     def committer(self) -> GroupCommit[dict[str, Any], AuditRecord]:

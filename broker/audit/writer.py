@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from broker.audit.chain import canonical, record_hash
 from broker.audit.records import APPEND_FIELDS, AuditRecord
@@ -67,6 +68,21 @@ def prepare(kind: str, fields: dict[str, Any]) -> dict[str, Any]:
 #: Run inside the batch's transaction with the batch's records of one kind (in chain order).
 Hook = Callable[[Connection, list[AuditRecord]], None]
 
+T = TypeVar("T")
+#: :meth:`BatchWriter.write_bound`: fields of the record read from the store under the chain's lock...
+Plan = Callable[[Connection], dict[str, Any]]
+#: ...and the change of the store that the record describes, given the record (its seq and hash).
+Bind = Callable[[Connection, AuditRecord], T]
+
+
+def _guarded(store: Store, fn: Callable[[], T]) -> T:
+    """Run a caller's plan or bind: its own errors (CamgateError) pass, a database error becomes StoreUnavailable
+    (the caller's rows failed, not the chain), so that neither reads as the audit log being unwritable."""
+    try:
+        return fn()
+    except SQLAlchemyError as exc:
+        raise store.unavailable("write to", exc) from exc
+
 
 class BatchWriter:
     """Appends batches of prepared records (see :func:`prepare`) to the chain, one transaction each.
@@ -105,3 +121,30 @@ class BatchWriter:
                 if mine:
                     hook(conn, mine)
         return records
+
+    def write_bound(
+        self, kind: str, fields: dict[str, Any], bind: Bind[T], plan: Plan | None = None
+    ) -> tuple[AuditRecord, T]:
+        """One record and the change it describes, in one transaction: both are committed or neither is.
+
+        Under the chain's lock: ``plan(conn)`` (if given) returns more fields of the record, read from the
+        store (e.g. the row being changed, locked); the record is chained and inserted; ``bind(conn, record)``
+        then writes the change (carrying the record's seq and hash) and its result is returned. ``plan`` and
+        ``bind`` refuse with a CamgateError (nothing is written); their database errors raise StoreUnavailable.
+        """
+        with self._store.begin_write(self._lock_timeout) as conn:
+            head = conn.execute(_LOCK_HEAD).one()
+            ts = as_utc(self._clock.now(), name="clock.now()")
+            if plan is not None:
+                planned = _guarded(self._store, lambda: plan(conn))
+                fields = {**fields, **planned}
+            values = prepare(kind, fields)
+            rec = AuditRecord(seq=head.seq + 1, ts=ts, prev_hash=head.hash, **values)
+            rec = replace(rec, hash=record_hash(rec))
+            conn.execute(_INSERT, [{**rec.hash_fields(), "hash": rec.hash}])
+            conn.execute(_MOVE_HEAD, {"new_seq": rec.seq, "new_hash": rec.hash})
+            hook = self.hooks.get(kind)
+            if hook is not None:
+                hook(conn, [rec])
+            result = _guarded(self._store, lambda: bind(conn, rec))
+        return rec, result

@@ -1,7 +1,7 @@
 """Turning an emergency transition into outbox rows: one signed-later notice per matching webhook.
 
-:class:`Notifier` is an :class:`~broker.admin.emergencies.EmergencyService` listener. It runs on the
-transition's own path, after its audit record, and only writes rows to the local outbox (no network): a
+:class:`Notifier` is an :class:`~broker.admin.emergencies.EmergencyService` bound listener. It runs inside
+the transaction of the transition's audit record and only writes rows to the local outbox (no network): a
 dead or slow webhook cannot delay a declaration. Delivery is :mod:`broker.notify.dispatcher`'s.
 
 The body follows the Standard Webhooks payload structure (spec, "Payload structure": ``type``,
@@ -19,11 +19,14 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection
+
 from broker.admin.emergencies import to_json
-from broker.audit import canonical
+from broker.audit import AuditRecord, canonical
 from broker.clock import Clock
 from broker.inventory.catalog import Catalog
 from broker.notify.config import Webhook
+from broker.store.binding import Binding
 from broker.store.emergencies import EmergencyRecord
 from broker.store.outbox import PENDING, Notice, OutboxRepository
 from broker.store.types import dump_json
@@ -71,28 +74,58 @@ def matching(hooks: Sequence[Webhook], parties: set[str], kind: str, rec: Emerge
 
 
 class Notifier:
-    """The emergency listener that queues notices; ``on_queued`` wakes the dispatcher (thread-safe)."""
+    """Queues the notices of each transition: :meth:`queue` is an EmergencyService *bound* listener, run inside
+    the transition's record's transaction, so the rows exist exactly when their record does and carry its seq and
+    hash (:mod:`broker.store.binding`); calling the notifier afterwards (a plain listener) wakes the dispatcher
+    through ``on_queued`` (thread-safe)."""
 
     def __init__(
-        self, outbox: OutboxRepository, hooks: Sequence[Webhook], catalog: Callable[[], Catalog], clock: Clock,
+        self,
+        outbox: OutboxRepository,
+        hooks: Sequence[Webhook],
+        catalog: Callable[[], Catalog],
+        clock: Clock,
         on_queued: Callable[[], None] = lambda: None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.outbox, self.hooks, self.catalog, self.clock, self.on_queued = outbox, hooks, catalog, clock, on_queued
 
-    def __call__(self, kind: str, rec: EmergencyRecord, details: dict[str, Any]) -> None:
+    def _hooks(self, kind: str, rec: EmergencyRecord) -> list[Webhook]:
         mou = self.catalog().mous.get(rec.mou)
         parties = {mou.parties.owner, *mou.parties.recipients} if mou is not None else set()
-        hooks = matching(self.hooks, parties, kind, rec)
-        if not hooks:
-            return
+        return matching(self.hooks, parties, kind, rec)
+
+    def rows(self, kind: str, rec: EmergencyRecord, details: dict[str, Any], binding: Binding) -> list[Notice]:
+        """One notice per matching webhook. ``details`` are the record's: a notice's id is a digest of them."""
         now = self.clock.now()
         rows = []
-        for hook in hooks:
+        for hook in self._hooks(kind, rec):
             id = notice_id(hook.key, kind, details)
-            rows.append(Notice(id=id, webhook=hook.key, kind=kind, emergency=rec.id, mou=rec.mou, site=rec.site,
-                               body=body(id, kind, rec, details, now), state=PENDING, created_at=now,
-                               due_at=now, attempts=0))  # fmt: skip
-        added = self.outbox.add(rows)
-        log.info("%s %s: %d notice(s) queued for %s", kind, rec.id, added, ", ".join(h.key for h in hooks))
-        if added:
+            rows.append(
+                Notice(
+                    id=id,
+                    webhook=hook.key,
+                    kind=kind,
+                    emergency=rec.id,
+                    mou=rec.mou,
+                    site=rec.site,
+                    body=body(id, kind, rec, details, now),
+                    state=PENDING,
+                    created_at=now,
+                    due_at=now,
+                    attempts=0,
+                    **binding.values(),
+                )
+            )
+        return rows
+
+    def queue(
+        self, conn: Connection, kind: str, rec: EmergencyRecord, details: dict[str, Any], record: AuditRecord
+    ) -> None:
+        rows = self.rows(kind, rec, details, Binding(record.seq, record.hash))
+        if rows:
+            added = OutboxRepository.add_in(conn, rows)
+            log.info("%s %s: %d notice(s) queued for %s", kind, rec.id, added, ", ".join(r.webhook for r in rows))
+
+    def __call__(self, kind: str, rec: EmergencyRecord, details: dict[str, Any]) -> None:
+        if self._hooks(kind, rec):
             self.on_queued()

@@ -19,7 +19,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from broker.errors import ConfigError, StoreUnavailable
-from broker.store import tables
+from broker.store import migrate, tables
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 PG_CONNECT_TIMEOUT_S = 5
@@ -170,6 +170,7 @@ class Store:
                 if self.dialect_name == "postgresql":
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CREATE_LOCK_KEY})
                 tables.metadata.create_all(conn, checkfirst=True)
+                migrate.upgrade(conn)  # columns added since the database was created
                 tables.seed_rows(conn)
         except SQLAlchemyError as exc:
             raise self.unavailable("set-up of", exc) from exc

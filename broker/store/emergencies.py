@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Row, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from broker.errors import Conflict, UnknownEmergency
+from broker.store.binding import Binding
 from broker.store.changes import NOTIFY_EMERGENCIES
 from broker.store.db import Store
 from broker.store.tables import EMERGENCIES_COUNTER, counters, emergencies
@@ -39,6 +40,8 @@ class EmergencyRecord:
     ended_by_sub: str | None
     ended_by_agency: str | None
     closed_recorded: bool = False  # whether its end/expiry has been written to the audit log
+    audit_seq: int | None = None  # the audit record that created or last changed the row (broker.store.binding)
+    audit_hash: str | None = None
 
     def closed_at(self) -> datetime:
         """When access under it stops: the end if ended early, else the expiry."""
@@ -74,17 +77,51 @@ class EmergencyRepository:
         self._store = store
 
     def insert(self, rec: EmergencyRecord) -> None:
+        try:
+            with self._store.begin_write() as conn:
+                self.insert_in(conn, rec)
+        except SQLAlchemyError as exc:
+            raise self._store.unavailable("insert into", exc) from exc
+
+    # -- inside a transaction the caller holds (the transition's audit record's: AuditLog.append_bound) ---------
+    def insert_in(self, conn: Connection, rec: EmergencyRecord, binding: Binding | None = None) -> EmergencyRecord:
+        """Insert ``rec`` (bound to ``binding``); returns the row as stored. Conflict if the id exists."""
+        if binding is not None:
+            rec = replace(rec, **binding.values())
         row = _to_row(rec)
         if row["expires_at"] <= row["declared_at"]:
             raise ValueError("expires_at must be after declared_at")
         try:
-            with self._store.begin_write() as conn:
-                conn.execute(emergencies.insert().values(**row))
-                self._bump(conn)
+            conn.execute(emergencies.insert().values(**row))
         except IntegrityError as exc:
             raise Conflict(f"emergency {rec.id!r} already exists", field="id") from exc
-        except SQLAlchemyError as exc:
-            raise self._store.unavailable("insert into", exc) from exc
+        self._bump(conn)
+        return rec
+
+    def lock_in(self, conn: Connection, id: str) -> EmergencyRecord:
+        """The row, locked until the transaction ends (PostgreSQL ``FOR UPDATE``; SQLite holds the write lock)."""
+        row = conn.execute(select(emergencies).where(emergencies.c.id == id).with_for_update()).first()
+        if row is None:
+            raise UnknownEmergency(f"no emergency {id!r}", field="id")
+        return _from_row(row)
+
+    def write_in(self, conn: Connection, rec: EmergencyRecord, binding: Binding, *, closed: bool = False) -> None:
+        """Store ``rec``'s changeable fields (expiry, end) with ``binding``, on a row the caller locked.
+
+        ``closed``: the record is its end or expiry (closed_recorded)."""
+        values = {
+            "expires_at": as_utc(rec.expires_at, name="expires_at"),
+            "ended_at": None if rec.ended_at is None else as_utc(rec.ended_at, name="ended_at"),
+            "ended_by_sub": rec.ended_by_sub,
+            "ended_by_agency": rec.ended_by_agency,
+            **binding.values(),
+        }
+        if closed:
+            values["closed_recorded"] = True
+        done = conn.execute(update(emergencies).where(emergencies.c.id == rec.id).values(**values))
+        if done.rowcount != 1:
+            raise UnknownEmergency(f"no emergency {rec.id!r}", field="id")
+        self._bump(conn)
 
     def get(self, id: str) -> EmergencyRecord | None:
         try:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, or_, select, update
+from sqlalchemy import Connection, Row, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -48,6 +48,8 @@ class Notice:
     last_status: int | None = None
     last_error: str | None = None
     finished_at: datetime | None = None
+    audit_seq: int | None = None  # the audit record whose notice it is (broker.store.binding)
+    audit_hash: str | None = None
 
 
 def _notice(row: Row[Any]) -> Notice:
@@ -65,16 +67,21 @@ class OutboxRepository:
         """
         if not rows:
             return 0
+        try:
+            with self._store.begin_write() as conn:
+                return self.add_in(conn, rows)
+        except SQLAlchemyError as exc:
+            raise self._store.unavailable("insert into", exc) from exc
+
+    @staticmethod
+    def add_in(conn: Connection, rows: Sequence[Notice]) -> int:
+        """:meth:`add` inside the caller's transaction (the audit record's whose notices they are)."""
         values = [{**r.__dict__, "created_at": as_utc(r.created_at), "due_at": as_utc(r.due_at)} for r in rows]
-        dialect = postgresql if self._store.dialect_name == "postgresql" else sqlite
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         statement = (
             dialect.insert(notices).on_conflict_do_nothing(index_elements=[notices.c.id]).returning(notices.c.id)
         )  # rowcount is not reliable here (psycopg reports -1): count the rows actually inserted
-        try:
-            with self._store.begin_write() as conn:
-                return sum(len(conn.execute(statement, v).all()) for v in values)
-        except SQLAlchemyError as exc:
-            raise self._store.unavailable("insert into", exc) from exc
+        return sum(len(conn.execute(statement, v).all()) for v in values)
 
     def claim(self, now: datetime, owner: str, lease: timedelta, limit: int) -> list[Notice]:
         """Take up to ``limit`` due notices for ``owner`` until ``now + lease``; counts the attempt."""

@@ -26,7 +26,7 @@ from sqlalchemy import (
 
 from broker.store.types import JSONText, UTCDateTime
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: audit_seq / audit_hash on emergencies, notices, counters (broker.store.binding)
 AUDIT_GENESIS_HASH = "0" * 64  # equals broker.audit.chain.GENESIS (the store may not import audit)
 EMERGENCIES_COUNTER = "emergencies"
 DOCUMENTS_COUNTER = "documents"  # the document generation: bumped by every applied reload
@@ -55,6 +55,9 @@ counters = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("value", BigInteger, nullable=False),
+    # documents: the policy.reload record that applied this generation (null: none, or not recorded yet)
+    Column("audit_seq", BigInteger, nullable=True),
+    Column("audit_hash", String(64), nullable=True),
 )
 
 emergencies = Table(
@@ -78,6 +81,9 @@ emergencies = Table(
     Column("ended_by_sub", Text, nullable=True),
     Column("ended_by_agency", Text, nullable=True),
     Column("closed_recorded", Boolean, nullable=False, default=False),
+    # The audit record that created or last changed the row (broker.store.binding; null: not bound yet).
+    Column("audit_seq", BigInteger, nullable=True),
+    Column("audit_hash", String(64), nullable=True),
     Index(None, "declared_at"),
     Index(None, "site"),
     Index(None, "mou"),
@@ -216,6 +222,9 @@ notices = Table(
     Column("last_status", Integer, nullable=True),
     Column("last_error", Text, nullable=True),
     Column("finished_at", UTCDateTime, nullable=True),
+    # The audit record whose notice it is (a transition; for audit.checkpoint, the checkpoint's head record).
+    Column("audit_seq", BigInteger, nullable=True),
+    Column("audit_hash", String(64), nullable=True),
     Index(None, "state", "due_at"),
     Index(None, "emergency"),
 )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from broker.store.db import Store
@@ -68,12 +68,17 @@ class TriggerRepository:
 
     # -- trigger-declared emergencies ----------------------------------------------------------------
     def add_origin(self, origin: TriggerOrigin) -> None:
-        row = {k: getattr(origin, k) for k in TriggerOrigin.__dataclass_fields__}
         try:
             with self._store.begin_write() as conn:
-                conn.execute(trigger_emergencies.insert().values(**row))
+                self.add_origin_in(conn, origin)
         except SQLAlchemyError as exc:
             raise self._store.unavailable("insert into", exc) from exc
+
+    @staticmethod
+    def add_origin_in(conn: Connection, origin: TriggerOrigin) -> None:
+        """:meth:`add_origin` inside the caller's transaction (the declaration's audit record's)."""
+        row = {k: getattr(origin, k) for k in TriggerOrigin.__dataclass_fields__}
+        conn.execute(trigger_emergencies.insert().values(**row))
 
     def origin(self, emergency: str) -> TriggerOrigin | None:
         rows = self._select(select(trigger_emergencies).where(trigger_emergencies.c.emergency == emergency))
@@ -89,13 +94,18 @@ class TriggerRepository:
         """Record the confirmation; False if it was already confirmed (one conditional UPDATE)."""
         try:
             with self._store.begin_write() as conn:
-                result = conn.execute(
-                    update(trigger_emergencies)
-                    .where(trigger_emergencies.c.emergency == emergency, trigger_emergencies.c.confirmed_at.is_(None))
-                    .values(confirmed_at=as_utc(at, name="at"), confirmed_by_sub=sub, confirmed_by_agency=agency)
-                )
+                return self.confirm_in(conn, emergency, at, sub, agency)
         except SQLAlchemyError as exc:
             raise self._store.unavailable("update of", exc) from exc
+
+    @staticmethod
+    def confirm_in(conn: Connection, emergency: str, at: datetime, sub: str, agency: str) -> bool:
+        """:meth:`confirm` inside the caller's transaction (the confirmation's audit record's)."""
+        result = conn.execute(
+            update(trigger_emergencies)
+            .where(trigger_emergencies.c.emergency == emergency, trigger_emergencies.c.confirmed_at.is_(None))
+            .values(confirmed_at=as_utc(at, name="at"), confirmed_by_sub=sub, confirmed_by_agency=agency)
+        )
         return bool(result.rowcount == 1)
 
     def clear_deadline(self, emergency: str) -> None:

@@ -232,12 +232,26 @@ class AuditPage(BaseModel):
     next: int | None = Field(description="Pass as `after` for the next page; null on the last")
 
 
+class BindingProblem(BaseModel):
+    """A row bound to the audit chain that does not agree with it (broker.audit.bindings)."""
+
+    table: str = Field(description="emergencies, counters (the document generation) or notices")
+    row: str = Field(description="The row's id")
+    field: str = Field(description="The column that differs, or audit_seq / audit_hash for the binding itself")
+    problem: str
+    seq: int | None = Field(None, description="The audit record concerned")
+
+
 class ChainCheck(BaseModel):
     ok: bool
     records: int = Field(description="Records 1..records form a valid chain")
     head: str = Field(description="The hash of the last good record")
     first_bad: int | None = Field(None, description="Only when not ok")
     problem: str | None = Field(None, description="Only when not ok")
+    bindings_ok: bool | None = Field(
+        None, description="Whether the emergencies, the document generation and the notices agree with the chain"
+    )
+    bindings: list[BindingProblem] | None = Field(None, description="Each row that does not (empty when bindings_ok)")
 
 
 class TriggerOutcome(BaseModel):

@@ -19,6 +19,7 @@ from broker.admin.sync import InventorySync, SyncOutcome
 from broker.admin.triggers import TriggerService
 from broker.api.events import EventHub
 from broker.audit import AuditLog
+from broker.audit.rebind import bind_legacy_rows
 from broker.audit.records import Actor
 from broker.clock import Clock, SystemClock
 from broker.enforcement.guard import Guard
@@ -184,6 +185,7 @@ def build_services(
     catalog = Catalog.load(settings.policy.inventory, settings.policy.mous, settings.policy.model)
     store = Store.open(settings.database_url, schema=settings.store.schema_)
     store.create_all()
+    bind_legacy_rows(store)  # rows from before schema 2 bound to their audit records (once; cheap when none)
     viewing = ViewingRepository(store, replica_id())
     audit = AuditLog(
         store,

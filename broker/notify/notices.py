@@ -13,7 +13,6 @@ transition recorded twice (two replicas sweeping one expiry) queues one notice, 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -22,7 +21,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from broker.admin.emergencies import to_json
-from broker.audit import AuditRecord, canonical
+from broker.audit import AuditRecord
+from broker.audit.bindrows import notice_id
 from broker.clock import Clock
 from broker.inventory.catalog import Catalog
 from broker.notify.config import Webhook
@@ -33,11 +33,6 @@ from broker.store.types import dump_json
 from broker.timeutil import format_instant
 
 log = logging.getLogger(__name__)
-
-
-def notice_id(webhook: str, kind: str, details: dict[str, Any]) -> str:
-    digest = hashlib.sha256(canonical({"webhook": webhook, "kind": kind, "details": details}))
-    return f"msg_{digest.hexdigest()[:32]}"
 
 
 def who(kind: str, rec: EmergencyRecord, details: dict[str, Any]) -> dict[str, str] | None:

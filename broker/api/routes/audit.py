@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from broker.api.deps import AuditorDep, ServicesDep
 from broker.api.errordoc import raises
 from broker.api.models import AuditPage, ChainCheck, Rfc3339
+from broker.audit.bindings import bindings_report
 from broker.errors import AuditUnavailable, InvalidRequest, PermissionDenied
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -37,4 +38,5 @@ def list_records(
 )  # fmt: skip
 async def verify(_: AuditorDep, services: ServicesDep) -> dict[str, Any]:
     result = await run_in_threadpool(services.audit.verify)
-    return result.to_dict()
+    # ``ok`` is the chain's verdict; the rows bound to it (emergencies, document generation, notices) are apart.
+    return result.to_dict() | await run_in_threadpool(bindings_report, services.store)

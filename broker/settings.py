@@ -21,6 +21,7 @@ from broker.errors import ConfigError
 from broker.identity.config import DevIssuerConfig, IdentityConfig
 from broker.identity.sources import TriggerSettings, placeholder_secrets
 from broker.notify.config import NotificationSettings, resolve
+from broker.notify.witness_config import WitnessSettings, check_unique, resolve_witnesses
 
 REPO = Path(__file__).resolve().parents[1]
 PLACEHOLDER = "change-me"
@@ -107,6 +108,14 @@ class AuditSettings(Section):
     )
     roles: list[str] = Field(default_factory=lambda: ["auditor"], description="Roles that may read the audit log")
     agencies: list[str] | None = Field(None, description="Agencies whose auditors may read it (None: any agency)")
+    witnesses: list[WitnessSettings] = Field(
+        default_factory=list, description="MOU parties that receive every signed checkpoint (camgate audit witness)"
+    )
+
+    @model_validator(mode="after")
+    def _unique_witnesses(self) -> AuditSettings:
+        check_unique(self.witnesses)
+        return self
 
 
 class AdminSettings(Section):
@@ -249,6 +258,7 @@ class Settings(BaseSettings):
         if bad := placeholder_secrets(self.triggers):
             raise ValueError(f"triggers.sources {', '.join(bad)}: no secret, or a placeholder; set a whsec_ secret")
         resolve(self.notifications, dev=False, data_dir=self.data_dir)  # every secret there and valid, now
+        resolve_witnesses(self.audit.witnesses, dev=False, data_dir=self.data_dir)
         return self
 
     @property

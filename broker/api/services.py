@@ -39,6 +39,8 @@ from broker.inventory.positions import PositionBook
 from broker.notify.config import resolve
 from broker.notify.dispatcher import Dispatcher
 from broker.notify.notices import Notifier
+from broker.notify.witness_config import resolve_witnesses
+from broker.notify.witnesses import WitnessNotifier
 from broker.settings import Settings
 from broker.store import EmergencyRepository, Store
 from broker.store.changes import ChangeListener
@@ -79,6 +81,7 @@ class Services:
     gateway: Gateway | None = None  # RTSP cameras repackaged to HLS (broker/gateway/)
     syncer: InventorySync | None = None  # inventory sync (CLI and periodic) and the systems' last results
     recovery: SessionRecovery | None = None  # ends the viewing sessions of broker processes that died
+    witnesses: WitnessNotifier | None = None  # queues each signed checkpoint for audit.witnesses (a signer listener)
     extras: dict[str, object] = field(default_factory=dict)
     _retired: list[tuple[float, list[CameraSystemAdapter]]] = field(default_factory=list)
     _gateway_task: asyncio.Task[None] | None = None
@@ -262,12 +265,19 @@ def build_services(
         hooks = resolve(settings.notifications, dev=settings.mode == "dev", data_dir=settings.data_dir)
     except ValueError as exc:
         raise ConfigError(str(exc), field="notifications") from None
-    if hooks:
+    try:
+        witnesses = resolve_witnesses(settings.audit.witnesses, dev=settings.mode == "dev", data_dir=settings.data_dir)
+    except ValueError as exc:
+        raise ConfigError(str(exc), field="audit.witnesses") from None
+    if hooks or witnesses:
         outbox = OutboxRepository(store)
-        services.dispatcher = Dispatcher(outbox, audit, hooks, settings.notifications, clock)
+        services.dispatcher = Dispatcher(outbox, audit, [*hooks, *witnesses], settings.notifications, clock)
+    if hooks and services.dispatcher is not None:
         notifier = Notifier(outbox, hooks, lambda: live.catalog, clock, services.dispatcher.wake)
         emergencies.bound_listeners.append(notifier.queue)  # the rows in the transition's record's transaction
         emergencies.listeners.append(notifier)  # then the dispatcher is woken
+    if witnesses and services.dispatcher is not None:  # for the checkpoint signer's listeners
+        services.witnesses = WitnessNotifier(outbox, witnesses, clock, services.dispatcher.wake)
     log.info("camgate: %d cameras, %d MOUs, %d policy lines, store %s", len(catalog.inventory.cameras),
              len(catalog.mous), catalog.pdp.policy.lines, store.description)  # fmt: skip
     return services

@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("audit", help="the audit log").add_subparsers(dest="sub", required=True, metavar="SUB")
     a.add_parser("verify", help="verify the hash chain")
+    from broker.cli.witness import add_parser as add_witness
+
+    add_witness(a)
 
     r = sub.add_parser("reload", help="ask the running broker to re-read the inventory and MOUs")
     r.add_argument("--url", help="the broker (default: http://<server.host>:<server.port>)")
@@ -84,6 +87,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from broker.documents import validate_inventory_files
 
         return _report(validate_inventory_files(args.files))
+    if args.cmd == "audit" and args.sub == "witness":  # a witness's own tool: no broker settings
+        from broker.cli.witness import run as run_witness
+
+        return run_witness(args)
     if args.cmd == "decide":
         from broker.cli.decide import run
 

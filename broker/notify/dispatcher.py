@@ -117,14 +117,15 @@ class Dispatcher:
             "kind": notice.kind, "attempt": notice.attempts,
         }  # fmt: skip
         self.audit.append(
-            "notice.attempt", mou=notice.mou, emergency=notice.emergency,
+            "notice.attempt", mou=notice.mou or None, emergency=notice.emergency or None,
             details={**common, "status": status, "outcome": outcome, "error": error,
                      "next_attempt_at": format_instant(next_at)},
         )  # fmt: skip
         if next_at is not None:
             self.outbox.retry(notice.id, self.owner, due_at=next_at, status=status, error=error)
             return
-        self.audit.append(f"notice.{outcome}", mou=notice.mou, emergency=notice.emergency, details=common)
+        about = {"mou": notice.mou or None, "emergency": notice.emergency or None}  # none for a checkpoint notice
+        self.audit.append(f"notice.{outcome}", **about, details=common)
         self.outbox.finish(notice.id, self.owner, state=DELIVERED if delivered else GAVE_UP, at=now, status=status,
                            error=error)  # fmt: skip
         if give_up:

@@ -46,7 +46,12 @@ def test_dev_mode_gets_the_dev_issuer_and_a_random_secret(tmp_path):
 def test_example_toml_with_env_secret(monkeypatch, tmp_path):
     monkeypatch.setenv("CAMGATE_CONFIG", str(REPO / "config" / "camgate.example.toml"))
     monkeypatch.setenv("CAMGATE_STREAMS__TOKEN_SECRET", "x" * 40)
-    for name in ("CAMGATE_WEBHOOK_NCPS_SAXE", "CAMGATE_WEBHOOK_NCPS_SUPT", "CAMGATE_WEBHOOK_NCPB"):
+    for name in (
+        "CAMGATE_WEBHOOK_NCPS_SAXE",
+        "CAMGATE_WEBHOOK_NCPS_SUPT",
+        "CAMGATE_WEBHOOK_NCPB",
+        "CAMGATE_WITNESS_NCPD",
+    ):
         monkeypatch.setenv(name, "whsec_" + "c2VjcmV0" * 4)  # 24 bytes
     with pytest.raises(ConfigError, match=r"triggers\.sources ncps, ncpb: no secret, or a placeholder"):
         load_settings()
@@ -58,6 +63,7 @@ def test_example_toml_with_env_secret(monkeypatch, tmp_path):
     s = load_settings()
     assert s.webhook_secrets("ncps") == [WHSEC] and s.webhook_secrets("ncpb") == [WHSEC_2]
     assert s.triggers.sources["ncps"].devices["saxe-office-1"].radius_m == 9.1 and s.webhook_secrets("x") == []
+    assert [w.key for w in s.audit.witnesses] == ["witness-ncpd"]
     assert [w.key for w in s.notifications.webhooks] == [
         "ncps-saxe-office", "ncps-superintendent", "ncpb-parking-supervisor"]  # fmt: skip
     monkeypatch.delenv("CAMGATE_WEBHOOK_NCPB")

@@ -311,7 +311,7 @@ class EmergencyService:
                     client=client,
                     mou=rec.mou if rec else None,
                     emergency=rec.id if rec else None,
-                    details={"error": type(exc).__name__},
+                    details={"error": type(exc).__name__, "recorded": False},  # no <kind> record precedes it
                 )
             raise
         return stored, planned["details"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection, Text, func, select, type_coerce
@@ -18,10 +19,10 @@ from broker.store.tables import audit_records
 
 EMERGENCY_TRANSITIONS = ("emergency.declare", "emergency.extend", "emergency.end", "emergency.expire")
 CLOSES = ("emergency.end", "emergency.expire")
-DECLARE_FAILED = "emergency.declare_failed"
+FAILED = {f"{kind}_failed": kind for kind in EMERGENCY_TRANSITIONS}  # the store refused the change
 RELOAD = "policy.reload"
 NOTICE_OUTCOMES = ("notice.delivered", "notice.gave_up")
-SCANNED = (*EMERGENCY_TRANSITIONS, DECLARE_FAILED, RELOAD, *NOTICE_OUTCOMES)
+SCANNED = (*EMERGENCY_TRANSITIONS, *FAILED, RELOAD, *NOTICE_OUTCOMES)
 _LOOKUP_CHUNK = 500
 
 _t = audit_records.c
@@ -80,8 +81,7 @@ def scan(conn: Connection, kinds: Collection[str] = SCANNED, after: int = 0) -> 
 class ChainFacts:
     """What one scan of the log says the bound rows must be."""
 
-    latest: dict[str, BoundRecord] = field(default_factory=dict)  # emergency id -> its latest transition
-    declare_failed: set[str] = field(default_factory=set)
+    transitions: dict[str, list[BoundRecord]] = field(default_factory=dict)  # emergency id -> its transitions
     reloads: list[BoundRecord] = field(default_factory=list)  # applied policy.reload records, in seq order
     outcomes: dict[str, list[BoundRecord]] = field(default_factory=dict)  # notice id -> its final records
 
@@ -90,11 +90,20 @@ class ChainFacts:
         facts = cls()
         for rec in scan(conn):
             if rec.kind in EMERGENCY_TRANSITIONS and rec.emergency is not None:
-                facts.latest[rec.emergency] = rec
-            elif rec.kind == DECLARE_FAILED and rec.emergency is not None:
-                facts.declare_failed.add(rec.emergency)
+                facts.transitions.setdefault(rec.emergency, []).append(rec)
+            elif rec.kind in FAILED and rec.emergency is not None and rec.get("recorded") is not False:
+                # Before bindings (schema 1) a transition was recorded first and stored after; a failed store was
+                # recorded as <kind>_failed right after it: that transition never took effect.
+                done = facts.transitions.get(rec.emergency, [])
+                if done and done[-1].kind == FAILED[rec.kind]:
+                    done.pop()
             elif rec.kind == RELOAD and rec.get("outcome") == "applied":
                 facts.reloads.append(rec)
             elif rec.kind in NOTICE_OUTCOMES and isinstance(notice := rec.get("notice"), str):
                 facts.outcomes.setdefault(notice, []).append(rec)
         return facts
+
+    @cached_property
+    def latest(self) -> dict[str, BoundRecord]:
+        """Each emergency's latest transition that took effect (what its row must say)."""
+        return {emergency: done[-1] for emergency, done in self.transitions.items() if done}

@@ -260,7 +260,10 @@ def test_a_declaration_that_could_not_be_stored_is_marked_failed_on_the_chain(ap
     # The record and the row are one transaction: neither was written, and the attempt is on the chain.
     assert api.audit(kind="emergency.declare") == []
     (failed,) = api.audit(kind="emergency.declare_failed")
-    assert failed["emergency"].startswith("em-") and failed["details"] == {"error": "StoreUnavailable"}
+    assert failed["emergency"].startswith("em-") and failed["details"] == {
+        "error": "StoreUnavailable",
+        "recorded": False,
+    }
     assert api.get("/api/v1/audit/verify", as_="auditor").json()["ok"] is True
 
 

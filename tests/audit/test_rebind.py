@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -65,6 +66,10 @@ def test_legacy_rows_are_bound_to_the_records_they_came_from(store: Store) -> No
     EmergencyRepository(store).insert(rec)
     matched = legacy_notice(notice_id("office", KIND, details), rec, details)
     OutboxRepository(store).add([matched, legacy_notice("msg_unknown", rec, details)])
+    # An extension recorded whose store then failed (version 1 recorded first, stored after): it never took effect.
+    longer = {"emergency": to_json(replace(rec, expires_at=rec.expires_at + timedelta(hours=1)), NOW)}
+    audit.append("emergency.extend", emergency=rec.id, mou=rec.mou, details=longer)
+    audit.append("emergency.extend_failed", emergency=rec.id, mou=rec.mou, details={"error": "StoreUnavailable"})
     DocumentGenerations(store).bump()
     reload = audit.append("policy.reload", details={"outcome": "applied", "generation": 1})
 

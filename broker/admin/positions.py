@@ -44,10 +44,10 @@ class PositionService:
         positions: PositionBook,
         audit: AuditLog,
         clock: Clock,
-        refusals: RefusalLog | None = None,
+        refusals: RefusalLog,
     ) -> None:
         self.settings, self.positions, self.audit, self.clock = settings, positions, audit, clock
-        self.refusals = refusals or RefusalLog(audit, clock)
+        self.refusals = refusals  # flushed by the housekeeping tick
 
     def handle(self, headers: Mapping[str, str], body: bytes, catalog: Catalog, client: str | None) -> dict[str, Any]:
         signed = self._verify(headers, body[:MAX_POSITIONS_BODY], client)

@@ -70,11 +70,11 @@ class TriggerService:
         audit: AuditLog,
         positions: PositionBook,
         clock: Clock,
-        refusals: RefusalLog | None = None,
+        refusals: RefusalLog,
     ) -> None:
         self.settings, self.emergencies, self.repo, self.audit = settings, emergencies, repo, audit
         self.positions, self.clock = positions, clock
-        self.refusals = refusals or RefusalLog(audit, clock)
+        self.refusals = refusals  # flushed by the housekeeping tick
 
     def handle(self, source: str, headers: Mapping[str, str], body: bytes, client: str | None) -> tuple[int, Any]:
         """(status, answer) for one delivery; raises SignatureError (401) before anything else."""

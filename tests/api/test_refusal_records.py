@@ -307,3 +307,36 @@ def test_a_body_under_the_limit_still_reaches_the_route(api: Api) -> None:
     chunks = iter([b'{"mou": "ncps-ncpd-video", ', b'"site": "nope"}'])  # chunked: no Content-Length
     r = api.post("/api/v1/emergencies", as_="dispatcher", content=chunks, headers={"Content-Type": "application/json"})
     assert r.status_code == 422 and r.json()["field"] == "site", r.text
+
+
+def test_a_forged_ten_megabyte_trigger_is_401_in_constant_memory(api: Api) -> None:
+    headers = sign("whsec_" + "A" * 43, "m1", api.clock.now(), b"{" * 10)  # any signature but the body's
+    status, pulled, peak = post_lazily(api, "/api/v1/triggers/ncps", headers, 10 * MB, chunked=False)
+    assert status == 401 and pulled == 10 * MB  # every byte checked against the signature, none kept
+    assert peak < 2 * MB, peak
+    (rec,) = refusals(api, "trigger.refused")
+    assert (rec["reason"], rec["principal_sub"], rec["details"]["claimed"]) == (
+        "bad_signature",
+        None,
+        {"source": "ncps"},
+    )
+
+
+def test_a_genuine_ten_megabyte_trigger_is_too_large_and_unsigned_ones_are_not_read(api: Api) -> None:
+    secret = api.services.settings.webhook_secrets("ncps")[0]
+    headers = sign(secret, "m1", api.clock.now(), b"{" * (10 * MB))
+    status, pulled, peak = post_lazily(api, "/api/v1/triggers/ncps", headers, 10 * MB, chunked=True)
+    assert (status, pulled) == (422, 10 * MB) and peak < 2 * MB, peak
+    status, pulled, _ = post_lazily(api, "/api/v1/triggers/ncps", {}, 10 * MB, chunked=False)
+    assert status == 401 and pulled <= 2 * 65536  # unsigned: refused by its headers once over 64 KiB
+    records = refusals(api, "trigger.refused")
+    assert [(r["reason"], r["principal_sub"]) for r in records] == [("too_large", "trigger:ncps"), ("unsigned", None)]
+    assert stored_emergencies(api) == 0
+
+
+def test_a_trigger_body_beyond_what_is_verified_is_413_unread_past_it(api: Api) -> None:
+    headers = sign("whsec_" + "A" * 43, "m1", api.clock.now(), b"{")
+    status, pulled, _ = post_lazily(api, "/api/v1/triggers/ncps", headers, 20 * MB, chunked=False)
+    assert status == 413 and 16 * MB < pulled <= 16 * MB + 65536
+    (rec,) = refusals(api, "trigger.refused")
+    assert (rec["reason"], rec["details"]["sample"]["error"]) == ("content_too_large", "content_too_large")

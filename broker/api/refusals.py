@@ -9,7 +9,10 @@ CJIS Security Policy 5.4.1.1 counts unsuccessful access attempts among the event
 - ``console.refused``: a cookie-authenticated write without its CSRF token or from another origin;
 - ``signin.refused``: a console sign-in callback refused (``state``, ``no_login``, ``id_token``, ``provider``);
 - ``emergency.refused``: a 403 on declaring, ending, extending or confirming an emergency (``action``);
-- ``access.refused``: a 403 for a role (``not_an_auditor``, ``not_an_operator``, ``not_owner_staff``).
+- ``access.refused``: a 403 for a role (``not_an_auditor``, ``not_an_operator``, ``not_owner_staff``);
+- ``stream.refused``: a signed segment URL refused (``expired``, ``bad_signature``, ``camera_mismatch``, ...).
+
+Triggers and positions count theirs in :mod:`broker.admin.triggers` and :mod:`broker.admin.positions`.
 
 The record names the principal only when the request was authenticated. The request's path and method are the
 sample (never its query: it may hold an ``access_token``).

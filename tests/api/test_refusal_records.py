@@ -340,3 +340,19 @@ def test_a_trigger_body_beyond_what_is_verified_is_413_unread_past_it(api: Api) 
     assert status == 413 and 16 * MB < pulled <= 16 * MB + 65536
     (rec,) = refusals(api, "trigger.refused")
     assert (rec["reason"], rec["details"]["sample"]["error"]) == ("content_too_large", "content_too_large")
+
+
+def test_expired_or_foreign_segment_urls_are_counted(api: Api) -> None:
+    uri = next(line for line in api.live("saxe-ext-01").text.splitlines() if line and not line.startswith("#"))
+    lots = uri.replace("saxe-ext-01", "lots-ext-01")  # the same upstream reference on another camera
+    assert [api.get(lots, as_=None).status_code for _ in range(2)] == [401, 401]
+    api.clock.advance(3)  # live segment tokens live two target durations (2 s here)
+    assert api.get(uri, as_=None).json()["reason"] == "expired"
+    minute_over(api)
+    records = refusals(api, "stream.refused")
+    assert [(r["reason"], r["details"]["count"]) for r in records] == [
+        ("camera_mismatch", 1),
+        ("expired", 1),
+        ("camera_mismatch", 1),
+    ]
+    assert all(r["principal_sub"] is None and "?" not in r["details"]["sample"]["path"] for r in records)

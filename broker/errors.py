@@ -20,6 +20,7 @@
     │   ├── UnknownEmergency (404 unknown_emergency)
     │   └── NoRecording (404 no_recording) ...... no recorded footage of the camera in the playback window
     ├── Conflict (409 conflict) .................. e.g. ending an emergency that already ended
+    ├── ContentTooLarge (413 content_too_large) .. a body over ``server.max_body_bytes``, refused unread
     ├── UpstreamError (502 upstream_error) ....... a camera system failed or answered badly
     │   ├── HostilePlaylist (502 hostile_playlist)  playlist pointing outside its system, too big, ...
     │   └── UpstreamAuth (502 upstream_auth) ..... the camera system refused the broker's credentials
@@ -129,6 +130,13 @@ class NoRecording(NotFound):
 class Conflict(CamgateError):
     code = "conflict"
     status = 409
+
+
+class ContentTooLarge(CamgateError):
+    """RFC 9110 §15.5.14: a request body larger than ``server.max_body_bytes`` (checked after authentication)."""
+
+    code = "content_too_large"
+    status = 413
 
 
 class UpstreamError(CamgateError):

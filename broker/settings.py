@@ -37,6 +37,12 @@ class ServerSettings(Section):
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Peers whose X-Forwarded-For is believed for the audit client address"
     )
+    max_body_bytes: int = Field(
+        1 << 20,
+        ge=1024,
+        description="Largest request body a bearer or console route reads (413 beyond, after authentication); "
+        "signed webhooks have their own limits",
+    )
 
 
 class PolicySettings(Section):
@@ -87,9 +93,22 @@ class GroupCommitSettings(Section):
     )
 
 
+class RefusalSettings(Section):
+    max_keys_per_minute: int = Field(
+        100,
+        ge=1,
+        le=100_000,
+        description="Distinct refusal keys (kind, client, reason, principal) recorded per minute; refusals of "
+        "further keys are counted in one refusal.overflow record",
+    )
+
+
 class AuditSettings(Section):
     group_commit: GroupCommitSettings = Field(
         default_factory=GroupCommitSettings, description="How concurrent appends share transactions"
+    )
+    refusals: RefusalSettings = Field(
+        default_factory=RefusalSettings, description="Refused requests, recorded per source and minute"
     )
     reserve_bytes: int = Field(
         64 * 1024 * 1024,

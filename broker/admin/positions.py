@@ -6,7 +6,6 @@ the cameras its settings list (``triggers.sources.<id>.cameras``), each a ``mobi
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -14,8 +13,9 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from broker.audit import AuditLog
+from broker.audit.refusallog import RefusalLog
 from broker.clock import Clock
-from broker.errors import AuditUnavailable, InvalidRequest, SignatureError
+from broker.errors import InvalidRequest, SignatureError
 from broker.identity.webhooks import Signed, verify
 from broker.inventory.catalog import Catalog
 from broker.inventory.positions import Position, PositionBook
@@ -38,8 +38,16 @@ Reports = TypeAdapter(PositionReport | list[PositionReport])
 
 
 class PositionService:
-    def __init__(self, settings: Settings, positions: PositionBook, audit: AuditLog, clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        positions: PositionBook,
+        audit: AuditLog,
+        clock: Clock,
+        refusals: RefusalLog,
+    ) -> None:
         self.settings, self.positions, self.audit, self.clock = settings, positions, audit, clock
+        self.refusals = refusals  # flushed by the housekeeping tick
 
     def handle(self, headers: Mapping[str, str], body: bytes, catalog: Catalog, client: str | None) -> dict[str, Any]:
         signed = self._verify(headers, body[:MAX_POSITIONS_BODY], client)
@@ -77,7 +85,12 @@ class PositionService:
                     break  # the same for every source
                 last = exc
         error = last or SignatureError("no source reports positions", reason="unknown_source")
-        with contextlib.suppress(AuditUnavailable):
-            self.audit.append("positions.refused", client=client, reason=error.details.get("reason"),
-                              details={"webhook_id": headers.get("webhook-id"), "message": error.message})  # fmt: skip
+        # Counted per client, reason and minute, bounded (broker/audit/refusals.py): the sender is unauthenticated.
+        self.refusals.record(
+            "positions.refused",
+            client=client,
+            reason=error.details.get("reason") or error.code,
+            message=error.message,
+            sample={"webhook_id": headers.get("webhook-id")},
+        )
         raise error

@@ -1,9 +1,14 @@
 """Triggers: a panic button, an alarm panel or a CAD system declares, extends or ends an emergency by a signed
 webhook (Standard Webhooks), under an MOU that names the source in ``emergency.triggers``.
 
-Order: the signature first (nothing of the body is read before it verifies: 401), then the delivery id is
-claimed, so a redelivery of the same ``webhook-id`` declares nothing and gets the first answer again; then the
-event is read and mapped through the source's settings. Every refusal is an audit record (``trigger.refused``).
+Order: the signature first (401 before anything of the body is parsed; a body over :data:`MAX_BODY` is not kept
+but its signature is still checked as it streams past, so a forged large post is 401 and a genuine one 422
+``too_large``; beyond :data:`MAX_VERIFIED_BODY` nothing more is read: 413), then the delivery id is claimed, so a
+redelivery of the same ``webhook-id`` declares nothing and gets the first answer again; then the
+event is read and mapped through the source's settings. Every refusal is counted on the audit chain
+(``trigger.refused``, per client, reason and minute with bounded fields: :mod:`broker.audit.refusals`), so a flood of
+badly signed posts writes a few small records, not one per post; the source is the principal only once its
+signature verified, before that it is only ``claimed``.
 """
 
 from __future__ import annotations
@@ -20,10 +25,18 @@ from broker.admin.declaration import Point
 from broker.admin.emergencies import EmergencyService
 from broker.admin.views import new_id, to_json
 from broker.audit import AuditLog
+from broker.audit.refusallog import RefusalLog
 from broker.clock import Clock
-from broker.errors import AuditUnavailable, CamgateError, Conflict, InvalidRequest, PermissionDenied, SignatureError
+from broker.errors import (
+    CamgateError,
+    Conflict,
+    ContentTooLarge,
+    InvalidRequest,
+    PermissionDenied,
+    SignatureError,
+)
 from broker.identity.sources import DeviceTemplate, WebhookSource
-from broker.identity.webhooks import Signed, verify
+from broker.identity.webhooks import Signed, StreamedSignature, check_headers, verify
 from broker.inventory.positions import Position, PositionBook
 from broker.policy import GeoPoint, Principal
 from broker.settings import Settings
@@ -31,7 +44,7 @@ from broker.store.emergencies import EmergencyRecord
 from broker.store.triggers import TriggerOrigin, TriggerRepository
 
 MAX_BODY = 64 * 1024
-SIGNED_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+MAX_VERIFIED_BODY = 16 << 20  # a larger body is not even read to check its signature (413)
 
 
 class EventData(BaseModel):
@@ -59,22 +72,48 @@ def source_principal(source: str, device: str, src: WebhookSource) -> Principal:
 
 class TriggerService:
     def __init__(
-        self, settings: Settings, emergencies: EmergencyService, repo: TriggerRepository, audit: AuditLog,
-        positions: PositionBook, clock: Clock,
-    ) -> None:  # fmt: skip
+        self,
+        settings: Settings,
+        emergencies: EmergencyService,
+        repo: TriggerRepository,
+        audit: AuditLog,
+        positions: PositionBook,
+        clock: Clock,
+        refusals: RefusalLog,
+    ) -> None:
         self.settings, self.emergencies, self.repo, self.audit = settings, emergencies, repo, audit
         self.positions, self.clock = positions, clock
+        self.refusals = refusals  # flushed by the housekeeping tick
 
-    def handle(self, source: str, headers: Mapping[str, str], body: bytes, client: str | None) -> tuple[int, Any]:
-        """(status, answer) for one delivery; raises SignatureError (401) before anything else."""
-        if len(body) > MAX_BODY and all(headers.get(h) for h in SIGNED_HEADERS):  # unsigned: 401 below
-            too_large = InvalidRequest(f"the event is larger than {MAX_BODY} bytes", field="body", reason="too_large")
-            self._refused(source, headers.get("webhook-id"), too_large, client)
-            raise too_large
+    def streamed(self, source: str, headers: Mapping[str, str]) -> StreamedSignature | None:
+        """What checks the signature of a body too large to keep as it is read (None: the headers alone refuse it,
+        so nothing more need be read)."""
+        secrets = self.settings.webhook_secrets(source)
+        try:
+            msg_id, at, _ = check_headers(source, secrets, headers, self.clock.now())
+        except SignatureError:
+            return None
+        return StreamedSignature(secrets, msg_id, at)
+
+    def handle(
+        self,
+        source: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        client: str | None,
+        streamed: StreamedSignature | None = None,
+    ) -> tuple[int, Any]:
+        """(status, answer) for one delivery; raises SignatureError (401) before anything else.
+
+        ``body``: at most ``MAX_BODY + 1`` bytes; when there were more, ``streamed`` checked the signature of all of
+        them as they were read (None: more than :data:`MAX_VERIFIED_BODY`, or headers that refuse it anyway).
+        """
+        if len(body) > MAX_BODY:
+            self._oversized(source, headers, streamed, client)
         try:
             signed = verify(source, self.settings.webhook_secrets(source), headers, body, self.clock.now())
         except SignatureError as exc:
-            self._refused(source, headers.get("webhook-id"), exc, client)
+            self._refused(source, headers.get("webhook-id"), exc, client, signed=False)
             raise
         first = self.repo.claim(source, signed.id, self.clock.now())
         if first is not None:
@@ -89,7 +128,7 @@ class TriggerService:
                 with contextlib.suppress(CamgateError):
                     self.repo.release(source, signed.id)
                 raise
-            self._refused(source, signed.id, exc, client)
+            self._refused(source, signed.id, exc, client, signed=True)
             status, answer = exc.status, exc.to_dict()
         except BaseException:
             with contextlib.suppress(CamgateError):
@@ -97,6 +136,23 @@ class TriggerService:
             raise
         self.repo.answer(source, signed.id, status, answer)
         return status, answer
+
+    def _oversized(
+        self, source: str, headers: Mapping[str, str], streamed: StreamedSignature | None, client: str | None
+    ) -> None:
+        """Refuse a body over MAX_BODY: authentication first (401), then its size (422 signed, 413 unverifiable)."""
+        try:
+            msg_id, _, passed = check_headers(source, self.settings.webhook_secrets(source), headers, self.clock.now())
+            if streamed is None:
+                raise ContentTooLarge(f"the event is larger than {MAX_VERIFIED_BODY} bytes", field="body")
+            if not streamed.matches(passed):
+                raise SignatureError("no signature matches the source's secrets", reason="bad_signature")
+        except (SignatureError, ContentTooLarge) as exc:
+            self._refused(source, headers.get("webhook-id"), exc, client, signed=False)
+            raise
+        too_large = InvalidRequest(f"the event is larger than {MAX_BODY} bytes", field="body", reason="too_large")
+        self._refused(source, msg_id, too_large, client, signed=True)
+        raise too_large
 
     def _handle(self, signed: Signed, body: bytes, client: str | None) -> tuple[int, Any]:
         src = self.settings.triggers.sources[signed.source]
@@ -185,9 +241,19 @@ class TriggerService:
             raise Conflict(f"no open emergency declared by {source}/{device}", field="data.device")
         return active[-1]
 
-    def _refused(self, source: str, webhook_id: str | None, exc: CamgateError, client: str | None) -> None:
-        details = {"source": source, "webhook_id": webhook_id, "error": exc.code, "message": exc.message,
-                   "field": exc.field, "reason": exc.details.get("reason")}  # fmt: skip
-        with contextlib.suppress(AuditUnavailable):  # refused either way
-            self.audit.append("trigger.refused", principal_sub=f"trigger:{source}", reason=exc.details.get("reason"),
-                              client=client, details={k: v for k, v in details.items() if v is not None})  # fmt: skip
+    def _refused(
+        self, source: str, webhook_id: str | None, exc: CamgateError, client: str | None, *, signed: bool
+    ) -> None:
+        """Counted, not written per request (bounded: the id and message are the sender's, cut short)."""
+        sample = {"source": source, "webhook_id": webhook_id, "error": exc.code, "field": exc.field}
+        src = self.settings.triggers.sources.get(source) if signed else None
+        who = {"sub": f"trigger:{source}", "agency": src.agency, "roles": ("trigger",)} if src is not None else {}
+        self.refusals.record(
+            "trigger.refused",
+            client=client,
+            reason=exc.details.get("reason") or exc.code,
+            message=exc.message,
+            sample=sample,
+            claimed=None if signed else {"source": source},
+            **who,
+        )

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from broker.api.allow import allow_header
+from broker.api.bodygate import BodyGate
 from broker.api.errordoc import FRAMEWORK_CODES
 from broker.api.openapi import build_openapi
 from broker.api.routes import (
@@ -115,6 +116,9 @@ def create_app(
         SessionMiddleware, secret_key=hmac.new(settings.stream_secret(), b"console-login", "sha256").hexdigest(),
         session_cookie="camgate_login", max_age=600, path="/auth", same_site="lax", https_only=settings.mode != "dev",
     )  # fmt: skip
+
+    # Authentication before the body is read, then server.max_body_bytes (413): broker/api/bodygate.py.
+    app.add_middleware(BodyGate, api=app, limit=settings.server.max_body_bytes, answer=_error_response)
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi() -> dict[str, Any]:

@@ -10,6 +10,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from broker.api.client import client_address
+from broker.api.refusals import refused
 from broker.api.services import Services
 from broker.errors import AuthenticationError, PermissionDenied
 from broker.policy import Principal
@@ -33,12 +35,7 @@ async def get_principal(request: Request) -> Principal:
 
 async def get_client(request: Request, services: ServicesDep) -> str | None:
     """The client address for the audit record; X-Forwarded-For only from a configured proxy."""
-    peer = request.client.host if request.client else None
-    if peer and peer in services.settings.server.trusted_proxies:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        first = forwarded.split(",")[0].strip()
-        return first or peer
-    return peer
+    return client_address(request, services.settings.server.trusted_proxies)
 
 
 def is_auditor(principal: Principal, services: Services) -> bool:
@@ -54,18 +51,22 @@ def is_operator(principal: Principal, services: Services) -> bool:
     return not principal.roles.isdisjoint(cfg.operator_roles) and (agencies is None or principal.agency in agencies)
 
 
-async def get_operator(principal: PrincipalDep, services: ServicesDep) -> Principal:
+async def get_operator(principal: PrincipalDep, services: ServicesDep, request: Request) -> Principal:
     if not is_operator(principal, services):
-        raise PermissionDenied(
+        exc = PermissionDenied(
             "reloading the documents, camera systems and unclassified cameras are for operators (school IT)",
             reason="not_an_operator",
         )
+        await refused(request, "access.refused", exc, principal=principal)  # CJIS 5.4.1.1, counted per minute
+        raise exc
     return principal
 
 
-async def get_auditor(principal: PrincipalDep, services: ServicesDep) -> Principal:
+async def get_auditor(principal: PrincipalDep, services: ServicesDep, request: Request) -> Principal:
     if not is_auditor(principal, services):
-        raise PermissionDenied("the audit log is for auditors", reason="not_an_auditor")
+        exc = PermissionDenied("the audit log is for auditors", reason="not_an_auditor")
+        await refused(request, "access.refused", exc, principal=principal)  # CJIS 5.4.1.1, counted per minute
+        raise exc
     return principal
 
 

@@ -24,7 +24,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from broker.api.errordoc import CODES_KEY, FRAMEWORK_CODES, add_codes, error_components
 from broker.api.security import ACCESS_ATTR, SAFE_METHODS
-from broker.errors import AuthenticationError, CamgateError, PermissionDenied
+from broker.errors import AuthenticationError, CamgateError, ContentTooLarge, PermissionDenied
 
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "RFC 6750 §2.1"},
@@ -97,6 +97,8 @@ def complete_operation(op: dict[str, Any], access: str, method: str = "GET") -> 
         add_codes(responses, 404, [FRAMEWORK_CODES[404]])
     if "requestBody" in op:
         add_codes(responses, 400, [FRAMEWORK_CODES[400]])
+        if access in ("bearer", "query_token"):  # over server.max_body_bytes (broker/api/bodygate.py)
+            add_codes(responses, ContentTooLarge.status, [ContentTooLarge.code])
     if params or "requestBody" in op:
         add_codes(responses, 422, [FRAMEWORK_CODES[422]])
     add_codes(responses, CamgateError.status, [CamgateError.code])

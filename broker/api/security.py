@@ -9,11 +9,13 @@ PATCH, DELETE) authenticated by the cookie must also carry the session's CSRF to
 (double submit bound to the session) and an ``Origin`` (or ``Referer``) of the broker's own origin; else 403
 ``forbidden`` with ``reason`` ``csrf_token`` or ``cross_origin``, audited as ``console.refused``. A request
 with an ``Authorization`` header is a bearer request: no cookie is looked at and no CSRF token is needed.
+
+Every refusal here is counted on the audit chain per client, reason and minute (``auth.refused``,
+``console.refused``: :mod:`broker.api.refusals`), so that anonymous traffic cannot fill the disk.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -21,9 +23,10 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from broker.errors import AuditUnavailable, AuthenticationError, PermissionDenied
+from broker.api.refusals import refused
+from broker.errors import AuthenticationError, PermissionDenied
 from broker.identity.sessions import COOKIE, ConsoleSession
-from broker.identity.verifier import expiry_of
+from broker.identity.verifier import claimed_identity, expiry_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 ACCESS_ATTR = "__camgate_access__"
@@ -103,16 +106,10 @@ def same_origin(request: Request) -> str | None:
 
 
 async def _refuse(request: Request, session: ConsoleSession, reason: str, why: str) -> None:
-    services = request.app.state.services
-    p = session.principal
-    with contextlib.suppress(AuditUnavailable):  # refused either way
-        await run_in_threadpool(
-            services.audit.append, "console.refused", principal_sub=p.sub, principal_agency=p.agency,
-            principal_roles=sorted(p.roles), allowed=False, reason=reason,
-            client=request.client.host if request.client else None,
-            details={"method": request.method, "path": request.url.path[:200], "why": why[:200]},
-        )  # fmt: skip
-    raise PermissionDenied(f"cookie-authenticated {request.method} refused: {why}", reason=reason)
+    # Counted, not one record per request: a page on another site can make a signed-in browser send these.
+    exc = PermissionDenied(f"cookie-authenticated {request.method} refused: {why}", reason=reason)
+    await refused(request, "console.refused", exc, principal=session.principal)
+    raise exc
 
 
 async def check_csrf(request: Request, session: ConsoleSession) -> None:
@@ -136,24 +133,39 @@ async def console_session(request: Request) -> ConsoleSession | None:
 
 
 async def require_authentication(request: Request) -> None:
-    """App-wide dependency: a bearer token, or the console session cookie, for every route not opened."""
+    """App-wide dependency: a bearer token, or the console session cookie, for every route not opened.
+
+    Every refusal is counted (``auth.refused``): CJIS Security Policy 5.4.1.1 audits unsuccessful access attempts.
+    """
     access = access_of(request)
-    if access in SELF_AUTHENTICATED:
-        return
+    if access in SELF_AUTHENTICATED or getattr(request.state, "principal", None) is not None:
+        return  # opened, or authenticated already (before its body was read: broker/api/bodygate.py)
     services = request.app.state.services
     allow_query = access == "query_token"
     if request.headers.get("authorization") or (allow_query and request.query_params.get("access_token")):
-        token = bearer_token(request, allow_query=allow_query)
-        request.state.principal = await services.verifier.verify(token)
+        try:
+            token = bearer_token(request, allow_query=allow_query)
+        except AuthenticationError as exc:
+            await refused(request, "auth.refused", exc, reason="bad_scheme")
+            raise
+        try:
+            request.state.principal = await services.verifier.verify(token)
+        except AuthenticationError as exc:  # what the token claims is not an identity: only "claimed"
+            await refused(request, "auth.refused", exc, reason="invalid_token", claimed=claimed_identity(token))
+            raise
         request.state.token_expires = expiry_of(token)  # bounds long-lived answers (the event stream)
         return
     if request.cookies.get(COOKIE):
         session = await console_session(request)
         if session is None:
-            raise AuthenticationError("the console session has expired or ended; sign in again")
+            ended = AuthenticationError("the console session has expired or ended; sign in again")
+            await refused(request, "auth.refused", ended, reason="session_ended")
+            raise ended
         if request.method not in SAFE_METHODS:
             await check_csrf(request, session)
         request.state.console_session = session
         request.state.principal = session.principal
         return
-    raise AuthenticationError("no bearer token")
+    missing = AuthenticationError("no bearer token")
+    await refused(request, "auth.refused", missing, reason="no_credentials")
+    raise missing

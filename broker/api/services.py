@@ -21,6 +21,7 @@ from broker.api.events import EventHub
 from broker.audit import AuditLog
 from broker.audit.rebind import bind_legacy_rows
 from broker.audit.records import Actor
+from broker.audit.refusallog import RefusalLog
 from broker.clock import Clock, SystemClock
 from broker.enforcement.guard import Guard
 from broker.enforcement.proxy import StreamProxy
@@ -83,6 +84,7 @@ class Services:
     recovery: SessionRecovery | None = None  # ends the viewing sessions of broker processes that died
     witnesses: WitnessNotifier | None = None  # queues each signed checkpoint for audit.witnesses (a signer listener)
     extras: dict[str, object] = field(default_factory=dict)
+    refusals: RefusalLog | None = None  # refused requests, counted per source and minute (broker/audit/refusals.py)
     _retired: list[tuple[float, list[CameraSystemAdapter]]] = field(default_factory=list)
     _gateway_task: asyncio.Task[None] | None = None
 
@@ -104,6 +106,8 @@ class Services:
         self.sessions.sweep()
         self.sessions.revalidate(self.guard.decide)  # cut-off everywhere: ended, expired, out of effect
         self.reloader.follow()  # a reload applied by another replica (or not yet recorded here)
+        if self.refusals is not None:
+            self.refusals.flush()  # the refusals of every minute that is over
 
     async def reload(self, trigger: str, actor: Actor | None = None, client: str | None = None) -> ReloadOutcome:
         """Re-read and apply the documents off the event loop (raises DocumentError, AuditUnavailable, ...)."""
@@ -177,6 +181,9 @@ class Services:
         await self.verifier.aclose()
         if self.dispatcher is not None:
             await self.dispatcher.aclose()
+        if self.refusals is not None:
+            with contextlib.suppress(CamgateError):  # logged by the flush; nothing more can be done now
+                await run_in_threadpool(self.refusals.flush, final=True)
         self.store.dispose()
 
 
@@ -208,6 +215,7 @@ def build_services(
     verifier = TokenVerifier(issuers, clock, http)
     live = LiveCatalog(catalog, DocumentGenerations(store).current())
     trigger_repo = TriggerRepository(store)
+    refusals = RefusalLog(audit, clock, settings.audit.refusals.max_keys_per_minute)
     emergencies = EmergencyService(
         EmergencyRepository(store), audit, lambda: live.catalog, clock, settings.emergencies, trigger_repo
     )
@@ -244,10 +252,11 @@ def build_services(
         pool,
         reloader,
         dev,
-        triggers=TriggerService(settings, emergencies, trigger_repo, audit, book, clock),
-        positions=PositionService(settings, book, audit, clock),
+        triggers=TriggerService(settings, emergencies, trigger_repo, audit, book, clock, refusals),
+        positions=PositionService(settings, book, audit, clock, refusals),
         gateway=gateway,
         recovery=SessionRecovery(viewing, audit, clock, settings.audit.replica_timeout_seconds),
+        refusals=refusals,
     )
     services.syncer = InventorySync(
         settings.policy.inventory, audit, SystemStatusRepository(store), clock, settings.inventory_sync.timeout_seconds

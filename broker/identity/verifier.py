@@ -238,6 +238,16 @@ def expiry_of(token: str) -> datetime | None:
     return datetime.fromtimestamp(exp, UTC)
 
 
+def claimed_identity(token: str) -> dict[str, str]:
+    """What a token that failed verification says it is (``iss``, ``sub``), read but *not* verified: for the
+    refusal record's ``claimed`` only, never an identity. Empty when it cannot even be parsed."""
+    try:
+        _, payload = _parse_unverified(token)
+    except AuthenticationError:
+        return {}
+    return {name: value for name in ("iss", "sub") if isinstance(value := payload.get(name), str)}
+
+
 def principal_from_claims(claims: dict[str, Any], config: IssuerConfig) -> Principal:
     """The principal of verified ``claims`` (a bearer token's, or an ID token's at console sign-in)."""
     # RFC 7519 §4.1.2: "The subject value MUST either be scoped to be locally unique in the context of the

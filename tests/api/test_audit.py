@@ -115,9 +115,14 @@ def test_the_client_address_is_the_peer_unless_a_proxy_is_trusted(make_api: Any)
     with make_api() as api:
         api.get("/api/v1/cameras", headers={"X-Forwarded-For": "203.0.113.9"})
         assert api.audit(kind="cameras.list")[-1]["client"] == "testclient"  # not believed
-    with make_api(server={"trusted_proxies": ["testclient"]}) as api:
+    with make_api(server={"trusted_proxies": ["testclient", "10.0.0.1"]}) as api:
         api.get("/api/v1/cameras", headers={"X-Forwarded-For": "203.0.113.9, 10.0.0.1"})
         assert api.audit(kind="cameras.list")[-1]["client"] == "203.0.113.9"
+        # A client that writes its own X-Forwarded-For: the proxy appends the real address, which is believed.
+        api.get("/api/v1/cameras", headers={"X-Forwarded-For": "6.6.6.6, 198.51.100.7"})
+        assert api.audit(kind="cameras.list")[-1]["client"] == "198.51.100.7"
+        api.get("/api/v1/cameras", headers={"X-Forwarded-For": "x" * 5000})
+        assert api.audit(kind="cameras.list")[-1]["client"] == "x" * 64  # bounded
 
 
 # -- filters and pages --------------------------------------------------------------------------------------

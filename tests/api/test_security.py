@@ -319,7 +319,16 @@ def test_bad_tokens_are_401_with_a_bearer_challenge(api: Api, subtests: pytest.S
                 assert "\r" not in challenge and "\n" not in challenge and challenge.count('"') == 4, challenge
                 assert "set-cookie" not in r.headers
     assert api.origin_total() == 0
-    assert api.audit() == []  # nothing was decided for anyone
+    # Nothing was decided for anyone; the refusals are counted (CJIS 5.4.1.1): the first at once, the rest when
+    # the minute is over, no claimed identity as the principal.
+    assert [(r["kind"], r["reason"], r["details"]["count"]) for r in api.audit()] == [
+        ("auth.refused", "invalid_token", 1)
+    ]
+    api.clock.advance(60)
+    api.services.tick()
+    records = api.audit()
+    assert {(r["kind"], r["reason"], r["principal_sub"]) for r in records} == {("auth.refused", "invalid_token", None)}
+    assert sum(r["details"]["count"] for r in records) == 3 * len(BAD_TOKENS)
 
 
 OTHER_SCHEMES = ["Basic b2ZmaWNlcjpwYXNzd29yZA==", "Bearer", "Bearer ", "Token abc", "bearer", "Digest username=x"]

@@ -116,3 +116,36 @@ def test_max_batch_one_is_one_commit_per_item() -> None:
 def test_max_batch_must_be_positive() -> None:
     with pytest.raises(ValueError):
         GroupCommit(lambda items: list(items), max_batch=0)
+
+
+def test_async_submitters_block_no_thread_and_share_a_commit_with_sync_ones() -> None:
+    commit = GatedCommit()
+    gc = GroupCommit(commit, max_batch=100)
+    first = submit_all(gc, [0])  # a synchronous leader, held in its commit
+    assert commit.entered.wait(WAIT)
+    futures = {i: gc.submit_async(i) for i in range(1, 6)}  # returns at once, while the commit is held
+    rest = submit_all(gc, [6, 7])
+    assert gc.wait_queued(7, WAIT)
+    assert not any(f.done() for f in futures.values())
+    commit.gate.set()
+    assert {i: f.result(WAIT) for i, f in futures.items()} == {i: i * 10 for i in range(1, 6)}
+    assert join(first) | join(rest) == {0: 0, 6: 60, 7: 70}
+    assert [len(b) for b in commit.batches] == [1, 7]  # the async items rode the next group commit
+
+
+def test_an_async_submitter_alone_is_led_by_the_commit_thread() -> None:
+    commit = GatedCommit()
+    commit.gate.set()
+    gc = GroupCommit(commit, max_batch=100)
+    assert [gc.submit_async(i).result(WAIT) for i in range(3)] == [0, 10, 20]
+    assert gc.submit(3) == 30  # a synchronous submitter after it still leads its own commit
+    assert gc.queued() == 0
+
+
+def test_a_failed_commit_fails_the_async_futures_in_it() -> None:
+    commit = GatedCommit(fail_on={2})
+    commit.gate.set()
+    gc = GroupCommit(commit, max_batch=100)
+    with pytest.raises(CommitFailed):
+        gc.submit_async(2).result(WAIT)
+    assert gc.submit_async(4).result(WAIT) == 40

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from standardwebhooks.webhooks import Webhook
 
 from broker.errors import SignatureError
-from broker.identity.webhooks import sign, verify
+from broker.identity.webhooks import StreamedSignature, sign, verify
 
 SECRET = "whsec_" + base64.b64encode(b"panic-button-secret-0123456789ab").decode()
 ROTATED = "whsec_" + base64.b64encode(b"the-new-secret-after-rotation-00").decode()
@@ -67,3 +69,36 @@ def test_missing_headers_or_no_secret() -> None:
     assert reason({}) == "unsigned"
     assert reason({k: v for k, v in package_headers().items() if k != "webhook-id"}) == "unsigned"
     assert reason(package_headers(), secrets=[]) == "unknown_source"
+
+
+def test_a_streamed_body_has_the_signature_the_package_gives_the_whole() -> None:
+    body = '{"notes": "caf\u00e9 \u2603"}'.encode() * 1000
+    headers = package_headers(body=body)
+    pieces = [body[i : i + 7] for i in range(0, len(body), 7)]  # multibyte characters split across chunks
+    streamed = StreamedSignature([ROTATED, SECRET], "msg_2Lx", NOW)
+    for piece in pieces:
+        streamed.update(piece)
+    assert streamed.size == len(body) and streamed.matches(headers["webhook-signature"])
+    altered = StreamedSignature([SECRET], "msg_2Lx", NOW)
+    altered.update(body[:-1] + b"]")
+    assert not altered.matches(headers["webhook-signature"])
+    other_time = StreamedSignature([SECRET], "msg_2Lx", NOW + timedelta(seconds=1))
+    other_time.update(body)
+    assert not other_time.matches(headers["webhook-signature"])
+
+
+def test_a_streamed_body_that_is_not_utf8_never_matches() -> None:
+    body = b"\xff\xfe" + BODY
+    signature = (
+        "v1,"
+        + base64.b64encode(
+            hmac.new(
+                base64.b64decode(SECRET[6:] + "=="),
+                b"msg_1." + str(int(NOW.timestamp())).encode() + b"." + body,
+                hashlib.sha256,
+            ).digest()
+        ).decode()
+    )
+    streamed = StreamedSignature([SECRET], "msg_1", NOW)
+    streamed.update(body)
+    assert not streamed.matches(signature)

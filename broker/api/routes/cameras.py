@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from broker.api.deps import ClientDep, PrincipalDep, ServicesDep, get_client
 from broker.api.errordoc import raises
 from broker.api.models import CameraPage, Rfc3339
+from broker.api.refusals import refused
 from broker.api.security import query_token, signed_url
 from broker.api.services import Services
 from broker.audit import principal_fields
@@ -177,5 +178,9 @@ async def stream_resource(request: Request) -> Response:
     params = request.path_params
     client = await get_client(request, services)
     token = _query_token(request.scope["query_string"])
-    served = await services.proxy.resource(params["camera_id"], token, params["name"], client)
+    try:
+        served = await services.proxy.resource(params["camera_id"], token, params["name"], client)
+    except StreamTokenError as exc:  # CJIS 5.4.1.1: counted per client, reason and minute (stream.refused)
+        await refused(request, "stream.refused", exc)
+        raise
     return Response(served.body, media_type=served.content_type, headers=NO_STORE)

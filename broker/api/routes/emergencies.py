@@ -1,10 +1,15 @@
-"""Emergencies: declare in one action, list, read, end."""
+"""Emergencies: declare in one action, list, read, end.
+
+A 403 on declaring, ending, extending or confirming is counted on the audit chain (``emergency.refused``, with the
+principal, the ``action`` and the reason: :mod:`broker.api.refusals`): CJIS Security Policy 5.4.1.1.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
 
 from broker.admin.declaration import Declaration
@@ -12,6 +17,7 @@ from broker.admin.emergencies import to_json
 from broker.api.deps import ClientDep, PrincipalDep, ServicesDep, is_auditor
 from broker.api.errordoc import raises
 from broker.api.models import Emergency, EmergencyList, Ending, Extension, ViewerList
+from broker.api.refusals import refused
 from broker.errors import (
     AuditUnavailable,
     Conflict,
@@ -20,6 +26,7 @@ from broker.errors import (
     StoreUnavailable,
     UnknownEmergency,
 )
+from broker.policy import Principal
 from broker.store.emergencies import EmergencyRecord
 from broker.timeutil import format_instant
 
@@ -32,10 +39,23 @@ EmergencyId = Annotated[str, Path(min_length=1, examples=["em-0123456789ab"])]  
     responses=raises(PermissionDenied, InvalidRequest, Conflict, AuditUnavailable, StoreUnavailable),
 )  # fmt: skip
 async def declare(
-    body: Declaration, principal: PrincipalDep, services: ServicesDep, client: ClientDep
+    body: Declaration, principal: PrincipalDep, services: ServicesDep, client: ClientDep, request: Request
 ) -> dict[str, Any]:
-    rec = await run_in_threadpool(services.emergencies.declare, principal, body, client)
+    rec = await _refusals_counted(
+        request, principal, "declare", lambda: services.emergencies.declare(principal, body, client), mou=body.mou
+    )
     return to_json(rec, services.clock.now())
+
+
+async def _refusals_counted(
+    request: Request, principal: Principal, action: str, call: Callable[[], EmergencyRecord], mou: str | None = None
+) -> EmergencyRecord:
+    """``call()`` off the event loop; a 403 is counted as ``emergency.refused`` before it is answered."""
+    try:
+        return await run_in_threadpool(call)
+    except PermissionDenied as exc:
+        await refused(request, "emergency.refused", exc, principal=principal, action=action, mou=mou)
+        raise
 
 
 @router.get("", response_model=EmergencyList, responses=raises(StoreUnavailable))
@@ -57,13 +77,19 @@ def get_emergency(emergency_id: EmergencyId, principal: PrincipalDep, services: 
     responses=raises(PermissionDenied, UnknownEmergency, Conflict, AuditUnavailable, StoreUnavailable),
 )  # fmt: skip
 async def end(
-    emergency_id: EmergencyId, principal: PrincipalDep, services: ServicesDep, client: ClientDep,
+    emergency_id: EmergencyId,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    client: ClientDep,
+    request: Request,
     body: Ending | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """End now, optionally saying why (recorded)."""
     await run_in_threadpool(_visible, emergency_id, principal, services)  # 404 as for reading it, not 403
     reason = body.reason if body is not None else None
-    rec = await run_in_threadpool(services.emergencies.end, principal, emergency_id, client, reason)
+    rec = await _refusals_counted(
+        request, principal, "end", lambda: services.emergencies.end(principal, emergency_id, client, reason)
+    )
     return to_json(rec, services.clock.now())
 
 
@@ -72,12 +98,20 @@ async def end(
     responses=raises(PermissionDenied, UnknownEmergency, Conflict, InvalidRequest, AuditUnavailable, StoreUnavailable),
 )  # fmt: skip
 async def extend(
-    emergency_id: EmergencyId, body: Extension, principal: PrincipalDep, services: ServicesDep, client: ClientDep
+    emergency_id: EmergencyId,
+    body: Extension,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    client: ClientDep,
+    request: Request,
 ) -> dict[str, Any]:
     """Move the expiry later; expires_at - declared_at stays within the MOU's max_duration (else 422 minutes)."""
     await run_in_threadpool(_visible, emergency_id, principal, services)
-    rec = await run_in_threadpool(
-        services.emergencies.extend, principal, emergency_id, body.minutes, body.reason, client
+    rec = await _refusals_counted(
+        request,
+        principal,
+        "extend",
+        lambda: services.emergencies.extend(principal, emergency_id, body.minutes, body.reason, client),
     )
     return to_json(rec, services.clock.now())
 
@@ -87,11 +121,13 @@ async def extend(
     responses=raises(PermissionDenied, UnknownEmergency, Conflict, AuditUnavailable, StoreUnavailable),
 )  # fmt: skip
 async def confirm(
-    emergency_id: EmergencyId, principal: PrincipalDep, services: ServicesDep, client: ClientDep
+    emergency_id: EmergencyId, principal: PrincipalDep, services: ServicesDep, client: ClientDep, request: Request
 ) -> dict[str, Any]:
     """Confirm a trigger-declared emergency (a role named in the MOU's emergency.confirm, within its time)."""
     await run_in_threadpool(_visible, emergency_id, principal, services)
-    rec = await run_in_threadpool(services.emergencies.confirm, principal, emergency_id, client)
+    rec = await _refusals_counted(
+        request, principal, "confirm", lambda: services.emergencies.confirm(principal, emergency_id, client)
+    )
     return to_json(rec, services.clock.now())
 
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from broker.api.deps import PrincipalDep, ServicesDep, is_operator
 from broker.api.errordoc import raises
 from broker.api.models import Instant
+from broker.api.refusals import refused
 from broker.errors import PermissionDenied, StoreUnavailable
 from broker.inventory.unclassified import unclassified
 from broker.policy import Principal
@@ -77,15 +78,17 @@ class SharingPage(BaseModel):
     limit: int
 
 
-async def get_owner_staff(principal: PrincipalDep, services: ServicesDep) -> Principal:
+async def get_owner_staff(principal: PrincipalDep, services: ServicesDep, request: Request) -> Principal:
     named = owner_roles(services.catalog.mous.values(), principal.agency)
     if is_operator(principal, services) or not principal.roles.isdisjoint(named):
         return principal
-    raise PermissionDenied(
+    exc = PermissionDenied(
         "what partner agencies may see of an agency's cameras is for that agency's operators (school IT) and the "
         "roles its MOUs name for it (principals): ask your agency's administrator for one of those roles",
         reason="not_owner_staff",
     )
+    await refused(request, "access.refused", exc, principal=principal)  # CJIS 5.4.1.1, counted per minute
+    raise exc
 
 
 OwnerStaffDep = Annotated[Principal, Depends(get_owner_staff)]

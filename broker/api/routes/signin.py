@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from broker.api.deps import ServicesDep
+from broker.api.refusals import refused
 from broker.api.security import console_session, own_origin, public
 from broker.console.page import html_page
 from broker.errors import AuthenticationError, NotFound
@@ -104,7 +105,11 @@ async def login(request: Request, services: ServicesDep, issuer: str | None = No
 async def callback(request: Request, services: ServicesDep) -> Response:
     if services.signin is None or services.console is None:
         raise NotFound("sign-in is not configured")
-    issuer, principal = await services.signin.callback(request)
+    try:
+        issuer, principal = await services.signin.callback(request)
+    except AuthenticationError as exc:  # CJIS 5.4.1.1: an unsuccessful sign-in is audited (counted per minute)
+        await refused(request, "signin.refused", exc)
+        raise
     return await start_session(request, services, issuer, principal)
 
 

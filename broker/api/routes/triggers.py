@@ -1,7 +1,8 @@
 """Signed webhooks: triggers (panic buttons, alarm panels, CAD systems) and mobile camera positions.
 
 Both routes are opened with ``@signed_webhook``: no bearer token, the Standard Webhooks signature instead,
-verified over the raw body before any of it is parsed (an unsigned or badly signed request is 401).
+verified over the raw body before any of it is parsed (an unsigned or badly signed request is 401). A trigger body
+over its limit is not kept, but its signature is checked as it is read: 401 when forged, whatever its size.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from broker.admin.positions import MAX_POSITIONS_BODY, Reports
-from broker.admin.triggers import MAX_BODY, TriggerEvent
+from broker.admin.triggers import MAX_BODY, MAX_VERIFIED_BODY, TriggerEvent, TriggerService
 from broker.api.deps import ClientDep, ServicesDep
 from broker.api.errordoc import raises
 from broker.api.models import PositionsAccepted, TriggerOutcome
@@ -22,11 +23,13 @@ from broker.api.security import signed_webhook
 from broker.errors import (
     AuditUnavailable,
     Conflict,
+    ContentTooLarge,
     InvalidRequest,
     PermissionDenied,
     SignatureError,
     StoreUnavailable,
 )
+from broker.identity.webhooks import StreamedSignature
 
 router = APIRouter(prefix="/api/v1", tags=["triggers"])
 SourceId = Annotated[str, Path(min_length=1, max_length=64, examples=["ncps"])]
@@ -49,6 +52,33 @@ async def _read(request: Request, limit: int) -> bytes:
     return b"".join(chunks)[: limit + 1]
 
 
+async def _read_event(
+    request: Request, triggers: TriggerService, source: str
+) -> tuple[bytes, StreamedSignature | None]:
+    """At most ``MAX_BODY + 1`` bytes of the body kept; past MAX_BODY the rest is only fed to the signature check
+    (constant memory), up to MAX_VERIFIED_BODY; nothing more is read once the headers alone refuse it."""
+    kept: list[bytes] = []
+    size = 0
+    streamed: StreamedSignature | None = None
+    async for chunk in request.stream():
+        size += len(chunk)
+        if streamed is not None:
+            streamed.update(chunk)
+        else:
+            kept.append(chunk)
+            if size > MAX_BODY:
+                streamed = triggers.streamed(source, request.headers)
+                if streamed is None:
+                    break
+                for part in kept:
+                    streamed.update(part)
+                kept = [b"".join(kept)[: MAX_BODY + 1]]
+        if size > MAX_VERIFIED_BODY:
+            streamed = None
+            break
+    return b"".join(kept)[: MAX_BODY + 1], streamed
+
+
 def _inline(node: Any, defs: dict[str, Any]) -> Any:
     """The schema with every ``$ref`` to its ``$defs`` replaced by the definition (these models are not recursive)."""
     if isinstance(node, dict):
@@ -69,15 +99,17 @@ def _body(adapter: TypeAdapter[Any]) -> dict[str, Any]:
 
 @router.post(
     "/triggers/{source}", response_model=TriggerOutcome,
-    responses=raises(SignatureError, PermissionDenied, InvalidRequest, Conflict, AuditUnavailable, StoreUnavailable),
+    responses=raises(
+        SignatureError, PermissionDenied, InvalidRequest, Conflict, ContentTooLarge, AuditUnavailable, StoreUnavailable
+    ),
     openapi_extra=_body(TypeAdapter(TriggerEvent)) | {"parameters": SIGNED_HEADERS},
 )  # fmt: skip
 @signed_webhook
 async def trigger(source: SourceId, request: Request, services: ServicesDep, client: ClientDep) -> Any:
     """Declare, extend or end ("all clear") an emergency from a signed event of ``source``."""
     assert services.triggers is not None
-    body = await _read(request, MAX_BODY)
-    status, answer = await run_in_threadpool(services.triggers.handle, source, request.headers, body, client)
+    body, streamed = await _read_event(request, services.triggers, source)
+    status, answer = await run_in_threadpool(services.triggers.handle, source, request.headers, body, client, streamed)
     return JSONResponse(answer, status_code=status)
 
 

@@ -1,0 +1,128 @@
+"""One outage of the audit store under live viewing, and what must hold (issue 12, "What to build" 1 and 2).
+
+:func:`watch_through_outage` runs ffmpeg viewers through the counting proxy until each has watched, breaks the
+store (``breaking``), and checks that:
+
+- every viewer is refused (503 ``audit_unavailable``, ``Retry-After``) and no answer was delivered later than
+  ``stop_bound`` seconds after the break;
+- ``/readyz`` answers 503 with ``audit.writable`` false and a reason matching ``reason``, and the broker logged
+  that the audit store is not writable;
+
+then repairs it (``repairing``) and checks that ``/readyz`` and a live playlist are back within ``resume_bound``
+seconds and every viewer watches again, from the same broker process. Then, the broker stopped: every answer a
+viewer received has its ``session.served`` record, every session has one ``session.end`` carrying its durable
+totals, and ``camgate audit verify`` passes.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from tests.rigs.district import LIVE, Rig, assert_nothing_unrecorded, read_records, served_tallies
+from tests.rigs.proxy import CountingProxy, counting_proxy
+from tests.rigs.viewers import viewers
+from tests.waiting import wait_for
+
+STOP_BOUND = 2.0  # seconds from the break to the last answer delivered (the issue: "within a second")
+RESUME_BOUND = 5.0  # seconds from the repair to service (the issue's "Done means")
+
+
+@dataclass
+class Outage:
+    reason: str
+    stopped_after: float  # last answer delivered, seconds after the break (negative: before it)
+    unready_after: float  # /readyz 503, seconds after the break
+    resumed_after: float  # a live playlist answered again, seconds after the repair
+    received: list[int]  # answers each viewer received
+    surplus: list[int]  # answers recorded but not delivered, per viewer
+
+    def __str__(self) -> str:
+        return (
+            f"stopped {self.stopped_after:+.2f} s, readyz 503 {self.unready_after:.2f} s after the break; "
+            f"resumed {self.resumed_after:.2f} s after the repair; received {self.received}, "
+            f"recorded beyond that {self.surplus}; reason: {self.reason}"
+        )
+
+
+def _segments(proxy: CountingProxy, viewer: int, since: float | None = None) -> int:
+    return sum(1 for h in proxy.hits(viewer, since=since) if h.received and h.kind == "segment")
+
+
+def watch_through_outage(
+    rig: Rig,
+    n_viewers: int,
+    breaking: Callable[[], None],
+    repairing: Callable[[], None],
+    reason: str,
+    *,
+    stop_bound: float = STOP_BOUND,
+    resume_bound: float = RESUME_BOUND,
+) -> Outage:
+    subs = [f"officer-{i}" for i in range(n_viewers)]
+    tokens = [rig.token(sub) for sub in subs]
+    with counting_proxy(rig.url, n_viewers) as proxy:
+        live = [proxy.url(i, LIVE) for i in range(n_viewers)]
+
+        def ask(i: int) -> httpx.Response:
+            return httpx.get(live[i], headers={"Authorization": f"Bearer {tokens[i]}"}, timeout=10)
+
+        with viewers(list(zip(live, tokens, strict=True))):
+            wait_for(lambda: all(_segments(proxy, i) >= 2 for i in range(n_viewers)), 60, "every viewer to watch")
+
+            broke = time.monotonic()
+            breaking()
+            wait_for(lambda: rig.readyz().status_code == 503, 10, "readyz 503")
+            unready_after = time.monotonic() - broke
+
+            def refused(i: int) -> list[int]:
+                return [h.status for h in proxy.hits(i, since=broke + stop_bound) if h.status == 503]
+
+            wait_for(lambda: all(len(refused(i)) >= 2 for i in range(n_viewers)), 30, "every viewer to be refused")
+            late = [h for h in proxy.hits(since=broke + stop_bound) if h.received]
+            assert not late, f"{len(late)} answers delivered more than {stop_bound} s after the break"
+            stopped_after = max(h.ended for h in proxy.received()) - broke
+            errors = {h.error for h in proxy.hits(since=broke + stop_bound) if not h.received}
+            assert errors == {"audit_unavailable"}, errors
+
+            r = ask(0)
+            assert r.status_code == 503 and r.json()["error"] == "audit_unavailable", r.text
+            assert int(r.headers["Retry-After"]) > 0
+            ready = rig.readyz()
+            assert ready.status_code == 503 and ready.json()["status"] == "unavailable", ready.text
+            audit = ready.json()["audit"]
+            assert audit["writable"] is False and re.search(reason, audit["reason"]), audit
+            assert f"audit store not writable: {audit['reason']}" in rig.log()
+
+            repaired = time.monotonic()
+            repairing()
+            wait_for(lambda: rig.readyz().status_code == 200, resume_bound, "readyz 200 after the repair")
+            wait_for(lambda: ask(0).status_code == 200, resume_bound, "a live playlist after the repair")
+            resumed_after = time.monotonic() - repaired
+            assert resumed_after <= resume_bound
+            wait_for(lambda: all(_segments(proxy, i, repaired) for i in range(n_viewers)), 30, "the viewers to resume")
+            assert len(rig.started) == 1 and rig.started[0].proc.poll() is None, "the broker was restarted"
+    rig.stop()  # the open sessions end, their records written
+    received = [[h.nbytes for h in proxy.received(i)] for i in range(n_viewers)]
+    tallies = served_tallies(rig.database_url)
+    surplus = [assert_nothing_unrecorded(tallies.get(sub), received[i]) for i, sub in enumerate(subs)]
+    assert_every_session_ended(rig)
+    assert rig.verify_cli()["ok"] is True
+    return Outage(audit["reason"], stopped_after, unready_after, resumed_after, [len(r) for r in received], surplus)
+
+
+def assert_every_session_ended(rig: Rig) -> None:
+    """Each session started has exactly one end, carrying the totals of its last ``session.served`` record."""
+    started = {str(r.details["session"]) for r in read_records(rig.database_url, "session.start")}
+    ends = [r for r in read_records(rig.database_url, "session.end")]
+    ended = [str(r.details["session"]) for r in ends]
+    assert sorted(ended) == sorted(started), "sessions without exactly one end"
+    last: dict[str, int] = {}
+    for rec in read_records(rig.database_url, "session.served"):
+        last[str(rec.details["session"])] = max(last.get(str(rec.details["session"]), 0), rec.details["requests"])
+    for end in ends:
+        assert end.details["requests"] == last.get(str(end.details["session"]), 0), end.details

@@ -88,6 +88,9 @@ class Rig:
     def token(self, sub: str, roles: tuple[str, ...] = ("officer",), agency: str = "ncpd") -> str:
         return dev_token(self.data_dir, sub, agency, list(roles))
 
+    def get(self, path: str, token: str, timeout: float = 10.0) -> httpx.Response:
+        return httpx.get(f"{self.url}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
+
     def readyz(self, timeout: float = 5.0) -> httpx.Response:
         return httpx.get(f"{self.url}/readyz", timeout=timeout)
 

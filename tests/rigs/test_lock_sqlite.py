@@ -35,8 +35,9 @@ class LockHolder:
         self.proc: subprocess.Popen[str] | None = None
 
     def hold(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", HOLD, str(self.database)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)  # fmt: skip
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", HOLD, str(self.database)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "locked"
 
     def release(self) -> None:

@@ -5,6 +5,8 @@ URLs look like) and forwards each request to the broker's current URL (:attr:`Co
 when a restarted broker listens elsewhere). Each answer is kept as a :class:`Hit`: what the broker sent, read
 completely before it is passed on. A request the broker never answered (killed, refused the connection) is a
 502 of the proxy's own, with ``error`` ``"no_answer"``: never counted as received.
+
+Put between the broker and the camera system, with :attr:`CountingProxy.faults`, it is a failing upstream.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class CountingProxy:
         self.ports = [s.getsockname()[1] for s in self._sockets]
         self._viewer_of = {port: i for i, port in enumerate(self.ports)}
         self._client: httpx.AsyncClient | None = None
+        self.faults: dict[str, int] = {}  # kind ("playlist", "segment") -> status answered instead of forwarding
         self.app = Starlette(routes=[Route("/{path:path}", self._forward)], lifespan=self._lifespan)
 
     @asynccontextmanager
@@ -78,6 +81,9 @@ class CountingProxy:
         url = f"{self.target}{path}" + (f"?{request.url.query}" if request.url.query else "")
         headers = {k: v for k, v in request.headers.items() if k.lower() in ("authorization", "accept")}
         started = time.monotonic()
+        if kind in self.faults:  # a failing server, as the broker sees it
+            self._keep(Hit(viewer, kind, self.faults[kind], 0, started, time.monotonic(), "injected"))
+            return Response(b"injected failure", status_code=self.faults[kind])
         try:
             r = await self._client.get(url, headers=headers)
             body = r.content  # read whole: it left the broker

@@ -18,10 +18,10 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Connection, Row, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from broker.audit.chain import VerifyResult
+from broker.audit.chain import VerifyResult, record_hash
 from broker.audit.groupcommit import CommitFailed, GroupCommit
 from broker.audit.health import AuditHealth, reserve_problem
 from broker.audit.reader import verify_rows
@@ -39,6 +39,7 @@ VERIFY_PAGE = 20_000
 MAX_QUERY = 1000
 MAX_EMERGENCY_RECORDS = 20_000  # an emergency's sessions and transitions read at once (timeline)
 DEFAULT_MAX_BATCH = 256  # as broker.settings.GroupCommitSettings.max_batch
+PROBE_RECORD_BYTES = 1024  # the probe's trial row: larger than a served or decision record
 
 
 def _record(row: Row[Any]) -> AuditRecord:
@@ -168,7 +169,7 @@ class AuditLog:
             try:
                 with self._store.begin_write(self._write_timeout) as conn:
                     conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq))
-                    conn.execute(select(audit_records.c.seq).limit(0)).all()
+                    self._trial_insert(conn)
             except Exception as exc:
                 self._refused(started)
                 self.health.failed(f"a test write failed: {driver_problem(exc)}", now)
@@ -176,6 +177,24 @@ class AuditLog:
             self._failed_at = None
         self.health.recovered(now)
         return True
+
+    def _trial_insert(self, conn: Connection) -> None:
+        """Insert a record's worth of row as the next one, then roll it back to a savepoint.
+
+        The head's in-place update alone can succeed on a full disk (PostgreSQL rewrites the row within its page,
+        into WAL segments made in advance) while the next append needs a new page of ``audit_records`` or of an
+        index and fails: readyz went back to 200 every second during a full disk. An insert of the same shape
+        meets what the append meets; rolled back to its savepoint, it leaves no record (the head's row lock,
+        ``BEGIN IMMEDIATE`` on SQLite, keeps its seq free meanwhile).
+        """
+        head = conn.execute(HEAD).one()
+        values = prepare("audit.probe", {"details": {"padding": "x" * PROBE_RECORD_BYTES}})
+        trial = AuditRecord(seq=head.seq + 1, ts=as_utc(self._clock.now()), prev_hash=head.hash, **values)
+        savepoint = conn.begin_nested()
+        try:
+            conn.execute(audit_records.insert(), {**trial.hash_fields(), "hash": record_hash(trial)})
+        finally:
+            savepoint.rollback()
 
     # -- reading -----------------------------------------------------------------------------------
 

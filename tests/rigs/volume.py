@@ -71,3 +71,33 @@ def tmpfs(path: Path, size: str = "8m") -> Iterator[Volume]:
     finally:
         if _run("umount", str(path)).returncode != 0:
             _run("umount", "-l", str(path))
+
+
+@contextlib.contextmanager
+def ext4_loop(path: Path, image: Path, size_mb: int = 32) -> Iterator[Volume]:
+    """An ext4 filesystem in ``image`` (a file of ``size_mb``), loop-mounted on ``path``; unmounted and deleted
+    when done. Unlike tmpfs, ext4 refuses writes through descriptors already open to an immutable file."""
+    path.mkdir(parents=True, exist_ok=True)
+    with image.open("wb") as f:
+        f.truncate(size_mb * 1024 * 1024)
+    made = _run("mkfs.ext4", "-q", "-F", str(image))
+    if made.returncode != 0:
+        pytest.skip(f"cannot make an ext4 filesystem: {made.stderr.strip() or 'mkfs.ext4 failed'}")
+    mounted = _run("mount", "-o", "loop", str(image), str(path))
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot loop-mount a filesystem (needs root and loop devices): {mounted.stderr.strip()}")
+    try:
+        yield Volume(path)
+    finally:
+        if _run("umount", str(path)).returncode != 0:
+            _run("umount", "-l", str(path))
+        image.unlink(missing_ok=True)
+
+
+def write_protect(*files: Path, on: bool = True) -> None:
+    """``chattr +i`` (or ``-i``): no writes, not even through descriptors already open (on ext4). Files that do
+    not exist (any more) are left alone."""
+    present = [str(f) for f in files if f.exists()]
+    assert present or not on, f"none of {files} exists"
+    done = _run("chattr", "+i" if on else "-i", *present) if present else None
+    assert done is None or done.returncode == 0, done.stderr

@@ -11,6 +11,12 @@ from broker.demo.vms import SimulatedVms
 from tests.rigs.district import CAMERA
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "rig: a real broker made to lose its audit store under ffmpeg viewers (root: mounts; ~90 s in all)"
+    )
+
+
 @pytest.fixture(scope="session")
 def vms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatedVms]:
     """Live H.264 of the rigs' camera: 1-second segments of small frames, off the volumes the rigs fill."""

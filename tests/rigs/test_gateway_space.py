@@ -25,7 +25,7 @@ from tests.gateway.rig import PASSWORD, USER, rtsp_broker
 from tests.rigs.volume import tmpfs
 from tests.waiting import wait_for
 
-pytestmark = pytest.mark.video
+pytestmark = [pytest.mark.video, pytest.mark.rig]
 RESERVE = 512 * 1024  # the gateway keeps twice this free
 LEFT = 2 * 1024 * 1024
 GATEWAY = {"retention_seconds": 600, "segment_seconds": 0.5, "list_size": 3}

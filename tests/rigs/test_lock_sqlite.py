@@ -18,7 +18,7 @@ from broker.demo.vms import SimulatedVms
 from tests.rigs.district import Rig, write_documents
 from tests.rigs.outage import watch_through_outage
 
-pytestmark = pytest.mark.video
+pytestmark = [pytest.mark.video, pytest.mark.rig]
 HOLD = """
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)

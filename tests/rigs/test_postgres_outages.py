@@ -15,7 +15,7 @@ from tests.rigs.district import Rig, write_documents
 from tests.rigs.outage import watch_through_outage
 from tests.rigs.pgcluster import throwaway_cluster
 
-pytestmark = pytest.mark.video
+pytestmark = [pytest.mark.video, pytest.mark.rig]
 UNTIL_A_NEW_PAGE = 10.0  # seconds of three viewers' records until PostgreSQL must take a new page
 
 

@@ -19,7 +19,7 @@ from tests.rigs.district import Rig, write_documents
 from tests.rigs.outage import watch_through_outage
 from tests.rigs.volume import ext4_loop, write_protect
 
-pytestmark = pytest.mark.video
+pytestmark = [pytest.mark.video, pytest.mark.rig]
 
 
 def test_an_unwritable_database_stops_viewing_and_writes_allowed_again_resume_it(

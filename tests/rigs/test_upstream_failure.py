@@ -21,7 +21,7 @@ from tests.rigs.proxy import counting_proxy
 from tests.rigs.viewers import viewers
 from tests.waiting import wait_for
 
-pytestmark = pytest.mark.video
+pytestmark = [pytest.mark.video, pytest.mark.rig]
 VIEWERS = 2
 
 

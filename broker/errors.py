@@ -198,6 +198,10 @@ class AuditUnavailable(ServiceUnavailable):
 
 class StoreUnavailable(ServiceUnavailable):
     code = "store_unavailable"
+    retry_after = 5
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}  # RFC 9110 §10.2.3: a 503 says when to try again
 
 
 class GatewayBusy(ServiceUnavailable):

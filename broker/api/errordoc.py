@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from broker.errors import AuthenticationError, CamgateError, GatewayBusy
+from broker.errors import AuditUnavailable, AuthenticationError, CamgateError, GatewayBusy, StoreUnavailable
 
 ERROR_REF = "#/components/schemas/Error"
 CODES_KEY = "x-camgate-error-codes"  # the codes of one answer, kept so the builder can merge more in
@@ -40,10 +40,12 @@ WWW_AUTHENTICATE = {
     }
 }
 
-# RFC 9110 §10.2.3: how long to wait before asking again (sent with 503 gateway_busy only).
+# RFC 9110 §10.2.3: how long to wait before asking again (sent with these 503s).
+RETRY_AFTER_CODES = (AuditUnavailable.code, GatewayBusy.code, StoreUnavailable.code)
 RETRY_AFTER = {
     "Retry-After": {
-        "description": "Seconds to wait before asking again (RFC 9110 §10.2.3); with `gateway_busy`",
+        "description": "Seconds to wait before asking again (RFC 9110 §10.2.3); with "
+        + ", ".join(f"`{code}`" for code in RETRY_AFTER_CODES),
         "required": False,
         "schema": {"type": "string", "pattern": "^[0-9]+$"},
     }
@@ -103,7 +105,7 @@ def error_answer(status: int, codes: Iterable[str]) -> dict[str, Any]:
     }
     if status == AuthenticationError.status:
         answer["headers"] = WWW_AUTHENTICATE
-    if GatewayBusy.code in ordered:
+    if set(RETRY_AFTER_CODES) & set(ordered):
         answer["headers"] = RETRY_AFTER
     return answer
 

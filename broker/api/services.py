@@ -31,6 +31,7 @@ from broker.enforcement.sessions import SessionTracker
 from broker.enforcement.streamtoken import StreamTokenSigner
 from broker.errors import CamgateError, ConfigError
 from broker.gateway import Gateway, GatewayAdapter, gateway_loader
+from broker.gateway.space import DiskGuard
 from broker.identity import DevIssuer, TokenVerifier
 from broker.identity.oidc import LoginCache, SignIn
 from broker.identity.sessions import ConsoleSessions
@@ -227,7 +228,8 @@ def build_services(
     )
     guard = Guard(lambda: live.catalog, emergencies, audit, clock, book)
     sessions = SessionTracker(audit, clock, settings.streams.session_idle_seconds)
-    gateway = Gateway(settings.gateway, settings.gateway_dir, clock)
+    keep_free = DiskGuard(2 * settings.audit.reserve_bytes, store.database_path)  # the audit's reserve and as much
+    gateway = Gateway(settings.gateway, settings.gateway_dir, clock, disk=keep_free)
     pool = AdapterPool(catalog.system_specs(), loader=gateway_loader(load_adapter, gateway))
     gateway.bind(
         systems=pool.adapters,

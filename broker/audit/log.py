@@ -13,14 +13,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Connection, Row, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from broker.audit.chain import VerifyResult
+from broker.audit.chain import VerifyResult, record_hash
 from broker.audit.groupcommit import CommitFailed, GroupCommit
 from broker.audit.health import AuditHealth, reserve_problem
 from broker.audit.reader import verify_rows
@@ -39,6 +40,7 @@ VERIFY_PAGE = 20_000
 MAX_QUERY = 1000
 MAX_EMERGENCY_RECORDS = 20_000  # an emergency's sessions and transitions read at once (timeline)
 DEFAULT_MAX_BATCH = 256  # as broker.settings.GroupCommitSettings.max_batch
+PROBE_RECORD_BYTES = 1024  # the probe's trial row: larger than a served or decision record
 
 
 def _record(row: Row[Any]) -> AuditRecord:
@@ -68,6 +70,7 @@ class AuditLog:
         self._write_lock = threading.Lock()  # held by the committing leader and by probe()
         self.health = AuditHealth()
         self._reserve_low = False
+        self._failed_at: datetime | None = None  # end of the last write (batch or probe) the store refused
 
     @property
     def healthy(self) -> bool:
@@ -135,16 +138,42 @@ class AuditLog:
     def _write(self, batch: Sequence[dict[str, Any]]) -> list[AuditRecord]:
         """Run by the group commit's leader: one transaction for the whole batch."""
         with self._write_lock:
+            if self._refused_just_now():
+                raise AuditUnavailable(f"the audit log cannot take records now ({self.health.state.reason})")
+            started = time.monotonic()
             try:
                 records = self._writer.write(batch)
             except Exception as exc:
                 kinds = sorted({values["kind"] for values in batch})
                 log.error("audit append failed (%d records: %s): %s", len(batch), ", ".join(kinds), driver_problem(exc))
+                self._refused(started)
                 self.health.failed(f"an append failed: {driver_problem(exc)}", self._clock.now())
                 raise
+            self._failed_at = None
             if not self._reserve_low:
                 self.health.recovered(self._clock.now())
             return records
+
+    def _refused(self, started: float) -> None:
+        """A write begun at ``started`` (``time.monotonic()``) failed: if only after waiting (a lock held
+        elsewhere, a database that does not answer), the batches behind it fail at once for a while."""
+        waited = time.monotonic() - started  # a real wait for a lock or a connection, whatever the clock says
+        if self._write_timeout is not None and waited >= self._write_timeout / 2:
+            self._failed_at = self._clock.now()
+
+    def _refused_just_now(self) -> bool:
+        """Whether the store refused a write after a wait less than ``write_timeout`` ago: then fail at once.
+
+        A batch waits up to ``write_timeout`` for another writer's lock, and the batches queued behind it (every
+        viewer's next answer) would each wait as long again, one after the other: with a lock held elsewhere, a
+        request hung for seconds before its 503. So after such a refusal the batches of the next
+        ``write_timeout`` fail without asking, then one asks again (and the housekeeping probe asks every
+        second): a request waits about one ``write_timeout`` at most, and a success ends it. A refusal that came
+        at once (a full disk, a read-only file) costs nothing to ask again, so it opens no such window.
+        """
+        if self._failed_at is None or self._write_timeout is None or self.health.ok:
+            return False
+        return (self._clock.now() - self._failed_at).total_seconds() < self._write_timeout
 
     def probe(self) -> bool:
         """Could a record be written now? Checks the disk reserve, then commits a real (no-op) write.
@@ -161,15 +190,36 @@ class AuditLog:
             self.health.failed(low, now)
             return False
         with self._write_lock:
+            started = time.monotonic()
             try:
                 with self._store.begin_write(self._write_timeout) as conn:
                     conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq))
-                    conn.execute(select(audit_records.c.seq).limit(0)).all()
+                    self._trial_insert(conn)
             except Exception as exc:
+                self._refused(started)
                 self.health.failed(f"a test write failed: {driver_problem(exc)}", now)
                 return False
+            self._failed_at = None
         self.health.recovered(now)
         return True
+
+    def _trial_insert(self, conn: Connection) -> None:
+        """Insert a record's worth of row as the next one, then roll it back to a savepoint.
+
+        The head's in-place update alone can succeed on a full disk (PostgreSQL rewrites the row within its page,
+        into WAL segments made in advance) while the next append needs a new page of ``audit_records`` or of an
+        index and fails: readyz went back to 200 every second during a full disk. An insert of the same shape
+        meets what the append meets; rolled back to its savepoint, it leaves no record (the head's row lock,
+        ``BEGIN IMMEDIATE`` on SQLite, keeps its seq free meanwhile).
+        """
+        head = conn.execute(HEAD).one()
+        values = prepare("audit.probe", {"details": {"padding": "x" * PROBE_RECORD_BYTES}})
+        trial = AuditRecord(seq=head.seq + 1, ts=as_utc(self._clock.now()), prev_hash=head.hash, **values)
+        savepoint = conn.begin_nested()
+        try:
+            conn.execute(audit_records.insert(), {**trial.hash_fields(), "hash": record_hash(trial)})
+        finally:
+            savepoint.rollback()
 
     # -- reading -----------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from broker.clock import Clock
 from broker.errors import GatewayBusy
 from broker.gateway.ffmpeg import ffmpeg_binary
 from broker.gateway.process import Launcher, launch_ffmpeg, stop_orphans
+from broker.gateway.space import DiskGuard, bytes_held, shed_oldest
 from broker.gateway.stream import STOP_GRACE_SECONDS, CameraStream, State
 from broker.settings import GatewaySettings
 
@@ -65,10 +66,19 @@ def stream_key(system: str, ref: str) -> str:
 
 class Gateway:
     def __init__(
-        self, cfg: GatewaySettings, root: Path, clock: Clock, *, launcher: Launcher = launch_ffmpeg,
+        self,
+        cfg: GatewaySettings,
+        root: Path,
+        clock: Clock,
+        *,
+        launcher: Launcher = launch_ffmpeg,
         ffmpeg: str | None = None,
-    ) -> None:  # fmt: skip
+        disk: DiskGuard | None = None,
+    ) -> None:
         self.cfg, self.root, self.clock, self._launch = cfg, root, clock, launcher
+        self.disk = disk  # the audit log's reserve, kept free of segments (broker/gateway/space.py)
+        self._shedding = False
+        self._paused_need: int | None = None  # recording always paused for disk space: the bytes it held then
         self.ffmpeg = ffmpeg or ffmpeg_binary(cfg.ffmpeg)
         self._owners: dict[int, Owner] = {}
         self._streams: dict[tuple[int, str], CameraStream] = {}
@@ -161,6 +171,40 @@ class Gateway:
         for stream in list(self._streams.values()):
             await stream.tick(now)
         self._finish_retired(now)
+        self._keep_disk_free()
+
+    def _keep_disk_free(self) -> None:
+        """Keep the audit log's share of the disk free (broker/gateway/space.py): delete the oldest footage, and
+        pause recording always when that is not enough; record again once there is room for it."""
+        if self.disk is None or not self._prepared:
+            return
+        disk = self.disk
+        if self._paused_need is not None and disk.shortfall(self.root, extra=self._paused_need) == 0:
+            log.warning("gateway: disk space is back: recording always again")
+            self._paused_need = None
+        short = disk.shortfall(self.root)
+        if short <= 0:
+            if disk.shortfall(self.root, extra=disk.keep_free) == 0:
+                self._shedding = False  # well clear: the next shortfall is a new episode, logged again
+            return
+        streams = list(self._streams.values())
+        deleted, freed, short = shed_oldest(streams, short, lambda: disk.shortfall(self.root))
+        if not self._shedding:
+            log.warning(
+                "gateway: disk nearly full: the oldest recorded footage is deleted to keep %d bytes free for the "
+                "audit log (%d segments, %d bytes so far)",
+                disk.keep_free,
+                deleted,
+                freed,
+            )
+            self._shedding = True
+        if short > 0 and self._paused_need is None:
+            self._paused_need = bytes_held(s.directory for s in streams)
+            log.warning(
+                "gateway: disk nearly full: recording always paused (cameras run only while watched) to keep %d "
+                "bytes free for the audit log",
+                disk.keep_free,
+            )
 
     async def run(self) -> None:
         """Supervise every ``tick_seconds`` until cancelled."""
@@ -195,8 +239,8 @@ class Gateway:
                     stream.always = False
             for ref in sorted(refs):
                 stream = self._stream(owner, ref)
-                stream.always = True
-                if stream.active:
+                stream.always = self._paused_need is None  # paused for disk space: running while watched only
+                if stream.active or not stream.always:
                     continue
                 if self.active() >= self.cfg.max_processes:
                     if (owner.serial, ref) not in self._busy_logged:

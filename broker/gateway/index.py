@@ -147,6 +147,14 @@ class SegmentIndex:
     def newest(self) -> Segment | None:
         return self.segments[-1] if self.segments else None
 
+    def drop_oldest(self) -> str | None:
+        """Forget the oldest segment; returns its name (None if there is none)."""
+        if not self.segments:
+            return None
+        gone = self.segments.pop(0).name
+        self._names.discard(gone)
+        return gone
+
     def prune(self, before: datetime, keep: int) -> list[str]:
         """Forget the segments that ended before ``before``, except the newest ``keep``; returns their names."""
         cut = 0

@@ -175,6 +175,25 @@ class CameraStream:
             with contextlib.suppress(FileNotFoundError):
                 (self.directory / name).unlink()
 
+    def oldest_spare(self) -> datetime | None:
+        """When the oldest segment that may be given up for disk space starts (never one of a running process's
+        live window); None if there is none."""
+        keep = self.cfg.list_size if self.process is not None else 0
+        return self.index.segments[0].start if len(self.index) > keep else None
+
+    def shed_oldest(self) -> int:
+        """Delete the oldest spare segment (see :meth:`oldest_spare`); returns the bytes freed."""
+        if self.oldest_spare() is None:
+            return 0
+        name = self.index.drop_oldest()
+        path = self.directory / str(name)
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            return 0
+        return size
+
     # -- internals ----------------------------------------------------------------------------------------
 
     async def _start(self, now: datetime) -> None:

@@ -262,6 +262,7 @@ def test_a_declaration_that_could_not_be_stored_is_marked_failed_on_the_chain(ap
     api.sql("DROP TABLE emergencies")
     r = api.declare()
     assert r.status_code == 503 and r.json()["error"] == "store_unavailable"
+    assert int(r.headers["Retry-After"]) > 0  # RFC 9110 §10.2.3
     # The record and the row are one transaction: neither was written, and the attempt is on the chain.
     assert api.audit(kind="emergency.declare") == []
     (failed,) = api.audit(kind="emergency.declare_failed")

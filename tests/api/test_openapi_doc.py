@@ -35,6 +35,7 @@ def test_raises_groups_the_error_tree_by_status() -> None:
     assert sorted(responses) == [403, 404, 503]
     assert codes(responses[403]) == ["access_denied", "forbidden"]
     assert codes(responses[503]) == ["audit_unavailable", "store_unavailable"]
+    assert "Retry-After" in responses[503]["headers"]  # every 503 says when to ask again
     busy = raises(GatewayBusy, AuditUnavailable)[503]
     assert codes(busy) == ["audit_unavailable", "gateway_busy"] and "Retry-After" in busy["headers"]
 

@@ -76,15 +76,28 @@ class Rig:
 
 
 @contextmanager
-def rtsp_broker(tmp_path: Path, camera: FakeRtspCamera, *, gateway: dict[str, Any] | None = None,
-                gateway_block: dict[str, Any] | None = None, **system: Any) -> Iterator[Rig]:  # fmt: skip
-    """``gateway``: settings ``gateway.*``; ``gateway_block``: the system's ``gateway`` entry; ``system``: other keys."""
+def rtsp_broker(
+    tmp_path: Path,
+    camera: FakeRtspCamera,
+    *,
+    gateway: dict[str, Any] | None = None,
+    gateway_block: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
+    **system: Any,
+) -> Iterator[Rig]:
+    """``gateway``: settings ``gateway.*``; ``gateway_block``: the system's ``gateway`` entry; ``settings``: other
+    sections of the settings (e.g. ``audit``); ``system``: other keys of the system."""
     if gateway_block is not None:
         system["gateway"] = gateway_block
     inventory = write_documents(tmp_path, camera, **system)
-    settings = load_settings(mode="dev", data_dir=tmp_path / "data", gateway=FAST | (gateway or {}),
-                             policy={"inventory": inventory, "mous": [tmp_path / "mou"]})  # fmt: skip
-    app = create_app(settings)
+    loaded = load_settings(
+        mode="dev",
+        data_dir=tmp_path / "data",
+        gateway=FAST | (gateway or {}),
+        policy={"inventory": inventory, "mous": [tmp_path / "mou"]},
+        **(settings or {}),
+    )
+    app = create_app(loaded)
     with serve_in_thread(app) as url:
         yield Rig(url, app.state.services, camera)
 

@@ -65,6 +65,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services.start()
+        # Ready only once the audit log was seen taking a write: /readyz must not say 200 before the first tick.
+        await run_in_threadpool(services.audit.probe)
         task = asyncio.create_task(_housekeeping(services)) if housekeeping else None
         syncing = housekeeping and services.settings.inventory_sync.enabled
         sync = asyncio.create_task(_periodic_sync(services)) if syncing else None

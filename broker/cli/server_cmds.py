@@ -82,7 +82,9 @@ def serve(settings: Settings, host: str | None, port: int | None) -> int:
     import uvicorn
 
     from broker.api import create_app
+    from broker.logs import configure
 
+    configure()
     app = create_app(settings)
     uvicorn.run(app, host=host or settings.server.host, port=port or settings.server.port, log_level="info")
     return 0

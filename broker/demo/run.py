@@ -11,6 +11,7 @@ Every evidence-folder system gets a body-camera clip made by ffmpeg at start (:m
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -24,6 +25,7 @@ from broker.demo.rtspcam import DemoRtspCameras, rtsp_port
 from broker.demo.vms import SimulatedVms, cameras_from_inventory
 from broker.documents import Inventory, load_inventory
 from broker.errors import ConfigError
+from broker.logs import configure
 from broker.settings import load_settings
 
 BANNER = """
@@ -106,6 +108,7 @@ def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
                 log_path = settings.data_dir / "rtsp" / f"{system.id}.log"
                 cameras.append(DemoRtspCameras(labels, rtsp, log_path).start())
         evidence = prepare_evidence(inventory, clock.now())
+        configure(logging.WARNING)  # the demo's terminal shows problems only, with their fields
         app = create_app(settings)
         hook = EmergencyRecording(app.state.services, by_site).start()
         url = f"http://127.0.0.1:{port}"

@@ -20,6 +20,7 @@
     │   ├── UnknownEmergency (404 unknown_emergency)
     │   └── NoRecording (404 no_recording) ...... no recorded footage of the camera in the playback window
     ├── Conflict (409 conflict) .................. e.g. ending an emergency that already ended
+    │   └── AuditTampered (409 audit_tampered) ... the chain no longer holds a signed checkpoint: nothing is signed
     ├── UpstreamError (502 upstream_error) ....... a camera system failed or answered badly
     │   ├── HostilePlaylist (502 hostile_playlist)  playlist pointing outside its system, too big, ...
     │   └── UpstreamAuth (502 upstream_auth) ..... the camera system refused the broker's credentials
@@ -129,6 +130,13 @@ class NoRecording(NotFound):
 class Conflict(CamgateError):
     code = "conflict"
     status = 409
+
+
+class AuditTampered(Conflict):
+    """The audit chain no longer contains a checkpoint signed earlier (cut back, rolled back or rewritten): the
+    broker signs nothing more over it; ``camgate audit verify`` names the first bad record."""
+
+    code = "audit_tampered"
 
 
 class UpstreamError(CamgateError):

@@ -19,7 +19,9 @@ from broker.admin.sync import InventorySync, SyncOutcome
 from broker.admin.triggers import TriggerService
 from broker.api.events import EventHub
 from broker.audit import AuditLog
+from broker.audit.keys import KeyRing, load_keyring
 from broker.audit.records import Actor
+from broker.audit.signer import CheckpointSigner
 from broker.clock import Clock, SystemClock
 from broker.enforcement.guard import Guard
 from broker.enforcement.proxy import StreamProxy
@@ -78,6 +80,8 @@ class Services:
     gateway: Gateway | None = None  # RTSP cameras repackaged to HLS (broker/gateway/)
     syncer: InventorySync | None = None  # inventory sync (CLI and periodic) and the systems' last results
     recovery: SessionRecovery | None = None  # ends the viewing sessions of broker processes that died
+    keys: KeyRing | None = None  # the checkpoint signing key and the public keys that verify checkpoints
+    signer: CheckpointSigner | None = None  # signs the audit chain's head (interval and on demand)
     extras: dict[str, object] = field(default_factory=dict)
     _retired: list[tuple[float, list[CameraSystemAdapter]]] = field(default_factory=list)
     _gateway_task: asyncio.Task[None] | None = None
@@ -100,6 +104,8 @@ class Services:
         self.sessions.sweep()
         self.sessions.revalidate(self.guard.decide)  # cut-off everywhere: ended, expired, out of effect
         self.reloader.follow()  # a reload applied by another replica (or not yet recorded here)
+        if self.signer is not None:
+            self.signer.tick()  # a signed checkpoint of the chain's head, when it grew (interval_seconds)
 
     async def reload(self, trigger: str, actor: Actor | None = None, client: str | None = None) -> ReloadOutcome:
         """Re-read and apply the documents off the event loop (raises DocumentError, AuditUnavailable, ...)."""
@@ -244,6 +250,19 @@ def build_services(
         gateway=gateway,
         recovery=SessionRecovery(viewing, audit, clock, settings.audit.replica_timeout_seconds),
     )
+    cps = settings.audit.checkpoints
+    services.keys = load_keyring(
+        cps.key_file, cps.old_keys, cps.witness_file, settings.data_dir, dev=settings.mode == "dev", create=True
+    )
+    if services.keys.signing is not None:
+        services.signer = CheckpointSigner(
+            store,
+            services.keys.signing,
+            clock,
+            interval_seconds=cps.interval_seconds,
+            witness_file=services.keys.witness_file,
+            lock_timeout=settings.audit.write_timeout_seconds,
+        )
     services.syncer = InventorySync(
         settings.policy.inventory, audit, SystemStatusRepository(store), clock, settings.inventory_sync.timeout_seconds
     )

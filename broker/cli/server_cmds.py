@@ -19,7 +19,9 @@ def dispatch(args: argparse.Namespace) -> int:
         if args.cmd == "token":
             return token(load_settings(), args)
         if args.cmd == "audit":
-            return audit_verify(load_settings())
+            from broker.cli import audit_cmds
+
+            return audit_cmds.run(args)
         if args.cmd == "inventory":
             from broker.cli.sync import run
 

@@ -227,9 +227,19 @@ class AuditRecord(BaseModel):
     hash: str
 
 
+class MalformedRow(BaseModel):
+    seq: int = Field(description="The row's seq")
+    field: str = Field(description="The column that is not what a record holds")
+    problem: str
+
+
 class AuditPage(BaseModel):
     records: list[AuditRecord]
     next: int | None = Field(description="Pass as `after` for the next page; null on the last")
+    malformed: list[MalformedRow] = Field(
+        default_factory=list,
+        description="Rows of this page that are not records (tampering; GET /api/v1/audit/verify names it)",
+    )
 
 
 class ChainCheck(BaseModel):
@@ -238,6 +248,12 @@ class ChainCheck(BaseModel):
     head: str = Field(description="The hash of the last good record")
     first_bad: int | None = Field(None, description="Only when not ok")
     problem: str | None = Field(None, description="Only when not ok")
+    base_seq: int = Field(0, description="The chain's verified base: records up to it were pruned (signed prune)")
+    checkpoints: int = Field(0, description="Signed checkpoints the chain was found to hold")
+    witnessed: int = Field(0, description="Checkpoints of the local witness file the chain was found to hold")
+    checkpoint: str | None = Field(None, description="Only when not ok, and a checkpoint is at fault: its id")
+    problems: list[str] | None = Field(None, description="Only when not ok: every problem found, the first first")
+    notes: list[str] | None = Field(None, description="What could not be checked (not a failure)")
 
 
 class TriggerOutcome(BaseModel):

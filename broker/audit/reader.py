@@ -20,14 +20,17 @@ import json
 import queue
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from hashlib import sha256
 from json.encoder import encode_basestring  # the C encoder json.dumps uses (ensure_ascii=False)
 from typing import Any
 
 from sqlalchemy import Connection
 
-from broker.audit.chain import ChainVerifier, VerifyResult
+from broker.audit.chain import GENESIS, ChainVerifier, VerifyResult
 from broker.audit.records import AuditRecord
+from broker.audit.rows import RAW, MalformedRecord, parse
+from broker.store.tables import audit_records
 from broker.store.types import dump_json
 
 _COLUMNS = (
@@ -138,16 +141,38 @@ class _Prefetch:
         self.stopped = True
 
 
-def verify_rows(
-    conn: Connection, head: tuple[int, str] | None, page: int, load: Callable[[int], AuditRecord]
+def load_record(conn: Connection, seq: int) -> AuditRecord:
+    """One record read the slow way, strictly (raises MalformedRecord naming the bad field)."""
+    return parse(conn.execute(RAW.where(audit_records.c.seq == seq)).one()._mapping)
+
+
+def verify_chain(
+    conn: Connection, head: tuple[int, str] | None, base: tuple[int, str] = (0, GENESIS), page: int = 20_000
 ) -> VerifyResult:
-    """Verify the chain read through ``conn`` (one snapshot); ``load(seq)`` reads one record the slow way."""
+    """:func:`verify_rows` with the strict loader: the chain after ``base`` (a prune's (seq, hash)) to ``head``."""
+    return verify_rows(conn, head, page, lambda seq: load_record(conn, seq), base)
+
+
+def verify_rows(
+    conn: Connection,
+    head: tuple[int, str] | None,
+    page: int,
+    load: Callable[[int], AuditRecord],
+    base: tuple[int, str] = (0, GENESIS),
+) -> VerifyResult:
+    """Verify the chain read through ``conn`` (one snapshot); ``load(seq)`` reads one record the slow way.
+
+    ``base``: the chain's verified base (the latest prune checkpoint's (seq, hash)): records up to it are not read,
+    and the first record after it must link to its hash. A row ``load`` finds malformed is the first bad record.
+    """
     chain = ChainVerifier(head)
+    chain.count, chain.last_hash = base
+    chain.before_last = ""  # nothing is known before the base: no insertion diagnosis across it
     last_seq = head[0] if head is not None else None
     canonical_text = CanonicalText()
     sql = page_sql(conn.dialect.name)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]  # open while conn is
-    fetch = _Prefetch(cursor, sql, page, 0)
+    fetch = _Prefetch(cursor, sql, page, base[0])
     try:
         while True:
             rows = fetch.next()
@@ -165,7 +190,13 @@ def verify_rows(
                     chain.accept(row[17])
                     continue
                 fetch.stop()  # load() uses the connection
-                failed = chain.check(load(seq))
+                try:
+                    rec = load(seq)
+                except MalformedRecord as exc:  # named at its seq, unless a gap or the head comes first
+                    outside = seq != chain.count + 1 or (last_seq is not None and seq > last_seq)
+                    gap = chain.check(AuditRecord(seq=seq, ts=datetime.now(UTC), kind="?")) if outside else None
+                    return gap or VerifyResult(False, chain.count, chain.last_hash, seq, str(exc))
+                failed = chain.check(rec)
                 if failed is not None:
                     return failed
             if len(rows) < page:

@@ -30,11 +30,48 @@ def run(args: argparse.Namespace) -> int:
     if args.sub == "keygen":
         return keygen(Path(args.out))
     if args.sub == "verify":
-        from broker.cli.server_cmds import audit_verify
-        from broker.settings import load_settings
-
-        return audit_verify(load_settings())
+        return verify_store(args)
     raise AssertionError(args.sub)
+
+
+def verify_store(args: argparse.Namespace) -> int:
+    """The configured store: refuse one that does not exist (exit 2, nothing created); 0 ok, 1 tampered."""
+    from broker.audit.keys import load_keyring
+    from broker.audit.verify_store import StoreVerifier, open_existing
+    from broker.settings import load_settings
+
+    settings = load_settings()
+    cps = settings.audit.checkpoints
+    keys = load_keyring(
+        cps.key_file, cps.old_keys, cps.witness_file, settings.data_dir, dev=settings.mode == "dev", create=False
+    )
+    store = open_existing(settings.database_url, settings.store.schema_)
+    try:
+        result = StoreVerifier(store, keys).verify()
+    finally:
+        store.dispose()
+    return report(result.to_dict(), as_json=args.json)
+
+
+def report(result: dict[str, Any], *, as_json: bool) -> int:
+    """Print a verification result (one JSON object with ``--json``, else lines for people); 0 ok, 1 tampered."""
+    if as_json:
+        print(json.dumps(result))
+        return 0 if result["ok"] else 1
+    held = f"{result.get('checkpoints', 0)} signed checkpoints and {result.get('witnessed', 0)} witnessed ones held"
+    base = f", from the prune base at record {result['base_seq']}" if result.get("base_seq") else ""
+    if result["ok"]:
+        print(f"ok: {result['records']} records{base}, head {result['head']}; {held}")
+    else:
+        first = result.get("first_bad")
+        print(f"TAMPERED: first bad record {first}" if first is not None else "TAMPERED: a checkpoint is at fault")
+        print(f"  {result['problem']}")
+        print(f"  records up to {result['records']}{base} form a good chain (head {result['head']}); {held}")
+        for other in result.get("problems", [])[1:]:
+            print(f"  also: {other}")
+    for note in result.get("notes", []):
+        print(f"  note: {note}")
+    return 0 if result["ok"] else 1
 
 
 def keygen(out: Path) -> int:

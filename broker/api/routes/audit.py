@@ -24,11 +24,16 @@ def list_records(
     kind: str | None = None, after: Annotated[int | None, Query(ge=0, le=SEQ_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:  # fmt: skip
-    records, cursor = services.audit.query(
+    records, malformed, cursor = services.audit.query_page(
         since=since, until=until, principal=principal, camera=camera, emergency=emergency, decision=decision,
         kind=kind, after_seq=after, limit=limit,
     )  # fmt: skip
-    return {"records": [r.to_dict() for r in records], "next": cursor}
+    return {
+        "records": [r.to_dict() for r in records],
+        "next": cursor,
+        # rows that are not records (tampering): named apart, never a 500 (GET /api/v1/audit/verify says more)
+        "malformed": [{"seq": m.seq, "field": m.field, "problem": str(m)} for m in malformed],
+    }
 
 
 @router.get(
@@ -36,5 +41,10 @@ def list_records(
     responses=raises(PermissionDenied, AuditUnavailable),
 )  # fmt: skip
 async def verify(_: AuditorDep, services: ServicesDep) -> dict[str, Any]:
-    result = await run_in_threadpool(services.audit.verify)
+    """The chain, its head, every signed checkpoint and the local witness file (as ``camgate audit verify``)."""
+    from broker.audit.keys import KeyRing
+    from broker.audit.verify_store import StoreVerifier
+
+    verifier = StoreVerifier(services.store, services.keys or KeyRing(None))
+    result = await run_in_threadpool(verifier.verify)
     return result.to_dict()

@@ -266,10 +266,7 @@ class AuditLog:
         """The records of ``kinds`` carrying ``emergency``, in seq order, in one read (the (emergency, seq)
         index), at most ``limit``; and whether that is all of them."""
         t = audit_records.c
-        query = (
-            rows.RAW.where(t.emergency == emergency, t.kind.in_(list(kinds))).order_by(t.seq)
-            .limit(limit + 1)
-        )  # fmt: skip
+        query = rows.RAW.where(t.emergency == emergency, t.kind.in_(list(kinds))).order_by(t.seq).limit(limit + 1)
         try:
             with self._store.engine.connect() as conn:
                 records = _records(conn.execute(query))

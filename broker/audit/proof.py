@@ -186,7 +186,8 @@ def containment(
     last_ok = floor
     seen: set[str] = set()
     chain_whole = chain.ok
-    for t in sorted(targets, key=lambda t: (t.cp.records, t.cp.ts)):
+    ordered = sorted(targets, key=lambda t: (t.cp.records, t.cp.ts))
+    for t in ordered:
         cp = t.cp
         if cp.id in seen and not t.witnessed:
             continue
@@ -214,13 +215,18 @@ def containment(
             if reason is not None:
                 out.notes.append(f"{_name(cp)} from {t.source}: {reason}")
                 continue
+            # name the furthest checkpoint the chain should reach: all that is missing
+            far = max(
+                (u for u in ordered if u.cp.records > chain.records and (beyond_ok is None or beyond_ok(u) is None)),
+                key=lambda u: (u.cp.records, u.cp.ts),
+            )
             out.problems.append(
                 Problem(
                     chain.records + 1,
-                    f"records {chain.records + 1}-{cp.records} are missing: {_name(cp)} from {t.source} holds"
-                    f" {cp.records} records, the chain ends at record {chain.records}"
+                    f"records {chain.records + 1}-{far.cp.records} are missing: {_name(far.cp)} from {far.source} holds"
+                    f" {far.cp.records} records, the chain ends at record {chain.records}"
                     " (cut back, emptied or rolled back)",
-                    checkpoint=cp.id,
+                    checkpoint=far.cp.id,
                 )
             )
             break

@@ -20,8 +20,18 @@ from sqlalchemy.types import NullType
 from broker.audit.records import AuditRecord
 from broker.store.tables import audit_records
 
-_NULLABLE_TEXT = ("principal_sub", "principal_agency", "camera", "action", "reason", "mou", "grant", "clause",
-                  "emergency", "client")  # fmt: skip
+_NULLABLE_TEXT = (
+    "principal_sub",
+    "principal_agency",
+    "camera",
+    "action",
+    "reason",
+    "mou",
+    "grant",
+    "clause",
+    "emergency",
+    "client",
+)
 _TEXT = ("kind", "prev_hash", "hash")
 
 #: Every column of ``audit_records`` as stored (no result processing), under its own name.

@@ -22,6 +22,11 @@ def add_parsers(audit: Any) -> None:
     v.add_argument("export", nargs="?", metavar="DIR", help="an export (camgate audit export): verify it offline")
     v.add_argument("--witness", metavar="DIR", help="checkpoints a witness kept (one JSON file each): all must hold")
     v.add_argument("--json", action="store_true", help="print the result as one JSON object (for machines)")
+    v.add_argument("--keys", metavar="FILE", help="trust these public keys (keys.json) instead of the export's own")
+    e = audit.add_parser("export", help="write records, checkpoints and public keys to DIR for offline verification")
+    e.add_argument("--from", dest="start", metavar="SEQ|TIME", help="first record (seq, or RFC 3339: ts >= TIME)")
+    e.add_argument("--to", dest="end", metavar="SEQ|TIME", help="last record (seq, or RFC 3339: ts < TIME)")
+    e.add_argument("--out", required=True, metavar="DIR", help="a new or empty directory")
     k = audit.add_parser("keygen", help="write a new checkpoint signing key (Ed25519, PEM, mode 0600)")
     k.add_argument("--out", required=True, metavar="FILE", help="the new key file (never overwritten)")
 
@@ -30,21 +35,70 @@ def run(args: argparse.Namespace) -> int:
     if args.sub == "keygen":
         return keygen(Path(args.out))
     if args.sub == "verify":
-        return verify_store(args)
+        return verify_export(args) if args.export else verify_store(args)
+    if args.sub == "export":
+        return export(args)
     raise AssertionError(args.sub)
+
+
+def _keyring(settings: Any) -> Any:
+    from broker.audit.keys import load_keyring
+
+    cps = settings.audit.checkpoints
+    return load_keyring(
+        cps.key_file, cps.old_keys, cps.witness_file, settings.data_dir, dev=settings.mode == "dev", create=False
+    )
+
+
+def verify_export(args: argparse.Namespace) -> int:
+    """An export, offline (no settings, no store): 0 ok, 1 tampered, 2 not an export."""
+    from broker.audit.offline import ExportError
+    from broker.audit.offline import verify_export as verify
+
+    try:
+        result = verify(
+            Path(args.export),
+            witness_dir=Path(args.witness) if args.witness else None,
+            keys_file=Path(args.keys) if args.keys else None,
+        )
+    except ExportError as exc:
+        print(f"camgate: {exc}", file=sys.stderr)
+        return 2
+    return report(result.to_dict(), as_json=args.json)
+
+
+def export(args: argparse.Namespace) -> int:
+    from broker.audit.export import export as write
+    from broker.audit.export import parse_bound
+    from broker.audit.verify_store import open_existing
+    from broker.clock import SystemClock
+    from broker.settings import load_settings
+
+    start, end = parse_bound(args.start, "from"), parse_bound(args.end, "to")
+    settings = load_settings()
+    keys = _keyring(settings)
+    store = open_existing(settings.database_url, settings.store.schema_)
+    try:
+        done = write(store, keys, Path(args.out), start=start, end=end, now=SystemClock().now())
+    finally:
+        store.dispose()
+    span = f"records {done.first_seq}-{done.last_seq}" if done.records else "no records"
+    print(f"exported {span} ({done.records}) and {done.checkpoints} checkpoints to {done.directory}")
+    return 0
 
 
 def verify_store(args: argparse.Namespace) -> int:
     """The configured store: refuse one that does not exist (exit 2, nothing created); 0 ok, 1 tampered."""
-    from broker.audit.keys import load_keyring
     from broker.audit.verify_store import StoreVerifier, open_existing
     from broker.settings import load_settings
 
+    if args.witness or args.keys:
+        print(
+            "camgate: --witness and --keys go with an export: camgate audit verify DIR --witness DIR", file=sys.stderr
+        )
+        return 2
     settings = load_settings()
-    cps = settings.audit.checkpoints
-    keys = load_keyring(
-        cps.key_file, cps.old_keys, cps.witness_file, settings.data_dir, dev=settings.mode == "dev", create=False
-    )
+    keys = _keyring(settings)
     store = open_existing(settings.database_url, settings.store.schema_)
     try:
         result = StoreVerifier(store, keys).verify()

@@ -53,10 +53,17 @@ class Log:
         for _ in range(n):
             i = self.audit_count() + 1
             self.audit.append(
-                "decision" if i % 3 else "session.start", principal_sub=f"officer-{i % 4}", principal_agency="ncpd",
-                principal_roles=("officer",), camera=f"saxe-ext-{i % 5:02d}", action="live", allowed=i % 2 == 0,
-                reason="allowed" if i % 2 == 0 else "no_mou", client="10.0.0.7", details={"n": i, "note": "ünïcode"},
-            )  # fmt: skip
+                "decision" if i % 3 else "session.start",
+                principal_sub=f"officer-{i % 4}",
+                principal_agency="ncpd",
+                principal_roles=("officer",),
+                camera=f"saxe-ext-{i % 5:02d}",
+                action="live",
+                allowed=i % 2 == 0,
+                reason="allowed" if i % 2 == 0 else "no_mou",
+                client="10.0.0.7",
+                details={"n": i, "note": "ünïcode"},
+            )
             self.clock.advance(1)
 
     def audit_count(self) -> int:
@@ -68,8 +75,9 @@ def build(store: Store, clock: FakeClock, tmp_path: Path) -> Log:
     """A log of RECORDS records with a signed checkpoint every EVERY records (the last one in the witness file)."""
     key = Ed25519PrivateKey.generate()
     witness = tmp_path / "keys" / "signing.pem.checkpoint.json"
-    log = Log(store, AuditLog(store, clock), CheckpointSigner(store, key, clock, witness_file=witness), key, witness,
-              clock)  # fmt: skip
+    log = Log(
+        store, AuditLog(store, clock), CheckpointSigner(store, key, clock, witness_file=witness), key, witness, clock
+    )
     for _ in range(RECORDS // EVERY):
         log.append(EVERY)
         log.signer.sign()
@@ -136,8 +144,16 @@ def resign(log: Log, other: Ed25519PrivateKey, *, after_records: int) -> None:
         assert last is not None and last.checkpoint is not None
         n, previous = last.n, last.id
         for records in range(after_records + EVERY, log.audit_count() + 1, EVERY):
-            cp = sign(Checkpoint(records=records, head=log.record(records).hash, ts=log.clock.now(),
-                                 key_id=key_id(other.public_key()), previous=previous), other)  # fmt: skip
+            cp = sign(
+                Checkpoint(
+                    records=records,
+                    head=log.record(records).hash,
+                    ts=log.clock.now(),
+                    key_id=key_id(other.public_key()),
+                    previous=previous,
+                ),
+                other,
+            )
             n += 1
             checkpoint_store.insert(conn, n, cp)
             previous = cp.id

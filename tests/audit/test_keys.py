@@ -27,8 +27,12 @@ from broker.cli.main import main
 from broker.errors import ConfigError
 from broker.settings import load_settings
 
-ISSUER = {"issuer": "https://idp.example/ncpd", "audience": "camgate", "agency": "ncpd",
-          "jwks_uri": "https://idp.example/ncpd/jwks"}  # fmt: skip
+ISSUER = {
+    "issuer": "https://idp.example/ncpd",
+    "audience": "camgate",
+    "agency": "ncpd",
+    "jwks_uri": "https://idp.example/ncpd/jwks",
+}
 PROD = {"streams": {"token_secret": "s" * 40}, "identity": {"issuers": [ISSUER]}}
 
 
@@ -107,8 +111,11 @@ def test_key_file_or_environment_but_not_both(tmp_path: Path, monkeypatch: pytes
 
 def test_old_keys_and_retention_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"audit\.checkpoints\.old_keys.*\[1\]: not an Ed25519 public key"):
-        load_settings(mode="dev", data_dir=tmp_path, audit={"checkpoints": {"old_keys": [
-            public_key_text(Ed25519PrivateKey.generate().public_key()), "short"]}})  # fmt: skip
+        load_settings(
+            mode="dev",
+            data_dir=tmp_path,
+            audit={"checkpoints": {"old_keys": [public_key_text(Ed25519PrivateKey.generate().public_key()), "short"]}},
+        )
     with pytest.raises(ConfigError, match=r"audit\.retention_days: .*at least 365 days \(CJIS"):
         load_settings(mode="dev", data_dir=tmp_path, audit={"retention_days": 364})
     assert load_settings(mode="dev", data_dir=tmp_path, audit={"retention_days": 365}).audit.retention_days == 365

@@ -57,8 +57,14 @@ def test_a_good_log_with_checkpoints_and_its_witness(
     audit: AuditLog, signer: CheckpointSigner, verifier: StoreVerifier
 ) -> None:
     assert verifier.verify().to_dict() | {"head": None, "notes": None} == {
-        "ok": True, "records": 0, "head": None, "base_seq": 0, "checkpoints": 0, "witnessed": 0, "notes": None,
-    }  # fmt: skip
+        "ok": True,
+        "records": 0,
+        "head": None,
+        "base_seq": 0,
+        "checkpoints": 0,
+        "witnessed": 0,
+        "notes": None,
+    }
     _append(audit, 4)
     signer.sign()
     _append(audit, 3)
@@ -131,8 +137,13 @@ def test_a_checkpoint_row_edited_is_named(
     result = verifier.verify()
     assert not result.ok and result.checkpoint == cp.id and "column records does not match" in (result.problem or "")
     forged = replace(cp, records=2, head=audit.record(2).hash)  # type: ignore[union-attr]  # signature kept
-    _sql(store, "UPDATE audit_checkpoints SET records = 2, head = :h, id = :id, body = :b", h=forged.head, id=forged.id,
-         b=forged.signed_bytes().decode())  # fmt: skip
+    _sql(
+        store,
+        "UPDATE audit_checkpoints SET records = 2, head = :h, id = :id, body = :b",
+        h=forged.head,
+        id=forged.id,
+        b=forged.signed_bytes().decode(),
+    )
     result = verifier.verify()
     assert not result.ok and result.checkpoint == forged.id and result.first_bad is None
     assert "signature does not verify" in (result.problem or "")

@@ -25,9 +25,16 @@ def list_records(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:  # fmt: skip
     records, malformed, cursor = services.audit.query_page(
-        since=since, until=until, principal=principal, camera=camera, emergency=emergency, decision=decision,
-        kind=kind, after_seq=after, limit=limit,
-    )  # fmt: skip
+        since=since,
+        until=until,
+        principal=principal,
+        camera=camera,
+        emergency=emergency,
+        decision=decision,
+        kind=kind,
+        after_seq=after,
+        limit=limit,
+    )
     return {
         "records": [r.to_dict() for r in records],
         "next": cursor,

@@ -1,0 +1,320 @@
+"""``camgate audit verify DIR [--witness DIR]``: an export checked on a machine with no broker.
+
+Every hash is recomputed and every link followed, from the export's anchor (GENESIS for record 1, the prune
+checkpoint's base, else the first record's ``prev_hash``: an export of part of the log) to its last record
+and the head its manifest names; every checkpoint's signature is checked against the public keys (the
+export's ``keys.json``, or ``--keys FILE`` obtained apart, which is stronger: an export's own keys are the
+operator's word) and each must be held by the records; with ``--witness DIR`` so must every checkpoint a
+witness kept. Checkpoints beyond the export's last record mean records were cut off; one the records
+contradict means they were rewritten after the last checkpoint they still match.
+
+Fast path: a line whose bytes are as :mod:`broker.audit.export` writes them is checked without parsing its
+JSON: its hash is the SHA-256 of the line minus ``"hash":"…",`` and its ``seq`` and ``prev_hash`` are found
+as the last top-level keys of their name (keys are sorted: nothing nested follows them). That holds the
+records up to the last trusted checkpoint to the bytes that were signed (any change breaks the hash chain
+to it); the records after it are parsed and their canonical form recomputed, as is every line the fast path
+does not clear, so the first bad record is named exactly as :class:`~broker.audit.chain.ChainVerifier` names it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from hashlib import sha256
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from broker.audit.chain import GENESIS, ChainVerifier, VerifyResult
+from broker.audit.checkpoints import Checkpoint, CheckpointError, key_id, public_key_from_text, verify_signature
+from broker.audit.export import CHECKPOINTS, FORMAT, HASH_PREFIX, KEYS, MANIFEST, RECORDS, VERSION
+from broker.audit.proof import Problem, ProofResult, Row, Target, base_of, check_sequence, conclude, containment
+from broker.audit.records import AuditRecord
+from broker.audit.rows import MalformedRecord
+from broker.timeutil import parse_instant
+
+_SEQ = b',"seq":'
+_PREV = b',"prev_hash":"'
+_TEXT_FIELDS = ("kind", "prev_hash", "hash")
+_NULLABLE = (
+    "principal_sub",
+    "principal_agency",
+    "camera",
+    "action",
+    "reason",
+    "mou",
+    "grant",
+    "clause",
+    "emergency",
+    "client",
+)
+
+
+class ExportError(ValueError):
+    """Not an export, or a witness directory that cannot be read: bad input (exit 2), not tampering."""
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ExportError(f"{path}: no such file (is {path.parent} an export of camgate audit export?)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ExportError(f"{path}: cannot be read as JSON ({exc})") from None
+
+
+def read_keys(path: Path) -> dict[str, Ed25519PublicKey]:
+    """A keys file (``keys.json`` of an export, or GET /api/v1/audit/keys saved): public keys by key id."""
+    data = _read_json(path)
+    entries = data.get("keys") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise ExportError(f'{path}: expected {{"keys": [{{"key_id": ..., "public_key": ...}}]}}')
+    keys: dict[str, Ed25519PublicKey] = {}
+    for n, entry in enumerate(entries):
+        try:
+            public = public_key_from_text(entry["public_key"])
+        except (CheckpointError, KeyError, TypeError) as exc:
+            raise ExportError(f"{path}: keys[{n}]: {exc}") from None
+        keys[key_id(public)] = public
+    return keys
+
+
+def read_witness_dir(directory: Path) -> tuple[list[tuple[str, Checkpoint]], list[Problem]]:
+    """Every ``*.json`` in ``directory`` as a checkpoint (name, checkpoint); a file that is not one is a problem."""
+    if not directory.is_dir():
+        raise ExportError(f"{directory}: not a directory of witnessed checkpoints")
+    found, problems = [], []
+    for path in sorted(directory.glob("*.json")):
+        try:
+            found.append((path.name, Checkpoint.from_dict(json.loads(path.read_text(encoding="utf-8")))))
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+            problems.append(Problem(None, f"witness file {path.name} holds no checkpoint ({exc})"))
+    return found, problems
+
+
+def _checkpoint_rows(path: Path) -> Iterator[Row]:
+    try:
+        lines = path.read_bytes().splitlines()
+    except FileNotFoundError:
+        raise ExportError(f"{path}: no such file") from None
+    for n, raw in enumerate(lines, start=1):
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            yield Row(f"line {n}", None, f"{CHECKPOINTS} line {n} is not JSON ({exc})")
+            continue
+        if isinstance(data, dict) and "malformed" in data:
+            yield Row(str(data.get("id", f"line {n}")), None, f"checkpoint row {data.get('row')}: {data['malformed']}")
+            continue
+        try:
+            cp = Checkpoint.from_dict(data)
+        except CheckpointError as exc:
+            listed = data.get("id") if isinstance(data, dict) else None
+            yield Row(str(listed or f"line {n}"), None, f"{CHECKPOINTS} line {n}: {exc}")
+            continue
+        yield Row(cp.id, cp)
+
+
+def record_of(data: object, expected_seq: int) -> AuditRecord:
+    """A parsed export line as a record; raises MalformedRecord naming the bad field."""
+    if not isinstance(data, dict):
+        raise MalformedRecord(expected_seq, "line", "not a JSON object")
+    seq = data.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        raise MalformedRecord(expected_seq, "seq", "not a whole number")
+    if "malformed" in data:  # the store's row was not a record (broker.audit.export)
+        what = data["malformed"] if isinstance(data["malformed"], dict) else {}
+        raise MalformedRecord(seq, str(what.get("field", "row")), str(what.get("why", "not a record")))
+    fields = {"seq", "ts", "details", "principal_roles", "allowed", *_TEXT_FIELDS, *_NULLABLE}
+    if set(data) != fields:
+        extra, missing = sorted(set(data) - fields), sorted(fields - set(data))
+        raise MalformedRecord(seq, (extra or missing)[0], "unexpected field" if extra else "missing")
+    for name in _TEXT_FIELDS:
+        if not isinstance(data[name], str):
+            raise MalformedRecord(seq, name, "not text")
+    for name in _NULLABLE:
+        if data[name] is not None and not isinstance(data[name], str):
+            raise MalformedRecord(seq, name, "not text")
+    if data["allowed"] is not None and not isinstance(data["allowed"], bool):
+        raise MalformedRecord(seq, "allowed", "not true, false or null")
+    roles = data["principal_roles"]
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise MalformedRecord(seq, "principal_roles", "not a list of strings")
+    if not isinstance(data["details"], dict):
+        raise MalformedRecord(seq, "details", "not a JSON object")
+    try:
+        ts = parse_instant(data["ts"]) if isinstance(data["ts"], str) else None
+    except ValueError:
+        ts = None
+    if ts is None:
+        raise MalformedRecord(seq, "ts", f"not an RFC 3339 instant: {str(data['ts'])[:40]!r}")
+    return AuditRecord(**{**data, "ts": ts, "principal_roles": tuple(roles)})
+
+
+class _Chain:
+    """Streams ``records.jsonl`` through a ChainVerifier, remembering the hashes at ``wanted`` seqs."""
+
+    def __init__(self, floor: tuple[int, str], head: tuple[int, str] | None, wanted: set[int], pinned: int) -> None:
+        self.verifier = ChainVerifier(head)
+        self.verifier.count, self.verifier.last_hash = floor
+        self.verifier.before_last = ""
+        self.head_seq = head[0] if head is not None else None
+        self.wanted = wanted
+        self.pinned = pinned  # records up to it are held to signed bytes by a trusted checkpoint
+        self.hashes: dict[int, str] = {}
+
+    def run(self, path: Path) -> VerifyResult:
+        chain, wanted, hashes = self.verifier, self.wanted, self.hashes
+        try:
+            f = path.open("rb")
+        except FileNotFoundError:
+            raise ExportError(f"{path}: no such file") from None
+        with f:
+            for raw in f:
+                seq = self._fast(raw)
+                if seq is None:
+                    failed = self._slow(raw)
+                    if failed is not None:
+                        return failed
+                    seq = chain.count
+                if seq in wanted:
+                    hashes[seq] = chain.last_hash
+        return chain.finish()
+
+    def _fast(self, raw: bytes) -> int | None:
+        """The seq of a line cleared without parsing, or None (then the slow path decides)."""
+        chain = self.verifier
+        if not raw.startswith(HASH_PREFIX) or raw[73:75] != b'",' or not raw.endswith(b"}\n"):
+            return None
+        i = raw.rfind(_SEQ)
+        j = raw.find(b",", i + 7)
+        if i < 0 or j < 0:
+            return None
+        seq_text = raw[i + 7 : j]
+        if not seq_text.isdigit():
+            return None
+        seq = int(seq_text)
+        if seq != chain.count + 1 or seq > self.pinned or (self.head_seq is not None and seq > self.head_seq):
+            return None
+        p = raw.rfind(_PREV)
+        if p < 0 or raw[p + 14 : p + 78] != chain.last_hash.encode() or raw[p + 78 : p + 79] != b'"':
+            return None
+        hash_ = raw[9:73].decode("ascii", "replace")
+        if sha256(b"{" + raw[75:-1]).hexdigest() != hash_:
+            return None
+        chain.accept(hash_)
+        return seq
+
+    def _slow(self, raw: bytes) -> VerifyResult | None:
+        chain = self.verifier
+        expected = chain.count + 1
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            return VerifyResult(
+                False, chain.count, chain.last_hash, expected, f"record {expected}'s line is not JSON ({exc})"
+            )
+        try:
+            rec = record_of(data, expected)
+        except MalformedRecord as exc:
+            if exc.seq != expected:  # a gap or a record out of place comes first
+                gap = chain.check(AuditRecord(seq=exc.seq, ts=datetime.now().astimezone(), kind="?"))
+                if gap is not None:
+                    return gap
+            return VerifyResult(False, chain.count, chain.last_hash, exc.seq, str(exc))
+        return chain.check(rec)
+
+
+def verify_export(directory: Path, *, witness_dir: Path | None = None, keys_file: Path | None = None) -> ProofResult:
+    """Verify the export in ``directory``; raises ExportError when it is not one (bad input, not tampering)."""
+    manifest = _read_json(directory / MANIFEST)
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
+        raise ExportError(f"{directory / MANIFEST}: not a {FORMAT} version {VERSION} manifest")
+    keys = read_keys(keys_file if keys_file is not None else directory / KEYS)
+    problems: list[Problem] = []
+    notes: list[str] = []
+    trusted, found = check_sequence(
+        _checkpoint_rows(directory / CHECKPOINTS), keys, anchored=bool(manifest.get("checkpoints_anchored"))
+    )
+    problems += found
+    try:
+        floor, last, exported_at, partial = _range(manifest, base_of(trusted))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ExportError(f"{directory / MANIFEST}: malformed ({exc})") from None
+    if partial:
+        notes.append(
+            f"the export ends at record {last[0]} by request; the chain's head was at record "
+            f"{(manifest.get('head') or {}).get('seq')}"
+        )
+    if floor[0] > 0 and floor[0] != base_of(trusted)[0]:
+        notes.append(f"the export starts after record {floor[0]}: records before it are not checked")
+    targets = [Target(cp, "the export's checkpoints") for cp in trusted]
+    if witness_dir is not None:
+        witnessed, bad = read_witness_dir(witness_dir)
+        problems += bad
+        for name, cp in witnessed:
+            try:
+                verify_signature(cp, keys)
+            except CheckpointError as exc:
+                problems.append(Problem(None, f"witness file {name}: {exc}", checkpoint=cp.id))
+                continue
+            targets.append(Target(cp, f"witness file {name}", witnessed=True))
+    pinned = max((cp.records for cp in trusted), default=0)
+    wanted = {t.cp.records for t in targets}
+    chain = _Chain(floor, last if last[0] >= floor[0] else None, wanted, pinned)
+    result = chain.run(directory / RECORDS)
+
+    def beyond_ok(t: Target) -> str | None:
+        if partial:
+            return f"beyond the export's range (it ends at record {last[0]}): not checked"
+        if t.witnessed and t.cp.ts > exported_at:
+            return "signed after the export was made: not checked"
+        return None
+
+    held = containment(
+        targets,
+        floor=floor,
+        chain=result,
+        hashes=chain.hashes,
+        known={cp.id for cp in trusted},
+        below_floor_is_problem=False,
+        beyond_ok=beyond_ok,
+    )
+    out = conclude(
+        result,
+        problems + held.problems,
+        base_seq=floor[0],
+        checked=held.checked,
+        witnessed=held.witnessed,
+        notes=notes + held.notes,
+    )
+    out.extra.update(
+        {
+            "export": {
+                "first_seq": manifest.get("first_seq"),
+                "last_seq": manifest.get("last_seq"),
+                "exported_at": manifest.get("exported_at"),
+            },
+            "keys": sorted(keys),
+        }
+    )
+    return out
+
+
+def _range(
+    manifest: Mapping[str, Any], base: tuple[int, str]
+) -> tuple[tuple[int, str], tuple[int, str], datetime, bool]:
+    """(floor, last, exported_at, partial): the record before the first (seq, hash), the last (seq, hash)."""
+    anchor = manifest["anchor"]
+    floor = (int(anchor["seq"]), str(anchor["hash"]))
+    if floor[0] == 0:
+        floor = (0, GENESIS)
+    elif floor[0] == base[0]:
+        floor = base  # the prune checkpoint's signed base, not the manifest's word
+    last_seq = manifest.get("last_seq")
+    last = floor if last_seq is None else (int(last_seq), str(manifest["last_hash"]))
+    exported_at = parse_instant(manifest["exported_at"])
+    partial = not manifest.get("complete", False) and manifest.get("requested", {}).get("to") is not None
+    return floor, last, exported_at, partial

@@ -21,6 +21,7 @@ from broker.api.events import EventHub
 from broker.audit import AuditLog
 from broker.audit.keys import KeyRing, load_keyring
 from broker.audit.records import Actor
+from broker.audit.retention import Retention
 from broker.audit.signer import CheckpointSigner
 from broker.clock import Clock, SystemClock
 from broker.enforcement.guard import Guard
@@ -82,6 +83,7 @@ class Services:
     recovery: SessionRecovery | None = None  # ends the viewing sessions of broker processes that died
     keys: KeyRing | None = None  # the checkpoint signing key and the public keys that verify checkpoints
     signer: CheckpointSigner | None = None  # signs the audit chain's head (interval and on demand)
+    retention: Retention | None = None  # prunes records older than audit.retention_days, through signed prunes
     extras: dict[str, object] = field(default_factory=dict)
     _retired: list[tuple[float, list[CameraSystemAdapter]]] = field(default_factory=list)
     _gateway_task: asyncio.Task[None] | None = None
@@ -106,6 +108,8 @@ class Services:
         self.reloader.follow()  # a reload applied by another replica (or not yet recorded here)
         if self.signer is not None:
             self.signer.tick()  # a signed checkpoint of the chain's head, when it grew (interval_seconds)
+        if self.retention is not None:
+            self.retention.tick()  # once a day, in a thread of its own
 
     async def reload(self, trigger: str, actor: Actor | None = None, client: str | None = None) -> ReloadOutcome:
         """Re-read and apply the documents off the event loop (raises DocumentError, AuditUnavailable, ...)."""

@@ -27,6 +27,8 @@ def add_parsers(audit: Any) -> None:
     e.add_argument("--from", dest="start", metavar="SEQ|TIME", help="first record (seq, or RFC 3339: ts >= TIME)")
     e.add_argument("--to", dest="end", metavar="SEQ|TIME", help="last record (seq, or RFC 3339: ts < TIME)")
     e.add_argument("--out", required=True, metavar="DIR", help="a new or empty directory")
+    p = audit.add_parser("prune", help="delete records older than audit.retention_days through a signed prune")
+    p.add_argument("--dry-run", action="store_true", help="say what would be pruned, change nothing")
     k = audit.add_parser("keygen", help="write a new checkpoint signing key (Ed25519, PEM, mode 0600)")
     k.add_argument("--out", required=True, metavar="FILE", help="the new key file (never overwritten)")
 
@@ -38,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
         return verify_export(args) if args.export else verify_store(args)
     if args.sub == "export":
         return export(args)
+    if args.sub == "prune":
+        return prune(args)
     raise AssertionError(args.sub)
 
 
@@ -142,4 +146,49 @@ def keygen(out: Path) -> int:
         return 2
     public = private.public_key()
     print(json.dumps({"key_file": str(out.resolve()), "key_id": key_id(public), "public_key": public_key_text(public)}))
+    return 0
+
+
+def prune(args: argparse.Namespace) -> int:
+    """Operators: prune now (as housekeeping does daily). 0 done or nothing due, 1 refused (the log does not
+    verify), 2 no retention configured or no store."""
+    from broker.audit.log import AuditLog
+    from broker.audit.retention import Retention
+    from broker.audit.signer import CheckpointSigner
+    from broker.audit.verify_store import StoreVerifier, open_existing
+    from broker.clock import SystemClock
+    from broker.errors import AuditTampered
+    from broker.settings import load_settings
+
+    settings = load_settings()
+    if settings.audit.retention_days is None:
+        print("camgate: audit.retention_days is not set: every record is kept, nothing is pruned", file=sys.stderr)
+        return 2
+    keys = _keyring(settings)
+    if keys.signing is None:
+        print("camgate: no checkpoint signing key: a prune must be signed", file=sys.stderr)
+        return 2
+    store = open_existing(settings.database_url, settings.store.schema_)
+    clock = SystemClock()
+    timeout = settings.audit.write_timeout_seconds
+    try:
+        signer = CheckpointSigner(store, keys.signing, clock, witness_file=keys.witness_file, lock_timeout=timeout)
+        retention = Retention(
+            store,
+            AuditLog(store, clock, write_timeout=timeout),
+            signer,
+            StoreVerifier(store, keys),
+            clock,
+            settings.audit.retention_days,
+            lock_timeout=timeout,
+            who="camgate:audit-prune",
+        )
+        outcome = retention.prune(dry_run=args.dry_run)
+    except AuditTampered as exc:
+        print(f"camgate: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        store.dispose()
+    assert outcome is not None
+    print(json.dumps(outcome.to_dict() | {"dry_run": args.dry_run}))
     return 0

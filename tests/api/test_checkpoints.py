@@ -78,3 +78,13 @@ def test_housekeeping_signs_at_the_interval_when_the_chain_grew(api: Api) -> Non
     api.services.tick()  # no growth: no new checkpoint
     listed = api.get("/api/v1/audit/checkpoints", as_="auditor").json()["checkpoints"]
     assert [c["id"] for c in listed] == [cp.id]
+
+
+def test_nothing_in_the_api_deletes_or_changes_audit_records(api: Api) -> None:
+    paths = api.get("/openapi.json", as_="auditor").json()["paths"]
+    audit = {path: set(ops) for path, ops in paths.items() if path.startswith("/api/v1/audit")}
+    assert {"/api/v1/audit", "/api/v1/audit/verify", "/api/v1/audit/checkpoints", "/api/v1/audit/keys"} <= set(audit)
+    assert all(ops <= {"get", "post"} for ops in audit.values()), audit  # no DELETE, PUT or PATCH
+    assert audit["/api/v1/audit/checkpoints"] == {"get", "post"}  # POST signs a checkpoint: it adds, never removes
+    r = api.client.delete("/api/v1/audit", headers=api.headers("auditor"))
+    assert r.status_code == 405

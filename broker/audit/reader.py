@@ -81,7 +81,12 @@ class CanonicalText:
 
 
 def spliced(row: tuple[Any, ...]) -> bytes:
-    """The canonical bytes of a raw row whose JSON columns and ts are canonical text (keys sorted).
+    """The canonical bytes of a raw row whose JSON columns and ts are canonical text (keys sorted)."""
+    return splice(row).encode()
+
+
+def splice(row: tuple[Any, ...], opening: str = "{") -> str:
+    """:func:`spliced` as text. ``opening`` replaces the opening brace (an export line puts ``"hash"`` there).
 
     The string columns are encoded by hand (no helper call: this runs a million times a verify).
     """
@@ -89,7 +94,7 @@ def spliced(row: tuple[Any, ...]) -> bytes:
      client, details, prev_hash, _hash) = row  # fmt: skip
     e, n = encode_basestring, "null"
     return (
-        f'{{"action":{n if action is None else e(action)},"allowed":{_BOOL[allowed]},'
+        f'{opening}"action":{n if action is None else e(action)},"allowed":{_BOOL[allowed]},'
         f'"camera":{n if camera is None else e(camera)},"clause":{n if clause is None else e(clause)},'
         f'"client":{n if client is None else e(client)},"details":{details},'
         f'"emergency":{n if emergency is None else e(emergency)},"grant":{n if grant is None else e(grant)},'
@@ -98,10 +103,10 @@ def spliced(row: tuple[Any, ...]) -> bytes:
         f'"principal_agency":{n if p_agency is None else e(p_agency)},"principal_roles":{roles},'
         f'"principal_sub":{n if p_sub is None else e(p_sub)},"reason":{n if reason is None else e(reason)},'
         f'"seq":{int(seq)},"ts":"{ts}"}}'
-    ).encode()
+    )
 
 
-class _Prefetch:
+class Prefetch:
     """Fetches the next page in a thread while the caller hashes this one (both drivers release the GIL
     while the database works). Only this thread touches the cursor until :meth:`stop` has returned."""
 
@@ -172,7 +177,7 @@ def verify_rows(
     canonical_text = CanonicalText()
     sql = page_sql(conn.dialect.name)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]  # open while conn is
-    fetch = _Prefetch(cursor, sql, page, base[0])
+    fetch = Prefetch(cursor, sql, page, base[0])
     try:
         while True:
             rows = fetch.next()
@@ -202,7 +207,7 @@ def verify_rows(
             if len(rows) < page:
                 return chain.finish()
             if fetch.stopped:
-                fetch = _Prefetch(cursor, sql, page, rows[-1][0])
+                fetch = Prefetch(cursor, sql, page, rows[-1][0])
     finally:
         fetch.stop()
         cursor.close()

@@ -477,3 +477,15 @@ def test_issue_6_verify_in_an_empty_folder_creates_nothing_and_fails(
     err = capsys.readouterr().err
     assert f"no database at {tmp_path / '.camgate' / 'camgate.db'}: nothing was created" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_offline_export_of_sqlite_rows_of_the_wrong_type(log: Log, database_url: str, tmp_path: Path) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's column types hold")
+    log.sql("UPDATE audit_records SET camera = X'0102' WHERE seq = 4")
+    log.sql("UPDATE audit_records SET allowed = 'yes' WHERE seq = 9")
+    result = verify_export(_export(log, tmp_path / "x"))
+    _bad(result, 4, "record 4 is malformed: camera: not text")
+    assert any(p.startswith("record 4") for p in result.problems)
+    lines = _lines(tmp_path / "x")
+    assert json.loads(lines[8])["malformed"]["field"] == "allowed"

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, inspect, select
 
 from broker.audit.checkpoints import Checkpoint, CheckpointError
 from broker.store.tables import audit_checkpoints
@@ -76,6 +76,11 @@ _COLUMNS = (
     audit_checkpoints.c.body,
     audit_checkpoints.c.signature,
 )
+
+
+def exists(conn: Connection) -> bool:
+    """Whether the table is there (a store made before checkpoints has none until the broker starts on it)."""
+    return inspect(conn).has_table("audit_checkpoints")
 
 
 def latest(conn: Connection) -> StoredCheckpoint | None:

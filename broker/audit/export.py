@@ -100,6 +100,7 @@ def _write_records(conn: Connection, f: IO[bytes], first: int, last: int) -> int
     built by the database (json_quote / to_json) are no faster on SQLite or PostgreSQL.
     """
     seen = CanonicalText()
+    known = seen.known
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     sql = page_sql(conn.dialect.name)
     count, after = 0, first - 1
@@ -112,13 +113,17 @@ def _write_records(conn: Connection, f: IO[bytes], first: int, last: int) -> int
             try:
                 out = [
                     splice(row, f'{{"hash":"{row[17]}",')
-                    if row[1] is not None and seen(row[5]) and seen(row[15]) and type(row[17]) is str
+                    if row[1] is not None
+                    and (row[5] in known or seen(row[5]))
+                    and (row[15] in known or seen(row[15]))
+                    and type(row[17]) is str
                     else _slow_line(conn, row[0])
                     for row in rows
                 ]
             except (TypeError, KeyError, ValueError):  # a column of another type somewhere: row by row
                 out = [_line_of(conn, row, seen) for row in rows]
-            f.write(("\n".join(out) + "\n").encode())
+            f.write("\n".join(out).encode())
+            f.write(b"\n")
             count += len(rows)
             after = rows[-1][0]
     finally:
@@ -151,7 +156,7 @@ def export(store: Store, keys: KeyRing, out: Path, *, start: Bound, end: Bound, 
     with store.begin_read() as conn:
         head_row = conn.execute(HEAD).first()
         head = (head_row.seq, head_row.hash) if head_row is not None else None
-        rows = list(checkpoint_store.read_all(conn))
+        rows = list(checkpoint_store.read_all(conn)) if checkpoint_store.exists(conn) else []
         trusted = []
         for row in rows:
             if row.checkpoint is not None and row.problem is None:

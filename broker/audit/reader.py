@@ -58,14 +58,15 @@ def page_sql(dialect: str) -> str:
 
 
 class CanonicalText:
-    """Whether a stored JSON column is in canonical text; remembers the texts found canonical."""
+    """Whether a stored JSON column is in canonical text; remembers the texts found canonical (``known``: a hot
+    loop may test ``text in known`` before calling)."""
 
     def __init__(self, capacity: int = 100_000) -> None:
-        self._seen: set[str] = set()
+        self.known: set[str] = set()
         self._capacity = capacity
 
     def __call__(self, text: object) -> bool:
-        if text in self._seen:
+        if text in self.known:
             return True
         if not isinstance(text, str):
             return False
@@ -74,9 +75,9 @@ class CanonicalText:
         except (ValueError, TypeError, RecursionError):
             return False
         if good:
-            if len(self._seen) >= self._capacity:
-                self._seen.clear()
-            self._seen.add(text)
+            if len(self.known) >= self._capacity:
+                self.known.clear()
+            self.known.add(text)
         return good
 
 

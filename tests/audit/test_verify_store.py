@@ -168,3 +168,13 @@ def test_open_existing_creates_nothing(tmp_path: Path, database_url: str) -> Non
             found = conn.execute(text("SELECT 1 FROM pg_namespace WHERE nspname = 'camgate_not_there'")).first()
         store.dispose()
         assert found is None
+
+
+def test_a_store_from_before_checkpoints_verifies_with_a_note(
+    audit: AuditLog, store: Store, verifier: StoreVerifier
+) -> None:
+    _append(audit, 2)
+    _sql(store, "DROP TABLE audit_checkpoints")
+    result = verifier.verify()
+    assert result.ok and result.records == 2
+    assert any("no audit_checkpoints table" in note for note in result.notes)

@@ -23,6 +23,7 @@ from broker.audit.keys import KeyRing, load_keyring
 from broker.audit.records import Actor
 from broker.audit.retention import Retention
 from broker.audit.signer import CheckpointSigner
+from broker.audit.verify_store import StoreVerifier
 from broker.clock import Clock, SystemClock
 from broker.enforcement.guard import Guard
 from broker.enforcement.proxy import StreamProxy
@@ -265,6 +266,15 @@ def build_services(
             clock,
             interval_seconds=cps.interval_seconds,
             witness_file=services.keys.witness_file,
+            lock_timeout=settings.audit.write_timeout_seconds,
+        )
+        services.retention = Retention(
+            store,
+            audit,
+            services.signer,
+            StoreVerifier(store, services.keys),
+            clock,
+            settings.audit.retention_days,
             lock_timeout=settings.audit.write_timeout_seconds,
         )
     services.syncer = InventorySync(

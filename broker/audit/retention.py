@@ -101,6 +101,12 @@ class Retention:
             self._running.start()
             return self._running
 
+    def wait(self, timeout: float | None = None) -> None:
+        """Until the prune under way (if any) is done (tests; a prune cut short resumes next time anyway)."""
+        running = self._running
+        if running is not None:
+            running.join(timeout)
+
     def _run(self) -> None:
         try:
             outcome = self.prune()

@@ -5,6 +5,9 @@ Runs on SQLite and, with ``CAMGATE_TEST_DATABASE_URL``, on PostgreSQL.
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 import pytest
 
 from broker.audit import witnessfile
@@ -88,3 +91,25 @@ def test_nothing_in_the_api_deletes_or_changes_audit_records(api: Api) -> None:
     assert audit["/api/v1/audit/checkpoints"] == {"get", "post"}  # POST signs a checkpoint: it adds, never removes
     r = api.client.delete("/api/v1/audit", headers=api.headers("auditor"))
     assert r.status_code == 405
+
+
+def test_housekeeping_prunes_past_the_retention_through_a_signed_prune(make_api: Any) -> None:
+    with make_api(audit={"retention_days": 365}) as api:
+        for _ in range(3):
+            api.get("/api/v1/cameras")
+        api.services.tick()  # signs the 3 records; nothing is a year old
+        assert api.services.retention is not None
+        api.services.retention.wait(30)
+        api.clock.advance(timedelta(days=366))
+        api.travel(api.clock.now())  # tokens minted now
+        api.get("/api/v1/cameras")  # record 4, this year
+        thread = api.services.retention.tick()
+        assert thread is not None
+        thread.join(timeout=30)
+        records = api.audit()
+        assert [r["seq"] for r in records] == [4, 5] and records[1]["kind"] == "audit.prune"
+        assert records[1]["details"]["base_seq"] == 3
+        body = api.get("/api/v1/audit/verify", as_="auditor").json()
+        assert (body["ok"], body["base_seq"], body["records"]) == (True, 3, 5), body
+        kinds = [c["kind"] for c in api.get("/api/v1/audit/checkpoints", as_="auditor").json()["checkpoints"]]
+        assert kinds[0] == "prune"

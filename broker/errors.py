@@ -20,6 +20,7 @@
     │   ├── UnknownEmergency (404 unknown_emergency)
     │   └── NoRecording (404 no_recording) ...... no recorded footage of the camera in the playback window
     ├── Conflict (409 conflict) .................. e.g. ending an emergency that already ended
+    │   └── AuditTampered (409 audit_tampered) ... the chain no longer holds a signed checkpoint: nothing is signed
     ├── ContentTooLarge (413 content_too_large) .. a body over ``server.max_body_bytes``, refused unread
     ├── UpstreamError (502 upstream_error) ....... a camera system failed or answered badly
     │   ├── HostilePlaylist (502 hostile_playlist)  playlist pointing outside its system, too big, ...
@@ -137,6 +138,13 @@ class ContentTooLarge(CamgateError):
 
     code = "content_too_large"
     status = 413
+
+
+class AuditTampered(Conflict):
+    """The audit chain no longer contains a checkpoint signed earlier (cut back, rolled back or rewritten): the
+    broker signs nothing more over it; ``camgate audit verify`` names the first bad record."""
+
+    code = "audit_tampered"
 
 
 class UpstreamError(CamgateError):

@@ -103,6 +103,37 @@ class RefusalSettings(Section):
     )
 
 
+class CheckpointSettings(Section):
+    """Signed checkpoints of the audit chain (README "Operator's guide: signing keys")."""
+
+    key_file: Path | None = Field(
+        None,
+        description="Ed25519 private key (PEM, PKCS #8; `camgate audit keygen --out FILE`), or set "
+        "CAMGATE_AUDIT_SIGNING_KEY (that PEM text, or the base64url raw 32-byte seed). Never in the database. "
+        "Dev mode: one is generated under data_dir when none is set",
+    )
+    old_keys: list[str] = Field(
+        default_factory=list,
+        description="Public keys (base64url, raw 32 bytes) of rotated-out signing keys: their checkpoints still verify",
+    )
+    interval_seconds: float = Field(
+        60.0, ge=1, le=86400, description="Sign the chain's head this often, when it grew since the last checkpoint"
+    )
+    witness_file: Path | None = Field(
+        None,
+        description="The local witness: the latest checkpoint, kept outside the database. None: beside the key "
+        "file (<key_file>.checkpoint.json), or <data_dir>/audit-checkpoint.json for a key from the environment",
+    )
+
+    @field_validator("old_keys")
+    @classmethod
+    def _public_keys(cls, value: list[str]) -> list[str]:
+        from broker.audit.keys import parse_public_keys
+
+        parse_public_keys(value)  # raises naming the bad entry
+        return value
+
+
 class AuditSettings(Section):
     group_commit: GroupCommitSettings = Field(
         default_factory=GroupCommitSettings, description="How concurrent appends share transactions"
@@ -135,6 +166,23 @@ class AuditSettings(Section):
     def _unique_witnesses(self) -> AuditSettings:
         check_unique(self.witnesses)
         return self
+
+    checkpoints: CheckpointSettings = Field(
+        default_factory=CheckpointSettings, description="Signed checkpoints of the chain's head, and their keys"
+    )
+    retention_days: int | None = Field(
+        None,
+        description="Prune records older than this many days (at least 365: CJIS Security Policy 5.4.7 keeps audit "
+        "records one year), only through a signed prune checkpoint. None: keep every record",
+    )
+
+    @field_validator("retention_days")
+    @classmethod
+    def _a_year_at_least(cls, value: int | None) -> int | None:
+        # CJIS Security Policy 5.4.7 (audit record retention): at least one year.
+        if value is not None and value < 365:
+            raise ValueError("must be at least 365 days (CJIS Security Policy 5.4.7 keeps audit records a year)")
+        return value
 
 
 class AdminSettings(Section):
@@ -278,6 +326,10 @@ class Settings(BaseSettings):
             raise ValueError(f"triggers.sources {', '.join(bad)}: no secret, or a placeholder; set a whsec_ secret")
         resolve(self.notifications, dev=False, data_dir=self.data_dir)  # every secret there and valid, now
         resolve_witnesses(self.audit.witnesses, dev=False, data_dir=self.data_dir)
+        from broker.audit.keys import key_problem
+
+        if problem := key_problem(self.audit.checkpoints.key_file):  # the checkpoint signing key, now
+            raise ValueError(problem)
         return self
 
     @property

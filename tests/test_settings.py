@@ -60,6 +60,7 @@ def test_example_toml_with_env_secret(monkeypatch, tmp_path):
     secret_file.write_text(WHSEC_2 + "\n")
     monkeypatch.setenv("CAMGATE_TRIGGERS__SOURCES__NCPB__SECRETS", "[]")
     monkeypatch.setenv("CAMGATE_TRIGGERS__SOURCES__NCPB__SECRET_FILES", f'["{secret_file}"]')
+    monkeypatch.setenv("CAMGATE_AUDIT_SIGNING_KEY", "A" * 43)  # a base64url raw seed (README, signing keys)
     s = load_settings()
     assert s.webhook_secrets("ncps") == [WHSEC] and s.webhook_secrets("ncpb") == [WHSEC_2]
     assert s.triggers.sources["ncps"].devices["saxe-office-1"].radius_m == 9.1 and s.webhook_secrets("x") == []

@@ -227,9 +227,19 @@ class AuditRecord(BaseModel):
     hash: str
 
 
+class MalformedRow(BaseModel):
+    seq: int = Field(description="The row's seq")
+    field: str = Field(description="The column that is not what a record holds")
+    problem: str
+
+
 class AuditPage(BaseModel):
     records: list[AuditRecord]
     next: int | None = Field(description="Pass as `after` for the next page; null on the last")
+    malformed: list[MalformedRow] = Field(
+        default_factory=list,
+        description="Rows of this page that are not records (tampering; GET /api/v1/audit/verify names it)",
+    )
 
 
 class BindingProblem(BaseModel):
@@ -243,7 +253,8 @@ class BindingProblem(BaseModel):
 
 
 class ChainCheck(BaseModel):
-    ok: bool
+    ok: bool = Field(description="The chain, its checkpoints and witness, and every row bound to it all verify")
+    chain_ok: bool | None = Field(None, description="The chain, its head, checkpoints and local witness verify")
     records: int = Field(description="Records 1..records form a valid chain")
     head: str = Field(description="The hash of the last good record")
     first_bad: int | None = Field(None, description="Only when not ok")
@@ -252,6 +263,12 @@ class ChainCheck(BaseModel):
         None, description="Whether the emergencies, the document generation and the notices agree with the chain"
     )
     bindings: list[BindingProblem] | None = Field(None, description="Each row that does not (empty when bindings_ok)")
+    base_seq: int = Field(0, description="The chain's verified base: records up to it were pruned (signed prune)")
+    checkpoints: int = Field(0, description="Signed checkpoints the chain was found to hold")
+    witnessed: int = Field(0, description="Checkpoints of the local witness file the chain was found to hold")
+    checkpoint: str | None = Field(None, description="Only when not ok, and a checkpoint is at fault: its id")
+    problems: list[str] | None = Field(None, description="Only when not ok: every problem found, the first first")
+    notes: list[str] | None = Field(None, description="What could not be checked (not a failure)")
 
 
 class TriggerOutcome(BaseModel):

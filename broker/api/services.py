@@ -19,9 +19,14 @@ from broker.admin.sync import InventorySync, SyncOutcome
 from broker.admin.triggers import TriggerService
 from broker.api.events import EventHub
 from broker.audit import AuditLog
+from broker.audit.checkpoints import public_key_text
+from broker.audit.keys import KeyRing, load_keyring
 from broker.audit.rebind import bind_legacy_rows
 from broker.audit.records import Actor
 from broker.audit.refusallog import RefusalLog
+from broker.audit.retention import Retention
+from broker.audit.signer import CheckpointSigner
+from broker.audit.verify_store import StoreVerifier
 from broker.clock import Clock, SystemClock
 from broker.enforcement.guard import Guard
 from broker.enforcement.proxy import StreamProxy
@@ -84,6 +89,9 @@ class Services:
     syncer: InventorySync | None = None  # inventory sync (CLI and periodic) and the systems' last results
     recovery: SessionRecovery | None = None  # ends the viewing sessions of broker processes that died
     witnesses: WitnessNotifier | None = None  # queues each signed checkpoint for audit.witnesses (a signer listener)
+    keys: KeyRing | None = None  # the checkpoint signing key and the public keys that verify checkpoints
+    signer: CheckpointSigner | None = None  # signs the audit chain's head (interval and on demand)
+    retention: Retention | None = None  # prunes records older than audit.retention_days, through signed prunes
     extras: dict[str, object] = field(default_factory=dict)
     refusals: RefusalLog | None = None  # refused requests, counted per source and minute (broker/audit/refusals.py)
     _retired: list[tuple[float, list[CameraSystemAdapter]]] = field(default_factory=list)
@@ -109,6 +117,10 @@ class Services:
         self.reloader.follow()  # a reload applied by another replica (or not yet recorded here)
         if self.refusals is not None:
             self.refusals.flush()  # the refusals of every minute that is over
+        if self.signer is not None:
+            self.signer.tick()  # a signed checkpoint of the chain's head, when it grew (interval_seconds)
+        if self.retention is not None:
+            self.retention.tick()  # once a day, in a thread of its own
 
     async def reload(self, trigger: str, actor: Actor | None = None, client: str | None = None) -> ReloadOutcome:
         """Re-read and apply the documents off the event loop (raises DocumentError, AuditUnavailable, ...)."""
@@ -260,6 +272,28 @@ def build_services(
         recovery=SessionRecovery(viewing, audit, clock, settings.audit.replica_timeout_seconds),
         refusals=refusals,
     )
+    cps = settings.audit.checkpoints
+    services.keys = load_keyring(
+        cps.key_file, cps.old_keys, cps.witness_file, settings.data_dir, dev=settings.mode == "dev", create=True
+    )
+    if services.keys.signing is not None:
+        services.signer = CheckpointSigner(
+            store,
+            services.keys.signing,
+            clock,
+            interval_seconds=cps.interval_seconds,
+            witness_file=services.keys.witness_file,
+            lock_timeout=settings.audit.write_timeout_seconds,
+        )
+        services.retention = Retention(
+            store,
+            audit,
+            services.signer,
+            StoreVerifier(store, services.keys),
+            clock,
+            settings.audit.retention_days,
+            lock_timeout=settings.audit.write_timeout_seconds,
+        )
     services.syncer = InventorySync(
         settings.policy.inventory, audit, SystemStatusRepository(store), clock, settings.inventory_sync.timeout_seconds
     )
@@ -287,8 +321,16 @@ def build_services(
         notifier = Notifier(outbox, hooks, lambda: live.catalog, clock, services.dispatcher.wake)
         emergencies.bound_listeners.append(notifier.queue)  # the rows in the transition's record's transaction
         emergencies.listeners.append(notifier)  # then the dispatcher is woken
-    if witnesses and services.dispatcher is not None:  # for the checkpoint signer's listeners
-        services.witnesses = WitnessNotifier(outbox, witnesses, clock, services.dispatcher.wake)
+    if witnesses and services.dispatcher is not None:  # every signed checkpoint goes to the MOU parties' witnesses
+        keys = services.keys
+
+        def public_key(kid: str) -> str | None:
+            public = keys.public_keys().get(kid) if keys is not None else None
+            return None if public is None else public_key_text(public)
+
+        services.witnesses = WitnessNotifier(outbox, witnesses, clock, services.dispatcher.wake, public_key)
+        if services.signer is not None:
+            services.signer.listeners.append(services.witnesses)
     log.info("camgate: %d cameras, %d MOUs, %d policy lines, store %s", len(catalog.inventory.cameras),
              len(catalog.mous), catalog.pdp.policy.lines, store.description)  # fmt: skip
     return services

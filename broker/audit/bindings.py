@@ -69,6 +69,11 @@ def verify_bindings(store: Store) -> list[Problem]:
         raise AuditUnavailable(f"the bound tables could not be read ({driver_problem(exc)})") from exc
 
 
+def with_bindings(chain: dict[str, Any], bindings: dict[str, Any]) -> dict[str, Any]:
+    """One verdict: ``ok`` only when the chain (``chain_ok``) and every bound row (``bindings_ok``) verify."""
+    return chain | bindings | {"ok": bool(chain["ok"] and bindings["bindings_ok"]), "chain_ok": bool(chain["ok"])}
+
+
 def bindings_report(store: Store) -> dict[str, Any]:
     """The fields a verify answer adds: ``bindings_ok`` and ``bindings`` (every problem, as a dict)."""
     problems = verify_bindings(store)

@@ -18,13 +18,14 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from broker.audit import rows
 from broker.audit.chain import VerifyResult, record_hash
 from broker.audit.groupcommit import CommitFailed, GroupCommit
 from broker.audit.health import AuditHealth, reserve_problem
-from broker.audit.reader import verify_rows
+from broker.audit.reader import verify_chain
 from broker.audit.records import AuditRecord
 from broker.audit.writer import HEAD, BatchWriter, Bind, Hook, Plan, prepare
 from broker.clock import Clock
@@ -43,10 +44,20 @@ DEFAULT_MAX_BATCH = 256  # as broker.settings.GroupCommitSettings.max_batch
 PROBE_RECORD_BYTES = 1024  # the probe's trial row: larger than a served or decision record
 
 
-def _record(row: Row[Any]) -> AuditRecord:
-    values = dict(row._mapping)
-    values["principal_roles"] = tuple(values["principal_roles"])
-    return AuditRecord(**values)
+def _record(row: Any) -> AuditRecord:
+    """A row of :data:`~broker.audit.rows.RAW` as a record; raises MalformedRecord."""
+    return rows.parse(row._mapping)
+
+
+def _records(found: Any) -> list[AuditRecord]:
+    """The well-formed records of ``found`` (rows of RAW); a malformed row is left out and logged (verify names it)."""
+    records = []
+    for row in found:
+        try:
+            records.append(rows.parse(row._mapping))
+        except rows.MalformedRecord as exc:
+            log.error("audit: %s (camgate audit verify)", exc)
+    return records
 
 
 class AuditLog:
@@ -229,18 +240,20 @@ class AuditLog:
         try:
             with self._store.begin_read() as conn:
                 head_row = conn.execute(HEAD).first()
-
-                def load(seq: int) -> AuditRecord:
-                    return _record(conn.execute(select(audit_records).where(audit_records.c.seq == seq)).one())
-
                 if head_row is None:
-                    result = verify_rows(conn, None, VERIFY_PAGE, load)
+                    result = verify_chain(conn, None)
                     return VerifyResult(False, result.records, result.head, None, "the audit head row is missing")
-                return verify_rows(conn, (head_row.seq, head_row.hash), VERIFY_PAGE, load)
+                return verify_chain(conn, (head_row.seq, head_row.hash))
         except (SQLAlchemyError, driver_error) as exc:
             raise AuditUnavailable(f"the audit log could not be read ({driver_problem(exc)})") from exc
 
-    def query(
+    def query(self, **filters: Any) -> tuple[list[AuditRecord], int | None]:
+        """Records in seq order and the cursor for the next page (pass it as ``after_seq``), or None; malformed
+        rows are left out (see :meth:`query_page`)."""
+        records, _, cursor = self.query_page(**filters)
+        return records, cursor
+
+    def query_page(
         self,
         *,
         since: datetime | None = None,
@@ -252,15 +265,16 @@ class AuditLog:
         kind: str | None = None,
         after_seq: int | None = None,
         limit: int = 100,
-    ) -> tuple[list[AuditRecord], int | None]:
-        """Records in seq order and the cursor for the next page (pass it as ``after_seq``), or None."""
+    ) -> tuple[list[AuditRecord], list[rows.MalformedRecord], int | None]:
+        """Records in seq order, the rows in the page that are not records (each naming its seq and bad field),
+        and the cursor for the next page (pass it as ``after_seq``), or None."""
         if decision not in (None, "allow", "deny"):
             raise InvalidRequest("decision must be 'allow' or 'deny'", field="decision")
         if limit < 1:
             raise InvalidRequest("limit must be at least 1", field="limit")
         limit = min(limit, MAX_QUERY)
         t = audit_records.c
-        query = select(audit_records)
+        query = rows.RAW
         if since is not None:
             query = query.where(t.ts >= as_utc(since, name="since"))
         if until is not None:
@@ -277,16 +291,21 @@ class AuditLog:
         query = query.order_by(t.seq).limit(limit + 1)
         try:
             with self._store.engine.connect() as conn:
-                records = [_record(row) for row in conn.execute(query)]
+                found = list(conn.execute(query))
         except SQLAlchemyError as exc:
             raise AuditUnavailable(f"the audit log could not be read ({driver_problem(exc)})") from exc
-        if len(records) > limit:
-            return records[:limit], records[limit - 1].seq
-        return records, None
+        records: list[AuditRecord] = []
+        malformed: list[rows.MalformedRecord] = []
+        for row in found[:limit]:
+            try:
+                records.append(_record(row))
+            except rows.MalformedRecord as exc:
+                malformed.append(exc)
+        return records, malformed, (found[limit - 1].seq if len(found) > limit else None)
 
     def record(self, seq: int) -> AuditRecord | None:
         """One record by its seq (None if there is none)."""
-        return self._read_one(select(audit_records).where(audit_records.c.seq == seq))
+        return self._read_one(rows.RAW.where(audit_records.c.seq == seq))
 
     def last_served(self, session: str, camera: str, after_seq: int, page: int = 500) -> AuditRecord | None:
         """The last ``session.served`` record of ``session`` (on ``camera``, after its start ``after_seq``):
@@ -294,7 +313,7 @@ class AuditLog:
         t = audit_records.c
         below: int | None = None
         while True:
-            query = select(audit_records).where(t.camera == camera, t.seq > after_seq, t.kind == "session.served")
+            query = rows.RAW.where(t.camera == camera, t.seq > after_seq, t.kind == "session.served")
             if below is not None:
                 query = query.where(t.seq < below)
             records = self._read(query.order_by(t.seq.desc()).limit(page))
@@ -308,7 +327,7 @@ class AuditLog:
     def _read(self, query: Any) -> list[AuditRecord]:
         try:
             with self._store.engine.connect() as conn:
-                return [_record(row) for row in conn.execute(query)]
+                return _records(conn.execute(query))
         except SQLAlchemyError as exc:
             raise AuditUnavailable(f"the audit log could not be read ({driver_problem(exc)})") from exc
 
@@ -322,13 +341,10 @@ class AuditLog:
         """The records of ``kinds`` carrying ``emergency``, in seq order, in one read (the (emergency, seq)
         index), at most ``limit``; and whether that is all of them."""
         t = audit_records.c
-        query = (
-            select(audit_records).where(t.emergency == emergency, t.kind.in_(list(kinds))).order_by(t.seq)
-            .limit(limit + 1)
-        )  # fmt: skip
+        query = rows.RAW.where(t.emergency == emergency, t.kind.in_(list(kinds))).order_by(t.seq).limit(limit + 1)
         try:
             with self._store.engine.connect() as conn:
-                records = [_record(row) for row in conn.execute(query)]
+                records = _records(conn.execute(query))
         except SQLAlchemyError as exc:
             raise AuditUnavailable(f"the audit log could not be read ({driver_problem(exc)})") from exc
         return records[:limit], len(records) <= limit

@@ -20,14 +20,17 @@ import json
 import queue
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from hashlib import sha256
 from json.encoder import encode_basestring  # the C encoder json.dumps uses (ensure_ascii=False)
 from typing import Any
 
 from sqlalchemy import Connection
 
-from broker.audit.chain import ChainVerifier, VerifyResult
+from broker.audit.chain import GENESIS, ChainVerifier, VerifyResult
 from broker.audit.records import AuditRecord
+from broker.audit.rows import RAW, MalformedRecord, parse
+from broker.store.tables import audit_records
 from broker.store.types import dump_json
 
 _COLUMNS = (
@@ -55,14 +58,15 @@ def page_sql(dialect: str) -> str:
 
 
 class CanonicalText:
-    """Whether a stored JSON column is in canonical text; remembers the texts found canonical."""
+    """Whether a stored JSON column is in canonical text; remembers the texts found canonical (``known``: a hot
+    loop may test ``text in known`` before calling)."""
 
     def __init__(self, capacity: int = 100_000) -> None:
-        self._seen: set[str] = set()
+        self.known: set[str] = set()
         self._capacity = capacity
 
     def __call__(self, text: object) -> bool:
-        if text in self._seen:
+        if text in self.known:
             return True
         if not isinstance(text, str):
             return False
@@ -71,14 +75,19 @@ class CanonicalText:
         except (ValueError, TypeError, RecursionError):
             return False
         if good:
-            if len(self._seen) >= self._capacity:
-                self._seen.clear()
-            self._seen.add(text)
+            if len(self.known) >= self._capacity:
+                self.known.clear()
+            self.known.add(text)
         return good
 
 
 def spliced(row: tuple[Any, ...]) -> bytes:
-    """The canonical bytes of a raw row whose JSON columns and ts are canonical text (keys sorted).
+    """The canonical bytes of a raw row whose JSON columns and ts are canonical text (keys sorted)."""
+    return splice(row).encode()
+
+
+def splice(row: tuple[Any, ...], opening: str = "{") -> str:
+    """:func:`spliced` as text. ``opening`` replaces the opening brace (an export line puts ``"hash"`` there).
 
     The string columns are encoded by hand (no helper call: this runs a million times a verify).
     """
@@ -86,7 +95,7 @@ def spliced(row: tuple[Any, ...]) -> bytes:
      client, details, prev_hash, _hash) = row  # fmt: skip
     e, n = encode_basestring, "null"
     return (
-        f'{{"action":{n if action is None else e(action)},"allowed":{_BOOL[allowed]},'
+        f'{opening}"action":{n if action is None else e(action)},"allowed":{_BOOL[allowed]},'
         f'"camera":{n if camera is None else e(camera)},"clause":{n if clause is None else e(clause)},'
         f'"client":{n if client is None else e(client)},"details":{details},'
         f'"emergency":{n if emergency is None else e(emergency)},"grant":{n if grant is None else e(grant)},'
@@ -95,10 +104,10 @@ def spliced(row: tuple[Any, ...]) -> bytes:
         f'"principal_agency":{n if p_agency is None else e(p_agency)},"principal_roles":{roles},'
         f'"principal_sub":{n if p_sub is None else e(p_sub)},"reason":{n if reason is None else e(reason)},'
         f'"seq":{int(seq)},"ts":"{ts}"}}'
-    ).encode()
+    )
 
 
-class _Prefetch:
+class Prefetch:
     """Fetches the next page in a thread while the caller hashes this one (both drivers release the GIL
     while the database works). Only this thread touches the cursor until :meth:`stop` has returned."""
 
@@ -138,16 +147,38 @@ class _Prefetch:
         self.stopped = True
 
 
-def verify_rows(
-    conn: Connection, head: tuple[int, str] | None, page: int, load: Callable[[int], AuditRecord]
+def load_record(conn: Connection, seq: int) -> AuditRecord:
+    """One record read the slow way, strictly (raises MalformedRecord naming the bad field)."""
+    return parse(conn.execute(RAW.where(audit_records.c.seq == seq)).one()._mapping)
+
+
+def verify_chain(
+    conn: Connection, head: tuple[int, str] | None, base: tuple[int, str] = (0, GENESIS), page: int = 20_000
 ) -> VerifyResult:
-    """Verify the chain read through ``conn`` (one snapshot); ``load(seq)`` reads one record the slow way."""
+    """:func:`verify_rows` with the strict loader: the chain after ``base`` (a prune's (seq, hash)) to ``head``."""
+    return verify_rows(conn, head, page, lambda seq: load_record(conn, seq), base)
+
+
+def verify_rows(
+    conn: Connection,
+    head: tuple[int, str] | None,
+    page: int,
+    load: Callable[[int], AuditRecord],
+    base: tuple[int, str] = (0, GENESIS),
+) -> VerifyResult:
+    """Verify the chain read through ``conn`` (one snapshot); ``load(seq)`` reads one record the slow way.
+
+    ``base``: the chain's verified base (the latest prune checkpoint's (seq, hash)): records up to it are not read,
+    and the first record after it must link to its hash. A row ``load`` finds malformed is the first bad record.
+    """
     chain = ChainVerifier(head)
+    chain.count, chain.last_hash = base
+    chain.before_last = ""  # nothing is known before the base: no insertion diagnosis across it
     last_seq = head[0] if head is not None else None
     canonical_text = CanonicalText()
     sql = page_sql(conn.dialect.name)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]  # open while conn is
-    fetch = _Prefetch(cursor, sql, page, 0)
+    fetch = Prefetch(cursor, sql, page, base[0])
     try:
         while True:
             rows = fetch.next()
@@ -165,13 +196,19 @@ def verify_rows(
                     chain.accept(row[17])
                     continue
                 fetch.stop()  # load() uses the connection
-                failed = chain.check(load(seq))
+                try:
+                    rec = load(seq)
+                except MalformedRecord as exc:  # named at its seq, unless a gap or the head comes first
+                    outside = seq != chain.count + 1 or (last_seq is not None and seq > last_seq)
+                    gap = chain.check(AuditRecord(seq=seq, ts=datetime.now(UTC), kind="?")) if outside else None
+                    return gap or VerifyResult(False, chain.count, chain.last_hash, seq, str(exc))
+                failed = chain.check(rec)
                 if failed is not None:
                     return failed
             if len(rows) < page:
                 return chain.finish()
             if fetch.stopped:
-                fetch = _Prefetch(cursor, sql, page, rows[-1][0])
+                fetch = Prefetch(cursor, sql, page, rows[-1][0])
     finally:
         fetch.stop()
         cursor.close()

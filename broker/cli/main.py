@@ -41,7 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--ttl-minutes", type=int, default=None)
 
     a = sub.add_parser("audit", help="the audit log").add_subparsers(dest="sub", required=True, metavar="SUB")
-    a.add_parser("verify", help="verify the hash chain")
+    from broker.cli.audit_cmds import add_parsers as add_audit
+
+    add_audit(a)
     from broker.cli.witness import add_parser as add_witness
 
     add_witness(a)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from datetime import timedelta
@@ -19,7 +18,9 @@ def dispatch(args: argparse.Namespace) -> int:
         if args.cmd == "token":
             return token(load_settings(), args)
         if args.cmd == "audit":
-            return audit_verify(load_settings())
+            from broker.cli import audit_cmds
+
+            return audit_cmds.run(args)
         if args.cmd == "inventory":
             from broker.cli.sync import run
 
@@ -61,21 +62,6 @@ def token(settings: Settings, args: argparse.Namespace) -> int:
     ttl = timedelta(minutes=args.ttl_minutes) if args.ttl_minutes else None
     print(issuer.mint(args.sub, args.agency, roles, now=SystemClock().now(), ttl=ttl))
     return 0
-
-
-def audit_verify(settings: Settings) -> int:
-    from broker.audit import AuditLog
-    from broker.clock import SystemClock
-    from broker.store import Store
-
-    store = Store.open(settings.database_url, schema=settings.store.schema_)
-    try:
-        store.create_all()
-        result = AuditLog(store, SystemClock()).verify()
-    finally:
-        store.dispose()
-    print(json.dumps(result.to_dict()))
-    return 0 if result.ok else 1
 
 
 def serve(settings: Settings, host: str | None, port: int | None) -> int:

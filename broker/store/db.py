@@ -57,7 +57,9 @@ class Store:
     # -- opening -----------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, url: str, *, schema: str | None = None) -> Store:
+    def open(cls, url: str, *, schema: str | None = None, must_exist: bool = False) -> Store:
+        """``must_exist``: create nothing (no SQLite file or folder, no PostgreSQL schema); a store that is not
+        there is a ConfigError naming it (readers such as ``camgate audit verify``)."""
         try:
             parsed = make_url(url)
         except ArgumentError as exc:
@@ -66,6 +68,8 @@ class Store:
         if backend == "sqlite":
             if schema is not None:
                 raise ConfigError("schema is only supported on PostgreSQL", field="database_schema")
+            if must_exist:
+                _sqlite_must_exist(parsed)
             engine = _sqlite_engine(parsed)
         elif backend == "postgresql":
             if parsed.get_driver_name() != "psycopg":
@@ -76,7 +80,11 @@ class Store:
         store = cls(engine, url=parsed, schema=schema)
         try:
             with engine.begin() as conn:
-                if schema is not None:
+                if schema is not None and must_exist:
+                    found = conn.execute(text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}).first()
+                    if found is None:
+                        raise ConfigError(f"no schema {schema!r} in {describe_url(parsed)}", field="store.schema")
+                elif schema is not None:
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CREATE_LOCK_KEY})
                     conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
                 else:
@@ -84,6 +92,9 @@ class Store:
         except SQLAlchemyError as exc:
             engine.dispose()
             raise store.unavailable("connection to", exc) from exc
+        except ConfigError:
+            engine.dispose()
+            raise
         return store
 
     # -- properties --------------------------------------------------------------------------------
@@ -188,6 +199,15 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({self.description!r})"
+
+
+def _sqlite_must_exist(url: URL) -> None:
+    database = url.database or ""
+    if database in ("", ":memory:") or "mode=memory" in str(url):
+        raise ConfigError("an in-memory SQLite database holds nothing to read", field="store.url")
+    path = Path(database.removeprefix("file:").split("?")[0]).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"no database at {path.resolve()}: nothing was created", field="store.url")
 
 
 def _sqlite_engine(url: URL) -> Engine:

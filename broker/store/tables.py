@@ -179,6 +179,25 @@ audit_head = Table(
     CheckConstraint("id = 1", name="single_row"),
 )
 
+# Signed checkpoints of the audit chain (broker.audit.checkpoint_store), in signing order (``n``). ``body`` is the
+# exact signed canonical JSON (broker.audit.checkpoints); the other columns repeat it for queries. Never deleted.
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("n", SeqType, primary_key=True, autoincrement=False),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),  # checkpoint or prune
+    Column("records", BigInteger, nullable=False),
+    Column("head", String(64), nullable=False),
+    Column("base_seq", BigInteger, nullable=False),
+    Column("ts", UTCDateTime, nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("previous", String(64), nullable=True),
+    Column("body", Text, nullable=False),
+    Column("signature", Text, nullable=False),
+    Index(None, "records"),
+)
+
 # Viewing sessions open on some replica (broker.store.viewing): a row is added in the transaction of the
 # session's ``session.start`` record and removed in that of its ``session.end`` (audit writer hooks), so after a
 # kill -9 exactly the sessions still open are here, for another replica (or the restarted one) to close.

@@ -134,13 +134,15 @@ def test_persona_sign_in_is_not_there_outside_dev_mode(make_api: Callable[..., A
     from broker.settings import load_settings
 
     dev = load_settings(mode="dev", data_dir=tmp_path / "d")
+    from broker.audit.keys import write_key_file
     from broker.identity.devissuer import DevIssuer
 
     issuer = DevIssuer.load_or_create(tmp_path / "d", dev.identity.dev_issuer)  # type: ignore[arg-type]
+    write_key_file(tmp_path / "signing.pem")
     settings = load_settings(
         mode="prod", data_dir=tmp_path / "p", streams={"token_secret": "s" * 40},
         identity={"issuers": [issuer.issuer_config().model_dump(exclude_none=True)]},
-        store={"url": f"sqlite:///{tmp_path / 'p.db'}"},
+        store={"url": f"sqlite:///{tmp_path / 'p.db'}"}, audit={"checkpoints": {"key_file": tmp_path / "signing.pem"}},
     )  # fmt: skip
     with TestClient(create_app(settings, housekeeping=False)) as client:
         assert client.get("/dev/signin").status_code == 404

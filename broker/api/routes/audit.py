@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from broker.api.deps import AuditorDep, ServicesDep
 from broker.api.errordoc import raises
 from broker.api.models import AuditPage, ChainCheck, Rfc3339
-from broker.audit.bindings import bindings_report
+from broker.audit.bindings import bindings_report, with_bindings
 from broker.errors import AuditUnavailable, InvalidRequest, PermissionDenied
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -25,11 +25,23 @@ def list_records(
     kind: str | None = None, after: Annotated[int | None, Query(ge=0, le=SEQ_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:  # fmt: skip
-    records, cursor = services.audit.query(
-        since=since, until=until, principal=principal, camera=camera, emergency=emergency, decision=decision,
-        kind=kind, after_seq=after, limit=limit,
-    )  # fmt: skip
-    return {"records": [r.to_dict() for r in records], "next": cursor}
+    records, malformed, cursor = services.audit.query_page(
+        since=since,
+        until=until,
+        principal=principal,
+        camera=camera,
+        emergency=emergency,
+        decision=decision,
+        kind=kind,
+        after_seq=after,
+        limit=limit,
+    )
+    return {
+        "records": [r.to_dict() for r in records],
+        "next": cursor,
+        # rows that are not records (tampering): named apart, never a 500 (GET /api/v1/audit/verify says more)
+        "malformed": [{"seq": m.seq, "field": m.field, "problem": str(m)} for m in malformed],
+    }
 
 
 @router.get(
@@ -37,6 +49,11 @@ def list_records(
     responses=raises(PermissionDenied, AuditUnavailable),
 )  # fmt: skip
 async def verify(_: AuditorDep, services: ServicesDep) -> dict[str, Any]:
-    result = await run_in_threadpool(services.audit.verify)
-    # ``ok`` is the chain's verdict; the rows bound to it (emergencies, document generation, notices) are apart.
-    return result.to_dict() | await run_in_threadpool(bindings_report, services.store)
+    """The chain, its head, every signed checkpoint, the local witness file (as ``camgate audit verify``), and the
+    rows bound to the chain (emergencies, document generation, notices)."""
+    from broker.audit.keys import KeyRing
+    from broker.audit.verify_store import StoreVerifier
+
+    verifier = StoreVerifier(services.store, services.keys or KeyRing(None))
+    result = await run_in_threadpool(verifier.verify)
+    return with_bindings(result.to_dict(), await run_in_threadpool(bindings_report, services.store))

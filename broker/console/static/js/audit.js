@@ -89,8 +89,11 @@ export async function auditPage(main) {
     }
   });
   api("/api/v1/audit/verify").then((r) => {
+    const bound = (r.bindings || []).map((b) => `${b.table} ${b.row}: ${b.field}: ${b.problem}`);
     verify.textContent = r.ok ? `Chain intact: ${r.records} records, head ${String(r.head).slice(0, 16)}…`
-      : `Chain broken at record ${r.first_bad}: ${r.problem}. Preserve the database and call the system owner.`;
+      : r.chain_ok === false || r.bindings_ok !== false
+        ? `Chain broken at record ${r.first_bad ?? "(a checkpoint)"}: ${r.problem}. Preserve the database and call the system owner.`
+        : `Records altered outside the audit log: ${bound.slice(0, 3).join("; ")}${bound.length > 3 ? ` (and ${bound.length - 3} more)` : ""}. Preserve the database and call the system owner.`;
     verify.className = r.ok ? "ok" : "bad";
   }).catch((err) => { verify.textContent = `Could not verify: ${err.message}. ${err.advice ? err.advice() : ""}`; });
   await load(0);

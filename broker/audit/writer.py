@@ -32,6 +32,7 @@ _STR_FIELDS = APPEND_FIELDS - {"principal_roles", "allowed", "details"}
 # Built once: appends are on every request's path, and building statements costs more than running them.
 HEAD = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
 _LOCK_HEAD = HEAD.with_for_update()
+_INSERT = audit_records.insert()
 _MOVE_HEAD = update(audit_head).where(audit_head.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 
 
@@ -54,15 +55,17 @@ def _blank() -> dict[str, Any]:
 
 
 _BLANK = _blank()
-ROWS_PER_INSERT = 50  # 50 x 18 parameters: under every SQLite's limit (999 before 3.32) and PostgreSQL's
+ROWS_PER_INSERT = 50  # 50 x 18 parameters: under every SQLite's limit (999 before 3.32)
 
 
 class RowInsert:
-    """A batch's rows as multi-row ``INSERT ... VALUES (...), (...)`` statements run by the driver.
+    """A batch's rows as multi-row ``INSERT ... VALUES (...), (...)`` statements run by the driver (SQLite's).
 
     One statement per ``ROWS_PER_INSERT`` rows instead of an executemany: SQLite's executemany steps (and lets go
     of the GIL) once per row, and each time the leader must win the GIL back from the event loop. Values go
-    through their columns' own bind processors, so what is stored is exactly what SQLAlchemy would store.
+    through their columns' own bind processors (:meth:`values`), so what is stored is exactly what SQLAlchemy
+    would store. PostgreSQL keeps SQLAlchemy's executemany: psycopg pipelines it, and there long multi-row
+    statements cost more than they save.
     """
 
     def __init__(self, dialect: Dialect) -> None:
@@ -86,16 +89,35 @@ class RowInsert:
             sql = self._sql[rows] = self._head + ", ".join([self._group] * rows)
         return sql
 
+    @property
+    def columns(self) -> list[str]:
+        return list(self._names)
+
+    def values(self, row: Mapping[str, Any], seen: dict[int, tuple[Any, Any]] | None = None) -> list[Any]:
+        """``row``'s values in column order, as the driver gets them (JSON as text, ts in the stored form).
+
+        ``seen``: per column, the last value processed and its result, reused while the same object comes again
+        (a batch's rows share one ts, whose formatting costs more than the rest of a row).
+        """
+        values = [row[n] for n in self._names]
+        for i, process in self._processors:
+            value = values[i]
+            if seen is None:
+                values[i] = process(value)
+                continue
+            last = seen.get(i)
+            if last is None or last[0] is not value:
+                last = seen[i] = (value, process(value))
+            values[i] = last[1]
+        return values
+
     def __call__(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        names, processors = self._names, self._processors
+        seen: dict[int, tuple[Any, Any]] = {}
         for start in range(0, len(rows), ROWS_PER_INSERT):
             chunk = rows[start : start + ROWS_PER_INSERT]
             params: list[Any] = []
             for row in chunk:
-                values = [row[n] for n in names]
-                for i, process in processors:
-                    values[i] = process(values[i])
-                params.extend(values)
+                params.extend(self.values(row, seen))
             conn.exec_driver_sql(self._statement(len(chunk)), tuple(params))
 
 
@@ -145,7 +167,8 @@ class BatchWriter:
         self._clock = clock
         self._lock_timeout = lock_timeout
         self.hooks: dict[str, Hook] = dict(hooks or {})
-        self._insert = RowInsert(store.engine.dialect)
+        dialect = store.engine.dialect
+        self._insert = RowInsert(dialect) if dialect.name == "sqlite" else None
 
     def write(self, batch: Sequence[dict[str, Any]]) -> list[AuditRecord]:
         """Chain and commit ``batch`` in order; raises (SQLAlchemyError, ...) with nothing written."""
@@ -158,14 +181,16 @@ class BatchWriter:
             records, rows = [], []
             for values in batch:
                 seq += 1
-                roles = values["principal_roles"]
-                row = {**_BLANK, **values, "seq": seq, "ts": stamp, "prev_hash": prev, "principal_roles": list(roles)}
+                row = {**_BLANK, **values, "seq": seq, "ts": stamp, "prev_hash": prev}  # roles: a tuple, JSON's list
                 prev = row["hash"] = sha256(canonical(row)).hexdigest()
                 row["ts"] = ts
                 rows.append(row)
-                records.append(AuditRecord(**{**row, "principal_roles": roles}))
+                records.append(AuditRecord(**row))
             if rows:
-                self._insert(conn, rows)
+                if self._insert is not None:
+                    self._insert(conn, rows)
+                else:
+                    conn.execute(_INSERT, rows)  # executemany, pipelined by psycopg
                 conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
             for kind, hook in self.hooks.items():
                 mine = [r for r in records if r.kind == kind]

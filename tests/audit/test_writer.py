@@ -1,5 +1,5 @@
-"""BatchWriter on a SQLite file and PostgreSQL: what its driver-level multi-row INSERTs store is exactly what
-SQLAlchemy Core stores for the same records, and every record's hash is its record_hash."""
+"""BatchWriter on a SQLite file and PostgreSQL: what it stores (through driver-level multi-row INSERTs on SQLite)
+is exactly what SQLAlchemy Core stores for the same records, and every record's hash is its record_hash."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import delete, text
 
 from broker.audit import record_hash
 from broker.audit.records import AuditRecord
-from broker.audit.writer import ROWS_PER_INSERT, BatchWriter, prepare
+from broker.audit.writer import ROWS_PER_INSERT, BatchWriter, RowInsert, prepare
 from broker.clock import FakeClock
 from broker.store import Store
 from broker.store.tables import audit_head, audit_records
@@ -67,3 +67,13 @@ def test_the_head_moves_to_the_last_record_of_each_batch(store: Store) -> None:
         head = conn.execute(audit_head.select()).one()
         assert (head.seq, head.hash) == (first[-1].seq, first[-1].hash)
         assert conn.execute(text("SELECT count(*) FROM audit_records")).scalar_one() == ROWS_PER_INSERT + 1
+
+
+def test_row_insert_stores_what_sqlalchemy_core_stores_on_either_database(store: Store) -> None:
+    records = BatchWriter(store, FakeClock()).write([values(i) for i in range(ROWS_PER_INSERT + 2)])
+    rows = [{**r.hash_fields(), "hash": r.hash} for r in records]
+    core = raw_rows(store)
+    with store.begin_write() as conn:
+        conn.execute(delete(audit_records))
+        RowInsert(store.engine.dialect)(conn, rows)
+    assert raw_rows(store) == core

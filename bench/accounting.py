@@ -313,8 +313,8 @@ def main(argv: list[str] | None = None) -> None:
 
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--viewers", type=int, default=200)
-    ap.add_argument("--seconds", type=float, default=3.0)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--database-url", default=os.environ.get("CAMGATE_TEST_DATABASE_URL"))
     args = ap.parse_args(argv)
     segment_accounting("SQLite file", None, args.viewers, args.seconds, args.rounds)

@@ -13,6 +13,7 @@ with ``kill -9`` leaves exactly the sessions whose end must be recovered, never 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, fields
 from hashlib import sha256
@@ -121,6 +122,19 @@ class RowInsert:
             conn.exec_driver_sql(self._statement(len(chunk)), tuple(params))
 
 
+_SCALARS = (str, int, bool, type(None))
+
+
+def _flat(details: dict[Any, Any]) -> bool:
+    """String keys and plain scalar values only (finite floats too): JSON would give back equal values."""
+    for key, value in details.items():
+        if type(key) is not str:
+            return False
+        if type(value) not in _SCALARS and not (type(value) is float and math.isfinite(value)):
+            return False
+    return True
+
+
 def prepare(kind: str, fields: dict[str, Any]) -> dict[str, Any]:
     """Check and normalise the caller's fields; mistakes here are programming errors (TypeError).
 
@@ -143,10 +157,13 @@ def prepare(kind: str, fields: dict[str, Any]) -> dict[str, Any]:
     details = fields.get("details") or {}
     if not isinstance(details, dict):
         raise TypeError("details must be a dict")
-    try:  # store exactly what is hashed: plain JSON (datetimes as RFC 3339, tuples as lists)
-        details = json.loads(canonical(details))
-    except ValueError as exc:
-        raise TypeError(f"details are not JSON serialisable: {exc}") from exc
+    if _flat(details):  # already what JSON gives back (e.g. a served answer's session and totals): a copy will do
+        details = dict(details)
+    else:
+        try:  # store exactly what is hashed: plain JSON (datetimes as RFC 3339, tuples as lists)
+            details = json.loads(canonical(details))
+        except ValueError as exc:
+            raise TypeError(f"details are not JSON serialisable: {exc}") from exc
     return {**fields, "kind": kind, "principal_roles": tuple(sorted(roles)), "details": details}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, text
 
 from broker.audit import record_hash
@@ -77,3 +78,17 @@ def test_row_insert_stores_what_sqlalchemy_core_stores_on_either_database(store:
         conn.execute(delete(audit_records))
         RowInsert(store.engine.dialect)(conn, rows)
     assert raw_rows(store) == core
+
+
+def test_prepare_gives_details_as_json_gives_them_back_and_copies_them() -> None:
+    caller = {"session": "vs-1", "requests": 3, "ratio": 0.5, "ok": True, "none": None}
+    prepared = prepare("session.served", {"details": caller})["details"]
+    caller["requests"] = 4  # the caller's dict changes after the record was prepared
+    assert prepared == {"session": "vs-1", "requests": 3, "ratio": 0.5, "ok": True, "none": None}
+    assert prepare("x", {"details": {1: ("a", "b")}})["details"] == {"1": ["a", "b"]}  # keys as strings, lists
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), object()])
+def test_prepare_refuses_details_json_cannot_carry(bad: object) -> None:
+    with pytest.raises(TypeError, match="serialisable"):
+        prepare("x", {"details": {"value": bad}})

@@ -16,7 +16,8 @@ instead of the caller. A sync leader hands the lead on to the oldest queued item
 caller, to the dedicated thread if it is an async one. So a served video segment costs one queue entry and one
 future, not a worker thread parked on a lock, and every viewer's record still shares the batch's one fsync.
 Once a batch is written, its async waiters are settled by one callback per event loop
-(``call_soon_threadsafe``), not one per item: one wake-up of the loop, and one handover of the GIL, per batch.
+(``call_soon_threadsafe``), not one per item: the leader wakes the loop (one write to its self-pipe, one return
+of the GIL) once per batch.
 """
 
 from __future__ import annotations

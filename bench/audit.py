@@ -2,16 +2,22 @@
 transaction), segment accounting at 200 viewers (durable against in-memory counting) and verify throughput
 on 1,000,000 records, on a SQLite file and on PostgreSQL.
 
-    .venv/bin/python bench/audit.py [--requesters 50] [--appends 20000] [--baseline-appends 5000]
-                                    [--viewers 200] [--seconds 3] [--rounds 3]
+    .venv/bin/python bench/audit.py [--requesters 50] [--appends 20000] [--baseline-appends 2500]
+                                    [--viewers 200] [--seconds 2] [--rounds 4]
                                     [--verify-records 1000000] [--database-url URL | --no-pg]
+
+``--viewers 0`` and ``--verify-records 0`` leave those parts out. About two minutes on the 2-core development
+machine when it is otherwise idle (the verify chain and the 200-viewer rounds take most of it).
 
 PostgreSQL runs when ``--database-url`` (``--pg``), ``CAMGATE_BENCH_DATABASE_URL``,
 ``CAMGATE_TEST_DATABASE_URL`` or the local server at 127.0.0.1:5432 answers; it uses throw-away schemas.
 Appends: each requester is a thread calling ``AuditLog.append`` the way the routes do (through the thread
 pool), or a task on one event loop awaiting ``AuditLog.append_async`` the way a served segment is counted;
 an append returns only once its record is committed. The baseline is the same code with ``max_batch=1``:
-one record per transaction, as before group commit. Segment accounting: see bench/accounting.py.
+one record per transaction, as before group commit. Threads form batches of about half their number (one half
+queues while the other half's batch commits); tasks on one loop form batches of all of them. Segment accounting:
+see bench/accounting.py. Verify: one chain of a million records, hashed once, stored in a fresh database of each
+kind, then ``AuditLog.verify`` timed on each.
 """
 
 from __future__ import annotations
@@ -241,7 +247,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--requesters", type=int, default=50)
     parser.add_argument("--appends", type=int, default=20_000, help="records appended with group commit")
-    parser.add_argument("--baseline-appends", type=int, default=5_000, help="records appended one per commit")
+    parser.add_argument("--baseline-appends", type=int, default=2_500, help="records appended one per commit")
     parser.add_argument("--viewers", type=int, default=200, help="segment accounting: concurrent viewers (0: skip)")
     parser.add_argument("--seconds", type=float, default=2.0, help="segment accounting: length of a round")
     parser.add_argument("--rounds", type=int, default=4, help="segment accounting: rounds per mode")

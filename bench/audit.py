@@ -6,8 +6,8 @@ on 1,000,000 records, on a SQLite file and on PostgreSQL.
                                     [--viewers 200] [--seconds 2] [--rounds 4]
                                     [--verify-records 1000000] [--database-url URL | --no-pg]
 
-``--viewers 0`` and ``--verify-records 0`` leave those parts out. About two minutes on the 2-core development
-machine when it is otherwise idle (the verify chain and the 200-viewer rounds take most of it).
+``--viewers 0`` and ``--verify-records 0`` leave those parts out. 2.5-3 minutes on the 2-core development machine
+while other jobs kept it busy (load 2-4); the verify chain and the 200-viewer rounds take most of it.
 
 PostgreSQL runs when ``--database-url`` (``--pg``), ``CAMGATE_BENCH_DATABASE_URL``,
 ``CAMGATE_TEST_DATABASE_URL`` or the local server at 127.0.0.1:5432 answers; it uses throw-away schemas.

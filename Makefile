@@ -69,6 +69,7 @@ bench: $(STAMP) system-deps console browser rtsp-server
 	$(BIN)/python bench/decisions.py
 	$(BIN)/python bench/proxy.py
 	$(BIN)/python bench/audit.py
+	$(BIN)/python bench/proof.py
 	$(BIN)/python bench/emergency.py
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/console.py

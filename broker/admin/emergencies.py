@@ -99,8 +99,10 @@ class EmergencyService:
     def _refresh(self, force: bool = False) -> None:
         if not force and not self.refresh_due():
             return
-        now = self.clock.now().timestamp()
         with self._lock:
+            if not force and not self.refresh_due():  # read by another thread while this one waited: one read
+                return
+            now = self.clock.now().timestamp()
             generation = self.repo.generation()
             if force or generation != self._generation:
                 records = self.repo.list(active_at=self.clock.now())

@@ -10,18 +10,22 @@ commit (a leader flushes for its followers) and of PostgreSQL's WAL flush (one f
 waiting on it), applied here to a whole transaction: one ``BEGIN IMMEDIATE``/``FOR UPDATE`` and one
 commit (one fsync) per batch instead of per record.
 
-Async callers (:meth:`GroupCommit.submit_async`) take no thread while they wait: their item is queued with a
-future, and when no leader is running, a dedicated leader thread (started on first use) takes the lead instead
-of the caller. A sync leader hands the lead on to the oldest queued item: to its thread if it is a blocked
+Async callers (:meth:`GroupCommit.submit_async`) take no thread while they wait: their item is queued with an
+asyncio future, and when no leader is running, a dedicated leader thread (started on first use) takes the lead
+instead of the caller. A sync leader hands the lead on to the oldest queued item: to its thread if it is a blocked
 caller, to the dedicated thread if it is an async one. So a served video segment costs one queue entry and one
 future, not a worker thread parked on a lock, and every viewer's record still shares the batch's one fsync.
+Once a batch is written, its async waiters are settled by one callback per event loop
+(``call_soon_threadsafe``), not one per item: the leader wakes the loop (one write to its self-pipe, one return
+of the GIL) once per batch.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -35,24 +39,38 @@ class CommitFailed(Exception):
 class _Slot(Generic[T, R]):
     __slots__ = ("done", "error", "event", "future", "item", "result")
 
-    def __init__(self, item: T, future: Future[R] | None = None) -> None:
+    def __init__(self, item: T, future: asyncio.Future[R] | None = None) -> None:
         self.item = item
-        self.event = threading.Event()  # set when done, or when this waiter is handed the lead
-        self.future = future  # an async caller's: resolved when done (it never leads itself)
+        # A blocked caller's: set when done, or when it is handed the lead. An async caller never leads itself:
+        # its future is settled on its event loop once done (see _settle).
+        self.event = threading.Event() if future is None else None
+        self.future = future
         self.done = False
         self.result: R | None = None
         self.error: BaseException | None = None
 
     def finish(self, result: R | None, error: BaseException | None) -> None:
         self.result, self.error, self.done = result, error, True
+        if self.event is not None:
+            self.event.set()
+
+    def hand_lead(self) -> None:
+        assert self.event is not None  # only blocked callers lead
         self.event.set()
-        if self.future is not None:
-            if error is None:
-                self.future.set_result(result)  # type: ignore[arg-type]  # R, set with done
-            else:
-                failed = CommitFailed(str(error))
-                failed.__cause__ = error
-                self.future.set_exception(failed)
+
+
+def _settle(slots: list[_Slot[T, R]]) -> None:
+    """On the event loop: resolve the async waiters of a finished batch (each failure its own exception)."""
+    for s in slots:
+        future = s.future
+        if future is None or future.done():  # e.g. cancelled: the client went away
+            continue
+        if s.error is None:
+            future.set_result(s.result)  # type: ignore[arg-type]  # R, set with done
+        else:
+            failed = CommitFailed(str(s.error))
+            failed.__cause__ = s.error
+            future.set_exception(failed)
 
 
 class GroupCommit(Generic[T, R]):
@@ -83,6 +101,7 @@ class GroupCommit(Generic[T, R]):
             self._leading = True
             self._changed.notify_all()
         if not lead:
+            assert slot.event is not None
             slot.event.wait()  # finished by a leader, or handed the lead
         if not slot.done:
             self._lead(slot)
@@ -90,10 +109,10 @@ class GroupCommit(Generic[T, R]):
             raise CommitFailed(str(slot.error)) from slot.error
         return slot.result  # type: ignore[return-value]  # set together with done
 
-    def submit_async(self, item: T) -> Future[R]:
-        """Queue ``item`` without blocking; the future resolves once its batch committed (or raises
-        :class:`CommitFailed`). Await it with ``asyncio.wrap_future``."""
-        slot: _Slot[T, R] = _Slot(item, Future())
+    def submit_async(self, item: T) -> asyncio.Future[R]:
+        """Queue ``item`` without blocking (call it on the running event loop); the future resolves on that loop
+        once its batch committed, or raises :class:`CommitFailed`."""
+        slot: _Slot[T, R] = _Slot(item, asyncio.get_running_loop().create_future())
         with self._lock:
             self._queue.append(slot)
             lead = not self._leading
@@ -122,7 +141,7 @@ class GroupCommit(Generic[T, R]):
                         self._leading = False
                         break
                     if head.future is None:  # a blocked caller: it leads itself from here
-                        head.event.set()
+                        head.hand_lead()
                         break
                     batch = self._queue[: self.max_batch]
                     del self._queue[: self.max_batch]
@@ -155,7 +174,7 @@ class GroupCommit(Generic[T, R]):
                     self._wake_async_leader()  # an async caller's item: the dedicated thread leads
                     successor = None
             if successor is not None:
-                successor.event.set()  # it stays queued and takes itself in its first batch
+                successor.hand_lead()  # it stays queued and takes itself in its first batch
 
     def _run(self, batch: list[_Slot[T, R]]) -> None:
         try:
@@ -165,8 +184,21 @@ class GroupCommit(Generic[T, R]):
         except BaseException as exc:
             for s in batch:
                 s.finish(None, exc)
+            self._wake_async(batch)
             if not isinstance(exc, Exception):
                 raise  # KeyboardInterrupt and the like: waiters are failed, the lead is handed on
             return
         for s, result in zip(batch, results, strict=True):
             s.finish(result, None)
+        self._wake_async(batch)
+
+    @staticmethod
+    def _wake_async(batch: list[_Slot[T, R]]) -> None:
+        """One callback per event loop settles the batch's async waiters there (futures are not thread-safe)."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Slot[T, R]]] = {}
+        for s in batch:
+            if s.future is not None:
+                by_loop.setdefault(s.future.get_loop(), []).append(s)
+        for loop, slots in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # the loop was closed: nobody is waiting any more
+                loop.call_soon_threadsafe(_settle, slots)

@@ -10,7 +10,6 @@ every caller in it gets :class:`~broker.errors.AuditUnavailable`: callers must t
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -112,7 +111,7 @@ class AuditLog:
         every served segment). Raises AuditUnavailable if the record could not be written."""
         values = prepare(kind, fields)
         try:
-            return await asyncio.wrap_future(self._committer.submit_async(values))
+            return await self._committer.submit_async(values)
         except CommitFailed as exc:
             cause = exc.__cause__ or exc
             raise AuditUnavailable("the audit record could not be written, so the request is refused") from cause

@@ -36,6 +36,7 @@ class PositionBook:
         self.max_age = timedelta(seconds=max_age_seconds)
         self._last: dict[str, Position] = {}
         self._lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
         self._read_at: datetime | None = None
 
     def report(self, position: Position) -> bool:
@@ -65,10 +66,14 @@ class PositionBook:
         """Learn the positions other replicas received (blocking: call it in a thread from async code)."""
         if self.repo is None:
             return
-        now = self.clock.now()
-        for row in self.repo.since(now - self.max_age - FUTURE_SKEW):
-            self._keep(Position(row["camera"], GeoPoint(row["lat"], row["lon"]), row["at"], row["source"]))
-        self._read_at = now
+        asked = self._read_at
+        with self._refresh_lock:  # the requests that found a refresh due at once make one read, not one each
+            if self._read_at is not asked:  # another thread read them while this one waited
+                return
+            now = self.clock.now()
+            for row in self.repo.since(now - self.max_age - FUTURE_SKEW):
+                self._keep(Position(row["camera"], GeoPoint(row["lat"], row["lon"]), row["at"], row["source"]))
+            self._read_at = now
 
     def locate(self, camera: str) -> GeoPoint | None:
         """The camera's position now: its last report if made within ``max_age`` (60 s), else None."""

@@ -1,15 +1,19 @@
-"""GroupCommit alone, with a fake commit function: batching, own results, failures, hand-off of the lead."""
+"""GroupCommit alone, with a fake commit function: batching, own results, failures, hand-off of the lead, for
+blocked callers (threads) and async ones (tasks on an event loop)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, TypeVar
 
 import pytest
 
 from broker.audit.groupcommit import CommitFailed, GroupCommit
 
 WAIT = 10.0  # seconds: a bound on waiting for an event, never a sleep
+T = TypeVar("T")
 
 
 class GatedCommit:
@@ -118,34 +122,101 @@ def test_max_batch_must_be_positive() -> None:
         GroupCommit(lambda items: list(items), max_batch=0)
 
 
-def test_async_submitters_block_no_thread_and_share_a_commit_with_sync_ones() -> None:
+# -- async callers (submit_async): the served-segment path ------------------------------------------------------
+
+
+class CountingLoop(asyncio.SelectorEventLoop):
+    """Counts callbacks scheduled from other threads: how often the group commit wakes the loop."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threadsafe_calls = 0
+
+    def call_soon_threadsafe(self, *args: Any, **kwargs: Any) -> asyncio.Handle:  # type: ignore[override]
+        self.threadsafe_calls += 1
+        return super().call_soon_threadsafe(*args, **kwargs)
+
+
+def run_async(main: Callable[[], Coroutine[Any, Any, T]]) -> tuple[T, CountingLoop]:
+    loop = CountingLoop()
+    with asyncio.Runner(loop_factory=lambda: loop) as runner:
+        return runner.run(main()), loop
+
+
+async def settled(futures: list[asyncio.Future[int]]) -> list[object]:
+    return list(await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), WAIT))
+
+
+def test_async_waiters_share_a_batch_and_each_batch_wakes_the_loop_once() -> None:
     commit = GatedCommit()
     gc = GroupCommit(commit, max_batch=100)
-    first = submit_all(gc, [0])  # a synchronous leader, held in its commit
-    assert commit.entered.wait(WAIT)
-    futures = {i: gc.submit_async(i) for i in range(1, 6)}  # returns at once, while the commit is held
-    rest = submit_all(gc, [6, 7])
-    assert gc.wait_queued(7, WAIT)
-    assert not any(f.done() for f in futures.values())
-    commit.gate.set()
-    assert {i: f.result(WAIT) for i, f in futures.items()} == {i: i * 10 for i in range(1, 6)}
-    assert join(first) | join(rest) == {0: 0, 6: 60, 7: 70}
-    assert [len(b) for b in commit.batches] == [1, 7]  # the async items rode the next group commit
+
+    async def main() -> tuple[list[object], int]:
+        loop = asyncio.get_running_loop()
+        assert isinstance(loop, CountingLoop)
+        first = gc.submit_async(0)  # the dedicated leader thread takes it alone, and waits at the gate
+        assert await asyncio.to_thread(commit.entered.wait, WAIT)
+        rest = [gc.submit_async(i) for i in range(1, 21)]
+        before = loop.threadsafe_calls
+        commit.gate.set()
+        results = await settled([first, *rest])
+        return results, loop.threadsafe_calls - before
+
+    (results, wakeups), _ = run_async(main)
+    assert results == [i * 10 for i in range(21)]  # each waiter got its own result
+    assert [len(b) for b in commit.batches] == [1, 20] and gc.batches == 2
+    assert wakeups == 2  # one wake-up of the loop per batch, not one per waiter
 
 
-def test_an_async_submitter_alone_is_led_by_the_commit_thread() -> None:
+def test_async_waiters_of_a_failed_batch_each_get_their_own_commit_failed() -> None:
+    commit = GatedCommit(fail_on={3})
+    gc = GroupCommit(commit, max_batch=100)
+
+    async def main() -> list[object]:
+        first = gc.submit_async(0)
+        assert await asyncio.to_thread(commit.entered.wait, WAIT)
+        rest = [gc.submit_async(i) for i in (1, 2, 3)]
+        commit.gate.set()
+        results = await settled([first, *rest])
+        return [*results, await gc.submit_async(4)]  # the next batch is committed as usual
+
+    (first, *failed, after), _ = run_async(main)
+    assert first == 0 and after == 40
+    assert all(isinstance(f, CommitFailed) and isinstance(f.__cause__, RuntimeError) for f in failed)
+    assert len({id(f) for f in failed}) == 3
+
+
+def test_a_cancelled_async_waiter_leaves_its_batch_alone() -> None:
     commit = GatedCommit()
-    commit.gate.set()
     gc = GroupCommit(commit, max_batch=100)
-    assert [gc.submit_async(i).result(WAIT) for i in range(3)] == [0, 10, 20]
-    assert gc.submit(3) == 30  # a synchronous submitter after it still leads its own commit
-    assert gc.queued() == 0
+
+    async def main() -> list[object]:
+        first = gc.submit_async(0)
+        assert await asyncio.to_thread(commit.entered.wait, WAIT)
+        gone, kept = gc.submit_async(1), gc.submit_async(2)
+        gone.cancel()  # its client went away: the record is still written, nobody is told
+        commit.gate.set()
+        return await settled([first, kept])
+
+    results, _ = run_async(main)
+    assert results == [0, 20] and commit.batches == [[0], [1, 2]]
 
 
-def test_a_failed_commit_fails_the_async_futures_in_it() -> None:
-    commit = GatedCommit(fail_on={2})
-    commit.gate.set()
-    gc = GroupCommit(commit, max_batch=100)
-    with pytest.raises(CommitFailed):
-        gc.submit_async(2).result(WAIT)
-    assert gc.submit_async(4).result(WAIT) == 40
+def test_sync_and_async_callers_hand_the_lead_to_each_other() -> None:
+    commit = GatedCommit()
+    gc = GroupCommit(commit, max_batch=1)  # one item per batch: every item changes hands
+
+    async def main() -> tuple[list[object], dict[int, object]]:
+        first = submit_all(gc, [0])  # a blocked caller leads, and waits at the gate
+        assert await asyncio.to_thread(commit.entered.wait, WAIT)
+        mine = gc.submit_async(1)  # next: the dedicated thread must take over from the blocked leader
+        assert await asyncio.to_thread(gc.wait_queued, 1, WAIT)
+        blocked = submit_all(gc, [2])  # then a blocked caller again: handed the lead back
+        assert await asyncio.to_thread(gc.wait_queued, 2, WAIT)
+        commit.gate.set()
+        results = await settled([mine])
+        return results, await asyncio.to_thread(lambda: join(first) | join(blocked))
+
+    (mine, threads), _ = run_async(main)
+    assert mine == [10] and threads == {0: 0, 2: 20}
+    assert commit.batches == [[0], [1], [2]] and gc.queued() == 0

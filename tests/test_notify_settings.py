@@ -17,6 +17,12 @@ PROD = {
 URL = "https://alerts.ncps.example.org/camgate"
 
 
+@pytest.fixture(autouse=True)
+def signing_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Production settings need a checkpoint signing key (README, signing keys): a base64url raw seed."""
+    monkeypatch.setenv("CAMGATE_AUDIT_SIGNING_KEY", "A" * 43)
+
+
 def prod(*hooks: dict[str, object], **extra: object) -> object:
     return load_settings(**PROD, notifications={"webhooks": list(hooks), **extra})
 

@@ -15,6 +15,12 @@ from tests.test_notify_settings import PROD
 URL = "https://witness.ncps.example.org/camgate"
 
 
+@pytest.fixture(autouse=True)
+def signing_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Production settings need a checkpoint signing key (README, signing keys): a base64url raw seed."""
+    monkeypatch.setenv("CAMGATE_AUDIT_SIGNING_KEY", "A" * 43)
+
+
 def witness(**kw: object) -> dict[str, object]:
     return {"name": "ncps", "agency": "ncps", "url": URL, "secret_env": "WITNESS_SECRET"} | kw
 

@@ -100,7 +100,7 @@ class Rig:
     def verify_cli(self) -> dict[str, Any]:
         """``camgate audit verify`` on the broker's store, as an operator runs it."""
         done = subprocess.run(
-            [CAMGATE, "audit", "verify"], env=self.full_env, capture_output=True, text=True, timeout=120
+            [CAMGATE, "audit", "verify", "--json"], env=self.full_env, capture_output=True, text=True, timeout=120
         )
         assert done.returncode == 0, done.stdout + done.stderr
         result: dict[str, Any] = json.loads(done.stdout)

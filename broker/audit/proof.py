@@ -184,9 +184,17 @@ def containment(
     """
     out = Containment()
     last_ok = floor
+    # A witnessed checkpoint is held apart from the log; the log's own checkpoints are not. When a witnessed one
+    # contradicts the records and a trusted checkpoint of the log at or after it agrees with them, the signing key
+    # signed two histories (the log's checkpoints were signed again): only witnessed ones still vouch for records.
+    last_witnessed_ok = floor
     seen: set[str] = set()
     chain_whole = chain.ok
     ordered = sorted(targets, key=lambda t: (t.cp.records, t.cp.ts))
+
+    def _held(cp: Checkpoint) -> str | None:
+        return floor[1] if cp.records == floor[0] else hashes.get(cp.records)
+
     for t in ordered:
         cp = t.cp
         if cp.id in seen and not t.witnessed:
@@ -230,20 +238,33 @@ def containment(
                 )
             )
             break
-        held = floor[1] if cp.records == floor[0] else hashes.get(cp.records)
-        if held == cp.head:
+        if _held(cp) == cp.head:
             last_ok = (cp.records, cp.head)
+            if t.witnessed:
+                last_witnessed_ok = last_ok
             out.checked += not t.witnessed
             out.witnessed += t.witnessed
             continue
         where = f"record {cp.records}" if cp.records > floor[0] else f"the chain's base (record {floor[0]})"
+        good, resigned = last_ok, ""
+        agreeing = [
+            u.cp
+            for u in ordered
+            if not u.witnessed and cp.records <= u.cp.records <= chain.records and _held(u.cp) == u.cp.head
+        ]
+        if t.witnessed and agreeing:
+            good = last_witnessed_ok
+            resigned = (
+                f"; {_name(agreeing[0])} from the log agrees with the records instead: the signing key signed two"
+                " histories (the log's checkpoints were signed again), so only witnessed checkpoints vouch for records"
+            )
         out.problems.append(
             Problem(
-                last_ok[0] + 1,
-                f"{where} does not match {_name(cp)} from {t.source}: the records after record {last_ok[0]}"
-                f" (up to {cp.records}) were rewritten or replaced",
-                records=last_ok[0],
-                head=last_ok[1],
+                good[0] + 1,
+                f"{where} does not match {_name(cp)} from {t.source}: the records after record {good[0]}"
+                f" (up to {cp.records}) were rewritten or replaced{resigned}",
+                records=good[0],
+                head=good[1],
                 checkpoint=cp.id,
             )
         )

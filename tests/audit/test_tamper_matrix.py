@@ -118,6 +118,31 @@ def test_store_rewrite_names_the_foreign_key(log: Log) -> None:
     assert any("unknown key" in p for p in result.problems)  # the re-signed checkpoints
 
 
+def _rewritten_and_resigned_with_the_leaked_key(log: Log) -> None:
+    """Someone holding the broker's own key (stolen, or an insider) rewrites from record 15 and signs the
+    checkpoints after it again; the local witness file, on another host, still holds the real record 30."""
+    tamper.rewrite_from(log, 15, reason="allowed", allowed=True)
+    tamper.resign(log, log.key, after_records=10)
+
+
+def test_store_rewrite_resigned_with_the_leaked_key_vouches_only_for_witnessed_records(log: Log) -> None:
+    _rewritten_and_resigned_with_the_leaked_key(log)
+    result = log.verifier().verify()
+    # the log's checkpoints 10, 20 and 30 all agree with the forged records: none of them can vouch; only the
+    # local witness (record 30) disagrees, so nothing after the base is vouched for (was: "records up to 30
+    # form a good chain", first_bad 31, with record 15 forged)
+    _bad(result, 1, "record 30 does not match", "from the local witness", "signed again")
+    assert result.records == 0
+
+
+def test_offline_rewrite_resigned_with_the_leaked_key_is_named_from_the_witness(log: Log, tmp_path: Path) -> None:
+    witness = _witness_dir(log, tmp_path / "witness")
+    _rewritten_and_resigned_with_the_leaked_key(log)
+    result = verify_export(_export(log, tmp_path / "after"), witness_dir=witness)
+    _bad(result, 11, "record 20 does not match", "records after record 10")  # the witness's 10 still holds
+    assert result.records == 10
+
+
 def _add_checkpoint(log: Log, cp: Checkpoint) -> None:
     with log.store.begin_write() as conn:
         last = checkpoint_store.latest(conn)

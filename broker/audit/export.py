@@ -126,6 +126,8 @@ def _write_records(conn: Connection, f: IO[bytes], first: int, last: int) -> int
             f.write(b"\n")
             count += len(rows)
             after = rows[-1][0]
+            if type(after) is not int:  # a row whose seq is not a number sorts last (SQLite): nothing follows
+                break
     finally:
         cursor.close()
     return count

@@ -514,3 +514,44 @@ def test_offline_export_of_sqlite_rows_of_the_wrong_type(log: Log, database_url:
     assert any(p.startswith("record 4") for p in result.problems)
     lines = _lines(tmp_path / "x")
     assert json.loads(lines[8])["malformed"]["field"] == "allowed"
+
+
+def _without_keys(log: Log) -> None:
+    """The audit_records table re-created without its key and column types, as someone with write access can."""
+    log.sql("CREATE TABLE loose AS SELECT * FROM audit_records")
+    log.sql("DROP TABLE audit_records")
+    log.sql("ALTER TABLE loose RENAME TO audit_records")
+
+
+_COPY_30 = (
+    "SELECT 'abc', ts, kind, principal_sub, principal_agency, principal_roles, camera, action, allowed, reason, mou,"
+    ' "grant", clause, emergency, client, details, prev_hash, hash FROM audit_records WHERE seq = 30'
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "first_bad", "says", "offline_first_bad"),
+    [
+        ("UPDATE audit_records SET seq = 12.5 WHERE seq = 12", 12, "record 12 is malformed: seq: not a whole", 12),
+        ("UPDATE audit_records SET seq = 'abc' WHERE seq = 12", 12, "record 12 missing before record 13", 12),
+        (f"INSERT INTO audit_records {_COPY_30}", 31, "record 31 is malformed: seq: not a whole number: 'abc'", None),
+        ("INSERT INTO audit_records SELECT * FROM audit_records WHERE seq = 12", 12, "record 12 is out of order", 12),
+    ],
+    ids=["a fraction", "text", "text after the head", "a duplicate"],
+)
+def test_a_seq_of_another_type_or_twice_is_named_never_a_crash(
+    log: Log, database_url: str, tmp_path: Path, change: str, first_bad: int, says: str, offline_first_bad: int | None
+) -> None:
+    """Was: a traceback (TypeError comparing 'abc' with an int, in verify and in export), MultipleResultsFound
+    reported as "the audit log could not be read" (exit 2), and an export that wrote seq 12.5 as 12 (offline: ok).
+    """
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's column types hold")
+    _without_keys(log)
+    log.sql(change)
+    _bad(log.verifier().verify(), first_bad, says)
+    offline = verify_export(_export(log, tmp_path / "x"))
+    if offline_first_bad is None:
+        assert offline.ok  # the export stops at the head: a row beyond it is not exported
+    else:
+        _bad(offline, offline_first_bad)

@@ -90,7 +90,7 @@ class StoreVerifier:
         if head_row is None:
             problems.append(Problem(None, "the audit head row is missing"))
         targets = [Target(cp, "the checkpoints") for cp in trusted]
-        local = self._local(keys, problems, notes)
+        local = self._local(keys, problems, notes, signed=len(trusted))
         if local is not None:
             targets.append(Target(local, LOCAL, witnessed=True))
         wanted = [t.cp.records for t in targets if base[0] < t.cp.records <= chain.records]
@@ -112,7 +112,7 @@ class StoreVerifier:
         )
 
     def _local(
-        self, keys: Mapping[str, Ed25519PublicKey], problems: list[Problem], notes: list[str]
+        self, keys: Mapping[str, Ed25519PublicKey], problems: list[Problem], notes: list[str], *, signed: int = 0
     ) -> Checkpoint | None:
         if self._witness is None:
             notes.append("no local witness file is configured")
@@ -123,7 +123,14 @@ class StoreVerifier:
             problems.append(Problem(None, f"{LOCAL} {exc}"))
             return None
         if cp is None:
-            notes.append(f"no local witness at {self._witness} (no checkpoint signed yet, or verify runs elsewhere)")
+            if signed:  # a store cut back or restored after the file went is not seen: say so plainly
+                notes.append(
+                    f"no local witness at {self._witness}, though the log holds {signed} signed checkpoints: a"
+                    " rollback of the store is not checked. Normal when verify runs on another host; otherwise"
+                    " the file was deleted or left beside a rotated-out key (move it beside the new key)"
+                )
+            else:
+                notes.append(f"no local witness at {self._witness} (no checkpoint signed yet)")
             return None
         try:
             verify_signature(cp, keys)

@@ -170,7 +170,7 @@ def verify_export(directory: Path, *, witness_dir: Path | None = None, keys_file
     out = conclude(
         result,
         problems + held.problems,
-        base_seq=floor[0],
+        base_seq=base_of(trusted)[0],  # a signed prune's base; an export of part of the log starts after it
         checked=held.checked,
         witnessed=held.witnessed,
         notes=notes + held.notes,

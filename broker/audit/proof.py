@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -137,6 +138,43 @@ def check_sequence(
         trusted.append(cp)
         last = cp
     return trusted, problems
+
+
+# CJIS Security Policy 5.4.7: audit records are kept at least a year (audit.retention_days refuses less); a day
+# less here, for the clocks of several replicas.
+MIN_RETENTION = timedelta(days=364)
+
+
+def premature_prunes(trusted: Iterable[Checkpoint], evidence: Iterable[Target]) -> tuple[set[str], list[Problem]]:
+    """The prune checkpoints that deleted records younger than the minimum retention, and a problem for each.
+
+    A checkpoint of ``records`` signed at ``ts`` means records after it did not exist yet at ``ts``. So if any
+    checkpoint (the log's, or one a witness holds) has fewer records than a prune's ``base_seq`` and was signed
+    less than a year before the prune, that prune deleted records less than a year old: not retention, but a
+    signing key deleting history (a leaked key, or an insider). Such a prune does not move the chain's base.
+    """
+    prunes = [cp for cp in trusted if cp.kind == "prune" and cp.base_seq > 0]
+    seen = list(evidence)
+    bad: set[str] = set()
+    problems: list[Problem] = []
+    for prune in prunes:
+        young = [t for t in seen if t.cp.records < prune.base_seq and t.cp.ts > prune.ts - MIN_RETENTION]
+        if not young:
+            continue
+        t = max(young, key=lambda u: (u.cp.ts, u.cp.records))
+        bad.add(prune.id)
+        problems.append(
+            Problem(
+                t.cp.records + 1,
+                f"{_name(prune)} deleted records up to {prune.base_seq}, but {_name(t.cp)} from {t.source} shows"
+                f" that record {t.cp.records + 1} on were written after {rfc3339(t.cp.ts)}, less than a year before"
+                " the prune (CJIS 5.4.7): records were deleted as if pruned",
+                records=t.cp.records,  # as far as a checkpoint vouches; the records after it are gone
+                head=t.cp.head,
+                checkpoint=prune.id,
+            )
+        )
+    return bad, problems
 
 
 def base_of(trusted: Iterable[Checkpoint]) -> tuple[int, str]:

@@ -22,7 +22,17 @@ from broker.audit import checkpoint_store, witnessfile
 from broker.audit.chain import VerifyResult
 from broker.audit.checkpoints import Checkpoint, CheckpointError, verify_signature
 from broker.audit.keys import KeyRing
-from broker.audit.proof import Problem, ProofResult, Row, Target, base_of, check_sequence, conclude, containment
+from broker.audit.proof import (
+    Problem,
+    ProofResult,
+    Row,
+    Target,
+    base_of,
+    check_sequence,
+    conclude,
+    containment,
+    premature_prunes,
+)
 from broker.audit.reader import verify_chain
 from broker.audit.writer import HEAD
 from broker.errors import AuditUnavailable, ConfigError
@@ -84,15 +94,17 @@ class StoreVerifier:
             notes.append("no audit_checkpoints table (a store from before signed checkpoints): none checked")
         trusted, found = check_sequence(rows, keys, anchored=True)
         problems += found
-        base = base_of(trusted)
-        head_row = conn.execute(HEAD).first()
-        chain: VerifyResult = verify_chain(conn, None if head_row is None else (head_row.seq, head_row.hash), base)
-        if head_row is None:
-            problems.append(Problem(None, "the audit head row is missing"))
         targets = [Target(cp, "the checkpoints") for cp in trusted]
         local = self._local(keys, problems, notes, signed=len(trusted))
         if local is not None:
             targets.append(Target(local, LOCAL, witnessed=True))
+        premature, found = premature_prunes(trusted, targets)
+        problems += found
+        base = base_of(cp for cp in trusted if cp.id not in premature)
+        head_row = conn.execute(HEAD).first()
+        chain: VerifyResult = verify_chain(conn, None if head_row is None else (head_row.seq, head_row.hash), base)
+        if head_row is None:
+            problems.append(Problem(None, "the audit head row is missing"))
         wanted = [t.cp.records for t in targets if base[0] < t.cp.records <= chain.records]
         held = containment(
             targets,

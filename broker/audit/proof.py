@@ -135,11 +135,17 @@ def check_sequence(
                     None, f"{_name(cp)} goes back from {_name(last)}: a signed checkpoint never does", checkpoint=cp.id
                 )
             )
+        elif last is not None and cp.ts < last.ts - MAX_CLOCK_SKEW:  # e.g. a prune dated a year ahead (see below)
+            problems.append(
+                Problem(None, f"{_name(cp)} was signed before {_name(last)}, which it follows", checkpoint=cp.id)
+            )
         trusted.append(cp)
         last = cp
     return trusted, problems
 
 
+# Replicas sign with their own clocks: checkpoints in sequence may step back this much, no more.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
 # CJIS Security Policy 5.4.7: audit records are kept at least a year (audit.retention_days refuses less); a day
 # less here, for the clocks of several replicas.
 MIN_RETENTION = timedelta(days=364)

@@ -159,3 +159,15 @@ def test_a_witness_contradicting_re_signed_checkpoints_leaves_only_witnessed_rec
         below_floor_is_problem=True,
     )
     assert [(p.first_bad, p.records) for p in held.problems] == [(1, 0)]
+
+
+def test_a_checkpoint_signed_before_the_one_it_follows_is_named() -> None:
+    """A prune dated a year ahead would escape the one-year rule; the broker's next checkpoint steps back from it."""
+    first = _cp(10, None, 0)
+    ahead = _cp(20, first.id, 60 * 24 * 400)
+    after = _cp(30, ahead.id, 1)
+    _, problems = check_sequence(_rows([first, ahead, after]), KEYS, anchored=True)
+    assert [p.checkpoint for p in problems] == [after.id] and "was signed before" in problems[0].text
+    a = _cp(10, None, 10)
+    b = _cp(20, a.id, 8)  # two minutes behind the one before: another replica's clock
+    assert check_sequence(_rows([a, b]), KEYS, anchored=True)[1] == []

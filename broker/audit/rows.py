@@ -42,7 +42,8 @@ class MalformedRecord(ValueError):
     """A stored row that is not an audit record: ``seq``, ``field`` and ``why``."""
 
     def __init__(self, seq: int, field: str, why: str) -> None:
-        super().__init__(f"record {seq} is malformed: {field}: {why}")
+        # seq -1: the row's own seq is not a number (its value is in ``why``)
+        super().__init__(f"{f'record {seq}' if seq >= 0 else 'a row'} is malformed: {field}: {why}")
         self.seq = seq
         self.field = field
         self.why = why

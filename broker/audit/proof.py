@@ -90,7 +90,8 @@ class ProofResult:
         return body | self.extra
 
 
-def _name(cp: Checkpoint) -> str:
+def describe(cp: Checkpoint) -> str:
+    """A checkpoint as problems name it: short id, kind, records, when and by which key."""
     return f"checkpoint {cp.id[:12]} ({cp.kind}, {cp.records} records, signed {rfc3339(cp.ts)} by key {cp.key_id})"
 
 
@@ -118,7 +119,7 @@ def check_sequence(
             problems.append(
                 Problem(
                     None,
-                    f"{_name(cp)} names {(cp.previous or 'none')[:12]} before it, where the list has {expected}:"
+                    f"{describe(cp)} names {(cp.previous or 'none')[:12]} before it, where the list has {expected}:"
                     " checkpoints were removed, inserted or reordered",
                     checkpoint=cp.id,
                 )
@@ -132,12 +133,14 @@ def check_sequence(
         if last is not None and (cp.records < last.records or cp.base_seq < last.base_seq):
             problems.append(
                 Problem(
-                    None, f"{_name(cp)} goes back from {_name(last)}: a signed checkpoint never does", checkpoint=cp.id
+                    None,
+                    f"{describe(cp)} goes back from {describe(last)}: a signed checkpoint never does",
+                    checkpoint=cp.id,
                 )
             )
         elif last is not None and cp.ts < last.ts - MAX_CLOCK_SKEW:  # e.g. a prune dated a year ahead (see below)
             problems.append(
-                Problem(None, f"{_name(cp)} was signed before {_name(last)}, which it follows", checkpoint=cp.id)
+                Problem(None, f"{describe(cp)} was signed before {describe(last)}, which it follows", checkpoint=cp.id)
             )
         trusted.append(cp)
         last = cp
@@ -172,7 +175,7 @@ def premature_prunes(trusted: Iterable[Checkpoint], evidence: Iterable[Target]) 
         problems.append(
             Problem(
                 t.cp.records + 1,
-                f"{_name(prune)} deleted records up to {prune.base_seq}, but {_name(t.cp)} from {t.source} shows"
+                f"{describe(prune)} deleted records up to {prune.base_seq}, but {describe(t.cp)} from {t.source} shows"
                 f" that record {t.cp.records + 1} on were written after {rfc3339(t.cp.ts)}, less than a year before"
                 " the prune (CJIS 5.4.7): records were deleted as if pruned",
                 records=t.cp.records,  # as far as a checkpoint vouches; the records after it are gone
@@ -252,20 +255,20 @@ def containment(
                 out.problems.append(
                     Problem(
                         None,
-                        f"{_name(cp)} from {t.source} precedes the chain's base (record {floor[0]}) and is not"
+                        f"{describe(cp)} from {t.source} precedes the chain's base (record {floor[0]}) and is not"
                         " among the log's checkpoints: checkpoints were removed",
                         checkpoint=cp.id,
                     )
                 )
             else:
-                out.notes.append(f"{_name(cp)} from {t.source} precedes the records at hand: not checked")
+                out.notes.append(f"{describe(cp)} from {t.source} precedes the records at hand: not checked")
             continue
         if cp.records > chain.records:
             if not chain_whole:
                 continue  # the chain is already broken before it: that is the finding
             reason = beyond_ok(t) if beyond_ok is not None else None
             if reason is not None:
-                out.notes.append(f"{_name(cp)} from {t.source}: {reason}")
+                out.notes.append(f"{describe(cp)} from {t.source}: {reason}")
                 continue
             # name the furthest checkpoint the chain should reach: all that is missing
             far = max(
@@ -275,8 +278,8 @@ def containment(
             out.problems.append(
                 Problem(
                     chain.records + 1,
-                    f"records {chain.records + 1}-{far.cp.records} are missing: {_name(far.cp)} from {far.source} holds"
-                    f" {far.cp.records} records, the chain ends at record {chain.records}"
+                    f"records {chain.records + 1}-{far.cp.records} are missing: {describe(far.cp)} from {far.source}"
+                    f" holds {far.cp.records} records, the chain ends at record {chain.records}"
                     " (cut back, emptied or rolled back)",
                     checkpoint=far.cp.id,
                 )
@@ -299,13 +302,13 @@ def containment(
         if t.witnessed and agreeing:
             good = last_witnessed_ok
             resigned = (
-                f"; {_name(agreeing[0])} from the log agrees with the records instead: the signing key signed two"
+                f"; {describe(agreeing[0])} from the log agrees with the records instead: the signing key signed two"
                 " histories (the log's checkpoints were signed again), so only witnessed checkpoints vouch for records"
             )
         out.problems.append(
             Problem(
                 good[0] + 1,
-                f"{where} does not match {_name(cp)} from {t.source}: the records after record {good[0]}"
+                f"{where} does not match {describe(cp)} from {t.source}: the records after record {good[0]}"
                 f" (up to {cp.records}) were rewritten or replaced{resigned}",
                 records=good[0],
                 head=good[1],

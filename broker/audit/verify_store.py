@@ -31,6 +31,7 @@ from broker.audit.proof import (
     check_sequence,
     conclude,
     containment,
+    describe,
     premature_prunes,
 )
 from broker.audit.reader import verify_chain
@@ -88,16 +89,26 @@ class StoreVerifier:
         problems: list[Problem] = []
         notes: list[str] = []
         rows = []
-        if checkpoint_store.exists(conn):
+        table = checkpoint_store.exists(conn)
+        if table:
             rows = [Row(r.id, r.checkpoint, r.problem) for r in checkpoint_store.read_all(conn)]
-        else:
-            notes.append("no audit_checkpoints table (a store from before signed checkpoints): none checked")
         trusted, found = check_sequence(rows, keys, anchored=True)
         problems += found
         targets = [Target(cp, "the checkpoints") for cp in trusted]
         local = self._local(keys, problems, notes, signed=len(trusted))
         if local is not None:
             targets.append(Target(local, LOCAL, witnessed=True))
+            if local.id not in {row.id for row in rows}:  # the signer writes the row before the file, always
+                where = "the audit_checkpoints table" if table else "the store (it has no audit_checkpoints table)"
+                problems.append(
+                    Problem(
+                        None,
+                        f"{LOCAL} holds {describe(local)}, which {where} does not: checkpoint rows were deleted",
+                        checkpoint=local.id,
+                    )
+                )
+        elif not table:
+            notes.append("no audit_checkpoints table (a store from before signed checkpoints): none checked")
         premature, found = premature_prunes(trusted, targets)
         problems += found
         base = base_of(cp for cp in trusted if cp.id not in premature)

@@ -143,6 +143,16 @@ def test_offline_rewrite_resigned_with_the_leaked_key_is_named_from_the_witness(
     assert result.records == 10
 
 
+@pytest.mark.parametrize("change", ["DELETE FROM audit_checkpoints", "DROP TABLE audit_checkpoints"])
+def test_store_checkpoint_rows_deleted_while_the_local_witness_holds_one(log: Log, change: str) -> None:
+    """Was ok (with only a note "a store from before signed checkpoints" for the dropped table): the rows that
+    let a later verify catch a rewrite were gone, and nothing said so."""
+    log.sql(change)
+    result = log.verifier().verify()
+    _bad(result, None, "the local witness holds checkpoint", "checkpoint rows were deleted")
+    assert result.checkpoint is not None
+
+
 def _add_checkpoint(log: Log, cp: Checkpoint) -> None:
     with log.store.begin_write() as conn:
         last = checkpoint_store.latest(conn)

@@ -37,6 +37,7 @@ from broker.audit.proof import (
     check_sequence,
     conclude,
     containment,
+    describe,
     premature_prunes,
 )
 from broker.audit.records import AuditRecord
@@ -129,9 +130,8 @@ def verify_export(directory: Path, *, witness_dir: Path | None = None, keys_file
     keys = read_keys(keys_file if keys_file is not None else directory / KEYS)
     problems: list[Problem] = []
     notes: list[str] = []
-    trusted, found = check_sequence(
-        checkpoint_rows(directory / CHECKPOINTS), keys, anchored=bool(manifest.get("checkpoints_anchored"))
-    )
+    listed = list(checkpoint_rows(directory / CHECKPOINTS))
+    trusted, found = check_sequence(listed, keys, anchored=bool(manifest.get("checkpoints_anchored")))
     problems += found
     targets = [Target(cp, "the export's checkpoints") for cp in trusted]
     witnessed_targets: list[Target] = []
@@ -160,6 +160,17 @@ def verify_export(directory: Path, *, witness_dir: Path | None = None, keys_file
     if floor[0] > 0 and floor[0] != trusted_base[0]:
         notes.append(f"the export starts after record {floor[0]}: records before it are not checked")
     targets += witnessed_targets
+    ids = {row.id for row in listed}
+    for t in witnessed_targets:  # every checkpoint whose records were exported goes with them (broker.audit.export)
+        if floor[0] <= t.cp.records <= last[0] and t.cp.ts <= exported_at and t.cp.id not in ids and not partial:
+            problems.append(
+                Problem(
+                    None,
+                    f"{t.source} holds {describe(t.cp)}, which the export's checkpoints do not: checkpoints were"
+                    " removed",
+                    checkpoint=t.cp.id,
+                )
+            )
     pinned = max((cp.records for cp in trusted), default=0)
     wanted = {t.cp.records for t in targets}
     chain = _Chain(floor, last if last[0] >= floor[0] else None, wanted, pinned)

@@ -373,6 +373,16 @@ def test_offline_rewrite_with_the_export_alone_and_pinned_keys(
     assert not result.ok and "unknown key" in (result.problem or "")
 
 
+def test_offline_the_last_checkpoint_left_out_of_the_export(exported: tuple[Path, Path]) -> None:
+    """Was ok: the links of the ones left still hold, and the witness's copy of it is held by the records."""
+    out, witness = exported
+    _put(out, _lines(out, "checkpoints.jsonl")[:-1], "checkpoints.jsonl")
+    assert verify_export(out).ok  # alone, an export cannot tell
+    _bad(
+        verify_export(out, witness_dir=witness), None, "which the export's checkpoints do not: checkpoints were removed"
+    )
+
+
 def test_offline_forged_checkpoint(log: Log, exported: tuple[Path, Path]) -> None:
     out, witness = exported
     real = Checkpoint.from_dict(json.loads(_lines(out, "checkpoints.jsonl")[-1]))

@@ -7,32 +7,37 @@ proxy on the host that passes the header through) chose the ``client`` of every 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.brokers import Broker, Brokers, dev_token
+from tests.brokers import Brokers, dev_token
 
 
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
+@pytest.mark.parametrize(
+    ("proxies", "client"),
+    [("[]", "127.0.0.1"), ('["127.0.0.1"]', "203.0.113.66")],
+    ids=["no proxy: the peer", "the peer is a configured proxy: its X-Forwarded-For"],
+)
+def test_the_client_is_the_peer_unless_it_is_a_configured_proxy(tmp_path: Path, proxies: str, client: str) -> None:
     brokers = Brokers(tmp_path)
-    yield brokers.start()
-    brokers.close()
-
-
-def test_a_forwarded_for_header_from_an_untrusted_peer_is_not_the_client(broker: Broker, tmp_path: Path) -> None:
-    officer = dev_token(tmp_path / "data", "officer-kim", "ncpd", ["officer"])
-    auditor = dev_token(tmp_path / "data", "auditor-ray", "ncps", ["auditor"])
-    r = httpx.get(
-        f"{broker.url}/api/v1/cameras",
-        headers={"Authorization": f"Bearer {officer}", "X-Forwarded-For": "203.0.113.66"},
-        timeout=10,
-    )
-    assert r.status_code == 200, r.text
-    records = httpx.get(
-        f"{broker.url}/api/v1/audit", params={"kind": "cameras.list"}, headers={"Authorization": f"Bearer {auditor}"}
-    ).json()["records"]
-    assert [rec["client"] for rec in records] == ["127.0.0.1"]
+    try:
+        broker = brokers.start(CAMGATE_SERVER__TRUSTED_PROXIES=proxies)
+        officer = dev_token(tmp_path / "data", "officer-kim", "ncpd", ["officer"])
+        auditor = dev_token(tmp_path / "data", "auditor-ray", "ncps", ["auditor"])
+        r = httpx.get(
+            f"{broker.url}/api/v1/cameras",
+            headers={"Authorization": f"Bearer {officer}", "X-Forwarded-For": "203.0.113.66"},
+            timeout=10,
+        )
+        assert r.status_code == 200, r.text
+        records = httpx.get(
+            f"{broker.url}/api/v1/audit",
+            params={"kind": "cameras.list"},
+            headers={"Authorization": f"Bearer {auditor}"},
+            timeout=10,
+        ).json()["records"]
+        assert [rec["client"] for rec in records] == [client]
+    finally:
+        brokers.close()

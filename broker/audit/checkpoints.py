@@ -135,8 +135,9 @@ class Checkpoint:
         if previous is not None and not _is_hash(previous):
             raise CheckpointError("previous: must be null or 64 lower-case hex digits")
         kid, signature, ts = data.get("key_id"), data.get("signature"), data.get("ts")
-        if not isinstance(kid, str) or not 0 < len(kid) <= 64:
-            raise CheckpointError("key_id: must be a non-empty string")
+        if not isinstance(kid, str) or len(kid) != 16 or not set(kid) <= _HEX:
+            # what key_id() makes; also a file name at a witness (DIR/keys/<key_id>.pub): never a path
+            raise CheckpointError("key_id: must be 16 lower-case hex digits (the key's id)")
         if not isinstance(signature, str) or not signature:
             raise CheckpointError("signature: missing")
         try:

@@ -126,6 +126,8 @@ def _write_records(conn: Connection, f: IO[bytes], first: int, last: int) -> int
             f.write(b"\n")
             count += len(rows)
             after = rows[-1][0]
+            if type(after) is not int:  # a row whose seq is not a number sorts last (SQLite): nothing follows
+                break
     finally:
         cursor.close()
     return count
@@ -149,7 +151,16 @@ def _slow_line(conn: Connection, seq: int) -> str:
 
 
 def export(store: Store, keys: KeyRing, out: Path, *, start: Bound, end: Bound, now: datetime) -> Exported:
-    """Write an export of records ``start``..``end`` (seqs or instants; None: the chain's base / head) to ``out``."""
+    """Write an export of records ``start``..``end`` (seqs or instants; None: the chain's base / head) to ``out``.
+
+    Raises InvalidRequest naming ``out`` when it cannot be written (a file, no such parent, read-only, full)."""
+    try:
+        return _export(store, keys, out, start=start, end=end, now=now)
+    except OSError as exc:
+        raise InvalidRequest(f"{out}: the export cannot be written ({exc.strerror or exc})", field="out") from None
+
+
+def _export(store: Store, keys: KeyRing, out: Path, *, start: Bound, end: Bound, now: datetime) -> Exported:
     if (out / MANIFEST).exists():
         raise InvalidRequest(f"{out} already holds an export; choose an empty directory", field="out")
     out.mkdir(parents=True, exist_ok=True)

@@ -49,6 +49,8 @@ def read_json(path: Path) -> Any:
 
 def read_keys(path: Path) -> dict[str, Ed25519PublicKey]:
     """A keys file (``keys.json`` of an export, or GET /api/v1/audit/keys saved): public keys by key id."""
+    if not path.is_file():  # read_json's message is about an export's own files
+        raise ExportError(f"{path}: no such keys file")
     data = read_json(path)
     entries = data.get("keys") if isinstance(data, dict) else None
     if not isinstance(entries, list):

@@ -29,7 +29,17 @@ from broker.audit.chain import GENESIS, ChainVerifier, VerifyResult
 from broker.audit.checkpoints import CheckpointError, verify_signature
 from broker.audit.export import CHECKPOINTS, FORMAT, HASH_PREFIX, KEYS, MANIFEST, RECORDS, VERSION
 from broker.audit.exportfiles import ExportError, checkpoint_rows, read_json, read_keys, read_witness_dir, record_of
-from broker.audit.proof import Problem, ProofResult, Target, base_of, check_sequence, conclude, containment
+from broker.audit.proof import (
+    Problem,
+    ProofResult,
+    Target,
+    base_of,
+    check_sequence,
+    conclude,
+    containment,
+    describe,
+    premature_prunes,
+)
 from broker.audit.records import AuditRecord
 from broker.audit.rows import MalformedRecord
 from broker.timeutil import parse_instant
@@ -120,22 +130,11 @@ def verify_export(directory: Path, *, witness_dir: Path | None = None, keys_file
     keys = read_keys(keys_file if keys_file is not None else directory / KEYS)
     problems: list[Problem] = []
     notes: list[str] = []
-    trusted, found = check_sequence(
-        checkpoint_rows(directory / CHECKPOINTS), keys, anchored=bool(manifest.get("checkpoints_anchored"))
-    )
+    listed = list(checkpoint_rows(directory / CHECKPOINTS))
+    trusted, found = check_sequence(listed, keys, anchored=bool(manifest.get("checkpoints_anchored")))
     problems += found
-    try:
-        floor, last, exported_at, partial = _range(manifest, base_of(trusted))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ExportError(f"{directory / MANIFEST}: malformed ({exc})") from None
-    if partial:
-        notes.append(
-            f"the export ends at record {last[0]} by request; the chain's head was at record "
-            f"{(manifest.get('head') or {}).get('seq')}"
-        )
-    if floor[0] > 0 and floor[0] != base_of(trusted)[0]:
-        notes.append(f"the export starts after record {floor[0]}: records before it are not checked")
     targets = [Target(cp, "the export's checkpoints") for cp in trusted]
+    witnessed_targets: list[Target] = []
     if witness_dir is not None:
         witnessed, bad = read_witness_dir(witness_dir)
         problems += bad
@@ -145,7 +144,33 @@ def verify_export(directory: Path, *, witness_dir: Path | None = None, keys_file
             except CheckpointError as exc:
                 problems.append(Problem(None, f"witness file {name}: {exc}", checkpoint=cp.id))
                 continue
-            targets.append(Target(cp, f"witness file {name}", witnessed=True))
+            witnessed_targets.append(Target(cp, f"witness file {name}", witnessed=True))
+    premature, found = premature_prunes(trusted, targets + witnessed_targets)
+    problems += found
+    trusted_base = base_of(cp for cp in trusted if cp.id not in premature)
+    try:
+        floor, last, exported_at, partial = _range(manifest, trusted_base)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ExportError(f"{directory / MANIFEST}: malformed ({exc})") from None
+    if partial:
+        notes.append(
+            f"the export ends at record {last[0]} by request; the chain's head was at record "
+            f"{(manifest.get('head') or {}).get('seq')}"
+        )
+    if floor[0] > 0 and floor[0] != trusted_base[0]:
+        notes.append(f"the export starts after record {floor[0]}: records before it are not checked")
+    targets += witnessed_targets
+    ids = {row.id for row in listed}
+    for t in witnessed_targets:  # every checkpoint whose records were exported goes with them (broker.audit.export)
+        if floor[0] <= t.cp.records <= last[0] and t.cp.ts <= exported_at and t.cp.id not in ids and not partial:
+            problems.append(
+                Problem(
+                    None,
+                    f"{t.source} holds {describe(t.cp)}, which the export's checkpoints do not: checkpoints were"
+                    " removed",
+                    checkpoint=t.cp.id,
+                )
+            )
     pinned = max((cp.records for cp in trusted), default=0)
     wanted = {t.cp.records for t in targets}
     chain = _Chain(floor, last if last[0] >= floor[0] else None, wanted, pinned)
@@ -170,7 +195,7 @@ def verify_export(directory: Path, *, witness_dir: Path | None = None, keys_file
     out = conclude(
         result,
         problems + held.problems,
-        base_seq=floor[0],
+        base_seq=trusted_base[0],  # a signed prune's base; an export of part of the log starts after it
         checked=held.checked,
         witnessed=held.witnessed,
         notes=notes + held.notes,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -89,7 +90,8 @@ class ProofResult:
         return body | self.extra
 
 
-def _name(cp: Checkpoint) -> str:
+def describe(cp: Checkpoint) -> str:
+    """A checkpoint as problems name it: short id, kind, records, when and by which key."""
     return f"checkpoint {cp.id[:12]} ({cp.kind}, {cp.records} records, signed {rfc3339(cp.ts)} by key {cp.key_id})"
 
 
@@ -117,7 +119,7 @@ def check_sequence(
             problems.append(
                 Problem(
                     None,
-                    f"{_name(cp)} names {(cp.previous or 'none')[:12]} before it, where the list has {expected}:"
+                    f"{describe(cp)} names {(cp.previous or 'none')[:12]} before it, where the list has {expected}:"
                     " checkpoints were removed, inserted or reordered",
                     checkpoint=cp.id,
                 )
@@ -131,12 +133,57 @@ def check_sequence(
         if last is not None and (cp.records < last.records or cp.base_seq < last.base_seq):
             problems.append(
                 Problem(
-                    None, f"{_name(cp)} goes back from {_name(last)}: a signed checkpoint never does", checkpoint=cp.id
+                    None,
+                    f"{describe(cp)} goes back from {describe(last)}: a signed checkpoint never does",
+                    checkpoint=cp.id,
                 )
+            )
+        elif last is not None and cp.ts < last.ts - MAX_CLOCK_SKEW:  # e.g. a prune dated a year ahead (see below)
+            problems.append(
+                Problem(None, f"{describe(cp)} was signed before {describe(last)}, which it follows", checkpoint=cp.id)
             )
         trusted.append(cp)
         last = cp
     return trusted, problems
+
+
+# Replicas sign with their own clocks: checkpoints in sequence may step back this much, no more.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+# CJIS Security Policy 5.4.7: audit records are kept at least a year (audit.retention_days refuses less); a day
+# less here, for the clocks of several replicas.
+MIN_RETENTION = timedelta(days=364)
+
+
+def premature_prunes(trusted: Iterable[Checkpoint], evidence: Iterable[Target]) -> tuple[set[str], list[Problem]]:
+    """The prune checkpoints that deleted records younger than the minimum retention, and a problem for each.
+
+    A checkpoint of ``records`` signed at ``ts`` means records after it did not exist yet at ``ts``. So if any
+    checkpoint (the log's, or one a witness holds) has fewer records than a prune's ``base_seq`` and was signed
+    less than a year before the prune, that prune deleted records less than a year old: not retention, but a
+    signing key deleting history (a leaked key, or an insider). Such a prune does not move the chain's base.
+    """
+    prunes = [cp for cp in trusted if cp.kind == "prune" and cp.base_seq > 0]
+    seen = list(evidence)
+    bad: set[str] = set()
+    problems: list[Problem] = []
+    for prune in prunes:
+        young = [t for t in seen if t.cp.records < prune.base_seq and t.cp.ts > prune.ts - MIN_RETENTION]
+        if not young:
+            continue
+        t = max(young, key=lambda u: (u.cp.ts, u.cp.records))
+        bad.add(prune.id)
+        problems.append(
+            Problem(
+                t.cp.records + 1,
+                f"{describe(prune)} deleted records up to {prune.base_seq}, but {describe(t.cp)} from {t.source} shows"
+                f" that record {t.cp.records + 1} on were written after {rfc3339(t.cp.ts)}, less than a year before"
+                " the prune (CJIS 5.4.7): records were deleted as if pruned",
+                records=t.cp.records,  # as far as a checkpoint vouches; the records after it are gone
+                head=t.cp.head,
+                checkpoint=prune.id,
+            )
+        )
+    return bad, problems
 
 
 def base_of(trusted: Iterable[Checkpoint]) -> tuple[int, str]:
@@ -184,9 +231,17 @@ def containment(
     """
     out = Containment()
     last_ok = floor
+    # A witnessed checkpoint is held apart from the log; the log's own checkpoints are not. When a witnessed one
+    # contradicts the records and a trusted checkpoint of the log at or after it agrees with them, the signing key
+    # signed two histories (the log's checkpoints were signed again): only witnessed ones still vouch for records.
+    last_witnessed_ok = floor
     seen: set[str] = set()
     chain_whole = chain.ok
     ordered = sorted(targets, key=lambda t: (t.cp.records, t.cp.ts))
+
+    def _held(cp: Checkpoint) -> str | None:
+        return floor[1] if cp.records == floor[0] else hashes.get(cp.records)
+
     for t in ordered:
         cp = t.cp
         if cp.id in seen and not t.witnessed:
@@ -200,20 +255,20 @@ def containment(
                 out.problems.append(
                     Problem(
                         None,
-                        f"{_name(cp)} from {t.source} precedes the chain's base (record {floor[0]}) and is not"
+                        f"{describe(cp)} from {t.source} precedes the chain's base (record {floor[0]}) and is not"
                         " among the log's checkpoints: checkpoints were removed",
                         checkpoint=cp.id,
                     )
                 )
             else:
-                out.notes.append(f"{_name(cp)} from {t.source} precedes the records at hand: not checked")
+                out.notes.append(f"{describe(cp)} from {t.source} precedes the records at hand: not checked")
             continue
         if cp.records > chain.records:
             if not chain_whole:
                 continue  # the chain is already broken before it: that is the finding
             reason = beyond_ok(t) if beyond_ok is not None else None
             if reason is not None:
-                out.notes.append(f"{_name(cp)} from {t.source}: {reason}")
+                out.notes.append(f"{describe(cp)} from {t.source}: {reason}")
                 continue
             # name the furthest checkpoint the chain should reach: all that is missing
             far = max(
@@ -223,27 +278,40 @@ def containment(
             out.problems.append(
                 Problem(
                     chain.records + 1,
-                    f"records {chain.records + 1}-{far.cp.records} are missing: {_name(far.cp)} from {far.source} holds"
-                    f" {far.cp.records} records, the chain ends at record {chain.records}"
+                    f"records {chain.records + 1}-{far.cp.records} are missing: {describe(far.cp)} from {far.source}"
+                    f" holds {far.cp.records} records, the chain ends at record {chain.records}"
                     " (cut back, emptied or rolled back)",
                     checkpoint=far.cp.id,
                 )
             )
             break
-        held = floor[1] if cp.records == floor[0] else hashes.get(cp.records)
-        if held == cp.head:
+        if _held(cp) == cp.head:
             last_ok = (cp.records, cp.head)
+            if t.witnessed:
+                last_witnessed_ok = last_ok
             out.checked += not t.witnessed
             out.witnessed += t.witnessed
             continue
         where = f"record {cp.records}" if cp.records > floor[0] else f"the chain's base (record {floor[0]})"
+        good, resigned = last_ok, ""
+        agreeing = [
+            u.cp
+            for u in ordered
+            if not u.witnessed and cp.records <= u.cp.records <= chain.records and _held(u.cp) == u.cp.head
+        ]
+        if t.witnessed and agreeing:
+            good = last_witnessed_ok
+            resigned = (
+                f"; {describe(agreeing[0])} from the log agrees with the records instead: the signing key signed two"
+                " histories (the log's checkpoints were signed again), so only witnessed checkpoints vouch for records"
+            )
         out.problems.append(
             Problem(
-                last_ok[0] + 1,
-                f"{where} does not match {_name(cp)} from {t.source}: the records after record {last_ok[0]}"
-                f" (up to {cp.records}) were rewritten or replaced",
-                records=last_ok[0],
-                head=last_ok[1],
+                good[0] + 1,
+                f"{where} does not match {describe(cp)} from {t.source}: the records after record {good[0]}"
+                f" (up to {cp.records}) were rewritten or replaced{resigned}",
+                records=good[0],
+                head=good[1],
                 checkpoint=cp.id,
             )
         )

@@ -29,7 +29,7 @@ from sqlalchemy import Connection
 
 from broker.audit.chain import GENESIS, ChainVerifier, VerifyResult
 from broker.audit.records import AuditRecord
-from broker.audit.rows import RAW, MalformedRecord, parse
+from broker.audit.rows import RAW, MalformedRecord, parse, shown
 from broker.store.tables import audit_records
 from broker.store.types import dump_json
 
@@ -103,7 +103,7 @@ def splice(row: tuple[Any, ...], opening: str = "{") -> str:
         f'"prev_hash":{n if prev_hash is None else e(prev_hash)},'
         f'"principal_agency":{n if p_agency is None else e(p_agency)},"principal_roles":{roles},'
         f'"principal_sub":{n if p_sub is None else e(p_sub)},"reason":{n if reason is None else e(reason)},'
-        f'"seq":{int(seq)},"ts":"{ts}"}}'
+        f'"seq":{seq:d},"ts":"{ts}"}}'  # :d refuses a seq that is not a whole number (never rounded)
     )
 
 
@@ -149,7 +149,10 @@ class Prefetch:
 
 def load_record(conn: Connection, seq: int) -> AuditRecord:
     """One record read the slow way, strictly (raises MalformedRecord naming the bad field)."""
-    return parse(conn.execute(RAW.where(audit_records.c.seq == seq)).one()._mapping)
+    row = conn.execute(RAW.where(audit_records.c.seq == seq)).first()  # first: seq may be duplicated (no key)
+    if row is None:
+        raise MalformedRecord(seq, "seq", "no such row")
+    return parse(row._mapping)
 
 
 def verify_chain(
@@ -184,6 +187,14 @@ def verify_rows(
             rows = fetch.next()
             for row in rows:
                 seq = row[0]
+                if type(seq) is not int:  # a table without its key (SQLite keeps any type): never compared
+                    return VerifyResult(
+                        False,
+                        chain.count,
+                        chain.last_hash,
+                        chain.count + 1,
+                        f"record {chain.count + 1} is malformed: seq: not a whole number: {shown(seq)}",
+                    )
                 if (
                     seq == chain.count + 1
                     and row[16] == chain.last_hash

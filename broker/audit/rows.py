@@ -42,13 +42,15 @@ class MalformedRecord(ValueError):
     """A stored row that is not an audit record: ``seq``, ``field`` and ``why``."""
 
     def __init__(self, seq: int, field: str, why: str) -> None:
-        super().__init__(f"record {seq} is malformed: {field}: {why}")
+        # seq -1: the row's own seq is not a number (its value is in ``why``)
+        super().__init__(f"{f'record {seq}' if seq >= 0 else 'a row'} is malformed: {field}: {why}")
         self.seq = seq
         self.field = field
         self.why = why
 
 
-def _shown(value: object) -> str:
+def shown(value: object) -> str:
+    """A stored value as a problem names it (repr, at most 60 characters)."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -60,15 +62,15 @@ def _ts(seq: int, value: object) -> datetime:
         try:
             when = datetime.fromisoformat(value)
         except ValueError:
-            raise MalformedRecord(seq, "ts", f"not a time: {_shown(value)}") from None
+            raise MalformedRecord(seq, "ts", f"not a time: {shown(value)}") from None
     else:
-        raise MalformedRecord(seq, "ts", f"not a time: {_shown(value)}")
+        raise MalformedRecord(seq, "ts", f"not a time: {shown(value)}")
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)  # SQLite: naive UTC
 
 
 def _json(seq: int, name: str, value: object) -> Any:
     if not isinstance(value, str):
-        raise MalformedRecord(seq, name, f"not JSON text: {_shown(value)}")
+        raise MalformedRecord(seq, name, f"not JSON text: {shown(value)}")
     try:
         return json.loads(value)
     except (ValueError, RecursionError) as exc:
@@ -79,21 +81,21 @@ def parse(row: Mapping[Any, Any]) -> AuditRecord:
     """The record of a raw row (see :data:`RAW`); raises MalformedRecord naming the bad field."""
     seq = row["seq"]
     if not isinstance(seq, int) or isinstance(seq, bool):
-        raise MalformedRecord(-1, "seq", f"not a whole number: {_shown(seq)}")
+        raise MalformedRecord(-1, "seq", f"not a whole number: {shown(seq)}")
     values: dict[str, Any] = {"seq": seq, "ts": _ts(seq, row["ts"])}
     for name in _TEXT:
         if not isinstance(row[name], str):
-            raise MalformedRecord(seq, name, f"not text: {_shown(row[name])}")
+            raise MalformedRecord(seq, name, f"not text: {shown(row[name])}")
         values[name] = row[name]
     for name in _NULLABLE_TEXT:
         if row[name] is not None and not isinstance(row[name], str):
-            raise MalformedRecord(seq, name, f"not text: {_shown(row[name])}")
+            raise MalformedRecord(seq, name, f"not text: {shown(row[name])}")
         values[name] = row[name]
     allowed = row["allowed"]
     if allowed in (0, 1) and not isinstance(allowed, bool):
         allowed = bool(allowed)  # SQLite stores booleans as 0 and 1
     if allowed is not None and not isinstance(allowed, bool):
-        raise MalformedRecord(seq, "allowed", f"not true, false or null: {_shown(allowed)}")
+        raise MalformedRecord(seq, "allowed", f"not true, false or null: {shown(allowed)}")
     values["allowed"] = allowed
     roles = _json(seq, "principal_roles", row["principal_roles"])
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):

@@ -22,7 +22,18 @@ from broker.audit import checkpoint_store, witnessfile
 from broker.audit.chain import VerifyResult
 from broker.audit.checkpoints import Checkpoint, CheckpointError, verify_signature
 from broker.audit.keys import KeyRing
-from broker.audit.proof import Problem, ProofResult, Row, Target, base_of, check_sequence, conclude, containment
+from broker.audit.proof import (
+    Problem,
+    ProofResult,
+    Row,
+    Target,
+    base_of,
+    check_sequence,
+    conclude,
+    containment,
+    describe,
+    premature_prunes,
+)
 from broker.audit.reader import verify_chain
 from broker.audit.writer import HEAD
 from broker.errors import AuditUnavailable, ConfigError
@@ -78,21 +89,33 @@ class StoreVerifier:
         problems: list[Problem] = []
         notes: list[str] = []
         rows = []
-        if checkpoint_store.exists(conn):
+        table = checkpoint_store.exists(conn)
+        if table:
             rows = [Row(r.id, r.checkpoint, r.problem) for r in checkpoint_store.read_all(conn)]
-        else:
-            notes.append("no audit_checkpoints table (a store from before signed checkpoints): none checked")
         trusted, found = check_sequence(rows, keys, anchored=True)
         problems += found
-        base = base_of(trusted)
+        targets = [Target(cp, "the checkpoints") for cp in trusted]
+        local = self._local(keys, problems, notes, signed=len(trusted))
+        if local is not None:
+            targets.append(Target(local, LOCAL, witnessed=True))
+            if local.id not in {row.id for row in rows}:  # the signer writes the row before the file, always
+                where = "the audit_checkpoints table" if table else "the store (it has no audit_checkpoints table)"
+                problems.append(
+                    Problem(
+                        None,
+                        f"{LOCAL} holds {describe(local)}, which {where} does not: checkpoint rows were deleted",
+                        checkpoint=local.id,
+                    )
+                )
+        elif not table:
+            notes.append("no audit_checkpoints table (a store from before signed checkpoints): none checked")
+        premature, found = premature_prunes(trusted, targets)
+        problems += found
+        base = base_of(cp for cp in trusted if cp.id not in premature)
         head_row = conn.execute(HEAD).first()
         chain: VerifyResult = verify_chain(conn, None if head_row is None else (head_row.seq, head_row.hash), base)
         if head_row is None:
             problems.append(Problem(None, "the audit head row is missing"))
-        targets = [Target(cp, "the checkpoints") for cp in trusted]
-        local = self._local(keys, problems, notes)
-        if local is not None:
-            targets.append(Target(local, LOCAL, witnessed=True))
         wanted = [t.cp.records for t in targets if base[0] < t.cp.records <= chain.records]
         held = containment(
             targets,
@@ -112,7 +135,7 @@ class StoreVerifier:
         )
 
     def _local(
-        self, keys: Mapping[str, Ed25519PublicKey], problems: list[Problem], notes: list[str]
+        self, keys: Mapping[str, Ed25519PublicKey], problems: list[Problem], notes: list[str], *, signed: int = 0
     ) -> Checkpoint | None:
         if self._witness is None:
             notes.append("no local witness file is configured")
@@ -123,7 +146,14 @@ class StoreVerifier:
             problems.append(Problem(None, f"{LOCAL} {exc}"))
             return None
         if cp is None:
-            notes.append(f"no local witness at {self._witness} (no checkpoint signed yet, or verify runs elsewhere)")
+            if signed:  # a store cut back or restored after the file went is not seen: say so plainly
+                notes.append(
+                    f"no local witness at {self._witness}, though the log holds {signed} signed checkpoints: a"
+                    " rollback of the store is not checked. Normal when verify runs on another host; otherwise"
+                    " the file was deleted or left beside a rotated-out key (move it beside the new key)"
+                )
+            else:
+                notes.append(f"no local witness at {self._witness} (no checkpoint signed yet)")
             return None
         try:
             verify_signature(cp, keys)

@@ -119,8 +119,12 @@ def report(result: dict[str, Any], *, as_json: bool) -> int:
         return 0 if result["ok"] else 1
     held = f"{result.get('checkpoints', 0)} signed checkpoints and {result.get('witnessed', 0)} witnessed ones held"
     base = f", from the prune base at record {result['base_seq']}" if result.get("base_seq") else ""
+    span = f"{result['records']} records{base}"
+    first = (result.get("export") or {}).get("first_seq")
+    if isinstance(first, int) and first - 1 > result.get("base_seq", 0):  # a part of the log, not a prune base
+        span = f"records {first}-{result['records']} only (the export starts there; those before are not checked)"
     if result["ok"]:
-        print(f"ok: {result['records']} records{base}, head {result['head']}; {held}")
+        print(f"ok: {span}, head {result['head']}; {held}")
     elif result.get("chain_ok", result["ok"]) is False:
         first = result.get("first_bad")
         print(f"TAMPERED: first bad record {first}" if first is not None else "TAMPERED: a checkpoint is at fault")

@@ -72,5 +72,13 @@ def serve(settings: Settings, host: str | None, port: int | None) -> int:
 
     configure()
     app = create_app(settings)
-    uvicorn.run(app, host=host or settings.server.host, port=port or settings.server.port, log_level="info")
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1 and rewrite the peer, bypassing
+    # server.trusted_proxies (broker.api.client decides which proxies to believe for the audit's client)
+    uvicorn.run(
+        app,
+        host=host or settings.server.host,
+        port=port or settings.server.port,
+        log_level="info",
+        proxy_headers=False,
+    )
     return 0

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from broker.clock import Clock
+from broker.demo.children import dying_with_parent
 from broker.demo.video import live_hls_cmd
 
 log = logging.getLogger(__name__)
@@ -159,7 +160,10 @@ class EncoderPool:
             errlog.write(f"--- start {time.strftime('%Y-%m-%d %H:%M:%S')} ---\n".encode())
             errlog.flush()
             cam.proc = subprocess.Popen(
-                self._encoder_cmd(cam), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errlog
+                dying_with_parent(self._encoder_cmd(cam)),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=errlog,
             )
         cam.starts += 1
         log.info("started encoder for %s (pid %s)", cam.ref, cam.proc.pid)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from broker.demo.children import dying_with_parent
 from broker.demo.video import ffmpeg_exe, label_filter
 from broker.errors import ConfigError
 
@@ -63,14 +64,15 @@ class DemoRtspCameras:
         mounts = []
         for ref, label in self.cameras.items():
             udp = _udp_port()
-            self._procs.append(subprocess.Popen(encoder_cmd(label, udp), stdin=subprocess.DEVNULL,
+            self._procs.append(subprocess.Popen(dying_with_parent(encoder_cmd(label, udp)), stdin=subprocess.DEVNULL,
                                                 stdout=subprocess.DEVNULL, start_new_session=True))  # fmt: skip
             mounts += ["--mount", f"/{ref}={udp}"]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         try:
             with self.log_path.open("wb") as log:
-                server = subprocess.Popen([SYSTEM_PYTHON, str(SERVER), "--port", str(self.port), *mounts], env=env,
+                argv = dying_with_parent([SYSTEM_PYTHON, str(SERVER), "--port", str(self.port), *mounts])
+                server = subprocess.Popen(argv, env=env,
                                           stdout=subprocess.PIPE, stderr=log, start_new_session=True)  # fmt: skip
         except OSError as exc:
             self.stop()

@@ -117,7 +117,8 @@ def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
                                evidence="; ".join(evidence) or "none", data=settings.data_dir.resolve())  # fmt: skip
         print(banner, flush=True)
         try:
-            uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+            # proxy_headers off, as camgate serve (broker.cli.server_cmds): the audit's client is the peer's
+            uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False)
         finally:
             hook.stop()
     finally:

@@ -75,7 +75,9 @@ class Gateway:
         ffmpeg: str | None = None,
         disk: DiskGuard | None = None,
     ) -> None:
-        self.cfg, self.root, self.clock, self._launch = cfg, root, clock, launcher
+        # absolute: ffmpeg runs in the stream's directory, so a relative work_dir (the default data_dir is
+        # ".camgate") would name a path that does not exist from there
+        self.cfg, self.root, self.clock, self._launch = cfg, root.absolute(), clock, launcher
         self.disk = disk  # the audit log's reserve, kept free of segments (broker/gateway/space.py)
         self._shedding = False
         self._paused_need: int | None = None  # recording always paused for disk space: the bytes it held then

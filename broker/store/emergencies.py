@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Row, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from broker.errors import Conflict, UnknownEmergency
+from broker.errors import Conflict, StoreUnavailable, UnknownEmergency
 from broker.store.binding import Binding
 from broker.store.changes import NOTIFY_EMERGENCIES
 from broker.store.db import Store
@@ -60,6 +61,21 @@ def _from_row(row: Row[Any]) -> EmergencyRecord:
     values["zones"] = tuple(values["zones"])
     values["closed_recorded"] = bool(values["closed_recorded"])
     return EmergencyRecord(**values)
+
+
+T = TypeVar("T")
+
+
+def _readable(read: Callable[[], T]) -> T:
+    """``read()``, where a row changed outside the broker (a time or a JSON list that is not one: SQLAlchemy
+    raises ValueError or TypeError converting it) is StoreUnavailable (503), not a 500: ``camgate audit verify``
+    names the row (broker.audit.bindrows)."""
+    try:
+        return read()
+    except (ValueError, TypeError) as exc:
+        raise StoreUnavailable(
+            f"an emergency row cannot be read ({exc}): it was changed outside the broker (camgate audit verify)"
+        ) from None
 
 
 def _to_row(rec: EmergencyRecord) -> dict[str, Any]:
@@ -235,14 +251,14 @@ class EmergencyRepository:
     def _select(self, query: Any) -> builtins.list[EmergencyRecord]:
         try:
             with self._store.engine.connect() as conn:
-                return [_from_row(row) for row in conn.execute(query)]
+                return _readable(lambda: [_from_row(row) for row in conn.execute(query)])
         except SQLAlchemyError as exc:
             raise self._store.unavailable("read from", exc) from exc
 
     @staticmethod
     def _get(conn: Connection, id: str) -> EmergencyRecord | None:
-        row = conn.execute(select(emergencies).where(emergencies.c.id == id)).first()
-        return None if row is None else _from_row(row)
+        row = _readable(lambda: conn.execute(select(emergencies).where(emergencies.c.id == id)).first())
+        return None if row is None else _readable(lambda: _from_row(row))
 
     @staticmethod
     def _bump(conn: Connection) -> None:

@@ -168,12 +168,15 @@ def test_refused_end_and_role_gated_routes_are_recorded(api: Api) -> None:
     assert api.get("/api/v1/audit", as_="officer").status_code == 403
     assert api.post("/api/v1/admin/reload", as_="officer").status_code == 403
     assert api.get("/api/v1/sharing", as_="officer").status_code == 403
+    assert api.post("/api/v1/audit/checkpoints", as_="dispatcher").status_code == 403  # was: not recorded
     records = refusals(api, "access.refused")
     assert [(r["reason"], r["principal_sub"]) for r in records] == [
         ("not_an_auditor", "officer-17"),
         ("not_an_operator", "officer-17"),
         ("not_owner_staff", "officer-17"),
+        ("not_an_auditor", ACTORS["dispatcher"][0]),
     ]
+    assert records[-1]["details"]["sample"] == {"method": "POST", "path": "/api/v1/audit/checkpoints"}
 
 
 def test_a_refused_sign_in_callback_is_recorded(api: Api) -> None:

@@ -68,6 +68,8 @@ def test_forged_with_other_key_claiming_id() -> None:
         ({"ts": "yesterday"}, "ts"),
         ({"signature": ""}, "signature"),
         ({"key_id": ""}, "key_id"),
+        ({"key_id": "../../../../tmp/x"}, "key_id"),
+        ({"key_id": "ABCDEF0123456789"}, "key_id"),
         ({"base_seq": 9}, "base_seq"),
         ({"id": GENESIS}, "id"),
     ],

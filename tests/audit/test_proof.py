@@ -129,3 +129,45 @@ def test_a_broken_chain_is_the_finding_not_the_checkpoints_beyond_it() -> None:
     )
     result = conclude(chain, held.problems, base_seq=0, checked=held.checked, witnessed=held.witnessed)
     assert (result.first_bad, result.problem, result.checkpoints) == (15, "record 15 was modified", 1)
+
+
+def test_a_witness_contradicting_re_signed_checkpoints_leaves_only_witnessed_records_vouched_for() -> None:
+    cps = _linked(10, 20, 30)  # the log's own checkpoints: they agree with its records (signed again)
+    real = {n: f"{n + 1000:064x}" for n in (10, 20, 30)}
+    witnessed = [
+        Target(_cp(10, None, head=H[10]), "witness file a", witnessed=True),  # before the rewrite
+        Target(_cp(20, None, 1, head=real[20]), "witness file b", witnessed=True),
+    ]
+    chain = VerifyResult(True, 30, H[30])
+    held = containment(
+        [Target(cp, "the checkpoints") for cp in cps] + witnessed,
+        floor=(0, GENESIS),
+        chain=chain,
+        hashes={n: H[n] for n in (10, 20, 30)},
+        known={cp.id for cp in cps},
+        below_floor_is_problem=True,
+    )
+    result = conclude(chain, held.problems, base_seq=0, checked=held.checked, witnessed=held.witnessed)
+    assert (result.first_bad, result.records, result.head) == (11, 10, H[10]), result
+    assert "signed again" in (result.problem or "")
+    held = containment(  # only the later witness: nothing is vouched for
+        [Target(cp, "the checkpoints") for cp in cps] + witnessed[1:],
+        floor=(0, GENESIS),
+        chain=chain,
+        hashes={n: H[n] for n in (10, 20, 30)},
+        known={cp.id for cp in cps},
+        below_floor_is_problem=True,
+    )
+    assert [(p.first_bad, p.records) for p in held.problems] == [(1, 0)]
+
+
+def test_a_checkpoint_signed_before_the_one_it_follows_is_named() -> None:
+    """A prune dated a year ahead would escape the one-year rule; the broker's next checkpoint steps back from it."""
+    first = _cp(10, None, 0)
+    ahead = _cp(20, first.id, 60 * 24 * 400)
+    after = _cp(30, ahead.id, 1)
+    _, problems = check_sequence(_rows([first, ahead, after]), KEYS, anchored=True)
+    assert [p.checkpoint for p in problems] == [after.id] and "was signed before" in problems[0].text
+    a = _cp(10, None, 10)
+    b = _cp(20, a.id, 8)  # two minutes behind the one before: another replica's clock
+    assert check_sequence(_rows([a, b]), KEYS, anchored=True)[1] == []

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from broker.audit import checkpoint_store
 from broker.audit.export import export
 from broker.audit.keys import KeyRing, pem
 from broker.audit.offline import verify_export
@@ -164,3 +165,37 @@ def test_cli_prune(
     assert _seqs(old) == [31] and old.record(31).principal_sub == "camgate:audit-prune"
     assert main(["audit", "verify"]) == 0
     assert "from the prune base at record 30" in capsys.readouterr().out
+
+
+def _prune_with_the_key(log: Log, base_seq: int) -> None:
+    """Someone holding the signing key deletes records as if retention had: a signed prune, then the delete."""
+    base_hash = log.record(base_seq).hash
+    log.signer.sign(kind="prune", base=(base_seq, base_hash))
+    log.sql("DELETE FROM audit_records WHERE seq <= :s", s=base_seq)
+
+
+def test_a_prune_of_records_younger_than_a_year_is_tampering(log: Log, tmp_path: Path) -> None:
+    """Was: a prune signed with the broker's key could delete the last minutes of the log, and the store verify,
+    the offline verify and the witnesses all said ok (the base simply moved)."""
+    witness = tmp_path / "witness"
+    witness.mkdir()
+    with log.store.engine.connect() as conn:  # what a witness kept: every checkpoint so far
+        for row in checkpoint_store.read_all(conn):
+            assert row.checkpoint is not None
+            (witness / f"{row.id}.json").write_text(json.dumps(row.checkpoint.to_dict()))
+    log.append(2)  # 36, 37
+    _prune_with_the_key(log, 36)  # the checkpoint of record 35 was signed seconds before 36 was written
+    result = log.verifier().verify()
+    assert not result.ok and result.first_bad == 1 and result.base_seq == 0, result  # the base did not move
+    assert any("deleted records up to 36" in p and "less than a year before the prune" in p for p in result.problems)
+    out = tmp_path / "export"
+    export(log.store, KeyRing(log.key), out, start=None, end=None, now=log.clock.now())
+    offline = verify_export(out, witness_dir=witness)
+    assert not offline.ok and "records were deleted as if pruned" in (offline.problem or ""), offline
+
+
+def test_a_prune_a_year_after_the_last_checkpoint_before_its_base_is_retention(log: Log) -> None:
+    retention = _retention(log)
+    assert retention.prune() is not None
+    result = log.verifier().verify()  # checkpoints at 10, 20, 30 were signed 400 days before
+    assert result.ok and result.base_seq == OLD, result

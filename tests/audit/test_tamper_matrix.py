@@ -118,6 +118,41 @@ def test_store_rewrite_names_the_foreign_key(log: Log) -> None:
     assert any("unknown key" in p for p in result.problems)  # the re-signed checkpoints
 
 
+def _rewritten_and_resigned_with_the_leaked_key(log: Log) -> None:
+    """Someone holding the broker's own key (stolen, or an insider) rewrites from record 15 and signs the
+    checkpoints after it again; the local witness file, on another host, still holds the real record 30."""
+    tamper.rewrite_from(log, 15, reason="allowed", allowed=True)
+    tamper.resign(log, log.key, after_records=10)
+
+
+def test_store_rewrite_resigned_with_the_leaked_key_vouches_only_for_witnessed_records(log: Log) -> None:
+    _rewritten_and_resigned_with_the_leaked_key(log)
+    result = log.verifier().verify()
+    # the log's checkpoints 10, 20 and 30 all agree with the forged records: none of them can vouch; only the
+    # local witness (record 30) disagrees, so nothing after the base is vouched for (was: "records up to 30
+    # form a good chain", first_bad 31, with record 15 forged)
+    _bad(result, 1, "record 30 does not match", "from the local witness", "signed again")
+    assert result.records == 0
+
+
+def test_offline_rewrite_resigned_with_the_leaked_key_is_named_from_the_witness(log: Log, tmp_path: Path) -> None:
+    witness = _witness_dir(log, tmp_path / "witness")
+    _rewritten_and_resigned_with_the_leaked_key(log)
+    result = verify_export(_export(log, tmp_path / "after"), witness_dir=witness)
+    _bad(result, 11, "record 20 does not match", "records after record 10")  # the witness's 10 still holds
+    assert result.records == 10
+
+
+@pytest.mark.parametrize("change", ["DELETE FROM audit_checkpoints", "DROP TABLE audit_checkpoints"])
+def test_store_checkpoint_rows_deleted_while_the_local_witness_holds_one(log: Log, change: str) -> None:
+    """Was ok (with only a note "a store from before signed checkpoints" for the dropped table): the rows that
+    let a later verify catch a rewrite were gone, and nothing said so."""
+    log.sql(change)
+    result = log.verifier().verify()
+    _bad(result, None, "the local witness holds checkpoint", "checkpoint rows were deleted")
+    assert result.checkpoint is not None
+
+
 def _add_checkpoint(log: Log, cp: Checkpoint) -> None:
     with log.store.begin_write() as conn:
         last = checkpoint_store.latest(conn)
@@ -338,6 +373,16 @@ def test_offline_rewrite_with_the_export_alone_and_pinned_keys(
     assert not result.ok and "unknown key" in (result.problem or "")
 
 
+def test_offline_the_last_checkpoint_left_out_of_the_export(exported: tuple[Path, Path]) -> None:
+    """Was ok: the links of the ones left still hold, and the witness's copy of it is held by the records."""
+    out, witness = exported
+    _put(out, _lines(out, "checkpoints.jsonl")[:-1], "checkpoints.jsonl")
+    assert verify_export(out).ok  # alone, an export cannot tell
+    _bad(
+        verify_export(out, witness_dir=witness), None, "which the export's checkpoints do not: checkpoints were removed"
+    )
+
+
 def test_offline_forged_checkpoint(log: Log, exported: tuple[Path, Path]) -> None:
     out, witness = exported
     real = Checkpoint.from_dict(json.loads(_lines(out, "checkpoints.jsonl")[-1]))
@@ -489,3 +534,44 @@ def test_offline_export_of_sqlite_rows_of_the_wrong_type(log: Log, database_url:
     assert any(p.startswith("record 4") for p in result.problems)
     lines = _lines(tmp_path / "x")
     assert json.loads(lines[8])["malformed"]["field"] == "allowed"
+
+
+def _without_keys(log: Log) -> None:
+    """The audit_records table re-created without its key and column types, as someone with write access can."""
+    log.sql("CREATE TABLE loose AS SELECT * FROM audit_records")
+    log.sql("DROP TABLE audit_records")
+    log.sql("ALTER TABLE loose RENAME TO audit_records")
+
+
+_COPY_30 = (
+    "SELECT 'abc', ts, kind, principal_sub, principal_agency, principal_roles, camera, action, allowed, reason, mou,"
+    ' "grant", clause, emergency, client, details, prev_hash, hash FROM audit_records WHERE seq = 30'
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "first_bad", "says", "offline_first_bad"),
+    [
+        ("UPDATE audit_records SET seq = 12.5 WHERE seq = 12", 12, "record 12 is malformed: seq: not a whole", 12),
+        ("UPDATE audit_records SET seq = 'abc' WHERE seq = 12", 12, "record 12 missing before record 13", 12),
+        (f"INSERT INTO audit_records {_COPY_30}", 31, "record 31 is malformed: seq: not a whole number: 'abc'", None),
+        ("INSERT INTO audit_records SELECT * FROM audit_records WHERE seq = 12", 12, "record 12 is out of order", 12),
+    ],
+    ids=["a fraction", "text", "text after the head", "a duplicate"],
+)
+def test_a_seq_of_another_type_or_twice_is_named_never_a_crash(
+    log: Log, database_url: str, tmp_path: Path, change: str, first_bad: int, says: str, offline_first_bad: int | None
+) -> None:
+    """Was: a traceback (TypeError comparing 'abc' with an int, in verify and in export), MultipleResultsFound
+    reported as "the audit log could not be read" (exit 2), and an export that wrote seq 12.5 as 12 (offline: ok).
+    """
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's column types hold")
+    _without_keys(log)
+    log.sql(change)
+    _bad(log.verifier().verify(), first_bad, says)
+    offline = verify_export(_export(log, tmp_path / "x"))
+    if offline_first_bad is None:
+        assert offline.ok  # the export stops at the head: a row beyond it is not exported
+    else:
+        _bad(offline, offline_first_bad)

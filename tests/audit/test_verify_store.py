@@ -89,6 +89,19 @@ def test_old_keys_verify_after_rotation(
     assert not forgot.ok and forgot.first_bad is None and "unknown key" in (forgot.problem or "")
 
 
+def test_a_missing_local_witness_after_signing_is_said_plainly(
+    store: Store, audit: AuditLog, key: Ed25519PrivateKey, signer: CheckpointSigner, tmp_path: Path
+) -> None:
+    """A key rotated as the guide says puts the local witness beside the new key, where there is none yet: the
+    old note ("no checkpoint signed yet, or verify runs elsewhere") hid that a rollback was no longer checked."""
+    moved = KeyRing(key, witness_file=tmp_path / "new-key.pem.checkpoint.json")
+    assert any("no checkpoint signed yet" in n for n in StoreVerifier(store, moved).verify().notes)
+    _append(audit, 2)
+    signer.sign()
+    (note,) = StoreVerifier(store, moved).verify().notes
+    assert "though the log holds 1 signed checkpoints: a rollback of the store is not checked" in note
+
+
 @pytest.mark.parametrize(
     ("column", "value", "field"),
     [

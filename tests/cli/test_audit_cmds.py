@@ -66,6 +66,13 @@ def test_bad_input_is_exit_2(data_dir: Path, tmp_path: Path, capsys: pytest.Capt
     assert main(["audit", "export", "--out", str(out)]) == 0
     assert main(["audit", "verify", str(out), "--witness", str(tmp_path / "none")]) == 2
     assert "not a directory of witnessed checkpoints" in capsys.readouterr().err
+    assert main(["audit", "verify", str(out), "--keys", str(tmp_path / "none.json")]) == 2
+    assert f"{tmp_path / 'none.json'}: no such keys file" in capsys.readouterr().err
+    (tmp_path / "a-file").write_text("")
+    for where in (tmp_path / "a-file", tmp_path / "a-file" / "below"):  # was: a traceback (FileExistsError...)
+        assert main(["audit", "export", "--out", str(where)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"camgate: {where}: the export cannot be written (") and "Traceback" not in err
 
 
 def test_offline_verify_needs_no_settings(
@@ -77,5 +84,8 @@ def test_offline_verify_needs_no_settings(
     monkeypatch.setenv("CAMGATE_DATA_DIR", str(tmp_path / "nowhere"))
     capsys.readouterr()
     assert main(["audit", "verify", str(out)]) == 0
-    assert "note: the export ends at record 20 by request" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "note: the export ends at record 20 by request" in said
+    # was "ok: 20 records, from the prune base at record 10": no prune, a part of the log
+    assert said.startswith("ok: records 11-20 only (the export starts there; those before are not checked), head")
     assert not (tmp_path / "nowhere").exists()

@@ -153,6 +153,17 @@ def test_a_malformed_notice_is_400_naming_the_field(receiver: Receiver, body: by
     assert receiver.files() == []
 
 
+def test_a_key_id_that_is_a_path_is_400_and_nothing_outside_is_read(receiver: Receiver, tmp_path: Path) -> None:
+    """Was: ``DIR/keys/<key_id>.pub`` read with the key_id as sent, so "../../x" told whether tmp/x.pub exists
+    (400 or 200), a file that is not UTF-8 broke the request, and a checkpoint with no key known was stored."""
+    (tmp_path / "probe.pub").write_bytes(b"\xff\xfe not text")
+    cp = sign(Checkpoint(records=1, head="a" * 64, ts=datetime.now(UTC), key_id=key_id(KEY.public_key())), KEY)
+    data = {k: v for k, v in cp.to_dict().items() if k != "id"} | {"key_id": "../../probe"}
+    r = receiver.post(json.dumps({"type": "audit.checkpoint", "data": data}).encode())
+    assert r.status_code == 400 and r.json()["field"] == "data.key_id", r.text
+    assert receiver.files() == []
+
+
 def test_the_command_receives_and_checks(tmp_path: Path) -> None:
     secret = new_secret()
     (tmp_path / "secret").write_text(secret + "\n")

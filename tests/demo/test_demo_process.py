@@ -50,3 +50,20 @@ def test_sigterm_stops_the_encoders(tmp_path: Path) -> None:
         wait_for(lambda: not any(alive(pid) for pid in encoders), 10, "the encoders to stop")
     finally:
         broker.stop()
+
+
+def test_kill_9_leaves_no_encoder_and_no_rtsp_server_running(tmp_path: Path) -> None:
+    """Was: 18 ffmpeg encoders and the RTSP camera server ran on after ``kill -9`` (reparented to init), and the
+    next ``make demo`` failed: "the demo's RTSP camera server did not start on 127.0.0.1:9554"."""
+    broker = BrokerProcess.start(tmp_path)
+    try:
+        officer = broker.token("officer-kim", "ncpd", "officer")
+        r = httpx.get(f"{broker.url}/api/v1/cameras/saxe-ext-01/live.m3u8?access_token={officer}", timeout=30)
+        assert r.status_code == 200, r.text
+        started = children(broker.proc.pid)
+        assert len(started) >= 2, "an encoder for the watched camera, and the RTSP camera's server and encoder"
+        os.kill(broker.proc.pid, signal.SIGKILL)
+        broker.proc.wait(timeout=30)
+        wait_for(lambda: not any(alive(pid) for pid in started), 10, "the demo's children to die with it")
+    finally:
+        broker.stop()

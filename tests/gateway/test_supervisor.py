@@ -274,3 +274,17 @@ def test_ffmpeg_left_running_by_a_crashed_broker_is_stopped_at_the_next_start(tm
         for proc in (orphan, unrelated):
             proc.kill()
             proc.wait()
+
+
+def test_a_relative_work_directory_gives_ffmpeg_absolute_paths(
+    tmp_path: Path, clock: FakeClock, launcher: FakeLauncher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``make demo`` keeps its data in ".camgate" (relative); ffmpeg runs in the stream's own directory, where a
+    relative output path does not exist (it failed "failed to rename file .camgate/gateway/…/live.m3u8.tmp")."""
+    monkeypatch.chdir(tmp_path)
+    gateway = Gateway(CFG, Path(".camgate/gateway"), clock, launcher=launcher, ffmpeg="/opt/ffmpeg")
+    run(gateway.demand(FakeOwner(), "cam1"))
+    proc = launcher.started[0]
+    assert proc.directory.is_absolute()
+    outputs = [proc.argv[-1], proc.argv[proc.argv.index("-hls_segment_filename") + 1]]
+    assert all(Path(o).is_absolute() and Path(o).parent == proc.directory for o in outputs), outputs

@@ -146,3 +146,24 @@ def test_generation_bumps_on_insert_and_end_only(repo: EmergencyRepository, stor
         assert EmergencyRepository(other).generation() == g2
     finally:
         other.dispose()
+
+
+@pytest.mark.parametrize(("column", "value"), [("expires_at", "'garbage'"), ("zones", "'{bad'"), ("buildings", "'5'")])
+def test_a_row_changed_outside_the_broker_is_store_unavailable_not_a_crash(
+    repo: EmergencyRepository, store: Store, column: str, value: str
+) -> None:
+    """Was: ValueError / JSONDecodeError / TypeError out of every read, so GET /api/v1/cameras, every live playlist
+    and GET /api/v1/emergencies answered 500 (camgate audit verify names the row)."""
+    from sqlalchemy import text
+
+    from broker.errors import StoreUnavailable
+
+    if store.engine.dialect.name != "sqlite" and column == "expires_at":
+        pytest.skip("PostgreSQL refuses a time that is not one")
+    repo.insert(make("e1"))
+    with store.engine.begin() as conn:
+        conn.execute(text(f"UPDATE emergencies SET {column} = {value}"))
+    with pytest.raises(StoreUnavailable, match="an emergency row cannot be read"):
+        repo.list(active_at=T0)
+    with pytest.raises(StoreUnavailable, match="an emergency row cannot be read"):
+        repo.get("e1")

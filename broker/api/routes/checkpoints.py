@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from broker.api.deps import AuditorDep, PrincipalDep, ServicesDep, is_auditor, is_operator
 from broker.api.errordoc import raises
+from broker.api.refusals import refused
 from broker.audit import checkpoint_store
 from broker.errors import AuditTampered, PermissionDenied, ServiceUnavailable, StoreUnavailable
 from broker.policy import Principal
@@ -20,9 +21,11 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 SEQ_MAX = 2**63 - 1
 
 
-async def get_auditor_or_operator(principal: PrincipalDep, services: ServicesDep) -> Principal:
+async def get_auditor_or_operator(principal: PrincipalDep, services: ServicesDep, request: Request) -> Principal:
     if not (is_auditor(principal, services) or is_operator(principal, services)):
-        raise PermissionDenied("checkpoints are for auditors and operators", reason="not_an_auditor")
+        exc = PermissionDenied("checkpoints are for auditors and operators", reason="not_an_auditor")
+        await refused(request, "access.refused", exc, principal=principal)  # CJIS 5.4.1.1, counted per minute
+        raise exc
     return principal
 
 

@@ -16,22 +16,8 @@ from broker.audit.checkpoints import Checkpoint, CheckpointError, key_id, public
 from broker.audit.export import CHECKPOINTS
 from broker.audit.proof import Problem, Row
 from broker.audit.records import AuditRecord
-from broker.audit.rows import MalformedRecord
+from broker.audit.rows import NULLABLE_TEXT, TEXT, MalformedRecord
 from broker.timeutil import parse_instant
-
-_TEXT_FIELDS = ("kind", "prev_hash", "hash")
-_NULLABLE = (
-    "principal_sub",
-    "principal_agency",
-    "camera",
-    "action",
-    "reason",
-    "mou",
-    "grant",
-    "clause",
-    "emergency",
-    "client",
-)
 
 
 class ExportError(ValueError):
@@ -111,14 +97,14 @@ def record_of(data: object, expected_seq: int) -> AuditRecord:
     if "malformed" in data:  # the store's row was not a record (broker.audit.export)
         what = data["malformed"] if isinstance(data["malformed"], dict) else {}
         raise MalformedRecord(seq, str(what.get("field", "row")), str(what.get("why", "not a record")))
-    fields = {"seq", "ts", "details", "principal_roles", "allowed", *_TEXT_FIELDS, *_NULLABLE}
+    fields = {"seq", "ts", "details", "principal_roles", "allowed", *TEXT, *NULLABLE_TEXT}
     if set(data) != fields:
         extra, missing = sorted(set(data) - fields), sorted(fields - set(data))
         raise MalformedRecord(seq, (extra or missing)[0], "unexpected field" if extra else "missing")
-    for name in _TEXT_FIELDS:
+    for name in TEXT:
         if not isinstance(data[name], str):
             raise MalformedRecord(seq, name, "not text")
-    for name in _NULLABLE:
+    for name in NULLABLE_TEXT:
         if data[name] is not None and not isinstance(data[name], str):
             raise MalformedRecord(seq, name, "not text")
     if data["allowed"] is not None and not isinstance(data["allowed"], bool):

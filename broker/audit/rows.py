@@ -20,7 +20,7 @@ from sqlalchemy.types import NullType
 from broker.audit.records import AuditRecord
 from broker.store.tables import audit_records
 
-_NULLABLE_TEXT = (
+NULLABLE_TEXT = (  # the record columns that are text or NULL (shared with the export reader)
     "principal_sub",
     "principal_agency",
     "camera",
@@ -32,7 +32,7 @@ _NULLABLE_TEXT = (
     "emergency",
     "client",
 )
-_TEXT = ("kind", "prev_hash", "hash")
+TEXT = ("kind", "prev_hash", "hash")  # the record columns that are always text
 
 #: Every column of ``audit_records`` as stored (no result processing), under its own name.
 RAW = select(*(type_coerce(c, NullType()).label(c.name) for c in audit_records.c))
@@ -83,11 +83,11 @@ def parse(row: Mapping[Any, Any]) -> AuditRecord:
     if not isinstance(seq, int) or isinstance(seq, bool):
         raise MalformedRecord(-1, "seq", f"not a whole number: {shown(seq)}")
     values: dict[str, Any] = {"seq": seq, "ts": _ts(seq, row["ts"])}
-    for name in _TEXT:
+    for name in TEXT:
         if not isinstance(row[name], str):
             raise MalformedRecord(seq, name, f"not text: {shown(row[name])}")
         values[name] = row[name]
-    for name in _NULLABLE_TEXT:
+    for name in NULLABLE_TEXT:
         if row[name] is not None and not isinstance(row[name], str):
             raise MalformedRecord(seq, name, f"not text: {shown(row[name])}")
         values[name] = row[name]

@@ -119,6 +119,13 @@ class CheckpointSettings(Section):
     interval_seconds: float = Field(
         60.0, ge=1, le=86400, description="Sign the chain's head this often, when it grew since the last checkpoint"
     )
+    on_demand_spacing_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=3600,
+        description="POST /api/v1/audit/checkpoints within this long of the last checkpoint answers that one "
+        "(200) instead of signing another: asking in a loop cannot flood the witnesses",
+    )
     witness_file: Path | None = Field(
         None,
         description="The local witness: the latest checkpoint, kept outside the database. None: beside the key "

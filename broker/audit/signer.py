@@ -79,6 +79,14 @@ class CheckpointSigner:
             self._next_due = now + self._interval
         return self.sign(force=False)
 
+    def sign_on_demand(self, spacing: timedelta) -> tuple[Checkpoint, bool]:
+        """An auditor's or operator's "sign now": a new checkpoint, unless the last one (by any replica) is younger
+        than ``spacing``; then that one (``False``: not new). Asking in a loop cannot flood the table and every
+        witness with notices."""
+        cp, fresh = self._sign(force=True, kind="checkpoint", base=None, then=None, reuse_within=spacing)
+        assert cp is not None  # force: always a checkpoint
+        return cp, fresh
+
     def sign(
         self,
         *,
@@ -92,6 +100,17 @@ class CheckpointSigner:
 
         Raises AuditTampered (the chain lost a checkpoint), StoreUnavailable (the store failed).
         """
+        return self._sign(force=force, kind=kind, base=base, then=then, reuse_within=None)[0]
+
+    def _sign(
+        self,
+        *,
+        force: bool,
+        kind: Kind,
+        base: tuple[int, str] | None,
+        then: Callable[[Connection, Checkpoint], None] | None,
+        reuse_within: timedelta | None,
+    ) -> tuple[Checkpoint | None, bool]:
         try:
             with self._store.begin_write(self._lock_timeout) as conn:
                 head = conn.execute(_LOCK_HEAD).first()
@@ -101,7 +120,14 @@ class CheckpointSigner:
                 previous = last.checkpoint if last is not None else None
                 signed = (previous.records, previous.head) if previous is not None else (0, GENESIS)
                 if not force and signed == (head.seq, head.hash):
-                    return None  # the chain did not grow since the last checkpoint
+                    return None, False  # the chain did not grow since the last checkpoint
+                if (
+                    reuse_within  # None or 0: always sign
+                    and previous is not None
+                    and previous.kind == "checkpoint"
+                    and self._clock.now() - previous.ts < reuse_within
+                ):
+                    return previous, False  # signed moments ago: that one answers
                 self._check_contains(conn, head.seq, previous)
                 base_seq, base_hash = (
                     base if base is not None else (previous.base_seq, previous.base_hash) if previous else (0, GENESIS)
@@ -123,7 +149,7 @@ class CheckpointSigner:
         except SQLAlchemyError as exc:
             raise StoreUnavailable(f"the checkpoint could not be written ({driver_problem(exc)})") from exc
         self._publish(cp)
-        return cp
+        return cp, True
 
     def _check_contains(self, conn: Connection, head_seq: int, last: Checkpoint | None) -> None:
         """Refuse to sign unless the chain (as stored now) contains the last checkpoint and the local witness."""

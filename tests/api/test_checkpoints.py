@@ -30,6 +30,7 @@ def test_auditors_and_operators_sign_on_demand_others_may_not(api: Api, subtests
     api.get("/api/v1/cameras")  # one record
     for who in ("auditor", "operator"):
         with subtests.test(who=who):
+            api.clock.advance(5)  # past the on-demand spacing
             r = api.post("/api/v1/audit/checkpoints", as_=who)
             assert r.status_code == 201, r.text
             cp = Checkpoint.from_dict(r.json())
@@ -43,7 +44,10 @@ def test_auditors_and_operators_sign_on_demand_others_may_not(api: Api, subtests
 
 
 def test_list_is_for_auditors_newest_first_with_pages(api: Api) -> None:
-    ids = [api.post("/api/v1/audit/checkpoints", as_="auditor").json()["id"] for _ in range(3)]
+    ids = []
+    for _ in range(3):
+        ids.append(api.post("/api/v1/audit/checkpoints", as_="auditor").json()["id"])
+        api.clock.advance(5)  # past the on-demand spacing
     assert api.get("/api/v1/audit/checkpoints", as_="officer").status_code == 403
     assert api.get("/api/v1/audit/checkpoints", as_="operator").status_code == 403
     first = api.get("/api/v1/audit/checkpoints", as_="auditor", params={"limit": 2}).json()
@@ -113,3 +117,18 @@ def test_housekeeping_prunes_past_the_retention_through_a_signed_prune(make_api:
         assert (body["ok"], body["base_seq"], body["records"]) == (True, 3, 5), body
         kinds = [c["kind"] for c in api.get("/api/v1/audit/checkpoints", as_="auditor").json()["checkpoints"]]
         assert kinds[0] == "prune"
+
+
+def test_asking_again_within_the_spacing_answers_the_last_checkpoint(api: Api) -> None:
+    first = api.post("/api/v1/audit/checkpoints", as_="auditor")
+    assert first.status_code == 201
+    for _ in range(20):  # a loop, or a flood: one checkpoint, one witness notice
+        again = api.post("/api/v1/audit/checkpoints", as_="operator")
+        assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    api.clock.advance(4.9)
+    assert api.post("/api/v1/audit/checkpoints", as_="auditor").status_code == 200
+    api.clock.advance(0.1)
+    later = api.post("/api/v1/audit/checkpoints", as_="auditor")
+    assert later.status_code == 201 and later.json()["previous"] == first.json()["id"]
+    listed = api.get("/api/v1/audit/checkpoints", as_="auditor").json()["checkpoints"]
+    assert [c["id"] for c in listed] == [later.json()["id"], first.json()["id"]]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
@@ -70,12 +71,15 @@ class KeyList(BaseModel):
     response_model=CheckpointModel,
     responses=raises(PermissionDenied, AuditTampered, StoreUnavailable, ServiceUnavailable),
 )
-async def sign_checkpoint(_: AuditorOrOperatorDep, services: ServicesDep) -> dict[str, Any]:
-    """Sign the chain's head now (auditors, operators), whether or not it moved since the last checkpoint."""
+async def sign_checkpoint(_: AuditorOrOperatorDep, services: ServicesDep, response: Response) -> dict[str, Any]:
+    """Sign the chain's head now (auditors, operators), whether or not it moved since the last checkpoint: 201.
+    Within ``audit.checkpoints.on_demand_spacing_seconds`` of the last checkpoint, that one is the answer (200)."""
     if services.signer is None:
         raise ServiceUnavailable("this broker has no checkpoint signing key")
-    cp = await run_in_threadpool(services.signer.sign, force=True)
-    assert cp is not None  # force: always signs
+    spacing = timedelta(seconds=services.settings.audit.checkpoints.on_demand_spacing_seconds)
+    cp, fresh = await run_in_threadpool(services.signer.sign_on_demand, spacing)
+    if not fresh:
+        response.status_code = 200
     return cp.to_dict()
 
 

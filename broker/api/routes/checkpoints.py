@@ -69,7 +69,10 @@ class KeyList(BaseModel):
     "/checkpoints",
     status_code=201,
     response_model=CheckpointModel,
-    responses=raises(PermissionDenied, AuditTampered, StoreUnavailable, ServiceUnavailable),
+    responses={
+        200: {"model": CheckpointModel, "description": "The last checkpoint, signed moments ago (on-demand spacing)"},
+        **raises(PermissionDenied, AuditTampered, StoreUnavailable, ServiceUnavailable),
+    },
 )
 async def sign_checkpoint(_: AuditorOrOperatorDep, services: ServicesDep, response: Response) -> dict[str, Any]:
     """Sign the chain's head now (auditors, operators), whether or not it moved since the last checkpoint: 201.

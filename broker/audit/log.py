@@ -68,9 +68,15 @@ class AuditLog:
     """
 
     def __init__(
-        self, store: Store, clock: Clock, *, max_batch: int = DEFAULT_MAX_BATCH, write_timeout: float | None = None,
-        reserve_bytes: int = 0, hooks: dict[str, Hook] | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        write_timeout: float | None = None,
+        reserve_bytes: int = 0,
+        hooks: dict[str, Hook] | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock
         self._write_timeout = write_timeout

@@ -58,9 +58,15 @@ log = logging.getLogger("camgate.proxy")
 PLAYBACK_SLACK_SECONDS = 60  # a VOD segment token outlives the footage listed by this much (then the cap)
 PLAYLIST = "application/vnd.apple.mpegurl"
 CONTENT_TYPES = {
-    ".ts": "video/mp2t", ".m4s": "video/iso.segment", ".mp4": "video/mp4", ".aac": "audio/aac", ".vtt": "text/vtt",
-    ".key": "application/octet-stream", ".m3u8": PLAYLIST, ".jpg": "image/jpeg",
-}  # fmt: skip
+    ".ts": "video/mp2t",
+    ".m4s": "video/iso.segment",
+    ".mp4": "video/mp4",
+    ".aac": "audio/aac",
+    ".vtt": "text/vtt",
+    ".key": "application/octet-stream",
+    ".m3u8": PLAYLIST,
+    ".jpg": "image/jpeg",
+}
 
 
 def segment_url(prefix: str, camera: str, name: str, token: str) -> str:
@@ -88,9 +94,16 @@ def upstream_error(exc: AdapterError) -> CamgateError:
 
 class StreamProxy:
     def __init__(
-        self, guard: Guard, sessions: SessionTracker, pool: AdapterPool, signer: StreamTokenSigner,
-        cache: SegmentCache, clock: Clock, cfg: StreamSettings, prefix: str = "/api/v1/cameras",
-    ) -> None:  # fmt: skip
+        self,
+        guard: Guard,
+        sessions: SessionTracker,
+        pool: AdapterPool,
+        signer: StreamTokenSigner,
+        cache: SegmentCache,
+        clock: Clock,
+        cfg: StreamSettings,
+        prefix: str = "/api/v1/cameras",
+    ) -> None:
         self.guard, self.sessions, self.pool, self.signer = guard, sessions, pool, signer
         self.cache, self.clock, self.cfg, self.prefix = cache, clock, cfg, prefix
 
@@ -123,16 +136,31 @@ class StreamProxy:
             ) from None
         except AdapterError as exc:
             raise upstream_error(exc) from None
-        claims = StreamClaims(principal.sub, principal.agency, tuple(sorted(principal.roles)), camera_id, "live",
-                              d.mou, d.grant, d.emergency, "", 0)  # fmt: skip
+        claims = StreamClaims(
+            principal.sub,
+            principal.agency,
+            tuple(sorted(principal.roles)),
+            camera_id,
+            "live",
+            d.mou,
+            d.grant,
+            d.emergency,
+            "",
+            0,
+        )
         body = await self._rewrite(fetched, adapter, claims)
         await self.sessions.served(session, len(body))  # on the chain before it is sent
         return Served(body, PLAYLIST)
 
     def _admit(
-        self, principal: Principal, camera_id: str, action: str, client: str | None, during: str,
+        self,
+        principal: Principal,
+        camera_id: str,
+        action: str,
+        client: str | None,
+        during: str,
         window: Window | None = None,
-    ) -> tuple[Decision, Session]:  # fmt: skip
+    ) -> tuple[Decision, Session]:
         """Decide now and record it, unless it merely continues the viewer's open session unchanged.
 
         A new or changed decision is recorded before anything is served (no record, no access: 503); a
@@ -234,8 +262,19 @@ class StreamProxy:
         """The VOD playlist of ``camera_id``'s footage starting in ``window``: decided, recorded, then fetched."""
         d, session = await run_in_threadpool(self._admit, principal, camera_id, "playback", client, "playlist", window)
         cam, adapter = self._camera(camera_id)
-        claims = StreamClaims(principal.sub, principal.agency, tuple(sorted(principal.roles)), camera_id, "playback",
-                              d.mou, d.grant, d.emergency, "", 0, window_claim(window))  # fmt: skip
+        claims = StreamClaims(
+            principal.sub,
+            principal.agency,
+            tuple(sorted(principal.roles)),
+            camera_id,
+            "playback",
+            d.mou,
+            d.grant,
+            d.emergency,
+            "",
+            0,
+            window_claim(window),
+        )
         try:
             recording = await adapter.recording(cam.ref or "", window.start, window.end)
         except NotSupported:
@@ -272,9 +311,11 @@ class StreamProxy:
     def _record_refusal(self, claims: StreamClaims, why: str) -> None:
         with contextlib.suppress(AuditUnavailable):
             self.guard.audit.append(
-                "upstream.refused", camera=claims.camera, **principal_fields(claims),
+                "upstream.refused",
+                camera=claims.camera,
+                **principal_fields(claims),
                 details={"why": why[:500]},
-            )  # fmt: skip
+            )
 
     # -- snapshot -----------------------------------------------------------------------------------------
     async def snapshot(self, principal: Principal, camera_id: str, client: str | None) -> Served:

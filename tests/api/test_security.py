@@ -44,13 +44,21 @@ OPENED = {
 }
 # The sign-in routes without anything: what each answers (never a session, never a 2xx with data). Redirects
 # are followed: /auth/login and /dev/signin end on the dev provider's persona page in dev mode.
-SIGN_IN = {("/auth/login", "GET"): 200, ("/auth/callback", "GET"): 401, ("/dev/signin", "GET"): 200,
-           ("/dev/oidc/.well-known/openid-configuration", "GET"): 200, ("/dev/oidc/jwks", "GET"): 200,
-           ("/dev/oidc/authorize", "GET"): 400, ("/dev/oidc/authorize", "POST"): 403,
-           ("/dev/oidc/token", "POST"): 400}  # fmt: skip
+SIGN_IN = {
+    ("/auth/login", "GET"): 200,
+    ("/auth/callback", "GET"): 401,
+    ("/dev/signin", "GET"): 200,
+    ("/dev/oidc/.well-known/openid-configuration", "GET"): 200,
+    ("/dev/oidc/jwks", "GET"): 200,
+    ("/dev/oidc/authorize", "GET"): 400,
+    ("/dev/oidc/authorize", "POST"): 403,
+    ("/dev/oidc/token", "POST"): 400,
+}
 QUERY_TOKEN = {
-    f"{PREFIX}/{{camera_id}}/live.m3u8", f"{PREFIX}/{{camera_id}}/playback.m3u8", f"{PREFIX}/{{camera_id}}/snapshot.jpg"
-}  # fmt: skip
+    f"{PREFIX}/{{camera_id}}/live.m3u8",
+    f"{PREFIX}/{{camera_id}}/playback.m3u8",
+    f"{PREFIX}/{{camera_id}}/snapshot.jpg",
+}
 SAMPLES = {
     "source": "ncps",
     "camera_id": "saxe-ext-01",
@@ -102,10 +110,19 @@ def test_every_route_but_the_opened_ones_needs_a_bearer_token(api: Api) -> None:
     found = list(walk(api.app.router.routes))
     paths = {p for p, _, _ in found}
     expected = {
-        "/healthz", "/readyz", "/openapi.json", "/api/v1/cameras", *QUERY_TOKEN, HLS_ROUTE, "/api/v1/emergencies",
-        "/api/v1/emergencies/{emergency_id}", "/api/v1/emergencies/{emergency_id}/end", "/api/v1/audit",
-        "/api/v1/audit/verify", "/api/v1/admin/reload",
-    }  # fmt: skip
+        "/healthz",
+        "/readyz",
+        "/openapi.json",
+        "/api/v1/cameras",
+        *QUERY_TOKEN,
+        HLS_ROUTE,
+        "/api/v1/emergencies",
+        "/api/v1/emergencies/{emergency_id}",
+        "/api/v1/emergencies/{emergency_id}/end",
+        "/api/v1/audit",
+        "/api/v1/audit/verify",
+        "/api/v1/admin/reload",
+    }
     assert expected <= paths, expected - paths
     checked = 0
     for path, method, _ in found:
@@ -163,9 +180,11 @@ def test_the_route_matched_at_runtime_is_the_decorated_one(api: Api, monkeypatch
     assert api.get("/api/v1/cameras").status_code == 200
     assert api.get(f"{PREFIX}/saxe-ext-01/hls/seg000.ts?t=abc.def", as_=None).status_code == 401
     assert seen == {
-        "/healthz": "public", f"{PREFIX}/saxe-ext-01/snapshot.jpg": "query_token", "/api/v1/cameras": "bearer",
+        "/healthz": "public",
+        f"{PREFIX}/saxe-ext-01/snapshot.jpg": "query_token",
+        "/api/v1/cameras": "bearer",
         f"{PREFIX}/saxe-ext-01/hls/seg000.ts": "signed_url",
-    }  # fmt: skip
+    }
 
 
 def test_a_route_added_later_without_a_decoration_is_closed(api: Api) -> None:
@@ -204,8 +223,13 @@ def test_healthz_and_readyz(api: Api) -> None:
     assert api.get("/healthz", as_=None).json() == {"status": "ok"}
     r = api.get("/readyz", as_=None)
     assert r.status_code == 200
-    assert r.json() == {"status": "ready", "store": api.services.store.dialect_name, "generation": 0,
-                        "documents": api.services.catalog.digest, "audit": {"writable": True}}  # fmt: skip
+    assert r.json() == {
+        "status": "ready",
+        "store": api.services.store.dialect_name,
+        "generation": 0,
+        "documents": api.services.catalog.digest,
+        "audit": {"writable": True},
+    }
     assert len(api.services.catalog.digest) == 64
 
 
@@ -228,8 +252,16 @@ def _b64(data: bytes | dict[str, Any]) -> str:
 
 def _claims(api: Api, **over: Any) -> dict[str, Any]:
     now = int(api.clock.now().timestamp())
-    base = {"iss": "camgate-dev", "aud": "camgate", "sub": "officer-17", "agency": "ncpd", "roles": ["officer"],
-            "iat": now, "nbf": now, "exp": now + 600}  # fmt: skip
+    base = {
+        "iss": "camgate-dev",
+        "aud": "camgate",
+        "sub": "officer-17",
+        "agency": "ncpd",
+        "roles": ["officer"],
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+    }
     return base | over
 
 
@@ -382,9 +414,11 @@ def test_query_token_is_accepted_on_live_and_snapshot_only(api: Api) -> None:
 
 def test_a_bad_header_is_not_rescued_by_a_good_query_token(api: Api) -> None:
     r = api.get(
-        f"{PREFIX}/saxe-ext-01/live.m3u8", as_=None, params={"access_token": api.token()},
+        f"{PREFIX}/saxe-ext-01/live.m3u8",
+        as_=None,
+        params={"access_token": api.token()},
         headers={"Authorization": "Basic eDp5"},
-    )  # fmt: skip
+    )
     assert_401(r)
     assert api.origin_total() == 0
 
@@ -400,22 +434,36 @@ def test_bad_query_token_is_401(api: Api) -> None:
 def test_external_issuer_over_jwks_http_with_a_fixed_agency(make_api: Any, jwks_server: JwksServer) -> None:
     police_key = ECKey.generate_key("P-256", parameters={"kid": "ncpd-1"}, private=True)
     issuer = {
-        "issuer": "https://idp.ncpd.example", "audience": ["camgate", "other"], "agency": "ncpd",
-        "jwks_uri": jwks_server.publish("/ncpd/jwks.json", police_key), "roles_claim": "realm_access.roles",
-    }  # fmt: skip
+        "issuer": "https://idp.ncpd.example",
+        "audience": ["camgate", "other"],
+        "agency": "ncpd",
+        "jwks_uri": jwks_server.publish("/ncpd/jwks.json", police_key),
+        "roles_claim": "realm_access.roles",
+    }
     with make_api(identity={"issuers": [issuer]}) as api:
         now = int(api.clock.now().timestamp())
         claims = {
-            "iss": "https://idp.ncpd.example", "aud": "camgate", "sub": "ext-officer-5", "iat": now, "exp": now + 300,
-            "agency": "ncps", "realm_access": {"roles": ["officer"]},  # the agency claim is ignored: fixed
-        }  # fmt: skip
+            "iss": "https://idp.ncpd.example",
+            "aud": "camgate",
+            "sub": "ext-officer-5",
+            "iat": now,
+            "exp": now + 300,
+            "agency": "ncps",
+            "realm_access": {"roles": ["officer"]},  # the agency claim is ignored: fixed
+        }
         token = jwt.encode({"alg": "ES256", "kid": "ncpd-1"}, claims, police_key, algorithms=["ES256"])
         headers = {"Authorization": f"Bearer {token}"}
         r = api.get("/api/v1/cameras", as_=None, headers=headers)
         assert r.status_code == 200, r.text
         cams = {c["id"]: c for c in r.json()["cameras"]}
-        assert cams["saxe-ext-01"]["live"] == {"allowed": True, "reason": "allowed", "mou": "ncps-ncpd-video",
-                                               "grant": "G1", "clause": "4.1", "emergency": None}  # fmt: skip
+        assert cams["saxe-ext-01"]["live"] == {
+            "allowed": True,
+            "reason": "allowed",
+            "mou": "ncps-ncpd-video",
+            "grant": "G1",
+            "clause": "4.1",
+            "emergency": None,
+        }
         assert api.get(f"{PREFIX}/saxe-ext-01/live.m3u8", as_=None, headers=headers).status_code == 200
         assert jwks_server.hits["/ncpd/jwks.json"] == 1  # fetched over HTTP once, then cached
         listed = api.audit(kind="cameras.list", principal="ext-officer-5")
@@ -426,8 +474,9 @@ def test_external_issuer_over_jwks_http_with_a_fixed_agency(make_api: Any, jwks_
         forged = jwt.encode({"alg": "ES256", "kid": "ncpd-1"}, claims, forger, algorithms=["ES256"])
         assert_401(api.get("/api/v1/cameras", as_=None, headers={"Authorization": f"Bearer {forged}"}), "signature")
         # The external issuer's key cannot pass for the dev issuer and vice versa.
-        crossed = jwt.encode({"alg": "ES256", "kid": "ncpd-1"}, claims | {"iss": "camgate-dev"}, police_key,
-                             algorithms=["ES256"])  # fmt: skip
+        crossed = jwt.encode(
+            {"alg": "ES256", "kid": "ncpd-1"}, claims | {"iss": "camgate-dev"}, police_key, algorithms=["ES256"]
+        )
         assert_401(api.get("/api/v1/cameras", as_=None, headers={"Authorization": f"Bearer {crossed}"}))
         # Expired external token.
         api.clock.advance(timedelta(seconds=331))
@@ -436,8 +485,12 @@ def test_external_issuer_over_jwks_http_with_a_fixed_agency(make_api: Any, jwks_
 
 def test_external_issuer_jwks_down_is_401_not_500(make_api: Any, jwks_server: JwksServer) -> None:
     police_key = ECKey.generate_key("P-256", parameters={"kid": "ncpd-1"}, private=True)
-    issuer = {"issuer": "https://idp.ncpd.example", "audience": "camgate", "agency": "ncpd",
-              "jwks_uri": jwks_server.publish("/ncpd/jwks.json", police_key)}  # fmt: skip
+    issuer = {
+        "issuer": "https://idp.ncpd.example",
+        "audience": "camgate",
+        "agency": "ncpd",
+        "jwks_uri": jwks_server.publish("/ncpd/jwks.json", police_key),
+    }
     jwks_server.status = 500
     with make_api(identity={"issuers": [issuer]}) as api:
         now = int(api.clock.now().timestamp())

@@ -28,6 +28,15 @@ EVENT_KINDS: tuple[str, ...] = EventKind.__args__  # type: ignore[attr-defined]
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
+def check_receiver(url: str, secret_env: str | None, secret_file: Path | None) -> None:
+    """A webhook receiver's settings (notifications and witnesses alike): an http(s) URL, one secret source."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"url {url!r} is not an http(s) URL")
+    if (secret_env is None) == (secret_file is None):
+        raise ValueError("give exactly one of secret_env and secret_file")
+
+
 class WebhookSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -42,11 +51,7 @@ class WebhookSettings(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> WebhookSettings:
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"url {self.url!r} is not an http(s) URL")
-        if (self.secret_env is None) == (self.secret_file is None):
-            raise ValueError("give exactly one of secret_env and secret_file")
+        check_receiver(self.url, self.secret_env, self.secret_file)
         return self
 
     @property

@@ -13,7 +13,15 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from broker.notify.config import PLACEHOLDER, Webhook, WebhookSettings, _dev_secret, _read_secret, check_secret
+from broker.notify.config import (
+    PLACEHOLDER,
+    Webhook,
+    WebhookSettings,
+    _dev_secret,
+    _read_secret,
+    check_receiver,
+    check_secret,
+)
 
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 KEY_PREFIX = "witness-"  # a witness's key in the outbox, apart from the emergency webhooks'
@@ -30,11 +38,7 @@ class WitnessSettings(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> WitnessSettings:
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"url {self.url!r} is not an http(s) URL")
-        if (self.secret_env is None) == (self.secret_file is None):
-            raise ValueError("give exactly one of secret_env and secret_file")
+        check_receiver(self.url, self.secret_env, self.secret_file)
         return self
 
     @property

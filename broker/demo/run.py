@@ -39,6 +39,7 @@ camgate demo is running: {url}
   Sign in with one click as a demo persona: {url}/dev/signin
 
   Try it (from another terminal, in this directory):
+    export CAMGATE_MODE=dev   # the demo's dev issuer and secrets (as the README's walkthrough does)
     OFFICER=$(.venv/bin/camgate token --sub officer-kim --agency ncpd --roles officer)
     curl -s -H "Authorization: Bearer $OFFICER" {url}/api/v1/cameras | python3 -m json.tool | head -40
     ffplay "{url}/api/v1/cameras/saxe-ext-01/live.m3u8?access_token=$OFFICER"

@@ -112,7 +112,8 @@ class Scanner:
                 result.problems[rel] = f"metadata file {side_name!r}: {meta}"
             else:
                 result.ready.append(Candidate(rel, clip, fingerprint, clip_st.st_size, meta))
-        self._seen, self._parsed = seen, parsed
+        if settled_only:  # a listing is not a look: only polls count towards "unchanged since the last look"
+            self._seen, self._parsed = seen, parsed
         return result
 
     def _read(self, path: Path, size: int) -> ClipMeta | str:

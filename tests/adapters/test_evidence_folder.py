@@ -152,3 +152,18 @@ def test_clips_are_found_in_sub_folders_down_to_max_depth(folder: EvidenceFolder
     adapter.poll()
     assert sorted(adapter.index.timelines) == ["pb-body-03"]
     asyncio.run(adapter.aclose())
+
+
+def test_a_listing_between_two_looks_does_not_settle_a_clip_still_landing(folder: EvidenceFolder) -> None:
+    """Only polls count as looks: an operator's listing right after a clip landed must not make the next poll
+    take it as complete (it was: inventory sync's listing stood in for the first look)."""
+    folder.drop("c1", "FV-0003", START, fmt="digital_ally")  # just landed
+    adapter = evidence_adapter(folder.path, format="digital_ally")
+    try:
+        assert [c.ref for c in asyncio.run(adapter.discover())] == ["FV-0003"]  # listed, not looked at
+        adapter.poll()  # the first look: still settling
+        assert adapter.index.timelines == {}
+        adapter.poll()  # unchanged since the first look: taken
+        assert list(adapter.index.timelines) == ["FV-0003"]
+    finally:
+        asyncio.run(adapter.aclose())

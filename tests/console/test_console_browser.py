@@ -6,6 +6,7 @@ One broker process and one browser for the module; each step writes a screenshot
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -33,11 +34,15 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
         yield running
 
 
-def open_console(browser: Any, broker: BrokerProcess, persona: str, page_id: str) -> Any:
+def open_console(
+    browser: Any, broker: BrokerProcess, persona: str, page_id: str, site: str | None = "ncps-saxe"
+) -> Any:
     """A browser of its own, signed in on the demo's persona page with one click (the session cookie, no token
-    anywhere in a URL or in page storage), showing the console's ``page_id``."""
+    anywhere in a URL or in page storage), showing the console's ``page_id``; the dispatch page on ``site``
+    (None: the console's default, "All sites")."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    context.add_init_script("sessionStorage.setItem('camgate.site', 'ncps-saxe');")
+    if site is not None:
+        context.add_init_script(f"sessionStorage.setItem('camgate.site', {json.dumps(site)});")
     page = context.new_page()
     page.set_default_timeout(30_000)
     page.goto(f"{broker.url}/dev/signin")

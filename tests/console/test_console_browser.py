@@ -20,8 +20,15 @@ from tests.api.broker_process import BrokerProcess
 from tests.paths import REPO
 
 CHROMIUM = Path(os.environ.get("CAMGATE_CHROMIUM", "/usr/bin/chromium"))
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]  # fmt: skip
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
 SHOTS = REPO / "test-screenshots"
 THREAT = "Caller reports an armed intruder in the front office."
 
@@ -60,8 +67,9 @@ def playing(page: Any, camera: str, seconds: float = 1.0) -> None:
     """Wait until the camera's <video> has played past ``seconds``."""
     page.wait_for_function(
         "([id, s]) => { const v = document.querySelector(`video[data-camera='${id}']`); return v && v.currentTime > s; }",
-        arg=[camera, seconds], timeout=40_000,
-    )  # fmt: skip
+        arg=[camera, seconds],
+        timeout=40_000,
+    )
 
 
 def current_time(page: Any, camera: str) -> float:

@@ -20,6 +20,7 @@ from playwright import sync_api as playwright_api
 
 from broker.timeutil import parse_instant
 from tests.api.broker_process import CAMGATE, BrokerProcess
+from tests.console.test_console_a11y import axe
 from tests.console.test_console_browser import SHOTS, open_console, playing
 from tests.paths import REPO
 
@@ -28,13 +29,14 @@ pytestmark = [pytest.mark.video, pytest.mark.browser]
 WALL_MAX = 6  # broker/console/static/js/wallorder.js
 OFFICE = "saxe-int-01"  # 0 m from the front-office panic button (config/demo-triggers.toml, 9.1 m radius)
 BODY = "pb-body-01"  # the body camera of parking officer 1 (device pb-radio-01)
-BESIDE_LOT = ("41.14683", "-73.49462")  # a parking officer a few metres from lots-ext-01
+BESIDE_LOT = "41.14683 -73.49462"  # a parking officer a few metres from lots-ext-01
+PANIC = "teacher reports a man with a gun in the front office"
 DEADLINE = 2.0  # seconds from the declaration to the emergency's cameras leading the wall
 
 # Every change of the wall's tiles, with the browser's wall-clock time (the broker's clock is the same host's).
 WATCH = """() => { const wall = document.querySelector('.wall'); window.wallLog = [];
   const note = () => window.wallLog.push([Date.now(), [...wall.querySelectorAll('figure.player')].map((f) => f.dataset.camera)]);
-  note(); new MutationObserver(note).observe(wall, { childList: true }); }"""  # fmt: skip
+  note(); new MutationObserver(note).observe(wall, { childList: true }); }"""
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +45,14 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
         yield running
 
 
-def trigger(broker: BrokerProcess, source: str, device: str, event: str, *extra: str) -> dict[str, Any]:
-    """``camgate trigger send`` as the README shows it: signed with the demo's secret, posted to this broker."""
-    out = subprocess.run(
-        [*CAMGATE, "trigger", "send", source, "--device", device, "--event", event, *extra, "--url", broker.url],
-        cwd=REPO, env=broker.env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+def trigger(
+    broker: BrokerProcess, source: str, device: str, event: str, notes: str = "", at: str = ""
+) -> dict[str, Any]:
+    """``camgate trigger send`` as the README shows it, signed with the demo's secret; ``at``: "LAT LON"."""
+    args = ["trigger", "send", source, "--device", device, "--event", event, "--url", broker.url]
+    args += ["--notes", notes] if notes else []
+    args += ["--lat", at.split()[0], "--lon", at.split()[1]] if at else []
+    out = subprocess.run([*CAMGATE, *args], cwd=REPO, env=broker.env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
     answer: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return answer
@@ -77,8 +81,9 @@ def led_after(page: Any, wanted: list[str], declared: datetime) -> float:
     page.wait_for_function(
         "w => { const ids = [...document.querySelectorAll('.wall figure.player')].map((f) => f.dataset.camera);"
         " return w.every((id, i) => ids[i] === id); }",
-        arg=wanted, timeout=20_000,
-    )  # fmt: skip
+        arg=wanted,
+        timeout=20_000,
+    )
     log = page.evaluate("window.wallLog")
     at = next(t for t, ids in log if ids[: len(wanted)] == wanted)
     return float(at) / 1000 - declared.timestamp()
@@ -94,14 +99,7 @@ def test_an_emergencys_cameras_lead_every_wall_within_two_seconds(browser: Any, 
     officer.evaluate(WATCH)
 
     # 1. The front-office panic button at Saxe: its camera leads the wall and the sixth tile leaves it.
-    em = trigger(
-        broker,
-        "ncps",
-        "saxe-office-1",
-        "panic.pressed",
-        "--notes",
-        "teacher reports a man with a gun in the front office",
-    )
+    em = trigger(broker, "ncps", "saxe-office-1", "panic.pressed", PANIC)
     assert em["outcome"] == "declared", em
     school = em["emergency"]
     officer.bring_to_front()  # as on the officer's screen (Chromium throttles pages behind another)
@@ -116,8 +114,8 @@ def test_an_emergencys_cameras_lead_every_wall_within_two_seconds(browser: Any, 
 
     # 2. A parking officer's alert: their body camera (and the lot camera when its schedule is over) leads,
     #    the newest emergency first, then Saxe's office, then the rest.
-    em = trigger(broker, "ncpb", "pb-radio-01", "officer.alert", "--lat", BESIDE_LOT[0], "--lon", BESIDE_LOT[1],
-                 "--notes", "driver threatening the officer in the Morse Court lot")  # fmt: skip
+    alert = "driver threatening the officer in the Morse Court lot"
+    em = trigger(broker, "ncpb", "pb-radio-01", "officer.alert", alert, at=BESIDE_LOT)
     assert em["outcome"] == "declared", em
     parking = em["emergency"]
     opened, wall, _ = expected_wall(officer, broker)
@@ -126,6 +124,7 @@ def test_an_emergencys_cameras_lead_every_wall_within_two_seconds(browser: Any, 
     assert took < DEADLINE, f"{opened} led the wall {took:.2f} s after the alert"
     assert tiles(officer) == wall and len(wall) == WALL_MAX
     officer.screenshot(path=str(SHOTS / "10-2-alert-leads-the-wall.png"), full_page=True)
+    axe(officer, "the All sites wall during two emergencies")
 
     # 3. A site's own wall leads with that site's opened cameras too; the body camera plays.
     officer.select_option("#site-filter", "ncpb-lots")
@@ -138,15 +137,16 @@ def test_an_emergencys_cameras_lead_every_wall_within_two_seconds(browser: Any, 
     # 4. Both cleared: the wall on "All sites" is as before, the ended tiles after it saying why.
     officer.select_option("#site-filter", "")
     officer.wait_for_selector(f".wall figure.player[data-camera='{OFFICE}']:not(.stopped)")
-    trigger(broker, "ncps", "saxe-office-1", "panic.cleared", "--notes", "suspect in custody")
+    trigger(broker, "ncps", "saxe-office-1", "panic.cleared", "suspect in custody")
     trigger(broker, "ncpb", "pb-radio-01", "officer.clear")
     opened, wall, _ = expected_wall(officer, broker)
     assert opened == [] and wall == before
     officer.wait_for_function(
         "w => { const ids = [...document.querySelectorAll('.wall figure.player:not(.stopped)')].map((f) => f.dataset.camera);"
         " return ids.length === w.length && w.every((id, i) => ids[i] === id); }",
-        arg=wall, timeout=20_000,
-    )  # fmt: skip
+        arg=wall,
+        timeout=20_000,
+    )
     assert tiles(officer)[:WALL_MAX] == wall
     ended = officer.locator(f".wall figure.player.stopped[data-camera='{OFFICE}'] .status")
     playwright_api.expect(ended).to_contain_text("Access ended: emergency ended at")

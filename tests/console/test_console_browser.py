@@ -6,6 +6,7 @@ One broker process and one browser for the module; each step writes a screenshot
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -19,8 +20,15 @@ from tests.api.broker_process import BrokerProcess
 from tests.paths import REPO
 
 CHROMIUM = Path(os.environ.get("CAMGATE_CHROMIUM", "/usr/bin/chromium"))
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]  # fmt: skip
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
 SHOTS = REPO / "test-screenshots"
 THREAT = "Caller reports an armed intruder in the front office."
 
@@ -33,11 +41,15 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
         yield running
 
 
-def open_console(browser: Any, broker: BrokerProcess, persona: str, page_id: str) -> Any:
+def open_console(
+    browser: Any, broker: BrokerProcess, persona: str, page_id: str, site: str | None = "ncps-saxe"
+) -> Any:
     """A browser of its own, signed in on the demo's persona page with one click (the session cookie, no token
-    anywhere in a URL or in page storage), showing the console's ``page_id``."""
+    anywhere in a URL or in page storage), showing the console's ``page_id``; the dispatch page on ``site``
+    (None: the console's default, "All sites")."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    context.add_init_script("sessionStorage.setItem('camgate.site', 'ncps-saxe');")
+    if site is not None:
+        context.add_init_script(f"sessionStorage.setItem('camgate.site', {json.dumps(site)});")
     page = context.new_page()
     page.set_default_timeout(30_000)
     page.goto(f"{broker.url}/dev/signin")
@@ -55,8 +67,9 @@ def playing(page: Any, camera: str, seconds: float = 1.0) -> None:
     """Wait until the camera's <video> has played past ``seconds``."""
     page.wait_for_function(
         "([id, s]) => { const v = document.querySelector(`video[data-camera='${id}']`); return v && v.currentTime > s; }",
-        arg=[camera, seconds], timeout=40_000,
-    )  # fmt: skip
+        arg=[camera, seconds],
+        timeout=40_000,
+    )
 
 
 def current_time(page: Any, camera: str) -> float:

@@ -8,8 +8,7 @@ import { onEmergencyEvents } from "./events.js";
 import { drawMap } from "./map.js";
 import { Player, reasonText } from "./player.js";
 import { PreEvent } from "./preevent.js";
-
-const WALL_MAX = 6;
+import { arrange, wallCameras, WALL_MAX } from "./wallorder.js";
 
 export async function dispatchPage(main, principal) {
   const players = new Map(); // camera id -> Player
@@ -25,6 +24,7 @@ export async function dispatchPage(main, principal) {
   const mapBox = h("div", { class: "map-box" });
   const wall = h("div", { class: "wall" }); // in the section named "Camera wall"; each player a <figure>
   const empty = h("p", {}, "No camera is allowed for you now at this site.");
+  const more = h("p", { class: "hint wall-more", hidden: true }); // allowed cameras beyond the wall's six
   const preEvent = new PreEvent(wall);
   const denied = h("ul", { class: "denied", "aria-label": "Cameras not allowed now" });
   const emBox = h("div");
@@ -41,7 +41,7 @@ export async function dispatchPage(main, principal) {
           h("span", { class: "swatch denied" }), " not allowed ", h("span", { class: "swatch area" }), " emergency area"),
         mayDeclare ? h("p", { class: "hint" }, "Choose a site, then click its map to place the centre of a ",
           "point-and-radius emergency (or type the latitude and longitude in the form below).") : null),
-      h("section", { "aria-labelledby": "wall-title" }, h("h2", { id: "wall-title" }, "Camera wall"), wall,
+      h("section", { "aria-labelledby": "wall-title" }, h("h2", { id: "wall-title" }, "Camera wall"), wall, more,
         h("h3", {}, "Not allowed now"), denied)),
     emBox, formBox);
   siteSelect.addEventListener("change", () => {
@@ -93,22 +93,36 @@ export async function dispatchPage(main, principal) {
         ended.set(cam.id, p.status.textContent);
       }
     }
-    const running = [...players.values()].filter((p) => !p.stopped).length;
-    let room = WALL_MAX - running;
-    for (const cam of cameras.filter((c) => c.live.allowed)) {
+    // The emergency's cameras first, then the rest; the six count after sorting (wallorder.js).
+    const { shown, more: hidden } = wallCameras(cameras, emergencies);
+    const keep = new Set(shown.map((c) => c.id));
+    for (const [id, p] of players) { // still allowed but pushed off the wall by an emergency's cameras
+      if (!keep.has(id) && cameras.some((c) => c.id === id && c.live.allowed)) {
+        p.stop();
+        p.el.remove();
+        players.delete(id);
+      }
+    }
+    for (const cam of shown) {
       const p = players.get(cam.id);
-      if ((p && !p.stopped) || room <= 0) continue;
+      if (p && !p.stopped) continue;
       const fresh = new Player(cam, onRefused);
       const em = emergencies.find((e) => e.id === cam.live.emergency);
       if (em) fresh.el.append(preEvent.button(cam, em)); // an interior camera opened by an emergency
-      if (p) p.el.replaceWith(fresh.el);
+      if (p && p.el.isConnected) p.el.replaceWith(fresh.el);
       else wall.append(fresh.el);
       empty.remove();
       fresh.start(); // in the document first: the media element must be attached before hls.js opens its source
       players.set(cam.id, fresh);
       ended.delete(cam.id);
-      room -= 1;
     }
+    // Each camera's live tile (then its recorded ones) in wall order; tiles that ended keep their place after.
+    const order = [...shown, ...cameras.filter((c) => !keep.has(c.id))];
+    arrange(wall, order.flatMap((c) => [players.get(c.id)?.el,
+      ...wall.querySelectorAll(`figure.recorded[data-camera="${CSS.escape(c.id)}"]`)]).filter(Boolean));
+    more.hidden = hidden === 0;
+    more.textContent = `${hidden} more allowed camera${hidden === 1 ? " is" : "s are"} not on the wall (it shows ${WALL_MAX} at most`
+      + `${site ? "" : "; choose a site to see the others"}).`;
     if (!wall.querySelector("figure")) wall.replaceChildren(empty);
     const active = new Set(emergencies.filter((e) => e.status === "active").map((e) => e.id));
     await preEvent.sync(active, (rec) => whyEnded(rec.camera.id, { emergency: rec.emergency }));

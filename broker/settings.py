@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -338,6 +339,29 @@ class Settings(BaseSettings):
         if problem := key_problem(self.audit.checkpoints.key_file):  # the checkpoint signing key, now
             raise ValueError(problem)
         return self
+
+    # -- absolute paths (issue 13 item 5) ------------------------------------------------------------------------
+    # Child processes (the gateway's ffmpeg, the demo's encoders) run in other directories, so every path the
+    # broker may hand one is made absolute here, once, from the directory the broker was started in: the default
+    # data_dir ".camgate" made the demo's RTSP camera fail ("failed to rename file .camgate/gateway/…").
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return Path(os.path.abspath(value.expanduser()))
+
+    @model_validator(mode="after")
+    def _absolute_gateway_paths(self) -> Settings:
+        gateway = self.gateway
+        if gateway.work_dir is not None and not gateway.work_dir.is_absolute():
+            gateway.work_dir = Path(os.path.abspath(gateway.work_dir.expanduser()))
+        if gateway.ffmpeg is not None and not gateway.ffmpeg.is_absolute():
+            found = shutil.which(gateway.ffmpeg) if "/" not in str(gateway.ffmpeg) else os.path.abspath(gateway.ffmpeg)
+            if found is None:
+                raise ValueError(f"gateway.ffmpeg: {str(gateway.ffmpeg)!r} is not a program on PATH")
+            gateway.ffmpeg = Path(found)
+        return self
+
+    # -- end of absolute paths ---------------------------------------------------------------------------------
 
     @property
     def gateway_dir(self) -> Path:

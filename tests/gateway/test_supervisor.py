@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Coroutine
@@ -74,8 +75,8 @@ def test_viewers_of_a_camera_share_one_process_started_on_first_demand(gateway: 
     run(scenario())
     proc = launcher.started[0]
     source = proc.argv[proc.argv.index("-i") + 1]
-    assert source == "rtsp://admin:hunter2-secret@10.0.0.9:554/cam1"  # ffmpeg can take credentials no other way
-    assert [a for a in proc.argv if "hunter2" in a] == [source]
+    assert re.fullmatch(r"rtsp://127\.0\.0\.1:\d+/cam1", source)  # the credential relay (broker/gateway/relay.py)
+    assert [a for a in proc.argv if "hunter2" in a or "admin" in a or "10.0.0.9" in a] == []
     for flag in (["-c", "copy"], ["-rtsp_transport", "tcp"], ["-f", "hls"]):
         assert proc.argv[proc.argv.index(flag[0]) + 1] == flag[1]
     assert proc.env == {"LC_ALL": "C", "PATH": "/usr/bin:/bin"}  # none of the broker's environment

@@ -29,6 +29,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -75,8 +76,16 @@ class _Pending:
 class Relay:
     """One start of one camera's ffmpeg: its local URL, and why the camera failed (typed), if it did."""
 
-    def __init__(self, source: RtspSource, where: str, timeout: float, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        source: RtspSource,
+        where: str,
+        timeout: float,
+        loop: asyncio.AbstractEventLoop,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         parts = urlsplit(source.url)
+        self._now = monotonic  # for silence (tests inject one)
         self.where, self.timeout, self._loop = where, timeout, loop
         self._tls = parts.scheme == "rtsps"
         self._upstream = (parts.hostname or "", parts.port or (322 if self._tls else 554))
@@ -108,9 +117,10 @@ class Relay:
     @property
     def failure(self) -> AdapterError | None:
         """Why the camera failed, if the relay saw it: refused credentials, an error answer, silence."""
-        if self._failure is not None:
-            return self._failure
-        until = self._ended or time.monotonic()
+        return self._failure or self._silence()
+
+    def _silence(self) -> AdapterError | None:
+        until = self._ended or self._now()
         if self._heard is not None and until - self._heard >= SILENT_SHARE * self.timeout:
             return AdapterError(f"{self.where}: no answer from the camera within {self.timeout:g} s", timeout=True)
         return None
@@ -163,7 +173,7 @@ class Relay:
         try:
             await self._relay(reader, writer)
         finally:
-            self._ended = time.monotonic()
+            self._ended = self._now()
             writer.close()
             if self._up is not None:
                 self._up.close()
@@ -187,7 +197,7 @@ class Relay:
         except (OSError, ssl.SSLError) as exc:
             self._fail(AdapterError(f"{self.where}: cannot reach the camera: {exc.strerror or exc}"))
             return
-        self._heard = time.monotonic()
+        self._heard = self._now()
         down = asyncio.ensure_future(self._down(up_reader, writer))
         up = asyncio.ensure_future(self._uplink(reader))
         try:
@@ -201,7 +211,7 @@ class Relay:
         try:
             while True:
                 unit = await read_unit(camera)
-                self._heard = time.monotonic()
+                self._heard = self._now()
                 if isinstance(unit, Message) and unit.is_response:
                     answer = self._answered(unit)
                     if answer is None:
@@ -210,7 +220,7 @@ class Relay:
                 ffmpeg.write(unit if isinstance(unit, bytes) else unit.encode())
                 await ffmpeg.drain()
         except (EOFError, asyncio.IncompleteReadError, ConnectionError):
-            self._fail(AdapterError(f"{self.where}: the camera closed the RTSP connection"))
+            self._fail(self._silence() or AdapterError(f"{self.where}: the camera closed the RTSP connection"))
         except Malformed as exc:
             self._fail(AdapterError(f"{self.where}: the camera's answer is not RTSP: {exc}"))
 
@@ -272,7 +282,9 @@ class RelayHub:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def open(self, source: RtspSource, where: str, timeout: float) -> Relay:
+    def open(
+        self, source: RtspSource, where: str, timeout: float, monotonic: Callable[[], float] = time.monotonic
+    ) -> Relay:
         """A relay for one start of ffmpeg, listening already (its :attr:`Relay.url` can be given to ffmpeg)."""
         with self._lock:
             if self._loop is None:
@@ -280,7 +292,7 @@ class RelayHub:
                 self._thread = threading.Thread(target=loop.run_forever, name="gateway-relays", daemon=True)
                 self._thread.start()
                 self._loop = loop
-            return Relay(source, where, timeout, self._loop)
+            return Relay(source, where, timeout, self._loop, monotonic)
 
     def close(self) -> None:
         with self._lock:

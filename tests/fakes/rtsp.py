@@ -93,9 +93,14 @@ class FakeRtspCamera:
         args = [SYSTEM_PYTHON, str(SERVER), "--port", str(self.port)]
         args += [a for m, udp in self.mounts.items() for a in ("--mount", f"{m}={udp}")]
         if self.username is not None:
-            args += ["--user", self.username, "--password", self.password or ""]
+            args += ["--user", self.username, "--password-stdin"]  # never in its argv (issue 13, item 9)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-        self._server = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env, start_new_session=True)
+        self._server = subprocess.Popen(
+            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, start_new_session=True
+        )
+        assert self._server.stdin is not None
+        self._server.stdin.write((self.password or "") + "\n")
+        self._server.stdin.close()
         ready = threading.Event()
         threading.Thread(target=self._read, args=(self._server, ready), daemon=True).start()
         deadline = time.monotonic() + timeout

@@ -73,18 +73,35 @@ class GatewayProcess(Protocol):
         ...
 
 
-Launcher = Callable[[Sequence[str], Mapping[str, str], Path, Callable[[str], str]], GatewayProcess]
-"""``launcher(argv, env, directory, redact)``: start the process in ``directory``."""
+class Launcher(Protocol):
+    """``launcher(argv, env, directory, redact, camera="system/ref")``: start the process in ``directory``; what
+    it prints is logged naming ``camera``."""
+
+    def __call__(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        directory: Path,
+        redact: Callable[[str], str],
+        *,
+        camera: str = "",
+    ) -> GatewayProcess: ...
 
 
 class FfmpegProcess:
     """A running ffmpeg whose standard error is read, redacted, by a daemon thread."""
 
     def __init__(
-        self, argv: Sequence[str], env: Mapping[str, str], directory: Path, redact: Callable[[str], str]
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        directory: Path,
+        redact: Callable[[str], str],
+        *,
+        camera: str = "",
     ) -> None:
         require_absolute(argv, directory)
-        self._redact = redact
+        self._redact, self.camera = redact, camera
         self._tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
         self._proc = subprocess.Popen(
             list(argv),
@@ -107,7 +124,7 @@ class FfmpegProcess:
             line = self._redact(raw.decode("utf-8", "replace").rstrip())
             if line:
                 self._tail.append(line)
-                log.debug("ffmpeg %d: %s", self.pid, line)
+                log.debug("gateway: %s: ffmpeg %d: %s", self.camera, self.pid, line, extra={"camera": self.camera})
 
     def poll(self) -> int | None:
         code = self._proc.poll()
@@ -131,9 +148,9 @@ class FfmpegProcess:
 
 
 def launch_ffmpeg(
-    argv: Sequence[str], env: Mapping[str, str], directory: Path, redact: Callable[[str], str]
+    argv: Sequence[str], env: Mapping[str, str], directory: Path, redact: Callable[[str], str], *, camera: str = ""
 ) -> GatewayProcess:
-    return FfmpegProcess(argv, env, directory, redact)
+    return FfmpegProcess(argv, env, directory, redact, camera=camera)
 
 
 def stop_orphans(root: Path) -> int:

@@ -235,7 +235,9 @@ class CameraStream:
         relay = self._relays.open(source, where, self.cfg.rtsp_timeout_seconds)
         argv = hls_command(self.ffmpeg, relay.url, self.directory, self.cfg)  # no credential in it
         try:
-            self.process = self._launch(argv, minimal_env(), self.directory, Redactor(source))
+            self.process = self._launch(
+                argv, minimal_env(), self.directory, Redactor(source), camera=f"{self.system}/{self.ref}"
+            )
         except OSError as exc:
             relay.close()
             self._dropped(now, AdapterError(f"cannot start ffmpeg: {exc.strerror}"), ran=False)
@@ -244,7 +246,7 @@ class CameraStream:
         self._relay = relay
         self.state, self.retry_at = State.RUNNING, None
         self._run_started = self._progress = now
-        log.info("gateway: %s/%s started (%s)", self.system, self.ref, source.redacted())
+        log.info("gateway: %s/%s started (%s)", self.system, self.ref, source.redacted(), extra=self._fields)
 
     def _dropped(self, now: datetime, failure: AdapterError, *, ran: bool = True) -> None:
         """The camera (or its source) failed: wait, then restart; the wait doubles unless the run was stable."""
@@ -256,9 +258,16 @@ class CameraStream:
         why = "; ".join([str(failure), *getattr(failure, "__notes__", ())])
         self.failure, self.last_error, self.last_error_at = failure, why, now
         self.retry_at = now + timedelta(seconds=self._delay)
-        log.warning("gateway: %s/%s dropped, restart in %.1f s: %s", self.system, self.ref, self._delay, why)
+        log.warning(
+            "gateway: %s/%s dropped, restart in %.1f s: %s", self.system, self.ref, self._delay, why, extra=self._fields
+        )
         self._delay = min(self._delay * 2, self.cfg.backoff_max_seconds)
         self.state = State.BACKOFF
+
+    @property
+    def _fields(self) -> dict[str, str]:
+        """What every log line of the stream carries: the camera it is about (broker/logs.py prints them)."""
+        return {"system": self.system, "camera_ref": self.ref}
 
     def _close_relay(self) -> None:
         if self._relay is not None:

@@ -57,7 +57,11 @@ def test_every_camera_an_officer_may_watch_plays(demo: tuple[BrokerProcess, date
     assert RTSP_CAMERA in watchable and len(watchable) >= 5, watchable
 
     def play(camera: str) -> tuple[str, int, str]:
-        read = read_video(f"{broker.url}/api/v1/cameras/{camera}/live.m3u8?access_token={officer}", 1)
+        url = f"{broker.url}/api/v1/cameras/{camera}/live.m3u8?access_token={officer}"
+        # a camera's encoder starts on first demand; on a busy machine its first segment can take longer than
+        # the broker waits (504, asked again as a player would); a refusal or a 502 fails at once
+        wait_for(lambda: httpx.get(url, timeout=60).status_code not in (503, 504), 60, f"{camera}'s first segment")
+        read = read_video(url, 1)
         return camera, frames(read.stderr) if read.returncode == 0 else -1, read.stderr[-300:]
 
     with ThreadPoolExecutor(3) as pool:  # two cores: a few at a time

@@ -18,6 +18,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import ipycam  # pinned in pyproject's dev extras (it brings numpy and opencv-python)
 import pytest
 import yaml
 
@@ -29,8 +30,6 @@ from tests.fakes.rtsp import FakeRtspCamera, build_rtsp_clip
 from tests.fakes.servers import serve_in_thread
 from tests.gateway.rig import frames, read_video
 from tests.paths import EXAMPLE_INVENTORY, EXAMPLE_MOUS
-
-ipycam = pytest.importorskip("ipycam")  # pinned in pyproject's dev extras
 
 USER, PASSWORD = "camgate", "ipycam pass:1"
 PASSWORD_ENV, WRONG_ENV = "CAMGATE_TEST_IPYCAM_PASSWORD", "CAMGATE_TEST_IPYCAM_WRONG"

@@ -82,7 +82,10 @@ def prepare_evidence(inventory: Inventory, now: datetime, *, seconds: float = 20
     for system in inventory.systems:
         if system.adapter != "evidence":
             continue
-        folder, fmt = Path(str(system.settings.get("path", ""))), str(system.settings.get("format", "generic"))
+        folder, fmt = (
+            Path(str(system.settings.get("path", ""))).absolute(),
+            str(system.settings.get("format", "generic")),
+        )
         if fmt not in WRITERS:
             raise ConfigError(f"system {system.id}: the demo writes {' or '.join(WRITERS)} evidence, not {fmt!r}")
         try:
@@ -94,5 +97,5 @@ def prepare_evidence(inventory: Inventory, now: datetime, *, seconds: float = 20
         for cam in cameras:
             center = cam.location or sites[cam.site].location
             write_clip(folder, cam.ref or "", cam.name, fmt, start=start, seconds=seconds, center=center)
-        lines.append(f"{system.id} at {folder.absolute()} ({len(cameras)} clip(s) of {seconds:g} s, {fmt})")
+        lines.append(f"{system.id} at {folder} ({len(cameras)} clip(s) of {seconds:g} s, {fmt})")
     return lines

@@ -131,10 +131,7 @@ class Relay:
     # -- on the hub's loop ------------------------------------------------------------------------------------
 
     def _begin(self) -> None:
-        self._spawn(self._listen())
-
-    def _spawn(self, coro: object) -> None:
-        task = self._loop.create_task(coro)  # type: ignore[arg-type]
+        task = self._loop.create_task(self._listen())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -65,9 +65,11 @@ class StreamSettings(Section):
         12.0, gt=0, description="Cap on a segment token's life (also <= 2 target durations)"
     )
     playback_token_max_seconds: float = Field(
-        900.0, gt=0, le=86400,
+        900.0,
+        gt=0,
+        le=86400,
         description="Cap on a recorded-footage segment token's life (also <= the footage listed + 60 s)",
-    )  # fmt: skip
+    )
     cache_bytes: int = Field(256 << 20, ge=1 << 20, description="Shared upstream segment cache size")
     segment_ttl_seconds: float = Field(30.0, gt=0, description="How long a fetched segment is reused for other viewers")
     playlist_ttl_seconds: float = Field(0.5, ge=0, description="How long a live playlist is reused for other viewers")
@@ -204,9 +206,10 @@ class InventorySyncSettings(Section):
     """The broker's periodic inventory sync (``camgate inventory sync --apply`` then a reload, README)."""
 
     enabled: bool = Field(
-        False, description="Sync periodically: new cameras are added unclassified and vanished ones flagged, in the "
+        False,
+        description="Sync periodically: new cameras are added unclassified and vanished ones flagged, in the "
         "inventory file itself (the broker must be able to write it), then the documents are reloaded",
-    )  # fmt: skip
+    )
     interval_seconds: float = Field(300, ge=1, le=7 * 86400, description="Time between two periodic syncs")
     timeout_seconds: float = Field(30, gt=0, le=600, description="How long one system may take to list its cameras")
 
@@ -301,10 +304,13 @@ class Settings(BaseSettings):
 
     @classmethod
     def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:  # fmt: skip
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         config_file = os.environ.get("CAMGATE_CONFIG")
         if config_file:

@@ -81,10 +81,14 @@ class BrokerProcess:
         log_path = directory / "broker.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
-                [*CAMGATE, "demo", "--port", str(port), "--site-recording", f"{site_recording:g}"], cwd=cwd, env=env,
+                [*CAMGATE, "demo", "--port", str(port), "--site-recording", f"{site_recording:g}"],
+                cwd=cwd,
+                env=env,
                 stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         broker = cls(f"http://127.0.0.1:{port}", env, proc, log_path, cwd)
         try:
             broker._wait_ready(timeout)
@@ -110,8 +114,13 @@ class BrokerProcess:
         """A dev-issuer token from ``camgate token``, as the README's walkthrough mints them."""
         out = subprocess.run(
             [*CAMGATE, "token", "--sub", sub, "--agency", agency, "--roles", roles],
-            cwd=self.cwd, env=self.env, capture_output=True, text=True, timeout=60, check=True,
-        )  # fmt: skip
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
         return out.stdout.strip()
 
     def log(self) -> str:

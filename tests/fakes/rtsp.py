@@ -34,12 +34,34 @@ def build_rtsp_clip(directory: Path, *, seconds: int = 10, size: str = "320x180"
     path = directory / "rtsp-clip.ts"
     if not path.exists():
         subprocess.run(
-            [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi",
-             "-i", f"testsrc2=size={size}:rate={fps},format=yuv420p", "-t", str(seconds),
-             "-c:v", "libx264", "-profile:v", "baseline", "-g", str(fps), "-keyint_min", str(fps),
-             "-sc_threshold", "0", "-f", "mpegts", str(path)],
-            check=True, timeout=60,
-        )  # fmt: skip
+            [
+                imageio_ffmpeg.get_ffmpeg_exe(),
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                f"testsrc2=size={size}:rate={fps},format=yuv420p",
+                "-t",
+                str(seconds),
+                "-c:v",
+                "libx264",
+                "-profile:v",
+                "baseline",
+                "-g",
+                str(fps),
+                "-keyint_min",
+                str(fps),
+                "-sc_threshold",
+                "0",
+                "-f",
+                "mpegts",
+                str(path),
+            ],
+            check=True,
+            timeout=60,
+        )
     return path
 
 
@@ -81,11 +103,28 @@ class FakeRtspCamera:
     def start(self) -> None:
         ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
         for udp in self.mounts.values():
-            self._feeders.append(subprocess.Popen(
-                [ffmpeg, "-v", "error", "-re", "-stream_loop", "-1", "-i", str(self.clip), "-c", "copy",
-                 "-f", "rtp", f"rtp://127.0.0.1:{udp}?pkt_size=1200"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
-            ))  # fmt: skip
+            self._feeders.append(
+                subprocess.Popen(
+                    [
+                        ffmpeg,
+                        "-v",
+                        "error",
+                        "-re",
+                        "-stream_loop",
+                        "-1",
+                        "-i",
+                        str(self.clip),
+                        "-c",
+                        "copy",
+                        "-f",
+                        "rtp",
+                        f"rtp://127.0.0.1:{udp}?pkt_size=1200",
+                    ],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
         self.come_back()
 
     def come_back(self, timeout: float = 15.0) -> None:

@@ -40,12 +40,29 @@ def write_documents(tmp_path: Path, camera: FakeRtspCamera, *, password: str = P
     inv = yaml.safe_load(EXAMPLE_INVENTORY.read_text())
     secret = tmp_path / "rtsp-password"
     secret.write_text(password + "\n")
-    inv["systems"].append({"id": SYSTEM, "owner": "ncps", "adapter": "rtsp", "username": USER,
-                           "password_file": str(secret), "url_template": f"rtsp://127.0.0.1:{camera.port}/{{ref}}",
-                           **system})  # fmt: skip
+    inv["systems"].append(
+        {
+            "id": SYSTEM,
+            "owner": "ncps",
+            "adapter": "rtsp",
+            "username": USER,
+            "password_file": str(secret),
+            "url_template": f"rtsp://127.0.0.1:{camera.port}/{{ref}}",
+            **system,
+        }
+    )
     for cam_id, ref in CAMERAS.items():
-        inv["cameras"].append({"id": cam_id, "name": f"Bus loop {ref}", "site": "ncps-saxe", "building": "main",
-                               "zone": "exterior", "system": SYSTEM, "ref": ref})  # fmt: skip
+        inv["cameras"].append(
+            {
+                "id": cam_id,
+                "name": f"Bus loop {ref}",
+                "site": "ncps-saxe",
+                "building": "main",
+                "zone": "exterior",
+                "system": SYSTEM,
+                "ref": ref,
+            }
+        )
     path = tmp_path / "inventory.yaml"
     path.write_text(yaml.safe_dump(inv))
     if not (tmp_path / "mou").exists():
@@ -109,10 +126,26 @@ FRAMES = re.compile(r"frame=\s*(\d+)")
 def read_video(url: str, seconds: float, *, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """A real client: ffmpeg reads ``seconds`` of video from ``url`` (HLS through the broker, or RTSP)."""
     return subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", url, "-t", str(seconds), "-map", "0:v",
-         "-c", "copy", "-f", "null", "-"],
-        capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-i",
+            url,
+            "-t",
+            str(seconds),
+            "-map",
+            "0:v",
+            "-c",
+            "copy",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def frames(stderr: str) -> int:

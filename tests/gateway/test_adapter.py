@@ -167,8 +167,9 @@ def test_without_recordings_of_its_own_playback_comes_from_the_rolling_recording
     assert first.body.startswith(b"\x47")
 
 
-def test_a_system_with_its_own_snapshot_and_recordings_keeps_them(gateway: Gateway, launcher: FakeLauncher,
-                                                                  clock: FakeClock) -> None:  # fmt: skip
+def test_a_system_with_its_own_snapshot_and_recordings_keeps_them(
+    gateway: Gateway, launcher: FakeLauncher, clock: FakeClock
+) -> None:
     inner = Inner(spec(), own=True)
     adapter = GatewayAdapter(spec(), inner, gateway)
 

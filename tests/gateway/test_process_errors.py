@@ -32,10 +32,12 @@ Error opening output files: Invalid argument"""
         (SILENT, "Failed reading RTSP data: Connection timed out"),
         (REFUSED, "method DESCRIBE failed: 401 (Unauthorized)"),
         (NO_VIDEO, "Stream map '' matches no streams."),
-        ("Error opening input files: Invalid data found when processing input", "Error opening input files: "
-         "Invalid data found when processing input"),  # nothing better said: the last line
+        (
+            "Error opening input files: Invalid data found when processing input",
+            "Error opening input files: Invalid data found when processing input",
+        ),  # nothing better said: the last line
     ],
-)  # fmt: skip
+)
 def test_the_line_that_says_why(tmp_path: Path, printed: str, said: str) -> None:
     (tmp_path / "stderr.txt").write_text(printed + "\n")
     argv = ["/bin/sh", "-c", 'cat "$0" >&2', str(tmp_path / "stderr.txt")]

@@ -122,8 +122,10 @@ def test_the_relay_answers_the_digest_challenge_the_client_never_holds_the_passw
     assert frame == FRAME  # interleaved RTP, untouched
     first, *authorized = camera.seen
     assert first.header("Authorization") is None  # the challenge came first: answered by the relay, not the client
-    assert [m.start for m in authorized] == [f"DESCRIBE rtsp://127.0.0.1:{camera.port}/cam1 RTSP/1.0",
-                                             f"PLAY rtsp://127.0.0.1:{camera.port}/cam1 RTSP/1.0"]  # fmt: skip
+    assert [m.start for m in authorized] == [
+        f"DESCRIBE rtsp://127.0.0.1:{camera.port}/cam1 RTSP/1.0",
+        f"PLAY rtsp://127.0.0.1:{camera.port}/cam1 RTSP/1.0",
+    ]
     assert all(camera.authorized(m) for m in authorized)
 
 

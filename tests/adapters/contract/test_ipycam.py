@@ -109,10 +109,27 @@ def test_through_the_broker_ipycam_plays_and_a_wrong_password_is_upstream_auth(
     monkeypatch.setenv(WRONG_ENV, "not-the-password")
     inventory = yaml.safe_load(EXAMPLE_INVENTORY.read_text())
     for system, env in (("ipycam", PASSWORD_ENV), ("ipycam-wrong", WRONG_ENV)):
-        inventory["systems"].append({"id": system, "owner": "ncps", "adapter": "onvif", "base_url": device.base_url,
-                                     "username": USER, "password_env": env})  # fmt: skip
-        inventory["cameras"].append({"id": f"{system}-01", "name": system, "site": "ncps-saxe", "building": "main",
-                                     "zone": "exterior", "system": system, "ref": MAIN})  # fmt: skip
+        inventory["systems"].append(
+            {
+                "id": system,
+                "owner": "ncps",
+                "adapter": "onvif",
+                "base_url": device.base_url,
+                "username": USER,
+                "password_env": env,
+            }
+        )
+        inventory["cameras"].append(
+            {
+                "id": f"{system}-01",
+                "name": system,
+                "site": "ncps-saxe",
+                "building": "main",
+                "zone": "exterior",
+                "system": system,
+                "ref": MAIN,
+            }
+        )
     (tmp_path / "inventory.yaml").write_text(yaml.safe_dump(inventory))
     settings = load_settings(
         mode="dev",

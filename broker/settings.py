@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -64,9 +65,11 @@ class StreamSettings(Section):
         12.0, gt=0, description="Cap on a segment token's life (also <= 2 target durations)"
     )
     playback_token_max_seconds: float = Field(
-        900.0, gt=0, le=86400,
+        900.0,
+        gt=0,
+        le=86400,
         description="Cap on a recorded-footage segment token's life (also <= the footage listed + 60 s)",
-    )  # fmt: skip
+    )
     cache_bytes: int = Field(256 << 20, ge=1 << 20, description="Shared upstream segment cache size")
     segment_ttl_seconds: float = Field(30.0, gt=0, description="How long a fetched segment is reused for other viewers")
     playlist_ttl_seconds: float = Field(0.5, ge=0, description="How long a live playlist is reused for other viewers")
@@ -203,9 +206,10 @@ class InventorySyncSettings(Section):
     """The broker's periodic inventory sync (``camgate inventory sync --apply`` then a reload, README)."""
 
     enabled: bool = Field(
-        False, description="Sync periodically: new cameras are added unclassified and vanished ones flagged, in the "
+        False,
+        description="Sync periodically: new cameras are added unclassified and vanished ones flagged, in the "
         "inventory file itself (the broker must be able to write it), then the documents are reloaded",
-    )  # fmt: skip
+    )
     interval_seconds: float = Field(300, ge=1, le=7 * 86400, description="Time between two periodic syncs")
     timeout_seconds: float = Field(30, gt=0, le=600, description="How long one system may take to list its cameras")
 
@@ -300,10 +304,13 @@ class Settings(BaseSettings):
 
     @classmethod
     def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:  # fmt: skip
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         config_file = os.environ.get("CAMGATE_CONFIG")
         if config_file:
@@ -338,6 +345,29 @@ class Settings(BaseSettings):
         if problem := key_problem(self.audit.checkpoints.key_file):  # the checkpoint signing key, now
             raise ValueError(problem)
         return self
+
+    # -- absolute paths (issue 13 item 5) ------------------------------------------------------------------------
+    # Child processes (the gateway's ffmpeg, the demo's encoders) run in other directories, so every path the
+    # broker may hand one is made absolute here, once, from the directory the broker was started in: the default
+    # data_dir ".camgate" made the demo's RTSP camera fail ("failed to rename file .camgate/gateway/…").
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return Path(os.path.abspath(value.expanduser()))
+
+    @model_validator(mode="after")
+    def _absolute_gateway_paths(self) -> Settings:
+        gateway = self.gateway
+        if gateway.work_dir is not None and not gateway.work_dir.is_absolute():
+            gateway.work_dir = Path(os.path.abspath(gateway.work_dir.expanduser()))
+        if gateway.ffmpeg is not None and not gateway.ffmpeg.is_absolute():
+            found = shutil.which(gateway.ffmpeg) if "/" not in str(gateway.ffmpeg) else os.path.abspath(gateway.ffmpeg)
+            if found is None:
+                raise ValueError(f"gateway.ffmpeg: {str(gateway.ffmpeg)!r} is not a program on PATH")
+            gateway.ffmpeg = Path(found)
+        return self
+
+    # -- end of absolute paths ---------------------------------------------------------------------------------
 
     @property
     def gateway_dir(self) -> Path:

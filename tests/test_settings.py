@@ -7,8 +7,12 @@ from broker.settings import load_settings
 from tests.paths import REPO
 
 WHSEC, WHSEC_2 = "whsec_" + "Q" * 43, "whsec_" + "R" * 43
-ISSUER = {"issuer": "https://idp.example/ncpd", "audience": "camgate", "agency": "ncpd",
-          "jwks_uri": "https://idp.example/ncpd/jwks"}  # fmt: skip
+ISSUER = {
+    "issuer": "https://idp.example/ncpd",
+    "audience": "camgate",
+    "agency": "ncpd",
+    "jwks_uri": "https://idp.example/ncpd/jwks",
+}
 
 
 def test_placeholder_secret_refused_outside_dev_mode():
@@ -66,7 +70,10 @@ def test_example_toml_with_env_secret(monkeypatch, tmp_path):
     assert s.triggers.sources["ncps"].devices["saxe-office-1"].radius_m == 9.1 and s.webhook_secrets("x") == []
     assert [w.key for w in s.audit.witnesses] == ["witness-ncpd"]
     assert [w.key for w in s.notifications.webhooks] == [
-        "ncps-saxe-office", "ncps-superintendent", "ncpb-parking-supervisor"]  # fmt: skip
+        "ncps-saxe-office",
+        "ncps-superintendent",
+        "ncpb-parking-supervisor",
+    ]
     monkeypatch.delenv("CAMGATE_WEBHOOK_NCPB")
     with pytest.raises(ConfigError, match=r"no signing secret in \$CAMGATE_WEBHOOK_NCPB"):
         load_settings()
@@ -88,3 +95,18 @@ def test_dev_mode_gets_the_demo_trigger_sources_with_secrets_kept_in_the_data_di
 def test_unknown_trigger_setting_refused():
     with pytest.raises(ConfigError, match=r"triggers\.sources\.x\.colour"):
         load_settings(mode="dev", triggers={"sources": {"x": {"agency": "a", "colour": "red"}}})
+
+
+# -- absolute paths (issue 13, item 5) ------------------------------------------------------------------------------
+def test_the_default_data_dir_and_gateway_paths_are_made_absolute_where_the_broker_starts(tmp_path, monkeypatch):
+    """The default ``.camgate`` is relative; child processes run in other directories (``make demo``'s RTSP camera
+    failed), so every path one may be given is absolute from the start."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CAMGATE_DATA_DIR", raising=False)
+    settings = load_settings(mode="dev", gateway={"work_dir": "segments", "ffmpeg": "sh"})
+    assert settings.data_dir == tmp_path / ".camgate"
+    assert settings.gateway_dir == tmp_path / "segments" and settings.gateway.ffmpeg is not None
+    assert settings.gateway.ffmpeg.is_absolute() and settings.gateway.ffmpeg.name == "sh"
+    assert load_settings(mode="dev").gateway_dir == tmp_path / ".camgate" / "gateway"
+    with pytest.raises(ConfigError, match=r"gateway\.ffmpeg: 'no-such-ffmpeg' is not a program on PATH"):
+        load_settings(mode="dev", gateway={"ffmpeg": "no-such-ffmpeg"})

@@ -11,7 +11,8 @@ Example inventory entries (``id``, ``owner``, ``adapter`` and ``base_url`` are n
       adapter: rtsp
       base_url: "rtsp://10.20.0.9:8554/"
       cameras: {gym-01: "live/ch1", gym-02: "live/ch2"}
-      transport: tcp                                   # tcp (default: interleaved, RFC 7826 §14) or udp
+      transport: tcp                                   # tcp (interleaved, RFC 7826 §14); the gateway's relay
+                                                       # carries udp as tcp too
 
 Passwords never live in the inventory: ``password_env`` names an environment variable, ``password_file`` a
 file (:func:`broker.adapterapi.read_secret`).

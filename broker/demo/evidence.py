@@ -31,16 +31,27 @@ def _iso(instant: datetime) -> str:
 
 
 def digital_ally_mtd(device: str, start: datetime, end: datetime, positions: Positions) -> str:
-    lines = ["# Digital Ally export sidecar written by camgate demo (format: adapters/evidence/vendors.py)",
-             f"Unit Serial: {device}", "Unit Model: FirstVu HD", "Officer: Demo parking officer", "Officer ID: PB-17",
-             f"Event Start: {_iso(start)}", f"Event End: {_iso(end)}"]  # fmt: skip
+    lines = [
+        "# Digital Ally export sidecar written by camgate demo (format: adapters/evidence/vendors.py)",
+        f"Unit Serial: {device}",
+        "Unit Model: FirstVu HD",
+        "Officer: Demo parking officer",
+        "Officer ID: PB-17",
+        f"Event Start: {_iso(start)}",
+        f"Event End: {_iso(end)}",
+    ]
     lines += [f"GPS: {_iso(at)}, {lat:.6f}, {lon:.6f}" for at, lat, lon in positions]
     return "\n".join(lines) + "\n"
 
 
 def generic_json(device: str, start: datetime, end: datetime, positions: Positions) -> str:
-    body = {"device": device, "officer": "Demo parking officer (PB-17)", "start": _iso(start), "end": _iso(end),
-            "positions": [{"at": _iso(at), "lat": lat, "lon": lon} for at, lat, lon in positions]}  # fmt: skip
+    body = {
+        "device": device,
+        "officer": "Demo parking officer (PB-17)",
+        "start": _iso(start),
+        "end": _iso(end),
+        "positions": [{"at": _iso(at), "lat": lat, "lon": lon} for at, lat, lon in positions],
+    }
     return json.dumps(body, indent=1) + "\n"
 
 
@@ -56,8 +67,9 @@ def _write(path: Path, make: Callable[[Path], object]) -> None:
     os.replace(hidden, path)
 
 
-def write_clip(folder: Path, device: str, label: str, fmt: str, *, start: datetime, seconds: float,
-               center: Location | None) -> Path:  # fmt: skip
+def write_clip(
+    folder: Path, device: str, label: str, fmt: str, *, start: datetime, seconds: float, center: Location | None
+) -> Path:
     """One clip of ``device`` recorded from ``start`` with its sidecar; the demo's older clip of it removed."""
     suffix, render = WRITERS[fmt]
     for old in folder.glob(f"{PREFIX}{device}-*"):
@@ -66,8 +78,10 @@ def write_clip(folder: Path, device: str, label: str, fmt: str, *, start: dateti
     end = start + timedelta(seconds=seconds)
     positions: Positions = []
     if center is not None:  # a slow walk along the lot, a fix every 5 s
-        positions = [(start + timedelta(seconds=t), center.lat + 0.00001 * t, center.lon + 0.000005 * t)
-                     for t in range(0, int(seconds), 5)]  # fmt: skip
+        positions = [
+            (start + timedelta(seconds=t), center.lat + 0.00001 * t, center.lon + 0.000005 * t)
+            for t in range(0, int(seconds), 5)
+        ]
     caption = f"{label} - recorded {start.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
     clip = folder / f"{name}.mp4"
     _write(clip, lambda p: make_clip(p, seconds=seconds, label=caption, size="640x360", rate=10))
@@ -82,7 +96,10 @@ def prepare_evidence(inventory: Inventory, now: datetime, *, seconds: float = 20
     for system in inventory.systems:
         if system.adapter != "evidence":
             continue
-        folder, fmt = Path(str(system.settings.get("path", ""))), str(system.settings.get("format", "generic"))
+        folder, fmt = (
+            Path(str(system.settings.get("path", ""))).absolute(),
+            str(system.settings.get("format", "generic")),
+        )
         if fmt not in WRITERS:
             raise ConfigError(f"system {system.id}: the demo writes {' or '.join(WRITERS)} evidence, not {fmt!r}")
         try:
@@ -94,5 +111,5 @@ def prepare_evidence(inventory: Inventory, now: datetime, *, seconds: float = 20
         for cam in cameras:
             center = cam.location or sites[cam.site].location
             write_clip(folder, cam.ref or "", cam.name, fmt, start=start, seconds=seconds, center=center)
-        lines.append(f"{system.id} at {folder.absolute()} ({len(cameras)} clip(s) of {seconds:g} s, {fmt})")
+        lines.append(f"{system.id} at {folder} ({len(cameras)} clip(s) of {seconds:g} s, {fmt})")
     return lines

@@ -6,11 +6,13 @@ Run by Debian's ``/usr/bin/python3`` (``python3-gi``, ``gir1.2-gst-rtsp-server-1
 installs them), never imported by the broker::
 
     /usr/bin/python3 broker/demo/rtsp_gst.py --port 8554 --mount /cam1=5004 --mount /cam2=5006 \
-        [--user camgate --password s3cret]
+        [--user camgate --password-stdin] < password-file
 
 Each mount re-sends, as RTP over RTSP (RFC 7826, RFC 6184), the MPEG-TS with H.264 that an ffmpeg feeder sends
 to its UDP port (``udpsrc`` then ``tsdemux``, ``h264parse``, ``rtph264pay``). A mount's media is shared by all of
-its clients, as a camera's is. With ``--user``, RTSP Digest authentication is required (RFC 2617 as RTSP uses it).
+its clients, as a camera's is. With ``--user``, RTSP Digest authentication is required (RFC 2617 as RTSP uses it);
+the password is the first line of standard input (``--password-stdin``), never an argument: arguments are
+readable by every local user (``/proc/PID/cmdline``).
 Prints ``ready`` once listening, then ``client <n>`` on every client connection (n counts connections so far).
 """
 
@@ -35,8 +37,9 @@ def main() -> None:
     parser.add_argument("--port", required=True)
     parser.add_argument("--mount", action="append", required=True, help="/path=udp_port")
     parser.add_argument("--user")
-    parser.add_argument("--password")
+    parser.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     args = parser.parse_args()
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else ""
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
@@ -47,7 +50,7 @@ def main() -> None:
         auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
         token = GstRtspServer.RTSPToken()
         token.set_string("media.factory.role", "viewer")
-        auth.add_digest(args.user, args.password or "", token)
+        auth.add_digest(args.user, password, token)
         server.set_auth(auth)
         permissions = GstRtspServer.RTSPPermissions()
         role = "viewer, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"

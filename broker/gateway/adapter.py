@@ -82,8 +82,9 @@ def split_spec(spec: SystemSpec) -> tuple[SystemSpec, SystemGatewaySettings | No
 class GatewayAdapter:
     """:class:`CameraSystemAdapter` for an RTSP system, through the broker's gateway."""
 
-    def __init__(self, spec: SystemSpec, inner: RtspCameraSystem, gateway: Gateway,
-                 settings: SystemGatewaySettings | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, spec: SystemSpec, inner: RtspCameraSystem, gateway: Gateway, settings: SystemGatewaySettings | None = None
+    ) -> None:
         self.spec = spec  # the whole entry, gateway block included: the pool compares it on reload
         self.inner = inner
         self.gateway = gateway

@@ -14,10 +14,11 @@ directory (ffmpeg's *hls* muxer, https://ffmpeg.org/ffmpeg-formats.html#hls-2):
 - no audio (``-an``): many cameras send G.711, which MPEG-TS HLS cannot carry as is, and recording sound
   raises eavesdropping-law questions a video-sharing MOU does not answer.
 
-ffmpeg has no way to take RTSP credentials other than the URL's userinfo, so its argument vector holds them
-(see README: process arguments are readable by local users unless ``/proc`` is mounted ``hidepid=2``). It
-runs with an almost empty environment (none of the broker's secrets), and every line it prints goes through
-:class:`Redactor` before it is logged or kept (ffmpeg prints the URL it opens).
+ffmpeg takes RTSP credentials only in the URL's userinfo, and its argument vector is readable by every local user
+(``ps``, ``/proc/PID/cmdline``): so it never gets them. It reads the camera through the gateway's credential relay
+on 127.0.0.1 (:mod:`.relay`), which answers the camera's challenge. It runs with an almost empty environment
+(none of the broker's secrets), and every line it prints goes through :class:`Redactor` before it is logged or
+kept (defence in depth: it has no credentials to print).
 """
 
 from __future__ import annotations
@@ -44,25 +45,71 @@ def ffmpeg_binary(configured: Path | None) -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
-def hls_command(ffmpeg: str, source: RtspSource, directory: Path, cfg: GatewaySettings) -> list[str]:
-    """The argument vector of the repackaging process (it holds the credentials: never log it)."""
+def hls_command(ffmpeg: str, relay_url: str, directory: Path, cfg: GatewaySettings) -> list[str]:
+    """The argument vector of the repackaging process: the relay's URL (no credentials), absolute paths.
+
+    RTP interleaved in the RTSP connection (RFC 7826 §14): the relay carries one TCP connection per camera."""
     return [
-        ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning",
-        "-rtsp_transport", source.transport, "-timeout", str(int(cfg.rtsp_timeout_seconds * 1_000_000)),
-        "-analyzeduration", "1000000", "-probesize", "1000000", "-fflags", "+genpts",
-        "-i", source.with_credentials(),
-        "-map", "0:v:0", "-an", "-c", "copy",
-        "-f", "hls", "-hls_time", f"{cfg.segment_seconds:g}", "-hls_list_size", str(cfg.list_size),
-        "-hls_flags", "independent_segments+program_date_time+temp_file+omit_endlist",
-        "-hls_start_number_source", "epoch_us", "-hls_segment_type", "mpegts",
-        "-hls_segment_filename", str(directory / SEGMENT_TEMPLATE), str(directory / PLAYLIST_NAME),
-    ]  # fmt: skip
+        ffmpeg,
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "warning",
+        "-rtsp_transport",
+        "tcp",
+        "-timeout",
+        str(int(cfg.rtsp_timeout_seconds * 1_000_000)),
+        "-analyzeduration",
+        "1000000",
+        "-probesize",
+        "1000000",
+        "-fflags",
+        "+genpts",
+        "-i",
+        relay_url,
+        "-map",
+        "0:v:0",
+        "-an",
+        "-c",
+        "copy",
+        "-f",
+        "hls",
+        "-hls_time",
+        f"{cfg.segment_seconds:g}",
+        "-hls_list_size",
+        str(cfg.list_size),
+        "-hls_flags",
+        "independent_segments+program_date_time+temp_file+omit_endlist",
+        "-hls_start_number_source",
+        "epoch_us",
+        "-hls_segment_type",
+        "mpegts",
+        "-hls_segment_filename",
+        str(directory / SEGMENT_TEMPLATE),
+        str(directory / PLAYLIST_NAME),
+    ]
 
 
 def frame_command(ffmpeg: str, segment: Path) -> list[str]:
     """One JPEG from the first frame of a local segment (the segment starts with a keyframe)."""
-    return [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(segment), "-frames:v", "1",
-            "-f", "image2pipe", "-c:v", "mjpeg", "-q:v", "4", "pipe:1"]  # fmt: skip
+    return [
+        ffmpeg,
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-i",
+        str(segment),
+        "-frames:v",
+        "1",
+        "-f",
+        "image2pipe",
+        "-c:v",
+        "mjpeg",
+        "-q:v",
+        "4",
+        "pipe:1",
+    ]
 
 
 def minimal_env() -> dict[str, str]:

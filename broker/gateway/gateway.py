@@ -4,7 +4,9 @@ A stream belongs to an *owner*, the :class:`~broker.gateway.adapter.GatewayAdapt
 built by one reload, and lives in a private (0700) directory under the work directory. The app factory binds
 the gateway to the adapter pool and the inventory (:meth:`Gateway.bind`): each :meth:`Gateway.tick` stops the
 streams of systems a reload retired and keeps ``record: always`` cameras running. Nothing here holds an RTSP
-URL or a credential; the adapter is asked for the source at each start of ffmpeg.
+URL or a credential; the adapter is asked for the source at each start of ffmpeg, and the credential relay
+(:mod:`.relay`) alone holds the credentials while ffmpeg runs. Why a stream failed crosses to the viewer as the
+type the adapter or the relay raised (:attr:`CameraStream.failure`), never as text read again.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
-from broker.adapterapi import AdapterError, AuthFailed, RtspSource
+from broker.adapterapi import AdapterError, RtspSource
 from broker.clock import Clock
 from broker.errors import GatewayBusy
 from broker.gateway.ffmpeg import ffmpeg_binary
 from broker.gateway.process import Launcher, launch_ffmpeg, stop_orphans
+from broker.gateway.relay import RelayHub
 from broker.gateway.space import DiskGuard, bytes_held, shed_oldest
 from broker.gateway.stream import STOP_GRACE_SECONDS, CameraStream, State
 from broker.settings import GatewaySettings
@@ -91,6 +94,7 @@ class Gateway:
         self._forgotten: set[int] = set()  # owners retired by a reload: never given a stream again
         self._prepared = False
         self.work = self.root / str(os.getpid())
+        self.relays = RelayHub()  # the thread every credential relay runs on, started on first use
 
     # -- wiring -------------------------------------------------------------------------------------------
 
@@ -147,13 +151,8 @@ class Gateway:
                 return body
             stream.notice_exit(now)
             if stream.state is State.BACKOFF:
-                why = stream.last_error or "ffmpeg ended"
-                if " 401 " in f" {why} " or " 403 " in f" {why} ":  # RTSP status codes (RFC 7826 §17.4)
-                    raise AuthFailed(f"{where}: the camera refused the credentials: {why}", status=401)
-                if "timed out" in why:  # ffmpeg's -timeout ran out (ETIMEDOUT): the camera never answered
-                    raise AdapterError(f"{where}: no answer within {self.cfg.rtsp_timeout_seconds:g} s: {why}",
-                                       timeout=True)  # fmt: skip
-                raise AdapterError(f"{where}: RTSP stream unavailable: {why}")
+                # the type the adapter or the relay raised (AuthFailed: 502 upstream_auth; timeout: 504)
+                raise (stream.failure or AdapterError(f"{where}: RTSP stream unavailable")).with_traceback(None)
             if stream.state is State.IDLE and not stream.starting:
                 raise AdapterError(f"{where}: the gateway stopped this stream")
             if loop.time() >= deadline:
@@ -247,8 +246,12 @@ class Gateway:
                 if self.active() >= self.cfg.max_processes:
                     if (owner.serial, ref) not in self._busy_logged:
                         self._busy_logged.add((owner.serial, ref))
-                        log.warning("gateway: %s/%s not recorded: all %d processes are in use", owner.system_id,
-                                    ref, self.cfg.max_processes)  # fmt: skip
+                        log.warning(
+                            "gateway: %s/%s not recorded: all %d processes are in use",
+                            owner.system_id,
+                            ref,
+                            self.cfg.max_processes,
+                        )
                     continue
                 await stream.start_if_idle(self.clock.now())
 
@@ -283,6 +286,7 @@ class Gateway:
             stream.kill_now()
             shutil.rmtree(stream.directory, ignore_errors=True)
         self._retired = []
+        self.relays.close()
         if self._prepared:
             shutil.rmtree(self.work, ignore_errors=True)
             self._prepared = False
@@ -297,9 +301,17 @@ class Gateway:
             directory = Path(tempfile.mkdtemp(prefix=f"{key[:12]}-", dir=self.work))  # 0700
             source: Callable[[], Awaitable[RtspSource]] = lambda: owner.source(ref)  # noqa: E731
             stream = CameraStream(
-                system=owner.system_id, ref=ref, key=key, directory=directory, source=source,
-                launcher=self._launch, clock=self.clock, cfg=self.cfg, ffmpeg=self.ffmpeg,
-            )  # fmt: skip
+                system=owner.system_id,
+                ref=ref,
+                key=key,
+                directory=directory,
+                source=source,
+                launcher=self._launch,
+                clock=self.clock,
+                cfg=self.cfg,
+                ffmpeg=self.ffmpeg,
+                relays=self.relays,
+            )
             self._streams[(owner.serial, ref)] = stream
             self._owners[owner.serial] = owner
         return stream

@@ -3,7 +3,10 @@
 The real launcher runs ffmpeg with the minimal environment, no standard input, its own process group, and a
 thread reading its standard error: each line redacted (:class:`~broker.gateway.ffmpeg.Redactor`) before it is
 logged at debug level or kept as the process's last error. A pid file in the camera's work directory lets the
-next start of the broker stop an ffmpeg orphaned by a crash (:func:`stop_orphans`).
+next start of the broker stop an ffmpeg orphaned by a crash (:func:`stop_orphans`). Every path a process is
+given is absolute (:func:`require_absolute`): it runs in its own directory, where a relative path names another
+file (``make demo``'s default data directory ``.camgate`` made ffmpeg fail: "failed to rename file
+.camgate/gateway/…/live.m3u8.tmp").
 """
 
 from __future__ import annotations
@@ -28,9 +31,30 @@ _NOISE = ("Timestamps are unset", "Non-monotonic DTS", "Last message repeated", 
 # The lines ffmpeg ends every failed start with, whatever went wrong: the line before them says why (a silent
 # camera ends "Error opening input files: Invalid data found", after "Failed reading RTSP data: Connection timed
 # out"; a session description without video ends "Error opening output files: Invalid argument").
-_AFTERMATH = ("Error opening input", "Error opening output", "Error parsing options", "Failed to set value",
-              "To ignore this")  # fmt: skip
+_AFTERMATH = (
+    "Error opening input",
+    "Error opening output",
+    "Error parsing options",
+    "Failed to set value",
+    "To ignore this",
+)
 _CONTEXT = re.compile(r"^\[[^\]]* @ 0x[0-9a-f]+\] ")  # "[in#0 @ 0x5582e4183340] ": a memory address, no use to anyone
+
+
+class RelativePath(ValueError):
+    """A child process was about to be given a relative path (a bug of the caller: nothing is started)."""
+
+
+def require_absolute(argv: Sequence[str], directory: Path | None = None) -> None:
+    """Refuse a relative working directory, program, or argument naming a file (one with a ``/`` that is not a
+    URL): the child runs elsewhere than the broker, so a relative path would name another file there."""
+    if directory is not None and not directory.is_absolute():
+        raise RelativePath(f"the working directory of a child process is relative: {directory}")
+    for arg in argv:
+        if "/" in arg and "://" not in arg and not arg.startswith("/"):
+            raise RelativePath(f"a child process was given a relative path: {arg}")
+    if argv and not argv[0].startswith("/"):
+        raise RelativePath(f"a child process's program is not an absolute path: {argv[0]}")
 
 
 class GatewayProcess(Protocol):
@@ -49,22 +73,46 @@ class GatewayProcess(Protocol):
         ...
 
 
-Launcher = Callable[[Sequence[str], Mapping[str, str], Path, Callable[[str], str]], GatewayProcess]
-"""``launcher(argv, env, directory, redact)``: start the process in ``directory``."""
+class Launcher(Protocol):
+    """``launcher(argv, env, directory, redact, camera="system/ref")``: start the process in ``directory``; what
+    it prints is logged naming ``camera``."""
+
+    def __call__(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        directory: Path,
+        redact: Callable[[str], str],
+        *,
+        camera: str = "",
+    ) -> GatewayProcess: ...
 
 
 class FfmpegProcess:
     """A running ffmpeg whose standard error is read, redacted, by a daemon thread."""
 
     def __init__(
-        self, argv: Sequence[str], env: Mapping[str, str], directory: Path, redact: Callable[[str], str]
-    ) -> None:  # fmt: skip
-        self._redact = redact
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        directory: Path,
+        redact: Callable[[str], str],
+        *,
+        camera: str = "",
+    ) -> None:
+        require_absolute(argv, directory)
+        self._redact, self.camera = redact, camera
         self._tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
         self._proc = subprocess.Popen(
-            list(argv), env=dict(env), cwd=directory, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, start_new_session=True, close_fds=True,
-        )  # fmt: skip
+            list(argv),
+            env=dict(env),
+            cwd=directory,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            close_fds=True,
+        )
         self.pid = self._proc.pid
         self._pid_file = directory / PID_FILE
         self._pid_file.write_text(str(self.pid))
@@ -76,7 +124,7 @@ class FfmpegProcess:
             line = self._redact(raw.decode("utf-8", "replace").rstrip())
             if line:
                 self._tail.append(line)
-                log.debug("ffmpeg %d: %s", self.pid, line)
+                log.debug("gateway: %s: ffmpeg %d: %s", self.camera, self.pid, line, extra={"camera": self.camera})
 
     def poll(self) -> int | None:
         code = self._proc.poll()
@@ -100,9 +148,9 @@ class FfmpegProcess:
 
 
 def launch_ffmpeg(
-    argv: Sequence[str], env: Mapping[str, str], directory: Path, redact: Callable[[str], str]
+    argv: Sequence[str], env: Mapping[str, str], directory: Path, redact: Callable[[str], str], *, camera: str = ""
 ) -> GatewayProcess:
-    return FfmpegProcess(argv, env, directory, redact)
+    return FfmpegProcess(argv, env, directory, redact, camera=camera)
 
 
 def stop_orphans(root: Path) -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from broker.adapterapi import AdapterError
 from broker.gateway.ffmpeg import frame_command, minimal_env
+from broker.gateway.process import require_absolute
 
 JPEG_MAGIC = b"\xff\xd8"
 MAX_JPEG_BYTES = 16 << 20
@@ -19,11 +20,16 @@ MAX_JPEG_BYTES = 16 << 20
 
 async def grab_frame(ffmpeg: str, segment: Path, *, timeout: float = 10.0) -> bytes:
     """The first frame of ``segment`` as a JPEG; :class:`AdapterError` if ffmpeg cannot make one in time."""
+    argv = frame_command(ffmpeg, segment)
+    require_absolute(argv)
     try:
         proc = await asyncio.create_subprocess_exec(
-            *frame_command(ffmpeg, segment), env=minimal_env(), stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+            *argv,
+            env=minimal_env(),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
     except OSError as exc:
         raise AdapterError(f"cannot start ffmpeg for a snapshot: {exc.strerror}") from None
     try:

@@ -10,6 +10,11 @@ called every ``tick_seconds`` with the injected clock's time (tests call it dire
   that doubles from ``backoff_initial_seconds`` up to ``backoff_max_seconds``, and starts over after a run of
   ``stable_seconds``; a stream nobody wants any more stops retrying;
 - deletes segments older than ``retention_seconds`` (the rolling recording).
+
+Why a camera failed is kept as a type (:attr:`CameraStream.failure`, an :class:`AdapterError`): the adapter's own
+error when it could not say where the stream is (an ONVIF device refusing the credentials is :class:`AuthFailed`),
+else the credential relay's (:mod:`.relay`: the camera's RTSP answer), else ffmpeg's exit. The viewer's answer is
+chosen from that type (``broker/enforcement/proxy.py``); no message is ever read to find out what happened.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from broker.clock import Clock
 from broker.gateway.ffmpeg import PLAYLIST_NAME, Redactor, hls_command, minimal_env, without_urls
 from broker.gateway.index import SegmentIndex, parse_ffmpeg_playlist
 from broker.gateway.process import GatewayProcess, Launcher
+from broker.gateway.relay import Relay, RelayHub
 from broker.settings import GatewaySettings
 
 log = logging.getLogger("camgate.gateway")
@@ -52,11 +58,24 @@ class StreamStatus:
 
 class CameraStream:
     def __init__(
-        self, *, system: str, ref: str, key: str, directory: Path, source: Callable[[], Awaitable[RtspSource]],
-        launcher: Launcher, clock: Clock, cfg: GatewaySettings, ffmpeg: str,
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        system: str,
+        ref: str,
+        key: str,
+        directory: Path,
+        source: Callable[[], Awaitable[RtspSource]],
+        launcher: Launcher,
+        clock: Clock,
+        cfg: GatewaySettings,
+        ffmpeg: str,
+        relays: RelayHub,
+    ) -> None:
         self.system, self.ref, self.key, self.directory = system, ref, key, directory
         self._source, self._launch, self.clock, self.cfg, self.ffmpeg = source, launcher, clock, cfg, ffmpeg
+        self._relays = relays
+        self._relay: Relay | None = None  # the running process's
+        self.failure: AdapterError | None = None  # why the camera last failed, as a type
         self.index = SegmentIndex(cfg.segment_seconds)
         self.state = State.IDLE
         self.process: GatewayProcess | None = None
@@ -114,7 +133,7 @@ class CameraStream:
                 self.stop(now)
             elif self._progress is not None and (now - self._progress).total_seconds() > self.cfg.stall_seconds:
                 self._retire_process(now)
-                self._dropped(now, f"stalled: no new segment for {self.cfg.stall_seconds:g} s")
+                self._dropped(now, AdapterError(f"stalled: no new segment for {self.cfg.stall_seconds:g} s"))
         elif self.state is State.BACKOFF:
             if not self.wanted(now):
                 self.state, self.retry_at = State.IDLE, None  # nobody waits for it any more
@@ -131,7 +150,13 @@ class CameraStream:
         if code is None:
             return False
         self.refresh(now)  # what it wrote before it ended
-        self._dropped(now, f"ffmpeg ended (exit {code}): {self.process.error() or 'no message'}")
+        ended = f"ffmpeg ended (exit {code}): {self.process.error() or 'no message'}"
+        seen = self._relay.failure if self._relay is not None else None  # the camera's own answer, typed
+        if seen is None:
+            self._dropped(now, AdapterError(ended))
+        else:
+            seen.add_note(ended)
+            self._dropped(now, seen)
         return True
 
     def refresh(self, now: datetime) -> int:
@@ -199,36 +224,58 @@ class CameraStream:
     async def _start(self, now: datetime) -> None:
         try:
             source = await self._source()
-        except AdapterError as exc:  # its message is the adapter's, already without credentials
-            self._dropped(now, f"no RTSP source: {exc}", ran=False)
+        except AdapterError as exc:  # the adapter's, typed (AuthFailed stays AuthFailed), without credentials
+            self._dropped(now, exc, ran=False)
             return
         with contextlib.suppress(FileNotFoundError):
             (self.directory / PLAYLIST_NAME).unlink()  # the last run's list: indexed already
         self._playlist_stamp = None
         self._run += 1
-        argv = hls_command(self.ffmpeg, source, self.directory, self.cfg)
+        where = f"system {self.system!r} camera {self.ref!r}"
+        relay = self._relays.open(source, where, self.cfg.rtsp_timeout_seconds)
+        argv = hls_command(self.ffmpeg, relay.url, self.directory, self.cfg)  # no credential in it
         try:
-            self.process = self._launch(argv, minimal_env(), self.directory, Redactor(source))
+            self.process = self._launch(
+                argv, minimal_env(), self.directory, Redactor(source), camera=f"{self.system}/{self.ref}"
+            )
         except OSError as exc:
-            self._dropped(now, f"cannot start ffmpeg: {exc.strerror}", ran=False)
+            relay.close()
+            self._dropped(now, AdapterError(f"cannot start ffmpeg: {exc.strerror}"), ran=False)
             return
+        relay.admit(self.process.pid)
+        self._relay = relay
         self.state, self.retry_at = State.RUNNING, None
         self._run_started = self._progress = now
-        log.info("gateway: %s/%s started (%s)", self.system, self.ref, source.redacted())
+        log.info("gateway: %s/%s started (%s)", self.system, self.ref, source.redacted(), extra=self._fields)
 
-    def _dropped(self, now: datetime, why: str, *, ran: bool = True) -> None:
+    def _dropped(self, now: datetime, failure: AdapterError, *, ran: bool = True) -> None:
         """The camera (or its source) failed: wait, then restart; the wait doubles unless the run was stable."""
         stable = self._run_started is not None and (now - self._run_started).total_seconds() >= self.cfg.stable_seconds
         if ran and stable:
             self._delay = self.cfg.backoff_initial_seconds
         self.process = None
-        self.last_error, self.last_error_at = why, now
+        self._close_relay()
+        why = "; ".join([str(failure), *getattr(failure, "__notes__", ())])
+        self.failure, self.last_error, self.last_error_at = failure, why, now
         self.retry_at = now + timedelta(seconds=self._delay)
-        log.warning("gateway: %s/%s dropped, restart in %.1f s: %s", self.system, self.ref, self._delay, why)
+        log.warning(
+            "gateway: %s/%s dropped, restart in %.1f s: %s", self.system, self.ref, self._delay, why, extra=self._fields
+        )
         self._delay = min(self._delay * 2, self.cfg.backoff_max_seconds)
         self.state = State.BACKOFF
 
+    @property
+    def _fields(self) -> dict[str, str]:
+        """What every log line of the stream carries: the camera it is about (broker/logs.py prints them)."""
+        return {"system": self.system, "camera_ref": self.ref}
+
+    def _close_relay(self) -> None:
+        if self._relay is not None:
+            self._relay.close()
+            self._relay = None
+
     def _retire_process(self, now: datetime) -> None:
+        self._close_relay()
         if self.process is not None:
             self.process.terminate()
             self._stopping.append((self.process, now + timedelta(seconds=STOP_GRACE_SECONDS)))

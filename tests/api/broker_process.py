@@ -38,12 +38,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def demo_inventory(directory: Path) -> Path:
+def demo_inventory(directory: Path, *, relative: bool = False) -> Path:
     """``config/inventory.yaml`` with every simulated VMS and RTSP camera moved from its fixed port to a free one,
-    and the evidence folders (where the demo writes a clip at start) from ``.camgate/`` into ``directory``."""
+    and the evidence folders (where the demo writes a clip at start) from ``.camgate/`` into ``directory``
+    (``relative``: left as they are, relative to the demo's working directory)."""
     text = (REPO / "config" / "inventory.yaml").read_text(encoding="utf-8")
     text = re.sub(r"(http|rtsp)://127\.0\.0\.1:\d+/", lambda m: f"{m.group(1)}://127.0.0.1:{free_port()}/", text)
-    text = text.replace("path: .camgate/evidence/", f"path: {directory / 'evidence'}/")
+    if not relative:
+        text = text.replace("path: .camgate/evidence/", f"path: {directory / 'evidence'}/")
     path = directory / "inventory.yaml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -55,26 +57,39 @@ class BrokerProcess:
     env: dict[str, str]
     proc: subprocess.Popen[bytes]
     log_path: Path
+    cwd: Path = REPO
 
     @classmethod
-    def start(cls, directory: Path, timeout: float = START_TIMEOUT, *, site_recording: float = 0) -> BrokerProcess:
+    def start(
+        cls, directory: Path, timeout: float = START_TIMEOUT, *, site_recording: float = 0, default_data: bool = False
+    ) -> BrokerProcess:
         """``site_recording``: ``camgate demo --site-recording`` (default 0: schemathesis watches many cameras,
-        the encoders of whole sites would crowd two cores; pre-event footage needs the site recorded)."""
+        the encoders of whole sites would crowd two cores; pre-event footage needs the site recorded).
+        ``default_data``: as ``make demo`` runs, with the default data folder, the relative ``.camgate`` (the demo
+        and ``camgate token`` run in ``directory``, so it is ``directory/.camgate``)."""
         directory.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("CAMGATE_")} | {
             "CAMGATE_MODE": "dev",
-            "CAMGATE_DATA_DIR": str(directory / "data"),
-            "CAMGATE_POLICY__INVENTORY": str(demo_inventory(directory)),
+            "CAMGATE_POLICY__INVENTORY": str(demo_inventory(directory, relative=default_data)),
         }
+        if not default_data:
+            env["CAMGATE_DATA_DIR"] = str(directory / "data")
+        else:  # this checkout's broker, whatever the working directory
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+        cwd = directory if default_data else REPO
         port = free_port()
         log_path = directory / "broker.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
-                [*CAMGATE, "demo", "--port", str(port), "--site-recording", f"{site_recording:g}"], cwd=REPO, env=env,
+                [*CAMGATE, "demo", "--port", str(port), "--site-recording", f"{site_recording:g}"],
+                cwd=cwd,
+                env=env,
                 stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        broker = cls(f"http://127.0.0.1:{port}", env, proc, log_path)
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        broker = cls(f"http://127.0.0.1:{port}", env, proc, log_path, cwd)
         try:
             broker._wait_ready(timeout)
         except BaseException:
@@ -99,8 +114,13 @@ class BrokerProcess:
         """A dev-issuer token from ``camgate token``, as the README's walkthrough mints them."""
         out = subprocess.run(
             [*CAMGATE, "token", "--sub", sub, "--agency", agency, "--roles", roles],
-            cwd=REPO, env=self.env, capture_output=True, text=True, timeout=60, check=True,
-        )  # fmt: skip
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
         return out.stdout.strip()
 
     def log(self) -> str:

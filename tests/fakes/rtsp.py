@@ -34,12 +34,34 @@ def build_rtsp_clip(directory: Path, *, seconds: int = 10, size: str = "320x180"
     path = directory / "rtsp-clip.ts"
     if not path.exists():
         subprocess.run(
-            [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi",
-             "-i", f"testsrc2=size={size}:rate={fps},format=yuv420p", "-t", str(seconds),
-             "-c:v", "libx264", "-profile:v", "baseline", "-g", str(fps), "-keyint_min", str(fps),
-             "-sc_threshold", "0", "-f", "mpegts", str(path)],
-            check=True, timeout=60,
-        )  # fmt: skip
+            [
+                imageio_ffmpeg.get_ffmpeg_exe(),
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                f"testsrc2=size={size}:rate={fps},format=yuv420p",
+                "-t",
+                str(seconds),
+                "-c:v",
+                "libx264",
+                "-profile:v",
+                "baseline",
+                "-g",
+                str(fps),
+                "-keyint_min",
+                str(fps),
+                "-sc_threshold",
+                "0",
+                "-f",
+                "mpegts",
+                str(path),
+            ],
+            check=True,
+            timeout=60,
+        )
     return path
 
 
@@ -81,11 +103,28 @@ class FakeRtspCamera:
     def start(self) -> None:
         ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
         for udp in self.mounts.values():
-            self._feeders.append(subprocess.Popen(
-                [ffmpeg, "-v", "error", "-re", "-stream_loop", "-1", "-i", str(self.clip), "-c", "copy",
-                 "-f", "rtp", f"rtp://127.0.0.1:{udp}?pkt_size=1200"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
-            ))  # fmt: skip
+            self._feeders.append(
+                subprocess.Popen(
+                    [
+                        ffmpeg,
+                        "-v",
+                        "error",
+                        "-re",
+                        "-stream_loop",
+                        "-1",
+                        "-i",
+                        str(self.clip),
+                        "-c",
+                        "copy",
+                        "-f",
+                        "rtp",
+                        f"rtp://127.0.0.1:{udp}?pkt_size=1200",
+                    ],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
         self.come_back()
 
     def come_back(self, timeout: float = 15.0) -> None:
@@ -93,9 +132,14 @@ class FakeRtspCamera:
         args = [SYSTEM_PYTHON, str(SERVER), "--port", str(self.port)]
         args += [a for m, udp in self.mounts.items() for a in ("--mount", f"{m}={udp}")]
         if self.username is not None:
-            args += ["--user", self.username, "--password", self.password or ""]
+            args += ["--user", self.username, "--password-stdin"]  # never in its argv (issue 13, item 9)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-        self._server = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env, start_new_session=True)
+        self._server = subprocess.Popen(
+            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, start_new_session=True
+        )
+        assert self._server.stdin is not None
+        self._server.stdin.write((self.password or "") + "\n")
+        self._server.stdin.close()
         ready = threading.Event()
         threading.Thread(target=self._read, args=(self._server, ready), daemon=True).start()
         deadline = time.monotonic() + timeout

@@ -21,8 +21,9 @@ _numbers = itertools.count(1_796_000_000_000_000)
 
 
 class FakeProcess:
-    def __init__(self, argv: Sequence[str], env: Mapping[str, str], directory: Path,
-                 redact: Callable[[str], str]) -> None:  # fmt: skip
+    def __init__(
+        self, argv: Sequence[str], env: Mapping[str, str], directory: Path, redact: Callable[[str], str]
+    ) -> None:
         self.argv, self.env, self.directory, self.redact = list(argv), dict(env), directory, redact
         self.pid = next(_pids)
         self.code: int | None = None
@@ -68,10 +69,19 @@ class FakeProcess:
 class FakeLauncher:
     def __init__(self) -> None:
         self.started: list[FakeProcess] = []
+        self.cameras: list[str] = []  # the camera each start was for (what its log lines name)
         self.fail: OSError | None = None
 
-    def __call__(self, argv: Sequence[str], env: Mapping[str, str], directory: Path,
-                 redact: Callable[[str], str]) -> FakeProcess:  # fmt: skip
+    def __call__(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        directory: Path,
+        redact: Callable[[str], str],
+        *,
+        camera: str = "",
+    ) -> FakeProcess:
+        self.cameras.append(camera)
         if self.fail is not None:
             raise self.fail
         proc = FakeProcess(argv, env, directory, redact)

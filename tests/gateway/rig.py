@@ -35,17 +35,34 @@ CAMERAS = {"saxe-rtsp-01": "cam1", "saxe-rtsp-02": "cam2"}
 FAST = {"segment_seconds": 1.0, "backoff_initial_seconds": 0.5, "tick_seconds": 0.2, "idle_seconds": 20.0}
 
 
-def write_documents(tmp_path: Path, camera: FakeRtspCamera, **system: Any) -> Path:
+def write_documents(tmp_path: Path, camera: FakeRtspCamera, *, password: str = PASSWORD, **system: Any) -> Path:
     """The example inventory plus the RTSP system and its cameras; returns the inventory's path."""
     inv = yaml.safe_load(EXAMPLE_INVENTORY.read_text())
     secret = tmp_path / "rtsp-password"
-    secret.write_text(PASSWORD + "\n")
-    inv["systems"].append({"id": SYSTEM, "owner": "ncps", "adapter": "rtsp", "username": USER,
-                           "password_file": str(secret), "url_template": f"rtsp://127.0.0.1:{camera.port}/{{ref}}",
-                           **system})  # fmt: skip
+    secret.write_text(password + "\n")
+    inv["systems"].append(
+        {
+            "id": SYSTEM,
+            "owner": "ncps",
+            "adapter": "rtsp",
+            "username": USER,
+            "password_file": str(secret),
+            "url_template": f"rtsp://127.0.0.1:{camera.port}/{{ref}}",
+            **system,
+        }
+    )
     for cam_id, ref in CAMERAS.items():
-        inv["cameras"].append({"id": cam_id, "name": f"Bus loop {ref}", "site": "ncps-saxe", "building": "main",
-                               "zone": "exterior", "system": SYSTEM, "ref": ref})  # fmt: skip
+        inv["cameras"].append(
+            {
+                "id": cam_id,
+                "name": f"Bus loop {ref}",
+                "site": "ncps-saxe",
+                "building": "main",
+                "zone": "exterior",
+                "system": SYSTEM,
+                "ref": ref,
+            }
+        )
     path = tmp_path / "inventory.yaml"
     path.write_text(yaml.safe_dump(inv))
     if not (tmp_path / "mou").exists():
@@ -83,13 +100,14 @@ def rtsp_broker(
     gateway: dict[str, Any] | None = None,
     gateway_block: dict[str, Any] | None = None,
     settings: dict[str, Any] | None = None,
+    password: str = PASSWORD,
     **system: Any,
 ) -> Iterator[Rig]:
     """``gateway``: settings ``gateway.*``; ``gateway_block``: the system's ``gateway`` entry; ``settings``: other
     sections of the settings (e.g. ``audit``); ``system``: other keys of the system."""
     if gateway_block is not None:
         system["gateway"] = gateway_block
-    inventory = write_documents(tmp_path, camera, **system)
+    inventory = write_documents(tmp_path, camera, password=password, **system)
     loaded = load_settings(
         mode="dev",
         data_dir=tmp_path / "data",
@@ -108,10 +126,26 @@ FRAMES = re.compile(r"frame=\s*(\d+)")
 def read_video(url: str, seconds: float, *, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """A real client: ffmpeg reads ``seconds`` of video from ``url`` (HLS through the broker, or RTSP)."""
     return subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", url, "-t", str(seconds), "-map", "0:v",
-         "-c", "copy", "-f", "null", "-"],
-        capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-i",
+            url,
+            "-t",
+            str(seconds),
+            "-map",
+            "0:v",
+            "-c",
+            "copy",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def frames(stderr: str) -> int:

@@ -167,8 +167,9 @@ def test_without_recordings_of_its_own_playback_comes_from_the_rolling_recording
     assert first.body.startswith(b"\x47")
 
 
-def test_a_system_with_its_own_snapshot_and_recordings_keeps_them(gateway: Gateway, launcher: FakeLauncher,
-                                                                  clock: FakeClock) -> None:  # fmt: skip
+def test_a_system_with_its_own_snapshot_and_recordings_keeps_them(
+    gateway: Gateway, launcher: FakeLauncher, clock: FakeClock
+) -> None:
     inner = Inner(spec(), own=True)
     adapter = GatewayAdapter(spec(), inner, gateway)
 
@@ -202,20 +203,47 @@ def test_without_a_snapshot_of_its_own_a_frame_of_the_live_video_is_taken(
     assert shot.body.startswith(b"\xff\xd8") and shot.content_type == "image/jpeg" and len(shot.body) > 1000
 
 
-def test_refused_credentials_fail_at_once_and_silence_times_out(gateway: Gateway, launcher: FakeLauncher) -> None:
+class Refusing(Inner):
+    """An ONVIF device refusing the credentials: its adapter cannot even say where the stream is."""
+
+    async def rtsp_source(self, camera_ref: str) -> RtspSource:
+        raise AuthFailed(f"system 'lot' GetStreamUri: HTTP 401: the device refused the credentials ({camera_ref})")
+
+
+def test_the_adapters_auth_failed_crosses_the_gateway_as_a_type(gateway: Gateway, launcher: FakeLauncher) -> None:
+    """Was: the gateway made text of the adapter's AuthFailed ("no RTSP source: … HTTP 401: …") and then looked for
+    " 401 " in it, which "HTTP 401:" does not match: viewers got 502 upstream_error (issue 13, item 6)."""
+    adapter = GatewayAdapter(spec(), Refusing(spec()), gateway)
+
+    async def scenario() -> AdapterError:
+        with pytest.raises(AuthFailed) as refused:
+            await adapter.live_playlist("cam1")
+        return refused.value
+
+    refused = asyncio.run(scenario())
+    assert refused.status is None and launcher.started == []  # ffmpeg never started without a source
+    stream = gateway.existing(adapter, "cam1")
+    assert stream is not None and isinstance(stream.failure, AuthFailed)
+
+
+def test_what_ffmpeg_prints_is_never_read_for_a_cause_and_silence_times_out(
+    gateway: Gateway, launcher: FakeLauncher
+) -> None:
     adapter = GatewayAdapter(spec(), Inner(spec()), gateway)
 
     async def scenario() -> tuple[AdapterError, AdapterError]:
         await gateway.demand(adapter, "cam1")
         launcher.started[0].crash("[rtsp @ 0x5] method DESCRIBE failed: 401 Unauthorized")
-        with pytest.raises(AuthFailed) as refused:
+        with pytest.raises(AdapterError) as ended:
             await adapter.live_playlist("cam1")
         with pytest.raises(AdapterError) as silent:
             await adapter.live_playlist("cam2")  # started, never writes a segment
-        return refused.value, silent.value
+        return ended.value, silent.value
 
-    refused, silent = asyncio.run(scenario())
-    assert "401 Unauthorized" in str(refused) and "pw-secret" not in str(refused) and "10.1.1.1" not in str(refused)
+    ended, silent = asyncio.run(scenario())
+    # the relay saw no camera answer (this ffmpeg is a fake): its words are a message for operators, not a cause
+    assert not isinstance(ended, AuthFailed) and not ended.timeout and "401 Unauthorized" in str(ended)
+    assert "pw-secret" not in str(ended) and "10.1.1.1" not in str(ended)
     assert silent.timeout and "no video within 0.3 s" in str(silent)
 
 

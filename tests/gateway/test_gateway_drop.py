@@ -31,9 +31,25 @@ def test_viewers_resume_after_the_camera_drops_and_comes_back(
         url = rig.live_url("saxe-rtsp-01")
         assert rig.get(url).status_code == 200
         client = subprocess.Popen(
-            [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", url, "-t", "6", "-map", "0:v",
-             "-c", "copy", "-f", "null", "-"], stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                imageio_ffmpeg.get_ffmpeg_exe(),
+                "-hide_banner",
+                "-nostdin",
+                "-i",
+                url,
+                "-t",
+                "6",
+                "-map",
+                "0:v",
+                "-c",
+                "copy",
+                "-f",
+                "null",
+                "-",
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             time.sleep(1.5)
             own_camera.drop()  # the camera vanishes mid-stream...

@@ -75,8 +75,9 @@ async def watch(rig: Rig, token: str, segments: int, timeout: float = 30) -> int
     return len(got)
 
 
-def test_fifty_viewers_share_one_gateway_process_and_one_rtsp_connection(tmp_path: Path,
-                                                                        camera: FakeRtspCamera) -> None:  # fmt: skip
+def test_fifty_viewers_share_one_gateway_process_and_one_rtsp_connection(
+    tmp_path: Path, camera: FakeRtspCamera
+) -> None:
     with rtsp_broker(tmp_path, camera) as rig:
         before = camera.clients
         tokens = [rig.token(f"officer-{i:02d}") for i in range(50)]
@@ -127,8 +128,9 @@ def test_a_reload_that_retires_the_system_stops_its_processes(tmp_path: Path, ca
         (pid,) = rig.gateway.pids()
         write_documents(tmp_path, camera, transport="udp")  # the system's entry changed: a new adapter
         operator = rig.token("it-admin", ("operator",))
-        reloaded = httpx.post(f"{rig.url}/api/v1/admin/reload", headers={"Authorization": f"Bearer {operator}"},
-                              timeout=30)  # fmt: skip
+        reloaded = httpx.post(
+            f"{rig.url}/api/v1/admin/reload", headers={"Authorization": f"Bearer {operator}"}, timeout=30
+        )
         assert reloaded.status_code == 200 and reloaded.json()["systems_changed"] == [SYSTEM], reloaded.text
         wait_for(lambda: not Path(f"/proc/{pid}").exists(), 10, "the retired system's ffmpeg to stop")
         assert rig.gateway.pids() == []

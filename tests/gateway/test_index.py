@@ -49,9 +49,13 @@ def test_a_restart_continues_the_media_sequence_with_a_discontinuity() -> None:
     index.add([one("b1.ts", 9), one("b2.ts", 10)], run=2, epoch=1, now=T0)  # ffmpeg restarted
     text = (index.live_playlist(epoch=1, count=4) or b"").decode()
     assert text.splitlines()[:6] == [
-        "#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:2", "#EXT-X-MEDIA-SEQUENCE:1",
-        "#EXT-X-DISCONTINUITY-SEQUENCE:0", "#EXT-X-INDEPENDENT-SEGMENTS",
-    ]  # fmt: skip
+        "#EXTM3U",
+        "#EXT-X-VERSION:3",
+        "#EXT-X-TARGETDURATION:2",
+        "#EXT-X-MEDIA-SEQUENCE:1",
+        "#EXT-X-DISCONTINUITY-SEQUENCE:0",
+        "#EXT-X-INDEPENDENT-SEGMENTS",
+    ]
     assert text.index("a3.ts") < text.index("#EXT-X-DISCONTINUITY\n") < text.index("b1.ts")
     assert "#EXT-X-PROGRAM-DATE-TIME:2026-09-14T13:00:09.000Z\n#EXTINF:1.000000,\nb1.ts" in text
     later = (index.live_playlist(epoch=1, count=2) or b"").decode()

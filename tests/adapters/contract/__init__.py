@@ -31,4 +31,7 @@ evidence hls     yes   no            no       the exported clips         the fol
 ======== ======= ===== ============= ======== ========================== ====================================
 
 To add a rig: write ``rig_<name>.py`` with a ``KIND`` and add it to :func:`~tests.adapters.contract.rigs._kinds`.
+
+Independent checks: a system nobody on this project wrote, against an adapter: ``test_ipycam.py`` runs the onvif
+adapter (and a broker) against ``ipycam``'s ONVIF service (PyPI).
 """

@@ -24,6 +24,7 @@ from broker.clock import Clock
 from broker.errors import AuthenticationError, ConfigError
 from broker.identity.config import IssuerConfig
 from broker.identity.jwks import JwksCache
+from broker.identity.lows import high_s
 from broker.policy.types import Principal
 
 log = logging.getLogger(__name__)
@@ -170,6 +171,11 @@ class TokenVerifier:
         alg = header["alg"]
         if alg not in config.algorithms:
             raise AuthenticationError(f"algorithm {alg} not allowed")
+
+        # ECDSA malleability (SEC 1 v2.0 §4.1.4 accepts (r, s) and (r, n - s) alike): an issuer that signs low S
+        # only (BIP 146 LOW_S) has its high-S spellings refused; see broker/identity/lows.py for the others.
+        if config.require_low_s and high_s(alg, token):
+            raise AuthenticationError("signature invalid: not canonical (ECDSA S above n/2)")
 
         # RFC 7515 §4.1.4: "kid" ... "a hint indicating which key was used to secure the JWS". Keys come only
         # from the issuer's configured JWKS; "jku", "jwk", "x5u" and "x5c" in the header are never used.

@@ -64,9 +64,11 @@ class StreamSettings(Section):
         12.0, gt=0, description="Cap on a segment token's life (also <= 2 target durations)"
     )
     playback_token_max_seconds: float = Field(
-        900.0, gt=0, le=86400,
+        900.0,
+        gt=0,
+        le=86400,
         description="Cap on a recorded-footage segment token's life (also <= the footage listed + 60 s)",
-    )  # fmt: skip
+    )
     cache_bytes: int = Field(256 << 20, ge=1 << 20, description="Shared upstream segment cache size")
     segment_ttl_seconds: float = Field(30.0, gt=0, description="How long a fetched segment is reused for other viewers")
     playlist_ttl_seconds: float = Field(0.5, ge=0, description="How long a live playlist is reused for other viewers")
@@ -141,6 +143,20 @@ class CheckpointSettings(Section):
         return value
 
 
+# --- Audit scoping (issue 13 item 13): who reads every agency's records --------------------------------------
+class OversightAuditor(Section):
+    """Auditors who read every record: an agency's (``roles`` unset: every role of ``audit.roles``), or only
+    some of their roles (e.g. a state oversight office's ``oversight`` role)."""
+
+    agency: str = Field(min_length=1, description="The agency whose auditors oversee every agency")
+    roles: list[str] | None = Field(
+        None, min_length=1, description="Only these roles of audit.roles (None: every role of audit.roles)"
+    )
+
+
+# --- end of audit scoping ---------------------------------------------------------------------------------------
+
+
 class AuditSettings(Section):
     group_commit: GroupCommitSettings = Field(
         default_factory=GroupCommitSettings, description="How concurrent appends share transactions"
@@ -191,6 +207,26 @@ class AuditSettings(Section):
             raise ValueError("must be at least 365 days (CJIS Security Policy 5.4.7 keeps audit records a year)")
         return value
 
+    # --- audit scoping (issue 13 item 13) ---------------------------------------------------------------------
+    oversight: list[OversightAuditor] = Field(
+        default_factory=list,
+        description="Auditors who read every agency's records (README 'Who reads which audit records'). Every "
+        "other auditor reads the records about their own agency: its people, its cameras, and the records without a "
+        "camera (emergencies, notices) under the MOUs it is a party to",
+    )
+
+    @model_validator(mode="after")
+    def _oversight_roles_are_audit_roles(self) -> AuditSettings:
+        for i, entry in enumerate(self.oversight):
+            stray = sorted(set(entry.roles or ()) - set(self.roles))
+            if stray:  # a role outside audit.roles reads nothing at all: a configuration mistake, said now
+                raise ValueError(f"oversight[{i}].roles {stray} are not among audit.roles {self.roles}")
+            if self.agencies is not None and entry.agency not in self.agencies:
+                raise ValueError(f"oversight[{i}].agency {entry.agency!r} is not among audit.agencies")
+        return self
+
+    # --- end of audit scoping ---------------------------------------------------------------------------------
+
 
 class AdminSettings(Section):
     operator_roles: list[str] = Field(
@@ -203,9 +239,10 @@ class InventorySyncSettings(Section):
     """The broker's periodic inventory sync (``camgate inventory sync --apply`` then a reload, README)."""
 
     enabled: bool = Field(
-        False, description="Sync periodically: new cameras are added unclassified and vanished ones flagged, in the "
+        False,
+        description="Sync periodically: new cameras are added unclassified and vanished ones flagged, in the "
         "inventory file itself (the broker must be able to write it), then the documents are reloaded",
-    )  # fmt: skip
+    )
     interval_seconds: float = Field(300, ge=1, le=7 * 86400, description="Time between two periodic syncs")
     timeout_seconds: float = Field(30, gt=0, le=600, description="How long one system may take to list its cameras")
 
@@ -300,10 +337,13 @@ class Settings(BaseSettings):
 
     @classmethod
     def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:  # fmt: skip
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         config_file = os.environ.get("CAMGATE_CONFIG")
         if config_file:

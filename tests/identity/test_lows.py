@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from broker.identity import IssuerConfig, TokenVerifier
 from broker.identity.config import DevIssuerConfig
 from broker.identity.devissuer import DevIssuer
 from broker.identity.lows import CURVES, canonical, high_s, low_s_token
+from broker.identity.oidc import SignIn
 from broker.policy.types import Principal
 
 ISSUER = "https://idp.example"
@@ -55,9 +57,10 @@ def ec_keys() -> dict[str, ECKey]:
     return {alg: ECKey.generate_key(crv, parameters={"kid": alg}, private=True) for alg, crv in CURVE_OF.items()}
 
 
-def issuer(key: ECKey, alg: str, require_low_s: bool) -> IssuerConfig:
+def issuer(key: ECKey, alg: str, require_low_s: bool, **more: Any) -> IssuerConfig:
     public = dict(key.as_dict(private=False, kid=key.kid))
     return IssuerConfig(
+        **more,
         issuer=ISSUER,
         audience="camgate",
         jwks={"keys": [public]},
@@ -116,3 +119,35 @@ def test_the_dev_issuer_signs_low_s_and_requires_it(tmp_path: Any, clock: Any) -
 )
 def test_low_s_token_refuses_what_is_not_a_compact_jws(token: object, low: bool) -> None:
     assert low_s_token(token) is low
+
+
+class _Provider:
+    """authlib's client at the callback, standing in for a provider whose ID token verified (authlib did that)."""
+
+    def __init__(self, id_token: str, claims: dict[str, Any]) -> None:
+        self.answer = {"id_token": id_token, "userinfo": claims}
+
+    async def authorize_access_token(self, request: Any) -> dict[str, Any]:
+        return self.answer
+
+
+@pytest.mark.parametrize("require_low_s", [True, False])
+def test_a_high_s_id_token_is_refused_at_sign_in_from_an_issuer_that_signs_low_s(
+    require_low_s: bool, ec_keys: dict[str, ECKey], claims: Callable[..., dict[str, Any]]
+) -> None:
+    config = issuer(ec_keys["ES256"], "ES256", require_low_s, signin={"client_id": "c"})
+    body = claims(ISSUER, agency="ncpd")
+    low, high = both_spellings("ES256", ec_keys["ES256"], body)
+    signin = SignIn([config], cache=None)  # type: ignore[arg-type]  # the cache is authlib's; not reached here
+
+    def callback(id_token: str) -> Any:
+        signin._oauth.create_client = lambda name: _Provider(id_token, body)  # type: ignore[method-assign]
+        return asyncio.run(signin.callback(SimpleNamespace(session={"issuer": ISSUER})))  # type: ignore[arg-type]
+
+    assert callback(low)[1].sub == "officer-17"
+    if require_low_s:
+        with pytest.raises(AuthenticationError, match="not canonical") as info:
+            callback(high)
+        assert info.value.details["reason"] == "id_token"
+    else:
+        assert callback(high)[1] == callback(low)[1]

@@ -172,11 +172,6 @@ class TokenVerifier:
         if alg not in config.algorithms:
             raise AuthenticationError(f"algorithm {alg} not allowed")
 
-        # ECDSA malleability (SEC 1 v2.0 §4.1.4 accepts (r, s) and (r, n - s) alike): an issuer that signs low S
-        # only (BIP 146 LOW_S) has its high-S spellings refused; see broker/identity/lows.py for the others.
-        if config.require_low_s and high_s(alg, token):
-            raise AuthenticationError("signature invalid: not canonical (ECDSA S above n/2)")
-
         # RFC 7515 §4.1.4: "kid" ... "a hint indicating which key was used to secure the JWS". Keys come only
         # from the issuer's configured JWKS; "jku", "jwk", "x5u" and "x5c" in the header are never used.
         key = await issuer.jwks.key_for(header.get("kid"), alg)
@@ -188,6 +183,11 @@ class TokenVerifier:
             raise AuthenticationError("signature invalid") from exc
         except JoseError as exc:
             raise AuthenticationError(f"malformed token: {exc.error}") from exc
+        # ECDSA malleability (SEC 1 v2.0 §4.1.4 accepts (r, s) and (r, n - s) alike): an issuer that signs low S
+        # only (BIP 146 LOW_S) has its high-S spellings refused; see broker/identity/lows.py for the others.
+        # After the signature check, so a forgery is still told apart as one.
+        if config.require_low_s and high_s(alg, token):
+            raise AuthenticationError("signature invalid: not canonical (ECDSA S above n/2)")
         claims = verified.claims
         self._check_claims(claims, config)
         return principal_from_claims(claims, config)

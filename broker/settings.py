@@ -144,6 +144,20 @@ class CheckpointSettings(Section):
         return value
 
 
+# --- Audit scoping (issue 13 item 13): who reads every agency's records --------------------------------------
+class OversightAuditor(Section):
+    """Auditors who read every record: an agency's (``roles`` unset: every role of ``audit.roles``), or only
+    some of their roles (e.g. a state oversight office's ``oversight`` role)."""
+
+    agency: str = Field(min_length=1, description="The agency whose auditors oversee every agency")
+    roles: list[str] | None = Field(
+        None, min_length=1, description="Only these roles of audit.roles (None: every role of audit.roles)"
+    )
+
+
+# --- end of audit scoping ---------------------------------------------------------------------------------------
+
+
 class AuditSettings(Section):
     group_commit: GroupCommitSettings = Field(
         default_factory=GroupCommitSettings, description="How concurrent appends share transactions"
@@ -193,6 +207,26 @@ class AuditSettings(Section):
         if value is not None and value < 365:
             raise ValueError("must be at least 365 days (CJIS Security Policy 5.4.7 keeps audit records a year)")
         return value
+
+    # --- audit scoping (issue 13 item 13) ---------------------------------------------------------------------
+    oversight: list[OversightAuditor] = Field(
+        default_factory=list,
+        description="Auditors who read every agency's records (README 'Who reads which audit records'). Every "
+        "other auditor reads the records about their own agency: its people, its cameras, and the records without a "
+        "camera (emergencies, notices) under the MOUs it is a party to",
+    )
+
+    @model_validator(mode="after")
+    def _oversight_roles_are_audit_roles(self) -> AuditSettings:
+        for i, entry in enumerate(self.oversight):
+            stray = sorted(set(entry.roles or ()) - set(self.roles))
+            if stray:  # a role outside audit.roles reads nothing at all: a configuration mistake, said now
+                raise ValueError(f"oversight[{i}].roles {stray} are not among audit.roles {self.roles}")
+            if self.agencies is not None and entry.agency not in self.agencies:
+                raise ValueError(f"oversight[{i}].agency {entry.agency!r} is not among audit.agencies")
+        return self
+
+    # --- end of audit scoping ---------------------------------------------------------------------------------
 
 
 class AdminSettings(Section):

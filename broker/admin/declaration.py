@@ -50,6 +50,17 @@ def may_declare(mou: Mou, principal: Principal) -> bool:
     )
 
 
+def not_authorized_to_declare() -> PermissionDenied:
+    """The one refusal for an MOU the caller may not declare under, whether it exists or not, names them or not.
+
+    It names neither who may declare (MOU emergency.declare is the parties' business) nor whether the MOU exists
+    (an unknown id answers exactly like an existing one): CWE-209 (an error message holding what the caller may not
+    know) and CWE-204 (an observable response discrepancy that enumerates ids). Nor does it echo the id: the body
+    is the same byte for byte whatever was asked for.
+    """
+    return PermissionDenied("your role may not declare under this MOU", field="mou", reason="not_authorized_to_declare")
+
+
 def may_end(mou: Mou, principal: Principal, declared_by: tuple[str, str]) -> bool:
     # MOU emergency.end lists who may end; "the declarer may always end" (contract section 2).
     if (principal.sub, principal.agency) == declared_by:
@@ -61,20 +72,18 @@ def may_end(mou: Mou, principal: Principal, declared_by: tuple[str, str]) -> boo
 
 
 def check_declaration(
-    body: Declaration, mou: Mou, principal: Principal, *, sites: list[str], buildings: frozenset[str],
+    body: Declaration,
+    mou: Mou,
+    principal: Principal,
+    *,
+    sites: list[str],
+    buildings: frozenset[str],
     cfg: EmergencySettings,
-) -> timedelta:  # fmt: skip
+) -> timedelta:
     """Every rule a declaration must meet; returns its duration. Raises 403 / 422 with the field."""
     em = mou.emergency
-    if em is None:
-        raise InvalidRequest(f"MOU {mou.mou!r} has no emergency section", field="mou")
-    if not may_declare(mou, principal):
-        allowed = "; ".join(f"{p.agency}: {', '.join(p.roles)}" for p in em.declare)
-        raise PermissionDenied(
-            f"MOU {mou.mou} emergency.declare does not name agency {principal.agency!r} with any of your roles "
-            f"(allowed: {allowed})",
-            reason="not_authorized_to_declare",
-        )
+    if em is None or not may_declare(mou, principal):
+        raise not_authorized_to_declare()
     if body.site not in sites:
         raise InvalidRequest(f"site {body.site!r} is not covered by MOU {mou.mou}", field="site")
     for i, b in enumerate(body.buildings):

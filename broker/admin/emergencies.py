@@ -31,7 +31,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from broker.admin.declaration import Declaration, check_declaration, may_end
+from broker.admin.declaration import Declaration, check_declaration, may_end, not_authorized_to_declare
 from broker.admin.views import may, new_id, to_json, view
 from broker.audit import AuditLog, AuditRecord, principal_fields
 from broker.clock import Clock
@@ -65,9 +65,14 @@ Write = Callable[[Connection, EmergencyRecord, Binding], EmergencyRecord]
 
 class EmergencyService:
     def __init__(
-        self, repo: EmergencyRepository, audit: AuditLog, catalog: Callable[[], Catalog], clock: Clock,
-        cfg: EmergencySettings, triggers: TriggerRepository | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        repo: EmergencyRepository,
+        audit: AuditLog,
+        catalog: Callable[[], Catalog],
+        clock: Clock,
+        cfg: EmergencySettings,
+        triggers: TriggerRepository | None = None,
+    ) -> None:
         self.repo, self.audit, self.catalog, self.clock, self.cfg = repo, audit, catalog, clock, cfg
         self.triggers = triggers
         self.listeners: list[Callable[[str, EmergencyRecord, dict[str, Any]], None]] = []
@@ -117,8 +122,8 @@ class EmergencyService:
     def declare(self, principal: Principal, body: Declaration, client: str | None) -> EmergencyRecord:
         catalog = self.catalog()
         mou = catalog.mous.get(body.mou)
-        if mou is None:
-            raise InvalidRequest(f"unknown MOU {body.mou!r}", field="mou")
+        if mou is None:  # answered as an existing MOU the caller may not declare under: no enumeration
+            raise not_authorized_to_declare()
         now = self.clock.now()
         duration = check_declaration(
             body, mou, principal, sites=catalog.sites_of(mou), buildings=catalog.buildings(body.site), cfg=self.cfg
@@ -126,13 +131,24 @@ class EmergencyService:
         if not catalog.pdp.policy.mous[mou.mou].in_effect(now):
             raise InvalidRequest(f"MOU {mou.mou} is not in effect", field="mou")
         rec = EmergencyRecord(
-            id=new_id(), mou=mou.mou, site=body.site, buildings=tuple(body.buildings),
-            zones=tuple(body.zones), center_lat=body.center.lat if body.center else None,
-            center_lon=body.center.lon if body.center else None, radius_m=body.radius_m, threat=body.threat,
-            incident=body.incident, declared_at=now, expires_at=now + duration, ended_at=None,
-            declared_by_sub=principal.sub, declared_by_agency=principal.agency, ended_by_sub=None,
+            id=new_id(),
+            mou=mou.mou,
+            site=body.site,
+            buildings=tuple(body.buildings),
+            zones=tuple(body.zones),
+            center_lat=body.center.lat if body.center else None,
+            center_lon=body.center.lon if body.center else None,
+            radius_m=body.radius_m,
+            threat=body.threat,
+            incident=body.incident,
+            declared_at=now,
+            expires_at=now + duration,
+            ended_at=None,
+            declared_by_sub=principal.sub,
+            declared_by_agency=principal.agency,
+            ended_by_sub=None,
             ended_by_agency=None,
-        )  # fmt: skip
+        )
         return self.open(rec, principal, client)
 
     def open(

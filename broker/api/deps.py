@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from broker.api.client import client_address
 from broker.api.refusals import refused
 from broker.api.services import Services
+from broker.audit.scope import AuditScope
 from broker.errors import AuthenticationError, PermissionDenied
 from broker.policy import Principal
 from broker.store import Store
@@ -42,6 +43,31 @@ def is_auditor(principal: Principal, services: Services) -> bool:
     """An auditor role, from an agency whose auditors count (settings ``audit.roles`` / ``audit.agencies``)."""
     cfg = services.settings.audit
     return not principal.roles.isdisjoint(cfg.roles) and (cfg.agencies is None or principal.agency in cfg.agencies)
+
+
+def is_oversight_auditor(principal: Principal, services: Services) -> bool:
+    """An auditor whom settings ``audit.oversight`` name (by agency, and role if given): reads every record."""
+    cfg = services.settings.audit
+    if not is_auditor(principal, services):
+        return False
+    return any(
+        entry.agency == principal.agency and not principal.roles.isdisjoint(entry.roles or cfg.roles)
+        for entry in cfg.oversight
+    )
+
+
+def audit_scope(principal: Principal, services: Services) -> AuditScope | None:
+    """The audit records ``principal`` (an auditor) reads: their agency's (:mod:`broker.audit.scope`), or every
+    record (None) for an oversight auditor. Secure by default: no ``audit.oversight``, no one reads them all."""
+    if is_oversight_auditor(principal, services):
+        return None
+    catalog = services.catalog
+    sites = frozenset(catalog.index.sites_by_owner.get(principal.agency, ()))
+    return AuditScope.of(
+        principal.agency,
+        (c.id for c in catalog.inventory.cameras if c.site in sites),
+        (m.mou for m in catalog.visible_mous(principal.agency)),
+    )
 
 
 def is_operator(principal: Principal, services: Services) -> bool:

@@ -26,6 +26,7 @@ from broker.audit.groupcommit import CommitFailed, GroupCommit
 from broker.audit.health import AuditHealth, reserve_problem
 from broker.audit.reader import verify_chain
 from broker.audit.records import AuditRecord
+from broker.audit.scope import AuditScope
 from broker.audit.writer import HEAD, BatchWriter, Bind, Hook, Plan, prepare
 from broker.clock import Clock
 from broker.errors import AuditUnavailable, CamgateError, InvalidRequest
@@ -270,9 +271,11 @@ class AuditLog:
         kind: str | None = None,
         after_seq: int | None = None,
         limit: int = 100,
+        scope: AuditScope | None = None,
     ) -> tuple[list[AuditRecord], list[rows.MalformedRecord], int | None]:
         """Records in seq order, the rows in the page that are not records (each naming its seq and bad field),
-        and the cursor for the next page (pass it as ``after_seq``), or None."""
+        and the cursor for the next page (pass it as ``after_seq``), or None. ``scope``: only the records one
+        agency's auditors read (:mod:`broker.audit.scope`); None: every record."""
         if decision not in (None, "allow", "deny"):
             raise InvalidRequest("decision must be 'allow' or 'deny'", field="decision")
         if limit < 1:
@@ -293,6 +296,8 @@ class AuditLog:
             query = query.where(t.allowed.is_(decision == "allow"))
         if after_seq is not None:
             query = query.where(t.seq > after_seq)
+        if scope is not None:
+            query = query.where(scope.where())
         query = query.order_by(t.seq).limit(limit + 1)
         try:
             with self._store.engine.connect() as conn:
@@ -341,12 +346,19 @@ class AuditLog:
         return found[0] if found else None
 
     def emergency_records(
-        self, emergency: str, kinds: Collection[str], limit: int = MAX_EMERGENCY_RECORDS
+        self,
+        emergency: str,
+        kinds: Collection[str],
+        limit: int = MAX_EMERGENCY_RECORDS,
+        scope: AuditScope | None = None,
     ) -> tuple[list[AuditRecord], bool]:
         """The records of ``kinds`` carrying ``emergency``, in seq order, in one read (the (emergency, seq)
-        index), at most ``limit``; and whether that is all of them."""
+        index), at most ``limit``; and whether that is all of them. ``scope`` as for :meth:`query_page`."""
         t = audit_records.c
-        query = rows.RAW.where(t.emergency == emergency, t.kind.in_(list(kinds))).order_by(t.seq).limit(limit + 1)
+        query = rows.RAW.where(t.emergency == emergency, t.kind.in_(list(kinds)))
+        if scope is not None:
+            query = query.where(scope.where())
+        query = query.order_by(t.seq).limit(limit + 1)
         try:
             with self._store.engine.connect() as conn:
                 records = _records(conn.execute(query))

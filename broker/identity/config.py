@@ -16,8 +16,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 #: What an issuer may use unless configured otherwise (RFC 7518 §3, RFC 8037).
 DEFAULT_ALGORITHMS: tuple[str, ...] = (
-    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
-)  # fmt: skip
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
+)
 
 #: Asymmetric JWS algorithms (RFC 7518 §3, RFC 8037, RFC 8812, RFC 9864) that an issuer may be allowed to use.
 ASYMMETRIC_ALGORITHMS: frozenset[str] = frozenset({*DEFAULT_ALGORITHMS, "ES256K", "Ed25519", "Ed448"})
@@ -140,6 +149,12 @@ class IssuerConfig(BaseModel):
     )
     jwks_cache_seconds: float = Field(
         default=3600, gt=0, description="How long a fetched JWKS is used before it is fetched again."
+    )
+    require_low_s: bool = Field(
+        default=False,
+        description="Refuse ES256/ES384/ES512/ES256K tokens whose signature has S above n/2 (the second, "
+        "malleable spelling of an ECDSA signature; broker/identity/lows.py). Only for an issuer that signs low S: "
+        "most ECDSA libraries do not, so about half of their tokens would be refused. On for the dev issuer.",
     )
 
     @field_validator("audience")

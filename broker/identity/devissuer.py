@@ -27,6 +27,7 @@ from joserfc.jwk import ECKey
 
 from broker.errors import ConfigError
 from broker.identity.config import DevIssuerConfig, IssuerConfig
+from broker.identity.lows import canonical
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,8 @@ class DevIssuer:
             "jti": secrets.token_urlsafe(16),
         }
         header = {"alg": ALG, "kid": self.kid, "typ": "JWT"}
-        return jwt.encode(header, claims, self._key, algorithms=[ALG])
+        # Low S always (broker/identity/lows.py): its own tokens then pass require_low_s, and a malleated copy fails.
+        return canonical(ALG, jwt.encode(header, claims, self._key, algorithms=[ALG]))
 
     def public_jwks(self) -> dict[str, Any]:
         """The public key as a JWK Set."""
@@ -143,4 +145,5 @@ class DevIssuer:
             audience=self._config.audience,
             jwks=self.public_jwks(),
             algorithms=[ALG],
+            require_low_s=True,
         )

@@ -29,6 +29,7 @@ from starlette.responses import RedirectResponse
 from broker.clock import Clock
 from broker.errors import AuthenticationError, ConfigError
 from broker.identity.config import IssuerConfig
+from broker.identity.lows import low_s_token
 from broker.identity.verifier import principal_from_claims
 from broker.policy import Principal
 from broker.store.console import ConsoleRepository
@@ -69,9 +70,12 @@ class SignIn:
                 self.add(config)
 
     def add(
-        self, config: IssuerConfig, *, transport: httpx.AsyncBaseTransport | None = None,
+        self,
+        config: IssuerConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
         authorize_url: str | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Sign-in at ``config``'s issuer. ``transport`` and ``authorize_url`` exist for the dev issuer only,
         which lives in this very app: its discovery, token and JWKS requests go to the app in-process, and the
         browser is sent to its authorization endpoint on whatever origin it reached the broker at."""
@@ -86,8 +90,11 @@ class SignIn:
         name = f"issuer{len(self._names)}"
         extra: dict[str, Any] = {} if transport is None else {"transport": transport}
         self._oauth.register(
-            name, client_id=config.signin.client_id, client_secret=secret,
-            server_metadata_url=config.discovery_url(), authorize_url=authorize_url,
+            name,
+            client_id=config.signin.client_id,
+            client_secret=secret,
+            server_metadata_url=config.discovery_url(),
+            authorize_url=authorize_url,
             client_kwargs={
                 "scope": config.signin.scope,
                 "code_challenge_method": "S256",  # RFC 7636 §4.2: S256, never plain
@@ -95,7 +102,7 @@ class SignIn:
                 "timeout": 10.0,
                 **extra,
             },
-        )  # fmt: skip
+        )
         self._issuers[config.issuer] = config
         self._names[config.issuer] = name
 
@@ -141,6 +148,12 @@ class SignIn:
         claims = token.get("userinfo")
         if not isinstance(claims, dict):
             raise AuthenticationError("the provider sent no ID token", reason="id_token")
+        if config.require_low_s and not low_s_token(
+            token.get("id_token")
+        ):  # ECDSA malleability: broker/identity/lows.py
+            raise AuthenticationError(
+                "the ID token's signature is not canonical (ECDSA S above n/2)", reason="id_token"
+            )
         if claims.get("iss") != config.issuer:  # OIDC Core §3.1.3.7 step 2: iss MUST exactly match
             raise AuthenticationError("ID token issuer mismatch", reason="id_token")
         return issuer, principal_from_claims(dict(claims), config)

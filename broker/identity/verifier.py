@@ -24,6 +24,7 @@ from broker.clock import Clock
 from broker.errors import AuthenticationError, ConfigError
 from broker.identity.config import IssuerConfig
 from broker.identity.jwks import JwksCache
+from broker.identity.lows import high_s
 from broker.policy.types import Principal
 
 log = logging.getLogger(__name__)
@@ -182,6 +183,11 @@ class TokenVerifier:
             raise AuthenticationError("signature invalid") from exc
         except JoseError as exc:
             raise AuthenticationError(f"malformed token: {exc.error}") from exc
+        # ECDSA malleability (SEC 1 v2.0 §4.1.4 accepts (r, s) and (r, n - s) alike): an issuer that signs low S
+        # only (BIP 146 LOW_S) has its high-S spellings refused; see broker/identity/lows.py for the others.
+        # After the signature check, so a forgery is still told apart as one.
+        if config.require_low_s and high_s(alg, token):
+            raise AuthenticationError("signature invalid: not canonical (ECDSA S above n/2)")
         claims = verified.claims
         self._check_claims(claims, config)
         return principal_from_claims(claims, config)

@@ -61,13 +61,27 @@ def test_refusals_name_the_field(body, field):
     assert exc.value.field == field and exc.value.status == 422
 
 
-def test_a_principal_not_named_in_emergency_declare_is_forbidden():
-    with pytest.raises(PermissionDenied) as exc:
-        check({}, Principal.of("k", "ncpd", ["officer"]))
+def test_a_principal_not_named_in_emergency_declare_is_forbidden_without_being_told_who_is():
+    refusals = []
+    for who in (Principal.of("k", "ncpd", ["officer"]), Principal.of("x", "ncpb", ["dispatcher"])):
+        with pytest.raises(PermissionDenied) as exc:
+            check({}, who)
+        refusals.append(exc.value.to_dict())
+    # Issue 13 item 11: the refusal named every agency and role that may declare; it says no more than "no" now.
     assert (
-        exc.value.details["reason"] == "not_authorized_to_declare"
-        and "ncpd: dispatcher, supervisor" in exc.value.message
+        refusals
+        == [
+            {
+                "error": "forbidden",
+                "message": "your role may not declare under this MOU",
+                "field": "mou",
+                "reason": "not_authorized_to_declare",
+            }
+        ]
+        * 2
     )
+    for word in ("dispatcher", "supervisor", "principal", "superintendent", "ncpd", "ncps", "allowed"):
+        assert word not in refusals[0]["message"]
 
 
 def test_incident_required_by_the_parking_mou():

@@ -51,6 +51,10 @@ def clock() -> FakeClock:
     return FakeClock(START)
 
 
+#: settings ``audit.oversight`` of the tests' apps: the ncps auditor (ACTORS["auditor"]) reads every record.
+OVERSIGHT: list[dict[str, Any]] = [{"agency": "ncps", "roles": ["auditor"]}]
+
+
 @pytest.fixture
 def make_api(
     tmp_path: Path, store_url: str, clock: FakeClock, origin: FakeHlsOrigin, origin_content: OriginContent
@@ -67,6 +71,12 @@ def make_api(
             "policy": {"inventory": inventory, "mous": [MOUS], "model": MODEL},
             "store": {"url": store_url},
         } | settings
+        # The tests' "auditor" (ncps) oversees every agency: most tests read records of every kind through it.
+        # Scoped auditors (the default for every agency) are tested in test_audit_scope.py.
+        audit = settings.get("audit", {})
+        agencies = audit.get("agencies")
+        oversight = OVERSIGHT if agencies is None or OVERSIGHT[0]["agency"] in agencies else []
+        settings["audit"] = {"oversight": oversight} | audit
         app = create_app(load_settings(**settings), clock=clock, housekeeping=False)
         with TestClient(app) as client:
             client.event_hooks["response"].append(no_500)

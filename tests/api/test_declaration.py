@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +24,30 @@ def test_declaring_is_forbidden_to_those_not_named(api: Api, subtests: pytest.Su
             assert r.json()["reason"] == "not_authorized_to_declare"
     assert stored_emergencies(api) == 0
     assert api.audit(kind="emergency.declare") == []
+
+
+def test_an_unknown_mou_is_answered_as_one_the_caller_may_not_declare_under(api: Api) -> None:
+    # Issue 13 item 12: 422 "unknown MOU" against 403 for an existing MOU told a stranger which ids exist.
+    # Unknown ids, MOUs the caller's agency is no party to, and MOUs whose emergency.declare names not their role.
+    asked = [(who, "nope-mou") for who in ("parking", "fire", "officer", "dispatcher", "principal")] + [
+        ("parking", "ncps-ncpd-video"),
+        ("fire", "ncps-ncpd-video"),
+        ("fire", "ncpb-ncpd-video"),
+        ("officer", "ncps-ncpd-video"),
+        ("officer", "ncpb-ncpd-video"),
+        ("principal", "ncpb-ncpd-video"),
+    ]
+    answers = {(who, mou): api.declare(as_=who, mou=mou) for who, mou in asked}
+    refused = {key: (r.status_code, r.content, r.headers["content-type"]) for key, r in answers.items()}
+    expected = (403, refused["fire", "nope-mou"][1], "application/json")
+    assert {k: v for k, v in refused.items() if v != expected} == {}
+    assert json.loads(expected[1]) == {
+        "error": "forbidden",
+        "message": "your role may not declare under this MOU",
+        "field": "mou",
+        "reason": "not_authorized_to_declare",
+    }
+    assert stored_emergencies(api) == 0
 
 
 SHORT_THREATS = {
@@ -63,7 +88,6 @@ INVALID: list[tuple[dict[str, Any], str, str | None]] = [  # (body changes, fiel
     ({"duration_minutes": 10 * 24 * 60}, "duration_minutes", None),
     ({"duration_minutes": 1.5}, "duration_minutes", None),
     ({"duration_minutes": "60"}, "duration_minutes", None),
-    ({"mou": "no-such-mou"}, "mou", "unknown MOU"),
     ({"site": "no-such-site"}, "site", None),
     ({"site": "ncpb-lots"}, "site", "not covered"),
     ({"buildings": ["main", "annex"]}, "buildings.1", "unknown building"),

@@ -44,8 +44,13 @@ def test_a_dispatcher_declares_in_one_action(api: Api) -> None:
 
 
 def test_scope_and_duration_are_recorded(api: Api) -> None:
-    em = api.declared(buildings=["main"], zones=["interior"], center={"lat": 41.14882, "lon": -73.49565},
-                      radius_m=25, duration_minutes=240)  # fmt: skip
+    em = api.declared(
+        buildings=["main"],
+        zones=["interior"],
+        center={"lat": 41.14882, "lon": -73.49565},
+        radius_m=25,
+        duration_minutes=240,
+    )
     assert em["buildings"] == ["main"] and em["zones"] == ["interior"]
     assert em["center"] == {"lat": 41.14882, "lon": -73.49565} and em["radius_m"] == 25
     assert em["expires_at"] == "2026-09-14T17:00:00Z"  # max_duration 4h is allowed
@@ -62,8 +67,14 @@ def test_a_declaration_takes_effect_for_the_very_next_request(api: Api) -> None:
     assert live_decision(api, "saxe-int-01")["reason"] == "no_emergency"
     assert api.live("saxe-int-01").status_code == 403
     em = api.declared()
-    assert live_decision(api, "saxe-int-01") == {"allowed": True, "reason": "allowed", "mou": NCPS, "grant": "G2",
-                                                  "clause": "4.2", "emergency": em["id"]}  # fmt: skip
+    assert live_decision(api, "saxe-int-01") == {
+        "allowed": True,
+        "reason": "allowed",
+        "mou": NCPS,
+        "grant": "G2",
+        "clause": "4.2",
+        "emergency": em["id"],
+    }
     r = api.live("saxe-int-01")
     assert r.status_code == 200 and r.headers["content-type"] == "application/vnd.apple.mpegurl"
     # Another site, a never zone and an unclassified camera are not affected.
@@ -121,9 +132,15 @@ def test_an_auditor_outside_the_audit_agencies_is_not_an_auditor_for_emergencies
         assert api.get("/api/v1/audit", as_=None, headers=fire_auditor).status_code == 403
         assert api.get("/api/v1/emergencies", as_=None, headers=fire_auditor).json() == {"emergencies": []}
         assert api.get(f"/api/v1/emergencies/{em['id']}", as_=None, headers=fire_auditor).status_code == 404
-        # An auditor of a listed agency sees every MOU's emergencies, as with the default (any agency).
+        # An auditor of a listed agency sees the emergencies of its agency's MOUs (the tests' ncps auditor oversees).
         assert [e["id"] for e in api.get("/api/v1/emergencies", as_="auditor").json()["emergencies"]] == [em["id"]]
     with make_api() as api:
+        # Any agency's auditors count by default, but only an oversight auditor (audit.oversight) reads the
+        # emergencies of MOUs their agency is no party to (issue 13 item 13: they read every one before).
+        fire_auditor = {"Authorization": f"Bearer {api.mint('fd-audit', 'ncfd', ['auditor'])}"}
+        assert api.get("/api/v1/emergencies", as_=None, headers=fire_auditor).json() == {"emergencies": []}
+        assert api.get(f"/api/v1/emergencies/{em['id']}", as_=None, headers=fire_auditor).status_code == 404
+    with make_api(audit={"oversight": [{"agency": "ncfd"}]}) as api:
         fire_auditor = {"Authorization": f"Bearer {api.mint('fd-audit', 'ncfd', ['auditor'])}"}
         assert [
             e["id"] for e in api.get("/api/v1/emergencies", as_=None, headers=fire_auditor).json()["emergencies"]

@@ -74,8 +74,14 @@ def make_broker(tmp_path: Path) -> Iterator[Callable[..., contextlib.AbstractCon
     def make(rig: DiscoveryRig, **system: object) -> Iterator[Broker]:
         inventory = write_sync_inventory(tmp_path, rig, free_port_url(), **system)
         clock = FakeClock(START)
-        settings = load_settings(mode="dev", data_dir=tmp_path / "data", store={"url": f"sqlite:///{tmp_path / 'db'}"},
-                                 policy={"inventory": inventory, "mous": [MOUS], "model": MODEL})  # fmt: skip
+        settings = load_settings(
+            mode="dev",
+            data_dir=tmp_path / "data",
+            store={"url": f"sqlite:///{tmp_path / 'db'}"},
+            policy={"inventory": inventory, "mous": [MOUS], "model": MODEL},
+            # the periodic sync's records are nobody's: an oversight auditor reads them
+            audit={"oversight": [{"agency": "ncps"}]},
+        )
         with TestClient(create_app(settings, clock=clock, housekeeping=False)) as client:
             client.event_hooks["response"].append(no_500)
             yield Broker(client, rig, inventory, clock, [])
@@ -102,9 +108,11 @@ def test_a_camera_added_upstream_is_unclassified_after_one_sync_and_denied(broke
     new, name = rig.new_id("ch3"), rig.name("ch3", "Library")
     assert text.startswith("# New Canaan (sync tests). School IT: classify new cameras by giving them a zone.\n")
     assert f'system: ncps-nvr, ref: {rig.yaml_ref("ch2")}, missing_since: "{STAMP}"}}  # gym\n' in text  # its comment
-    assert text.endswith("  - {id: east-odd-01, name: Boiler room, site: ncps-east, zone: boiler, system: ncps-vms, "
-                         f"ref: cam2}}\n  - {{id: {new}, name: {name}, site: ncps-saxe, system: ncps-nvr, "
-                         f'ref: {rig.yaml_ref("ch3")}, discovered_at: "{STAMP}"}}\n# (end of cameras)\n')  # fmt: skip
+    assert text.endswith(
+        "  - {id: east-odd-01, name: Boiler room, site: ncps-east, zone: boiler, system: ncps-vms, "
+        f"ref: cam2}}\n  - {{id: {new}, name: {name}, site: ncps-saxe, system: ncps-nvr, "
+        f'ref: {rig.yaml_ref("ch3")}, discovered_at: "{STAMP}"}}\n# (end of cameras)\n'
+    )
 
     assert broker.services.live.generation == 1  # applied, then reloaded
     live = broker.get(f"/api/v1/cameras/{new}/live.m3u8", who=OFFICER)
@@ -114,9 +122,17 @@ def test_a_camera_added_upstream_is_unclassified_after_one_sync_and_denied(broke
 
     todo = broker.unclassified()
     assert todo[new] == {
-        "id": new, "name": name, "site": "ncps-saxe", "building": None, "zone": None,
-        "system": "ncps-nvr", "ref": rig.ref("ch3"), "reasons": ["no_zone"], "discovered_at": STAMP,
-        "missing_since": None}  # fmt: skip
+        "id": new,
+        "name": name,
+        "site": "ncps-saxe",
+        "building": None,
+        "zone": None,
+        "system": "ncps-nvr",
+        "ref": rig.ref("ch3"),
+        "reasons": ["no_zone"],
+        "discovered_at": STAMP,
+        "missing_since": None,
+    }
     assert todo["saxe-nvr-ch2"]["reasons"] == ["missing"] and todo["saxe-nvr-ch2"]["missing_since"] == STAMP
     assert todo["saxe-nvr-ch2"]["zone"] == "exterior"  # still classified: flagged, not dropped
     assert todo["east-odd-01"]["reasons"] == ["zone_not_in_mou"]
@@ -124,7 +140,9 @@ def test_a_camera_added_upstream_is_unclassified_after_one_sync_and_denied(broke
     east = broker.get("/api/v1/inventory/unclassified", site="ncps-east").json()["cameras"]
     assert [c["id"] for c in east] == ["east-odd-01"]
     assert [c["id"] for c in broker.get("/api/v1/inventory/unclassified", system="ncps-nvr").json()["cameras"]] == [
-        new, "saxe-nvr-ch2"]  # fmt: skip
+        new,
+        "saxe-nvr-ch2",
+    ]
 
     (record,) = broker.audit("inventory.sync")
     d = record["details"]
@@ -172,10 +190,18 @@ def test_systems_health(broker: Broker) -> None:
     nvr, vms = broker.systems()["ncps-nvr"], broker.systems()["ncps-vms"]
     gateway, problems = nvr.pop("gateway"), nvr.pop("problems")
     assert nvr == {
-        "id": "ncps-nvr", "owner": "ncps", "adapter": broker.rig.adapter, "discoverable": True, "reachable": True,
-        "authentication_ok": True, "last_sync": STAMP, "last_success": STAMP, "last_error": None,
-        "cameras": {"inventory": 2, "unclassified": 0, "missing": 0, "discovered": 2}, "viewers": 0,
-    }  # fmt: skip
+        "id": "ncps-nvr",
+        "owner": "ncps",
+        "adapter": broker.rig.adapter,
+        "discoverable": True,
+        "reachable": True,
+        "authentication_ok": True,
+        "last_sync": STAMP,
+        "last_success": STAMP,
+        "last_error": None,
+        "cameras": {"inventory": 2, "unclassified": 0, "missing": 0, "discovered": 2},
+        "viewers": 0,
+    }
     if broker.rig.rtsp:  # served through the broker's RTSP gateway, which runs nothing yet
         assert gateway == {"processes": 0, "viewers": 0, "restarts": 0, "last_error": None, "cameras": []}
     else:
@@ -218,9 +244,11 @@ def test_operators_only(broker: Broker) -> None:
 
 @rigs_that("credentials", "malformed")
 def test_upstream_credentials_are_in_no_answer_and_no_log(
-    make_broker: Callable[..., contextlib.AbstractContextManager[Broker]], discovery_rig: DiscoveryRig,
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+    make_broker: Callable[..., contextlib.AbstractContextManager[Broker]],
+    discovery_rig: DiscoveryRig,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
     secret = discovery_rig.password
     extra = {"leaky_errors": True} if discovery_rig.adapter == "fake-nvr" else {}  # a careless adapter, scrubbed

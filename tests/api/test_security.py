@@ -23,6 +23,7 @@ from broker.identity import DevIssuer
 from broker.identity.config import DevIssuerConfig
 from tests.api.support import PREFIX, Api
 from tests.fakes.jwks import JwksServer
+from tests.identity.test_lows import flipped
 
 HLS_ROUTE = f"{PREFIX}/{{camera_id}}/hls/{{name}}"
 OPENED = {
@@ -320,6 +321,11 @@ def no_sub(api: Api) -> str:
     return api.mint("", "ncpd", ["officer"])
 
 
+def high_s_copy(api: Api) -> str:
+    # Issue 13 item 14: a genuine token with its ECDSA S replaced by n - S (still a valid signature) got 200.
+    return flipped("ES256", api.mint("officer-17", "ncpd", ["officer"]))
+
+
 BAD_TOKENS: dict[str, tuple[Callable[[Api], str], str]] = {
     "forged_signature": (forged_signature, "signature invalid"),
     "tampered_payload": (tampered_payload, "signature invalid"),
@@ -330,6 +336,7 @@ BAD_TOKENS: dict[str, tuple[Callable[[Api], str], str]] = {
     "alg_none": (alg_none, "algorithm none not allowed"),
     "hs256": (hs256_with_the_public_key, "algorithm HS256 not allowed"),
     "no_sub": (no_sub, "missing sub claim"),
+    "high_s_copy": (high_s_copy, "not canonical"),
     "garbage": (lambda api: "garbage", "malformed token"),
     "three_garbage_parts": (lambda api: "a.b.c", "malformed token"),
     "jwe_shaped": (lambda api: "a.b.c.d.e", "encrypted tokens"),

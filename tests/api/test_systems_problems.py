@@ -21,7 +21,7 @@ from tests.fakes.evidence import EvidenceFolder, make_test_clip
 from tests.paths import EXAMPLE_INVENTORY, EXAMPLE_MOUS
 from tests.waiting import wait_for
 
-OPERATOR = ("it-admin-1", "ncps", ["operator"])
+OPERATOR = ("it-admin-1", "ncpb", ["operator"])  # the evidence folder's agency: its operators see its problems
 SECRET = "leaky-s3cret-value"
 START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 
@@ -77,14 +77,23 @@ def broker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Broker]:
     folder.path.mkdir()
     inv = yaml.safe_load(EXAMPLE_INVENTORY.read_text())
     inv["systems"] += [
-        {"id": "ncpb-evidence", "owner": "ncpb", "adapter": "evidence", "path": str(folder.path), "format": "generic",
-         "cache_dir": str(tmp_path / "cache")},
+        {
+            "id": "ncpb-evidence",
+            "owner": "ncpb",
+            "adapter": "evidence",
+            "path": str(folder.path),
+            "format": "generic",
+            "cache_dir": str(tmp_path / "cache"),
+        },
         {"id": "ncpb-lost", "owner": "ncpb", "adapter": "evidence", "path": str(tmp_path / "unmounted-share")},
-        {"id": "ncps-leaky", "owner": "ncps", "adapter": "leaky", "password_env": "CAMGATE_TEST_LEAKY_PASSWORD"},
-    ]  # fmt: skip
+        {"id": "ncpb-leaky", "owner": "ncpb", "adapter": "leaky", "password_env": "CAMGATE_TEST_LEAKY_PASSWORD"},
+    ]
     (tmp_path / "inventory.yaml").write_text(yaml.safe_dump(inv))
-    settings = load_settings(mode="dev", data_dir=tmp_path / "data",
-                             policy={"inventory": tmp_path / "inventory.yaml", "mous": [EXAMPLE_MOUS]})  # fmt: skip
+    settings = load_settings(
+        mode="dev",
+        data_dir=tmp_path / "data",
+        policy={"inventory": tmp_path / "inventory.yaml", "mous": [EXAMPLE_MOUS]},
+    )
     with TestClient(create_app(settings, housekeeping=False)) as client:
         yield Broker(client, folder)
 
@@ -103,7 +112,9 @@ def test_an_evidence_folders_bad_files_are_listed_each_with_its_reason(broker: B
     report = systems["ncpb-evidence"]["problems"]
     assert report["total"] == 24 and len(report["items"]) == 20
     assert report["items"][0] == {
-        "subject": "bad-00.mp4", "message": "metadata file 'bad-00.json': start is missing or not a date-time"}  # fmt: skip
+        "subject": "bad-00.mp4",
+        "message": "metadata file 'bad-00.json': start is missing or not a date-time",
+    }
     assert [i["subject"] for i in report["items"]] == [f"bad-{n:02}.mp4" for n in range(20)]  # by file, in order
     assert str(tmp_path) not in str(systems["ncpb-evidence"])  # no cache, no absolute path of the folder's files
     assert systems["ncpb-evidence"]["discoverable"] is True and systems["ncpb-evidence"]["gateway"] is None
@@ -116,10 +127,10 @@ def test_an_evidence_folders_bad_files_are_listed_each_with_its_reason(broker: B
         "(check the system's path, or the share it is on)"
     )  # the folder as configured: the one absolute path an operator needs to see
 
-    leaky = systems["ncps-leaky"]["problems"]
+    leaky = systems["ncpb-leaky"]["problems"]
     assert leaky["items"] == [{"subject": "door-1", "message": "login with *** refused"}]
     assert SECRET not in str(systems)
-    assert systems["ncps-vms"]["problems"] is None  # the HLS adapter keeps no such report
+    assert systems["ncpb-bodycams"]["problems"] is None  # the HLS adapter keeps no such report
 
 
 def test_a_fixed_file_leaves_the_report(broker: Broker) -> None:

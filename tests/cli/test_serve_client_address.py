@@ -25,7 +25,7 @@ def test_the_client_is_the_peer_unless_it_is_a_configured_proxy(tmp_path: Path, 
     try:
         broker = brokers.start(CAMGATE_SERVER__TRUSTED_PROXIES=proxies)
         officer = dev_token(tmp_path / "data", "officer-kim", "ncpd", ["officer"])
-        auditor = dev_token(tmp_path / "data", "auditor-ray", "ncps", ["auditor"])
+        auditor = dev_token(tmp_path / "data", "ia-ncpd", "ncpd", ["auditor"])  # reads its officers' records
         r = httpx.get(
             f"{broker.url}/api/v1/cameras",
             headers={"Authorization": f"Bearer {officer}", "X-Forwarded-For": "203.0.113.66"},

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from broker.api.deps import AuditorDep, ServicesDep
+from broker.api.deps import AuditorDep, ServicesDep, audit_scope
 from broker.api.errordoc import raises
 from broker.api.models import AuditPage, ChainCheck, Rfc3339
 from broker.audit.bindings import bindings_report, with_bindings
@@ -19,12 +19,20 @@ SEQ_MAX = 2**63 - 1  # a record's seq is a 64-bit SQL integer (SQLite, PostgreSQ
 
 @router.get("", response_model=AuditPage, responses=raises(PermissionDenied, InvalidRequest, AuditUnavailable))
 def list_records(
-    _: AuditorDep, services: ServicesDep,
-    since: Rfc3339 | None = None, until: Rfc3339 | None = None, principal: str | None = None,
-    camera: str | None = None, emergency: str | None = None, decision: Literal["allow", "deny"] | None = None,
-    kind: str | None = None, after: Annotated[int | None, Query(ge=0, le=SEQ_MAX)] = None,
+    auditor: AuditorDep,
+    services: ServicesDep,
+    since: Rfc3339 | None = None,
+    until: Rfc3339 | None = None,
+    principal: str | None = None,
+    camera: str | None = None,
+    emergency: str | None = None,
+    decision: Literal["allow", "deny"] | None = None,
+    kind: str | None = None,
+    after: Annotated[int | None, Query(ge=0, le=SEQ_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
+    """Records in seq order: an agency's auditor reads those about their agency (its people, its cameras, the
+    emergencies of its MOUs); an oversight auditor (settings ``audit.oversight``) reads every record."""
     records, malformed, cursor = services.audit.query_page(
         since=since,
         until=until,
@@ -35,6 +43,7 @@ def list_records(
         kind=kind,
         after_seq=after,
         limit=limit,
+        scope=audit_scope(auditor, services),
     )
     return {
         "records": [r.to_dict() for r in records],
@@ -45,9 +54,11 @@ def list_records(
 
 
 @router.get(
-    "/verify", response_model=ChainCheck, response_model_exclude_unset=True,
+    "/verify",
+    response_model=ChainCheck,
+    response_model_exclude_unset=True,
     responses=raises(PermissionDenied, AuditUnavailable),
-)  # fmt: skip
+)
 async def verify(_: AuditorDep, services: ServicesDep) -> dict[str, Any]:
     """The chain, its head, every signed checkpoint, the local witness file (as ``camgate audit verify``), and the
     rows bound to the chain (emergencies, document generation, notices)."""

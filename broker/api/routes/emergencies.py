@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from broker.admin.declaration import Declaration
 from broker.admin.emergencies import to_json
-from broker.api.deps import ClientDep, PrincipalDep, ServicesDep, is_auditor
+from broker.api.deps import ClientDep, PrincipalDep, ServicesDep, is_oversight_auditor
 from broker.api.errordoc import raises
 from broker.api.models import Emergency, EmergencyList, Ending, Extension, ViewerList
 from broker.api.refusals import refused
@@ -35,9 +35,11 @@ EmergencyId = Annotated[str, Path(min_length=1, examples=["em-0123456789ab"])]  
 
 
 @router.post(
-    "", status_code=201, response_model=Emergency,
+    "",
+    status_code=201,
+    response_model=Emergency,
     responses=raises(PermissionDenied, InvalidRequest, Conflict, AuditUnavailable, StoreUnavailable),
-)  # fmt: skip
+)
 async def declare(
     body: Declaration, principal: PrincipalDep, services: ServicesDep, client: ClientDep, request: Request
 ) -> dict[str, Any]:
@@ -60,7 +62,7 @@ async def _refusals_counted(
 
 @router.get("", response_model=EmergencyList, responses=raises(StoreUnavailable))
 def list_emergencies(principal: PrincipalDep, services: ServicesDep, active: bool = False) -> dict[str, Any]:
-    """Emergencies under the MOUs the caller's agency is a party to (auditors: every MOU)."""
+    """Emergencies under the MOUs the caller's agency is a party to (oversight auditors: every MOU)."""
     now = services.clock.now()
     visible = visible_mous(principal, services)
     records = services.emergencies.repo.list(active_at=now if active else None)
@@ -73,9 +75,10 @@ def get_emergency(emergency_id: EmergencyId, principal: PrincipalDep, services: 
 
 
 @router.post(
-    "/{emergency_id}/end", response_model=Emergency,
+    "/{emergency_id}/end",
+    response_model=Emergency,
     responses=raises(PermissionDenied, UnknownEmergency, Conflict, AuditUnavailable, StoreUnavailable),
-)  # fmt: skip
+)
 async def end(
     emergency_id: EmergencyId,
     principal: PrincipalDep,
@@ -94,9 +97,10 @@ async def end(
 
 
 @router.post(
-    "/{emergency_id}/extend", response_model=Emergency,
+    "/{emergency_id}/extend",
+    response_model=Emergency,
     responses=raises(PermissionDenied, UnknownEmergency, Conflict, InvalidRequest, AuditUnavailable, StoreUnavailable),
-)  # fmt: skip
+)
 async def extend(
     emergency_id: EmergencyId,
     body: Extension,
@@ -117,9 +121,10 @@ async def extend(
 
 
 @router.post(
-    "/{emergency_id}/confirm", response_model=Emergency,
+    "/{emergency_id}/confirm",
+    response_model=Emergency,
     responses=raises(PermissionDenied, UnknownEmergency, Conflict, AuditUnavailable, StoreUnavailable),
-)  # fmt: skip
+)
 async def confirm(
     emergency_id: EmergencyId, principal: PrincipalDep, services: ServicesDep, client: ClientDep, request: Request
 ) -> dict[str, Any]:
@@ -135,13 +140,27 @@ async def confirm(
 def viewers(emergency_id: EmergencyId, principal: PrincipalDep, services: ServicesDep) -> dict[str, Any]:
     """Who is watching what under this emergency now (this replica's open viewing sessions)."""
     _visible(emergency_id, principal, services)
-    return {"emergency": emergency_id, "viewers": [
-        {"session": s.id, "sub": s.principal.sub, "agency": s.principal.agency, "roles": sorted(s.principal.roles),
-         "camera": s.camera, "action": s.action, "grant": s.decision.grant, "clause": s.decision.clause,
-         "client": s.client, "started": format_instant(s.started), "last": format_instant(s.last),
-         "requests": s.requests, "bytes": s.bytes}
-        for s in services.sessions.viewing(emergency_id)
-    ]}  # fmt: skip
+    return {
+        "emergency": emergency_id,
+        "viewers": [
+            {
+                "session": s.id,
+                "sub": s.principal.sub,
+                "agency": s.principal.agency,
+                "roles": sorted(s.principal.roles),
+                "camera": s.camera,
+                "action": s.action,
+                "grant": s.decision.grant,
+                "clause": s.decision.clause,
+                "client": s.client,
+                "started": format_instant(s.started),
+                "last": format_instant(s.last),
+                "requests": s.requests,
+                "bytes": s.bytes,
+            }
+            for s in services.sessions.viewing(emergency_id)
+        ],
+    }
 
 
 def _visible(emergency_id: str, principal: Any, services: Any) -> EmergencyRecord:
@@ -152,6 +171,8 @@ def _visible(emergency_id: str, principal: Any, services: Any) -> EmergencyRecor
 
 
 def visible_mous(principal: Any, services: Any) -> set[str]:
-    if is_auditor(principal, services):
+    """The MOUs whose emergencies (and text) ``principal`` reads: its agency's, every one for an oversight auditor
+    (settings ``audit.oversight``; an agency's auditor reads its own agency's, as its audit records)."""
+    if is_oversight_auditor(principal, services):
         return set(services.catalog.mous)
     return {m.mou for m in services.catalog.visible_mous(principal.agency)}

@@ -1,6 +1,6 @@
 """``GET /api/v1/events``: emergency transitions as server-sent events (bearer token or console session).
 
-Each transition of an emergency under an MOU the caller's agency is a party to (auditors: every MOU) is one
+Each transition of an emergency under an MOU the caller's agency is a party to (oversight auditors: every MOU) is one
 ``event: emergency`` with ``data: {"kind": "emergency.declare", "emergency": {...}}``; a viewing session under such
 an emergency opening or ending on this replica is one ``event: viewing`` with ``data: {"kind": "viewing.start" |
 "viewing.end", "viewing": {"emergency", "camera", "session"}}``; a comment line every

@@ -1,4 +1,4 @@
-"""The MOUs a caller's agency is a party to, with their grants in plain words (auditors: every MOU).
+"""The MOUs a caller's agency is a party to, with their grants in plain words (oversight auditors: every MOU).
 
 An MOU is an agreement between its parties: the owner's staff and the recipients' both may read what it says,
 as they may read its emergencies (the same rule: ``visible_mous``). Nothing here decides access.
@@ -63,8 +63,8 @@ class MouList(BaseModel):
 
 @router.get("/mous", response_model=MouList)
 def list_mous(principal: PrincipalDep, services: ServicesDep, in_force: bool = False) -> dict[str, Any]:
-    """MOUs the caller's agency is a party to (owner or recipient; auditors: all), by id, with each grant in plain
-    words; ``in_force=true``: only those in force now."""
+    """MOUs the caller's agency is a party to (owner or recipient; oversight auditors: all), by id, with each
+    grant in plain words; ``in_force=true``: only those in force now."""
     catalog, now = services.catalog, services.clock.now()
     inv = catalog.index
     names = Names({a.id: a.name for a in catalog.inventory.agencies}, {s.id: s.name for s in catalog.inventory.sites})
@@ -79,18 +79,36 @@ def list_mous(principal: PrincipalDep, services: ServicesDep, in_force: bool = F
         if in_force and status != "in_force":
             continue
         words = describe_mou(mou, names)
-        out.append({
-            "mou": mou.mou, "title": mou.title, "version": mou.version, "status": status,
-            "effective": mou.effective, "expires": mou.expires,
-            "timezone": mou.timezone, "period": words.period, "owner": ref(mou.parties.owner),
-            "recipients": [ref(a) for a in mou.parties.recipients],
-            "sites": [{"id": s, "name": inv.sites[s].name} for s in catalog.sites_of(mou) if s in inv.sites],
-            "grants": [
-                {"id": g.id, "clause": g.clause, "agency": g.agency, "roles": list(g.roles), "zones": list(g.zones),
-                 "actions": list(g.actions), "when": g.when, "text": w.text}
-                for g, w in zip(mou.grants, words.grants, strict=True)
-            ],
-            "never_zones": sorted(mou.never_zones), "never": words.never, "records": words.records,
-            "emergency": words.emergency,
-        })  # fmt: skip
+        out.append(
+            {
+                "mou": mou.mou,
+                "title": mou.title,
+                "version": mou.version,
+                "status": status,
+                "effective": mou.effective,
+                "expires": mou.expires,
+                "timezone": mou.timezone,
+                "period": words.period,
+                "owner": ref(mou.parties.owner),
+                "recipients": [ref(a) for a in mou.parties.recipients],
+                "sites": [{"id": s, "name": inv.sites[s].name} for s in catalog.sites_of(mou) if s in inv.sites],
+                "grants": [
+                    {
+                        "id": g.id,
+                        "clause": g.clause,
+                        "agency": g.agency,
+                        "roles": list(g.roles),
+                        "zones": list(g.zones),
+                        "actions": list(g.actions),
+                        "when": g.when,
+                        "text": w.text,
+                    }
+                    for g, w in zip(mou.grants, words.grants, strict=True)
+                ],
+                "never_zones": sorted(mou.never_zones),
+                "never": words.never,
+                "records": words.records,
+                "emergency": words.emergency,
+            }
+        )
     return {"at": format_instant(now), "mous": out}

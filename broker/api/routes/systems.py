@@ -26,10 +26,12 @@ REPORT_SECONDS = 2.0  # an adapter's report is in memory: one that takes longer 
 
 
 class CameraCounts(BaseModel):
-    inventory: int = Field(description="Cameras of the system in the inventory")
+    inventory: int = Field(description="Cameras of the system in the inventory (another agency's system: yours)")
     unclassified: int = Field(description="... of which no MOU shares yet (see /api/v1/inventory/unclassified)")
     missing: int = Field(description="... of which the system no longer lists (missing_since)")
-    discovered: int | None = Field(description="Cameras the system listed at its last successful sync")
+    discovered: int | None = Field(
+        description="Cameras the system listed at its last successful sync (null: another agency's system)"
+    )
 
 
 class GatewayCamera(BaseModel):
@@ -51,8 +53,9 @@ class GatewayStatus(BaseModel):
 
 
 class SystemProblem(BaseModel):
-    subject: str = Field(description="The part of the system: a file by its path inside an evidence folder; "
-                         "empty: the system as a whole")  # fmt: skip
+    subject: str = Field(
+        description="The part of the system: a file by its path inside an evidence folder; empty: the system as a whole"
+    )
     message: str = Field(description="What is wrong and what to do (no secret, no path outside the system's folder)")
 
 
@@ -71,16 +74,18 @@ class SystemHealth(BaseModel):
     authentication_ok: bool | None = Field(description="At the last sync; null: never synced, or not known")
     last_sync: Instant | None = Field(description="The last sync attempt")
     last_success: Instant | None = Field(description="The last sync that listed the cameras")
-    last_error: str | None = Field(description="What went wrong at the last attempt (null: it worked)")
+    last_error: str | None = Field(
+        description="What went wrong at the last attempt (null: it worked, or another agency's system)"
+    )
     cameras: CameraCounts
     viewers: int = Field(description="Open viewing sessions of the system's cameras on this replica")
     gateway: GatewayStatus | None = Field(
         description="The RTSP gateway's processes for the system on this replica; null: no gateway runs for it "
-        "(a system that serves HLS itself, or a broker without the RTSP gateway)"
+        "(a system that serves HLS itself, a broker without the RTSP gateway, or another agency's system)"
     )
     problems: SystemProblems | None = Field(
         description="What is wrong with parts of the system while the rest works (an evidence folder's unreadable "
-        "or malformed files, each skipped); null: its adapter keeps no such report"
+        "or malformed files, each skipped); null: its adapter keeps no such report, or another agency's system"
     )
 
 
@@ -89,34 +94,61 @@ class SystemList(BaseModel):
 
 
 @router.get("", response_model=SystemList, responses=raises(PermissionDenied, StoreUnavailable))
-def list_systems(_: OperatorDep, services: ServicesDep) -> dict[str, Any]:
-    """Every camera system of the inventory with its health. Never a credential: upstream secrets live in
-    environment variables or files named by the system's settings and are scrubbed from every error."""
+def list_systems(operator: OperatorDep, services: ServicesDep) -> dict[str, Any]:
+    """The camera systems of the caller's agency with their health, and the systems of other agencies that
+    serve its cameras (counts of its own cameras only; no gateway, problems or errors: another agency's
+    internals). Least privilege (NIST SP 800-53 AC-6): an agency's operators run its systems, not the others'.
+    Never a credential: upstream secrets live in environment variables or files named by the system's settings
+    and are scrubbed from every error."""
     catalog = services.catalog
     assert services.syncer is not None
     statuses = services.syncer.statuses.all()
-    system_of = {c.id: c.system for c in catalog.inventory.cameras}
+    mine = frozenset(catalog.index.sites_by_owner.get(operator.agency, ()))
+    own = {s.id for s in catalog.inventory.systems if s.owner == operator.agency}
+    # A foreign system is counted by the caller's cameras on it; an own system by all of its cameras.
+    counted = [c for c in catalog.inventory.cameras if c.system in own or c.site in mine]
+    serving = own | {c.system for c in counted}
+    system_of = {c.id: c.system for c in counted}
     viewers = Counter(system_of.get(s.camera) for s in services.sessions.open_sessions())
-    flagged = Counter(cam.system for cam, reasons in unclassified(catalog) if set(reasons) - {"missing"})
-    total = Counter(c.system for c in catalog.inventory.cameras)
-    missing = Counter(c.system for c in catalog.inventory.cameras if c.missing_since is not None)
+    ids = {c.id for c in counted}
+    flagged = Counter(
+        cam.system for cam, reasons in unclassified(catalog) if cam.id in ids and set(reasons) - {"missing"}
+    )
+    total = Counter(c.system for c in counted)
+    missing = Counter(c.system for c in counted if c.missing_since is not None)
     out = []
     for system in catalog.inventory.systems:
+        if system.id not in serving:
+            continue
         st = statuses.get(system.id)
         adapter = services.pool.get(system.id) if system.id in services.pool else None
-        out.append({
-            "id": system.id, "owner": system.owner, "adapter": system.adapter,
-            # The served adapter (or the one the RTSP gateway wraps), or a sync that listed it.
-            "discoverable": isinstance(getattr(adapter, "inner", adapter), Discoverable)
-            or (st is not None and st.ok_at is not None),
-            "reachable": st.reachable if st else None, "authentication_ok": st.authentication_ok if st else None,
-            "last_sync": format_instant(st.checked_at) if st else None,
-            "last_success": format_instant(st.ok_at) if st else None, "last_error": st.error if st else None,
-            "cameras": {"inventory": total[system.id], "unclassified": flagged[system.id],
-                        "missing": missing[system.id], "discovered": st.discovered if st else None},
-            "viewers": viewers[system.id], "gateway": services.gateway_status(system.id),
-            "problems": _problems(getattr(adapter, "inner", adapter), secret_values(system.settings)),
-        })  # fmt: skip
+        foreign = system.id not in own
+        out.append(
+            {
+                "id": system.id,
+                "owner": system.owner,
+                "adapter": system.adapter,
+                # The served adapter (or the one the RTSP gateway wraps), or a sync that listed it.
+                "discoverable": isinstance(getattr(adapter, "inner", adapter), Discoverable)
+                or (st is not None and st.ok_at is not None),
+                "reachable": st.reachable if st else None,
+                "authentication_ok": st.authentication_ok if st else None,
+                "last_sync": format_instant(st.checked_at) if st else None,
+                "last_success": format_instant(st.ok_at) if st else None,
+                "last_error": st.error if st and not foreign else None,
+                "cameras": {
+                    "inventory": total[system.id],
+                    "unclassified": flagged[system.id],
+                    "missing": missing[system.id],
+                    "discovered": st.discovered if st and not foreign else None,
+                },
+                "viewers": viewers[system.id],
+                "gateway": None if foreign else services.gateway_status(system.id),
+                "problems": None
+                if foreign
+                else _problems(getattr(adapter, "inner", adapter), secret_values(system.settings)),
+            }
+        )
     return {"systems": out}
 
 
@@ -129,9 +161,11 @@ def _problems(adapter: object, secrets: set[str]) -> dict[str, Any] | None:
     return {
         "checked_at": format_instant(report.checked_at) if report and report.checked_at else None,
         "total": len(problems),
-        "items": [{"subject": scrub(p.subject, secrets), "message": scrub(p.message, secrets)}
-                  for p in problems[:MAX_PROBLEMS]],
-    }  # fmt: skip
+        "items": [
+            {"subject": scrub(p.subject, secrets), "message": scrub(p.message, secrets)}
+            for p in problems[:MAX_PROBLEMS]
+        ],
+    }
 
 
 async def _report(adapter: ReportsProblems) -> ProblemReport | None:

@@ -43,6 +43,12 @@ class ServerSettings(Section):
         description="Largest request body a bearer or console route reads (413 beyond, after authentication); "
         "signed webhooks have their own limits",
     )
+    # -- issue 13 (ops): the access log --
+    access_log: bool = Field(
+        True,
+        description="uvicorn's access log, one line per request, query strings redacted (false: no access log, "
+        "e.g. where a proxy in front keeps one)",
+    )
 
 
 class PolicySettings(Section):

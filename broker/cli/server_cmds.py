@@ -68,7 +68,7 @@ def serve(settings: Settings, host: str | None, port: int | None) -> int:
     import uvicorn
 
     from broker.api import create_app
-    from broker.logs import configure
+    from broker.logs import configure, uvicorn_log_config
 
     configure()
     app = create_app(settings)
@@ -79,6 +79,8 @@ def serve(settings: Settings, host: str | None, port: int | None) -> int:
         host=host or settings.server.host,
         port=port or settings.server.port,
         log_level="info",
+        log_config=uvicorn_log_config(),  # every line redacted (broker.logs)
+        access_log=settings.server.access_log,
         proxy_headers=False,
     )
     return 0

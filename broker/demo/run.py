@@ -25,7 +25,7 @@ from broker.demo.rtspcam import DemoRtspCameras, rtsp_port
 from broker.demo.vms import SimulatedVms, cameras_from_inventory
 from broker.documents import Inventory, load_inventory
 from broker.errors import ConfigError
-from broker.logs import configure
+from broker.logs import configure, uvicorn_log_config
 from broker.settings import load_settings
 
 BANNER = """
@@ -85,9 +85,17 @@ def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
         cams = cameras_from_inventory(Path(settings.policy.inventory), system.id)
         sites = site_groups(inventory, system.id)
         groups = {ref: refs for refs in sites.values() for ref in refs} if site_recording > 0 else {}
-        vms = SimulatedVms(cams, work_dir=settings.data_dir / "vms" / system.id, clock=clock, segment_seconds=2.0,
-                           size="640x360", rate=10, record_seconds=600, groups=groups,
-                           hold_seconds=site_recording)  # fmt: skip
+        vms = SimulatedVms(
+            cams,
+            work_dir=settings.data_dir / "vms" / system.id,
+            clock=clock,
+            segment_seconds=2.0,
+            size="640x360",
+            rate=10,
+            record_seconds=600,
+            groups=groups,
+            hold_seconds=site_recording,
+        )
         for site, refs in sites.items():
             if site_recording > 0:
                 by_site.setdefault(site, []).append((vms, refs))
@@ -114,12 +122,25 @@ def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
         hook = EmergencyRecording(app.state.services, by_site).start()
         url = f"http://127.0.0.1:{port}"
         served = "; ".join(f"rtsp://127.0.0.1:{c.port}/ ({len(c.cameras)} cameras)" for c in cameras) or "none"
-        banner = BANNER.format(url=url, vms="; ".join(v[0] for v in vmses), rtsp=served,
-                               evidence="; ".join(evidence) or "none", data=settings.data_dir.resolve())  # fmt: skip
+        banner = BANNER.format(
+            url=url,
+            vms="; ".join(v[0] for v in vmses),
+            rtsp=served,
+            evidence="; ".join(evidence) or "none",
+            data=settings.data_dir.resolve(),
+        )
         print(banner, flush=True)
         try:
             # proxy_headers off, as camgate serve (broker.cli.server_cmds): the audit's client is the peer's
-            uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False)
+            uvicorn.run(
+                app,
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                proxy_headers=False,
+                log_config=uvicorn_log_config(),
+                access_log=settings.server.access_log,
+            )
         finally:
             hook.stop()
     finally:

@@ -22,6 +22,7 @@ from broker.identity.config import DevIssuerConfig, IdentityConfig
 from broker.identity.sources import TriggerSettings, placeholder_secrets
 from broker.notify.config import NotificationSettings, resolve
 from broker.notify.witness_config import WitnessSettings, check_unique, resolve_witnesses
+from broker.private import private_dir
 
 REPO = Path(__file__).resolve().parents[1]
 PLACEHOLDER = "change-me"
@@ -379,7 +380,7 @@ def _dev_secret(data_dir: Path, name: str = "dev-stream-secret") -> bytes:
     """Dev mode: a random secret kept in the data directory (never the placeholder itself)."""
     path = data_dir / name
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(os.urandom(32).hex())

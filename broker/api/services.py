@@ -48,6 +48,7 @@ from broker.notify.dispatcher import Dispatcher
 from broker.notify.notices import Notifier
 from broker.notify.witness_config import resolve_witnesses
 from broker.notify.witnesses import WitnessNotifier
+from broker.private import private_dir
 from broker.settings import Settings
 from broker.store import EmergencyRepository, Store
 from broker.store.changes import ChangeListener
@@ -204,7 +205,7 @@ def build_services(
     settings: Settings, *, clock: Clock | None = None, http: httpx.AsyncClient | None = None
 ) -> Services:
     clock = clock or SystemClock()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)  # 0700 (broker.private)
     catalog = Catalog.load(settings.policy.inventory, settings.policy.mous, settings.policy.model)
     store = Store.open(settings.database_url, schema=settings.store.schema_)
     store.create_all()

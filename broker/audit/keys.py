@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.serialization import (
 
 from broker.audit.checkpoints import CheckpointError, key_id, public_key_from_text, public_key_text
 from broker.errors import ConfigError
+from broker.private import private_dir
 
 ENV_KEY = "CAMGATE_AUDIT_SIGNING_KEY"
 DEV_KEY_NAME = "audit-signing-key.pem"
@@ -84,7 +85,7 @@ def pem(private: Ed25519PrivateKey) -> bytes:
 def write_key_file(path: Path) -> Ed25519PrivateKey:
     """A new key in a new file (mode 0600, never overwriting one); raises FileExistsError, OSError."""
     private = Ed25519PrivateKey.generate()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(pem(private))

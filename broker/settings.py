@@ -242,6 +242,20 @@ class ConsoleSettings(Section):
 
     events_heartbeat_seconds: float = Field(15, gt=0, description="Comment line on /api/v1/events this often")
     events_queue: int = Field(256, ge=1, description="Events kept per slow event-stream client before it is closed")
+    # -- issue 13 (ops): caps on event streams --
+    events_per_principal: int = Field(
+        10,
+        ge=1,
+        le=10_000,
+        description="Most concurrent GET /api/v1/events streams of one principal (agency and subject) on a "
+        "replica; beyond it 429 too_many_streams with Retry-After",
+    )
+    events_max_streams: int = Field(
+        500, ge=1, le=100_000, description="Most concurrent GET /api/v1/events streams on a replica; beyond it 429"
+    )
+    events_retry_after_seconds: int = Field(
+        15, ge=1, le=3600, description="Retry-After of the 429 too_many_streams answer"
+    )
 
 
 class GatewaySettings(Section):

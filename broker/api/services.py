@@ -18,6 +18,7 @@ from broker.admin.reload import Reloader, ReloadOutcome
 from broker.admin.sync import InventorySync, SyncOutcome
 from broker.admin.triggers import TriggerService
 from broker.api.events import EventHub
+from broker.api.streamcaps import StreamCaps
 from broker.audit import AuditLog
 from broker.audit.checkpoints import public_key_text
 from broker.audit.keys import KeyRing, load_keyring
@@ -303,7 +304,9 @@ def build_services(
         console_repo, clock, absolute=timedelta(minutes=settings.console.session_absolute_minutes),
         idle=timedelta(minutes=settings.console.session_idle_minutes),
     )  # fmt: skip
-    services.events = EventHub(settings.console.events_queue)
+    console = settings.console
+    caps = StreamCaps(console.events_per_principal, console.events_max_streams, console.events_retry_after_seconds)
+    services.events = EventHub(console.events_queue, caps)
     emergencies.listeners.append(services.events)
     sessions.listeners.append(services.events.viewing)  # who is watching under an emergency, streamed
     services.signin = SignIn(list(settings.identity.issuers), LoginCache(console_repo, clock))

@@ -14,15 +14,22 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from broker.errors import ConfigError
 from broker.identity.config import DevIssuerConfig, IdentityConfig
-from broker.identity.sources import TriggerSettings, placeholder_secrets
-from broker.notify.config import NotificationSettings, resolve
-from broker.notify.witness_config import WitnessSettings, check_unique, resolve_witnesses
+from broker.identity.sources import TriggerSettings
+from broker.notify.config import NotificationSettings
+from broker.notify.witness_config import WitnessSettings, check_unique
 from broker.private import private_dir
+from broker.settings_problems import (
+    SettingsProblems,
+    describe,
+    secret_problems,
+    server_checks_on,
+    skipping_server_checks,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 PLACEHOLDER = "change-me"
@@ -71,9 +78,11 @@ class StreamSettings(Section):
         12.0, gt=0, description="Cap on a segment token's life (also <= 2 target durations)"
     )
     playback_token_max_seconds: float = Field(
-        900.0, gt=0, le=86400,
+        900.0,
+        gt=0,
+        le=86400,
         description="Cap on a recorded-footage segment token's life (also <= the footage listed + 60 s)",
-    )  # fmt: skip
+    )
     cache_bytes: int = Field(256 << 20, ge=1 << 20, description="Shared upstream segment cache size")
     segment_ttl_seconds: float = Field(30.0, gt=0, description="How long a fetched segment is reused for other viewers")
     playlist_ttl_seconds: float = Field(0.5, ge=0, description="How long a live playlist is reused for other viewers")
@@ -210,9 +219,10 @@ class InventorySyncSettings(Section):
     """The broker's periodic inventory sync (``camgate inventory sync --apply`` then a reload, README)."""
 
     enabled: bool = Field(
-        False, description="Sync periodically: new cameras are added unclassified and vanished ones flagged, in the "
+        False,
+        description="Sync periodically: new cameras are added unclassified and vanished ones flagged, in the "
         "inventory file itself (the broker must be able to write it), then the documents are reloaded",
-    )  # fmt: skip
+    )
     interval_seconds: float = Field(300, ge=1, le=7 * 86400, description="Time between two periodic syncs")
     timeout_seconds: float = Field(30, gt=0, le=600, description="How long one system may take to list its cameras")
 
@@ -321,43 +331,38 @@ class Settings(BaseSettings):
 
     @classmethod
     def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:  # fmt: skip
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         config_file = os.environ.get("CAMGATE_CONFIG")
         if config_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
 
+    # -- issue 13 (ops): every settings problem at once (broker/settings_problems.py) --
+    @field_validator("identity", "streams", "audit", "notifications", "triggers")
+    @classmethod
+    def _server_secrets(cls, value: Any, info: ValidationInfo) -> Any:
+        """Outside dev mode, what a server may not run with: each section reports all its problems, and pydantic
+        gathers them with every other field's (one ValidationError, one message)."""
+        if info.data.get("mode") != "prod" or "data_dir" not in info.data or not server_checks_on():
+            return value  # dev mode; or mode/data_dir themselves invalid (reported); or a command that only reads
+        if problems := secret_problems(info.field_name or "", value, info.data["data_dir"]):
+            raise SettingsProblems(problems)
+        return value
+
     @model_validator(mode="after")
-    def _refuse_placeholders(self) -> Settings:
+    def _dev_defaults(self) -> Settings:
         if self.mode == "dev":
             if self.identity.dev_issuer is None:  # dev mode means the built-in issuer, for `make demo`
                 self.identity.dev_issuer = DevIssuerConfig()
             if not self.triggers.sources:  # the demo's panic buttons and officer alerts
                 self.triggers = _demo_triggers()
-            return self
-        secret = self.streams.token_secret.get_secret_value()
-        if secret == PLACEHOLDER or PLACEHOLDER in secret:
-            raise ValueError(
-                "streams.token_secret holds a placeholder; set CAMGATE_STREAMS__TOKEN_SECRET (>= 32 bytes)"
-            )
-        if len(secret.encode()) < 32:
-            raise ValueError("streams.token_secret must be at least 32 bytes")
-        if self.identity.dev_issuer is not None:
-            raise ValueError("identity.dev_issuer is for dev mode only (CAMGATE_MODE=dev)")
-        if not self.identity.issuers:
-            raise ValueError("identity.issuers is empty: no token could ever be accepted")
-        if bad := placeholder_secrets(self.triggers):
-            raise ValueError(f"triggers.sources {', '.join(bad)}: no secret, or a placeholder; set a whsec_ secret")
-        resolve(self.notifications, dev=False, data_dir=self.data_dir)  # every secret there and valid, now
-        resolve_witnesses(self.audit.witnesses, dev=False, data_dir=self.data_dir)
-        from broker.audit.keys import key_problem
-
-        if problem := key_problem(self.audit.checkpoints.key_file):  # the checkpoint signing key, now
-            raise ValueError(problem)
         return self
 
     @property
@@ -401,12 +406,16 @@ def _dev_secret(data_dir: Path, name: str = "dev-stream-secret") -> bytes:
     return path.read_text().strip().encode()
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Build the root settings; invalid settings become one :class:`ConfigError` naming each field."""
+def load_settings(*, for_server: bool = True, **overrides: Any) -> Settings:
+    """Build the root settings; every problem becomes one :class:`ConfigError` naming each setting and where to
+    set it (:func:`broker.settings_problems.describe`). ``for_server=False``: a command that only reads or only talks
+    to a broker, which needs none of a server's secrets."""
     from pydantic import ValidationError
 
     try:
-        return Settings(**overrides)
+        if for_server:
+            return Settings(**overrides)
+        with skipping_server_checks():
+            return Settings(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"invalid settings: {problems}") from None
+        raise ConfigError(describe(exc.errors(), os.environ.get("CAMGATE_CONFIG"))) from None

@@ -7,8 +7,12 @@ from broker.settings import load_settings
 from tests.paths import REPO
 
 WHSEC, WHSEC_2 = "whsec_" + "Q" * 43, "whsec_" + "R" * 43
-ISSUER = {"issuer": "https://idp.example/ncpd", "audience": "camgate", "agency": "ncpd",
-          "jwks_uri": "https://idp.example/ncpd/jwks"}  # fmt: skip
+ISSUER = {
+    "issuer": "https://idp.example/ncpd",
+    "audience": "camgate",
+    "agency": "ncpd",
+    "jwks_uri": "https://idp.example/ncpd/jwks",
+}
 
 
 def test_placeholder_secret_refused_outside_dev_mode():
@@ -53,8 +57,14 @@ def test_example_toml_with_env_secret(monkeypatch, tmp_path):
         "CAMGATE_WITNESS_NCPD",
     ):
         monkeypatch.setenv(name, "whsec_" + "c2VjcmV0" * 4)  # 24 bytes
-    with pytest.raises(ConfigError, match=r"triggers\.sources ncps, ncpb: no secret, or a placeholder"):
+    with pytest.raises(ConfigError) as refused:
         load_settings()
+    for source in ("ncps", "ncpb"):  # every source at once, each with where to set it
+        assert f"triggers.sources.{source}: no secret, or a placeholder" in refused.value.message
+        assert (
+            f"set CAMGATE_TRIGGERS__SOURCES__{source.upper()}__SECRETS, or secrets in [triggers.sources.{source}]"
+            in (refused.value.message)
+        )
     monkeypatch.setenv("CAMGATE_TRIGGERS__SOURCES__NCPS__SECRETS", f'["{WHSEC}"]')
     secret_file = tmp_path / "ncpb-secret"
     secret_file.write_text(WHSEC_2 + "\n")
@@ -66,7 +76,10 @@ def test_example_toml_with_env_secret(monkeypatch, tmp_path):
     assert s.triggers.sources["ncps"].devices["saxe-office-1"].radius_m == 9.1 and s.webhook_secrets("x") == []
     assert [w.key for w in s.audit.witnesses] == ["witness-ncpd"]
     assert [w.key for w in s.notifications.webhooks] == [
-        "ncps-saxe-office", "ncps-superintendent", "ncpb-parking-supervisor"]  # fmt: skip
+        "ncps-saxe-office",
+        "ncps-superintendent",
+        "ncpb-parking-supervisor",
+    ]
     monkeypatch.delenv("CAMGATE_WEBHOOK_NCPB")
     with pytest.raises(ConfigError, match=r"no signing secret in \$CAMGATE_WEBHOOK_NCPB"):
         load_settings()

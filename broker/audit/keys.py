@@ -185,7 +185,10 @@ def load_keyring(
         elif create:
             signing = write_key_file(path)
     elif signing is None:
-        raise ConfigError(f"{KEY_FIELD}: no checkpoint signing key; set it or {ENV_KEY}", field=KEY_FIELD)
+        hint = ""
+        if (data_dir / DEV_KEY_NAME).exists():  # the data dir of `camgate demo` read from a shell without dev mode
+            hint = f"; {data_dir} was made in dev mode (camgate demo): run with CAMGATE_MODE=dev"
+        raise ConfigError(f"{KEY_FIELD}: no checkpoint signing key; set it or {ENV_KEY}{hint}", field=KEY_FIELD)
     if witness_file is None:
         witness_file = (
             path.with_name(path.name + ".checkpoint.json") if path is not None else data_dir / ENV_WITNESS_NAME

@@ -16,7 +16,7 @@ def dispatch(args: argparse.Namespace) -> int:
         os.environ["CAMGATE_CONFIG"] = args.config
     try:
         if args.cmd == "token":
-            return token(load_settings(), args)
+            return token(load_settings(for_server=False), args)  # dev mode only, which it says
         if args.cmd == "audit":
             from broker.cli import audit_cmds
 
@@ -28,11 +28,11 @@ def dispatch(args: argparse.Namespace) -> int:
         if args.cmd == "reload":
             from broker.cli.reload import reload
 
-            return reload(load_settings(), args.url, args.token)
+            return reload(load_settings(for_server=False), args.url, args.token)  # a client: no server secrets
         if args.cmd == "trigger":
             from broker.cli.trigger import send
 
-            return send(load_settings(), args)
+            return send(load_settings(for_server=False), args)  # signs with its source's secret only
         if args.cmd == "serve":
             return serve(load_settings(), args.host, args.port)
         if args.cmd == "demo":

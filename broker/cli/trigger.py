@@ -52,8 +52,12 @@ def send(settings: Settings, args: argparse.Namespace) -> int:
     host = "127.0.0.1" if settings.server.host in ("0.0.0.0", "::") else settings.server.host
     url = (args.url or f"http://{host}:{settings.server.port}").rstrip("/")
     try:
-        r = httpx.post(f"{url}/api/v1/triggers/{args.source}", content=body, timeout=30,
-                       headers=headers | {"content-type": "application/json"})  # fmt: skip
+        r = httpx.post(
+            f"{url}/api/v1/triggers/{args.source}",
+            content=body,
+            timeout=30,
+            headers=headers | {"content-type": "application/json"},
+        )
     except httpx.HTTPError as exc:
         print(f"camgate: cannot reach {url}: {exc}", file=sys.stderr)
         return 1

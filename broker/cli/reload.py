@@ -13,18 +13,10 @@ from typing import Any
 
 import httpx
 
+from broker.cli.target import resolve
 from broker.settings import Settings
 
 TIMEOUT_SECONDS = 120.0  # a reload of a regional center's documents takes about a second; leave room
-
-
-def broker_url(settings: Settings) -> str:
-    host = settings.server.host
-    if host in ("0.0.0.0", "::", ""):
-        host = "127.0.0.1"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{settings.server.port}"
 
 
 def _token(settings: Settings, given: str | None) -> str | None:
@@ -41,7 +33,9 @@ def _token(settings: Settings, given: str | None) -> str | None:
 
 
 def reload(settings: Settings, url: str | None, token: str | None) -> int:
-    base = (url or broker_url(settings)).rstrip("/")
+    target = resolve(settings, url)
+    target.announce("reload")
+    base = target.url
     bearer = _token(settings, token)
     if not bearer:
         print("camgate reload: no token: pass --token or set CAMGATE_TOKEN (an operator's)", file=sys.stderr)

@@ -250,9 +250,14 @@ def build_services(
         cameras=lambda system: [c.ref for c in live.catalog.inventory.cameras if c.system == system and c.ref],
     )
     proxy = StreamProxy(
-        guard, sessions, pool, StreamTokenSigner(settings.stream_secret(), clock),
-        SegmentCache(settings.streams.cache_bytes, clock=clock), clock, settings.streams,
-    )  # fmt: skip
+        guard,
+        sessions,
+        pool,
+        StreamTokenSigner(settings.stream_secret(), clock),
+        SegmentCache(settings.streams.cache_bytes, clock=clock),
+        clock,
+        settings.streams,
+    )
     reloader = Reloader(settings.policy, live, pool, DocumentGenerations(store), audit)
     services = Services(
         settings,
@@ -301,9 +306,11 @@ def build_services(
     )
     console_repo = ConsoleRepository(store)
     services.console = ConsoleSessions(
-        console_repo, clock, absolute=timedelta(minutes=settings.console.session_absolute_minutes),
+        console_repo,
+        clock,
+        absolute=timedelta(minutes=settings.console.session_absolute_minutes),
         idle=timedelta(minutes=settings.console.session_idle_minutes),
-    )  # fmt: skip
+    )
     console = settings.console
     caps = StreamCaps(console.events_per_principal, console.events_max_streams, console.events_retry_after_seconds)
     services.events = EventHub(console.events_queue, caps)
@@ -335,6 +342,11 @@ def build_services(
         services.witnesses = WitnessNotifier(outbox, witnesses, clock, services.dispatcher.wake, public_key)
         if services.signer is not None:
             services.signer.listeners.append(services.witnesses)
-    log.info("camgate: %d cameras, %d MOUs, %d policy lines, store %s", len(catalog.inventory.cameras),
-             len(catalog.mous), catalog.pdp.policy.lines, store.description)  # fmt: skip
+    log.info(
+        "camgate: %d cameras, %d MOUs, %d policy lines, store %s",
+        len(catalog.inventory.cameras),
+        len(catalog.mous),
+        catalog.pdp.policy.lines,
+        store.description,
+    )
     return services

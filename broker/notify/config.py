@@ -123,8 +123,17 @@ def resolve(cfg: NotificationSettings, *, dev: bool, data_dir: Path) -> list[Web
                 source = f"${w.secret_env}" if w.secret_env else str(w.secret_file)
                 raise ValueError(f"{where}: no signing secret in {source} (or a placeholder): set a whsec_ secret")
             secret = _dev_secret(data_dir)
-        hooks.append(Webhook(w.key, w.agency, w.url, check_secret(secret, where), frozenset(w.mous),
-                             frozenset(w.sites), frozenset(w.events)))  # fmt: skip
+        hooks.append(
+            Webhook(
+                w.key,
+                w.agency,
+                w.url,
+                check_secret(secret, where),
+                frozenset(w.mous),
+                frozenset(w.sites),
+                frozenset(w.events),
+            )
+        )
     return hooks
 
 

@@ -15,14 +15,22 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from broker.errors import ConfigError
 from broker.identity.config import DevIssuerConfig, IdentityConfig
-from broker.identity.sources import TriggerSettings, placeholder_secrets
-from broker.notify.config import NotificationSettings, resolve
-from broker.notify.witness_config import WitnessSettings, check_unique, resolve_witnesses
+from broker.identity.sources import TriggerSettings
+from broker.notify.config import NotificationSettings
+from broker.notify.witness_config import WitnessSettings, check_unique
+from broker.private import private_dir
+from broker.settings_problems import (
+    SettingsProblems,
+    describe,
+    secret_problems,
+    server_checks_on,
+    skipping_server_checks,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 PLACEHOLDER = "change-me"
@@ -43,6 +51,12 @@ class ServerSettings(Section):
         ge=1024,
         description="Largest request body a bearer or console route reads (413 beyond, after authentication); "
         "signed webhooks have their own limits",
+    )
+    # -- issue 13 (ops): the access log --
+    access_log: bool = Field(
+        True,
+        description="uvicorn's access log, one line per request, query strings redacted (false: no access log, "
+        "e.g. where a proxy in front keeps one)",
     )
 
 
@@ -273,6 +287,20 @@ class ConsoleSettings(Section):
 
     events_heartbeat_seconds: float = Field(15, gt=0, description="Comment line on /api/v1/events this often")
     events_queue: int = Field(256, ge=1, description="Events kept per slow event-stream client before it is closed")
+    # -- issue 13 (ops): caps on event streams --
+    events_per_principal: int = Field(
+        10,
+        ge=1,
+        le=10_000,
+        description="Most concurrent GET /api/v1/events streams of one principal (agency and subject) on a "
+        "replica; beyond it 429 too_many_streams with Retry-After",
+    )
+    events_max_streams: int = Field(
+        500, ge=1, le=100_000, description="Most concurrent GET /api/v1/events streams on a replica; beyond it 429"
+    )
+    events_retry_after_seconds: int = Field(
+        15, ge=1, le=3600, description="Retry-After of the 429 too_many_streams answer"
+    )
 
 
 class GatewaySettings(Section):
@@ -351,33 +379,25 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
 
+    # -- issue 13 (ops): every settings problem at once (broker/settings_problems.py) --
+    @field_validator("identity", "streams", "audit", "notifications", "triggers")
+    @classmethod
+    def _server_secrets(cls, value: Any, info: ValidationInfo) -> Any:
+        """Outside dev mode, what a server may not run with: each section reports all its problems, and pydantic
+        gathers them with every other field's (one ValidationError, one message)."""
+        if info.data.get("mode") != "prod" or "data_dir" not in info.data or not server_checks_on():
+            return value  # dev mode; or mode/data_dir themselves invalid (reported); or a command that only reads
+        if problems := secret_problems(info.field_name or "", value, info.data["data_dir"]):
+            raise SettingsProblems(problems)
+        return value
+
     @model_validator(mode="after")
-    def _refuse_placeholders(self) -> Settings:
+    def _dev_defaults(self) -> Settings:
         if self.mode == "dev":
             if self.identity.dev_issuer is None:  # dev mode means the built-in issuer, for `make demo`
                 self.identity.dev_issuer = DevIssuerConfig()
             if not self.triggers.sources:  # the demo's panic buttons and officer alerts
                 self.triggers = _demo_triggers()
-            return self
-        secret = self.streams.token_secret.get_secret_value()
-        if secret == PLACEHOLDER or PLACEHOLDER in secret:
-            raise ValueError(
-                "streams.token_secret holds a placeholder; set CAMGATE_STREAMS__TOKEN_SECRET (>= 32 bytes)"
-            )
-        if len(secret.encode()) < 32:
-            raise ValueError("streams.token_secret must be at least 32 bytes")
-        if self.identity.dev_issuer is not None:
-            raise ValueError("identity.dev_issuer is for dev mode only (CAMGATE_MODE=dev)")
-        if not self.identity.issuers:
-            raise ValueError("identity.issuers is empty: no token could ever be accepted")
-        if bad := placeholder_secrets(self.triggers):
-            raise ValueError(f"triggers.sources {', '.join(bad)}: no secret, or a placeholder; set a whsec_ secret")
-        resolve(self.notifications, dev=False, data_dir=self.data_dir)  # every secret there and valid, now
-        resolve_witnesses(self.audit.witnesses, dev=False, data_dir=self.data_dir)
-        from broker.audit.keys import key_problem
-
-        if problem := key_problem(self.audit.checkpoints.key_file):  # the checkpoint signing key, now
-            raise ValueError(problem)
         return self
 
     # -- absolute paths (issue 13 item 5) ------------------------------------------------------------------------
@@ -437,19 +457,23 @@ def _dev_secret(data_dir: Path, name: str = "dev-stream-secret") -> bytes:
     """Dev mode: a random secret kept in the data directory (never the placeholder itself)."""
     path = data_dir / name
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(os.urandom(32).hex())
     return path.read_text().strip().encode()
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Build the root settings; invalid settings become one :class:`ConfigError` naming each field."""
+def load_settings(*, for_server: bool = True, **overrides: Any) -> Settings:
+    """Build the root settings; every problem becomes one :class:`ConfigError` naming each setting and where to
+    set it (:func:`broker.settings_problems.describe`). ``for_server=False``: a command that only reads or only talks
+    to a broker, which needs none of a server's secrets."""
     from pydantic import ValidationError
 
     try:
-        return Settings(**overrides)
+        if for_server:
+            return Settings(**overrides)
+        with skipping_server_checks():
+            return Settings(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"invalid settings: {problems}") from None
+        raise ConfigError(describe(exc.errors(), os.environ.get("CAMGATE_CONFIG"))) from None

@@ -57,8 +57,14 @@ def test_example_toml_with_env_secret(monkeypatch, tmp_path):
         "CAMGATE_WITNESS_NCPD",
     ):
         monkeypatch.setenv(name, "whsec_" + "c2VjcmV0" * 4)  # 24 bytes
-    with pytest.raises(ConfigError, match=r"triggers\.sources ncps, ncpb: no secret, or a placeholder"):
+    with pytest.raises(ConfigError) as refused:
         load_settings()
+    for source in ("ncps", "ncpb"):  # every source at once, each with where to set it
+        assert f"triggers.sources.{source}: no secret, or a placeholder" in refused.value.message
+        assert (
+            f"set CAMGATE_TRIGGERS__SOURCES__{source.upper()}__SECRETS, or secrets in [triggers.sources.{source}]"
+            in (refused.value.message)
+        )
     monkeypatch.setenv("CAMGATE_TRIGGERS__SOURCES__NCPS__SECRETS", f'["{WHSEC}"]')
     secret_file = tmp_path / "ncpb-secret"
     secret_file.write_text(WHSEC_2 + "\n")

@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from broker.admin.emergencies import to_json
+from broker.api.streamcaps import StreamCaps
 from broker.enforcement.sessions import Session
 from broker.store.emergencies import EmergencyRecord, EmergencyRepository
 
@@ -48,8 +49,9 @@ class Subscriber:
 
 
 class EventHub:
-    def __init__(self, queue_size: int) -> None:
+    def __init__(self, queue_size: int, caps: StreamCaps | None = None) -> None:
         self._size = queue_size
+        self.caps = caps or StreamCaps(per_principal=10, total=500, retry_after=15)  # console.events_* settings
         self._loop: asyncio.AbstractEventLoop | None = None
         self._subscribers: set[Subscriber] = set()
         self._lock = threading.Lock()

@@ -54,6 +54,11 @@ class Readiness(BaseModel):
     generation: int = Field(description="The document generation this replica serves (bumped by every reload)")
     documents: str = Field(description="SHA-256 over the names and SHA-256 of every document it serves")
     audit: AuditHealthModel = Field(description="Whether the audit log can take records now, and why not")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Files and folders of the broker (data folder, database, keys) open to other users, each with "
+        "the chmod that fixes it; the broker is still ready",
+    )
 
 
 class ReloadOutcome(BaseModel):

@@ -18,6 +18,7 @@ from broker.admin.reload import Reloader, ReloadOutcome
 from broker.admin.sync import InventorySync, SyncOutcome
 from broker.admin.triggers import TriggerService
 from broker.api.events import EventHub
+from broker.api.streamcaps import StreamCaps
 from broker.audit import AuditLog
 from broker.audit.checkpoints import public_key_text
 from broker.audit.keys import KeyRing, load_keyring
@@ -48,6 +49,7 @@ from broker.notify.dispatcher import Dispatcher
 from broker.notify.notices import Notifier
 from broker.notify.witness_config import resolve_witnesses
 from broker.notify.witnesses import WitnessNotifier
+from broker.private import private_dir
 from broker.settings import Settings
 from broker.store import EmergencyRepository, Store
 from broker.store.changes import ChangeListener
@@ -204,7 +206,7 @@ def build_services(
     settings: Settings, *, clock: Clock | None = None, http: httpx.AsyncClient | None = None
 ) -> Services:
     clock = clock or SystemClock()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)  # 0700 (broker.private)
     catalog = Catalog.load(settings.policy.inventory, settings.policy.mous, settings.policy.model)
     store = Store.open(settings.database_url, schema=settings.store.schema_)
     store.create_all()
@@ -248,9 +250,14 @@ def build_services(
         cameras=lambda system: [c.ref for c in live.catalog.inventory.cameras if c.system == system and c.ref],
     )
     proxy = StreamProxy(
-        guard, sessions, pool, StreamTokenSigner(settings.stream_secret(), clock),
-        SegmentCache(settings.streams.cache_bytes, clock=clock), clock, settings.streams,
-    )  # fmt: skip
+        guard,
+        sessions,
+        pool,
+        StreamTokenSigner(settings.stream_secret(), clock),
+        SegmentCache(settings.streams.cache_bytes, clock=clock),
+        clock,
+        settings.streams,
+    )
     reloader = Reloader(settings.policy, live, pool, DocumentGenerations(store), audit)
     services = Services(
         settings,
@@ -299,10 +306,14 @@ def build_services(
     )
     console_repo = ConsoleRepository(store)
     services.console = ConsoleSessions(
-        console_repo, clock, absolute=timedelta(minutes=settings.console.session_absolute_minutes),
+        console_repo,
+        clock,
+        absolute=timedelta(minutes=settings.console.session_absolute_minutes),
         idle=timedelta(minutes=settings.console.session_idle_minutes),
-    )  # fmt: skip
-    services.events = EventHub(settings.console.events_queue)
+    )
+    console = settings.console
+    caps = StreamCaps(console.events_per_principal, console.events_max_streams, console.events_retry_after_seconds)
+    services.events = EventHub(console.events_queue, caps)
     emergencies.listeners.append(services.events)
     sessions.listeners.append(services.events.viewing)  # who is watching under an emergency, streamed
     services.signin = SignIn(list(settings.identity.issuers), LoginCache(console_repo, clock))
@@ -331,6 +342,11 @@ def build_services(
         services.witnesses = WitnessNotifier(outbox, witnesses, clock, services.dispatcher.wake, public_key)
         if services.signer is not None:
             services.signer.listeners.append(services.witnesses)
-    log.info("camgate: %d cameras, %d MOUs, %d policy lines, store %s", len(catalog.inventory.cameras),
-             len(catalog.mous), catalog.pdp.policy.lines, store.description)  # fmt: skip
+    log.info(
+        "camgate: %d cameras, %d MOUs, %d policy lines, store %s",
+        len(catalog.inventory.cameras),
+        len(catalog.mous),
+        catalog.pdp.policy.lines,
+        store.description,
+    )
     return services

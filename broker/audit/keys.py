@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.serialization import (
 
 from broker.audit.checkpoints import CheckpointError, key_id, public_key_from_text, public_key_text
 from broker.errors import ConfigError
+from broker.private import private_dir
 
 ENV_KEY = "CAMGATE_AUDIT_SIGNING_KEY"
 DEV_KEY_NAME = "audit-signing-key.pem"
@@ -84,7 +85,7 @@ def pem(private: Ed25519PrivateKey) -> bytes:
 def write_key_file(path: Path) -> Ed25519PrivateKey:
     """A new key in a new file (mode 0600, never overwriting one); raises FileExistsError, OSError."""
     private = Ed25519PrivateKey.generate()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(pem(private))
@@ -184,7 +185,10 @@ def load_keyring(
         elif create:
             signing = write_key_file(path)
     elif signing is None:
-        raise ConfigError(f"{KEY_FIELD}: no checkpoint signing key; set it or {ENV_KEY}", field=KEY_FIELD)
+        hint = ""
+        if (data_dir / DEV_KEY_NAME).exists():  # the data dir of `camgate demo` read from a shell without dev mode
+            hint = f"; {data_dir} was made in dev mode (camgate demo): run with CAMGATE_MODE=dev"
+        raise ConfigError(f"{KEY_FIELD}: no checkpoint signing key; set it or {ENV_KEY}{hint}", field=KEY_FIELD)
     if witness_file is None:
         witness_file = (
             path.with_name(path.name + ".checkpoint.json") if path is not None else data_dir / ENV_WITNESS_NAME

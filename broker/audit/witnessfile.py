@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from broker.audit.checkpoints import Checkpoint
+from broker.private import private_dir
 
 
 class WitnessFileError(ValueError):
@@ -46,14 +47,14 @@ def write(path: Path, cp: Checkpoint) -> bool:
     if current is not None and (current.records, current.ts) > (cp.records, cp.ts):
         return False
     data = (json.dumps(cp.to_dict(), sort_keys=True, indent=1) + "\n").encode()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o600)  # owner-only, as everything in the data folder (broker.private)
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):

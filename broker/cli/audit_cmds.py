@@ -79,7 +79,7 @@ def export(args: argparse.Namespace) -> int:
     from broker.settings import load_settings
 
     start, end = parse_bound(args.start, "from"), parse_bound(args.end, "to")
-    settings = load_settings()
+    settings = load_settings(for_server=False)  # reads the store: none of a server's secrets needed
     keys = _keyring(settings)
     store = open_existing(settings.database_url, settings.store.schema_)
     try:
@@ -102,7 +102,7 @@ def verify_store(args: argparse.Namespace) -> int:
             "camgate: --witness and --keys go with an export: camgate audit verify DIR --witness DIR", file=sys.stderr
         )
         return 2
-    settings = load_settings()
+    settings = load_settings(for_server=False)  # reads the store: none of a server's secrets needed
     keys = _keyring(settings)
     store = open_existing(settings.database_url, settings.store.schema_)
     try:
@@ -170,7 +170,7 @@ def prune(args: argparse.Namespace) -> int:
     from broker.errors import AuditTampered
     from broker.settings import load_settings
 
-    settings = load_settings()
+    settings = load_settings(for_server=False)  # the signing key only (the key ring checks it)
     if settings.audit.retention_days is None:
         print("camgate: audit.retention_days is not set: every record is kept, nothing is pruned", file=sys.stderr)
         return 2

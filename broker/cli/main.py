@@ -49,7 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     add_witness(a)
 
     r = sub.add_parser("reload", help="ask the running broker to re-read the inventory and MOUs")
-    r.add_argument("--url", help="the broker (default: http://<server.host>:<server.port>)")
+    r.add_argument(
+        "--url", help="the broker (default: the demo running on the data dir, else http://<server.host>:<server.port>)"
+    )
     r.add_argument("--token", help="an operator's bearer token (default: $CAMGATE_TOKEN; minted in dev mode)")
 
     from broker.cli.trigger import add_parser
@@ -63,9 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     dm = sub.add_parser("demo", help="run the broker with the simulated New Canaan district (dev mode)")
     dm.add_argument("--port", type=int, default=None)
     dm.add_argument(
-        "--site-recording", type=float, default=600.0, metavar="SECONDS",
+        "--site-recording",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
         help="watching a camera, or an emergency, keeps its whole site recording this long (0: only what is watched)",
-    )  # fmt: skip
+    )
     return p
 
 

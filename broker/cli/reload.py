@@ -13,18 +13,10 @@ from typing import Any
 
 import httpx
 
+from broker.cli.target import resolve
 from broker.settings import Settings
 
 TIMEOUT_SECONDS = 120.0  # a reload of a regional center's documents takes about a second; leave room
-
-
-def broker_url(settings: Settings) -> str:
-    host = settings.server.host
-    if host in ("0.0.0.0", "::", ""):
-        host = "127.0.0.1"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{settings.server.port}"
 
 
 def _token(settings: Settings, given: str | None) -> str | None:
@@ -41,14 +33,17 @@ def _token(settings: Settings, given: str | None) -> str | None:
 
 
 def reload(settings: Settings, url: str | None, token: str | None) -> int:
-    base = (url or broker_url(settings)).rstrip("/")
+    target = resolve(settings, url)
+    target.announce("reload")
+    base = target.url
     bearer = _token(settings, token)
     if not bearer:
         print("camgate reload: no token: pass --token or set CAMGATE_TOKEN (an operator's)", file=sys.stderr)
         return 2
     try:
-        r = httpx.post(f"{base}/api/v1/admin/reload", headers={"Authorization": f"Bearer {bearer}"},
-                       timeout=TIMEOUT_SECONDS)  # fmt: skip
+        r = httpx.post(
+            f"{base}/api/v1/admin/reload", headers={"Authorization": f"Bearer {bearer}"}, timeout=TIMEOUT_SECONDS
+        )
     except httpx.HTTPError as exc:
         print(f"camgate reload: no answer from {base}: {exc}", file=sys.stderr)
         return 1
@@ -56,13 +51,16 @@ def reload(settings: Settings, url: str | None, token: str | None) -> int:
     with contextlib.suppress(ValueError):
         body = r.json()
     if r.status_code == 200:
-        print(f"applied: generation {body['generation']}, {body['cameras']} cameras, {body['mous']} MOUs, "
-              f"{body['policy_lines']} policy lines, {body['seconds']} s")  # fmt: skip
+        print(
+            f"applied: generation {body['generation']}, {body['cameras']} cameras, {body['mous']} MOUs, "
+            f"{body['policy_lines']} policy lines, {body['seconds']} s"
+        )
         return 0
     if r.status_code == 422 and body.get("error") == "invalid_document":
         print("\n".join(body.get("lines", [])))
         print("refused: the running policy is unchanged", file=sys.stderr)
         return 2
-    print(f"camgate reload: {r.status_code} {body.get('error', '')}: {body.get('message', r.text[:200])}",
-          file=sys.stderr)  # fmt: skip
+    print(
+        f"camgate reload: {r.status_code} {body.get('error', '')}: {body.get('message', r.text[:200])}", file=sys.stderr
+    )
     return 2 if r.status_code < 500 else 1

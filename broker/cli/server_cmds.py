@@ -16,7 +16,7 @@ def dispatch(args: argparse.Namespace) -> int:
         os.environ["CAMGATE_CONFIG"] = args.config
     try:
         if args.cmd == "token":
-            return token(load_settings(), args)
+            return token(load_settings(for_server=False), args)  # dev mode only, which it says
         if args.cmd == "audit":
             from broker.cli import audit_cmds
 
@@ -28,11 +28,11 @@ def dispatch(args: argparse.Namespace) -> int:
         if args.cmd == "reload":
             from broker.cli.reload import reload
 
-            return reload(load_settings(), args.url, args.token)
+            return reload(load_settings(for_server=False), args.url, args.token)  # a client: no server secrets
         if args.cmd == "trigger":
             from broker.cli.trigger import send
 
-            return send(load_settings(), args)
+            return send(load_settings(for_server=False), args)  # signs with its source's secret only
         if args.cmd == "serve":
             return serve(load_settings(), args.host, args.port)
         if args.cmd == "demo":
@@ -68,7 +68,7 @@ def serve(settings: Settings, host: str | None, port: int | None) -> int:
     import uvicorn
 
     from broker.api import create_app
-    from broker.logs import configure
+    from broker.logs import configure, uvicorn_log_config
 
     configure()
     app = create_app(settings)
@@ -79,6 +79,8 @@ def serve(settings: Settings, host: str | None, port: int | None) -> int:
         host=host or settings.server.host,
         port=port or settings.server.port,
         log_level="info",
+        log_config=uvicorn_log_config(),  # every line redacted (broker.logs)
+        access_log=settings.server.access_log,
         proxy_headers=False,
     )
     return 0

@@ -28,7 +28,7 @@ def add_parser(inventory: Any) -> None:
     s.add_argument("--apply", action="store_true", help="write the change (atomically); without it, only print it")
     s.add_argument("--system", action="append", metavar="ID", help="only this camera system (repeatable)")
     s.add_argument("--reload", action="store_true", help="after --apply, ask the running broker to reload")
-    s.add_argument("--url", help="with --reload: the broker (default: http://<server.host>:<server.port>)")
+    s.add_argument("--url", help="with --reload: the broker (default: as camgate reload)")
     s.add_argument("--token", help="with --reload: an operator's bearer token (default: $CAMGATE_TOKEN)")
 
 
@@ -46,16 +46,18 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     try:
         store.create_all()
         clock = SystemClock()
-        syncer = InventorySync(path, AuditLog(store, clock), SystemStatusRepository(store), clock,
-                               settings.inventory_sync.timeout_seconds)  # fmt: skip
+        syncer = InventorySync(
+            path, AuditLog(store, clock), SystemStatusRepository(store), clock, settings.inventory_sync.timeout_seconds
+        )
         who = {"principal_sub": f"cli:{_user()}"}
         outcome = asyncio.run(syncer.run(apply=args.apply, trigger="cli", systems=args.system, who=who))
     except MergeError as exc:
         print(f"camgate inventory sync: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"camgate inventory sync: cannot write {path}: {exc.strerror or exc}; nothing was changed",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"camgate inventory sync: cannot write {path}: {exc.strerror or exc}; nothing was changed", file=sys.stderr
+        )
         return 1
     finally:
         store.dispose()
@@ -80,9 +82,11 @@ def summary(outcome: SyncOutcome, path: Path, apply: bool) -> list[str]:
         else:
             ch = outcome.merged.systems[r.system]
             where = f" at {ch.site}" if ch.added else ""
-            lines.append(f"{r.system}: {ch.discovered} listed, {len(ch.added)} new (unclassified){where}, "
-                         f"{len(ch.flagged)} newly missing, {len(ch.unflagged)} back, "
-                         f"{len(ch.still_missing)} still missing")  # fmt: skip
+            lines.append(
+                f"{r.system}: {ch.discovered} listed, {len(ch.added)} new (unclassified){where}, "
+                f"{len(ch.flagged)} newly missing, {len(ch.unflagged)} back, "
+                f"{len(ch.still_missing)} still missing"
+            )
     lines += outcome.problems
     if not outcome.merged.changed:
         lines.append(f"{path}: no change")

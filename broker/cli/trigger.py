@@ -13,10 +13,11 @@ import sys
 
 import httpx
 
+from broker.cli.target import resolve
 from broker.clock import SystemClock
 from broker.errors import ConfigError
 from broker.identity.webhooks import sign
-from broker.settings import Settings
+from broker.settings import PLACEHOLDER, Settings
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,13 +32,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     s.add_argument("--incident")
     s.add_argument("--minutes", type=int, help="extend events: minutes to add")
     s.add_argument("--id", help="webhook-id (default: a new random one; reuse one to redeliver)")
-    s.add_argument("--url", help="the broker (default: http://<server.host>:<server.port>)")
+    s.add_argument(
+        "--url", help="the broker (default: the demo running on the data dir, else http://<server.host>:<server.port>)"
+    )
 
 
 def send(settings: Settings, args: argparse.Namespace) -> int:
     keys = settings.webhook_secrets(args.source)
     if not keys:
         raise ConfigError(f"unknown source {args.source!r}: not in settings triggers.sources")
+    if PLACEHOLDER in keys[0]:  # outside dev mode (dev mode keeps a real secret in the data dir)
+        raise ConfigError(
+            f"triggers.sources.{args.source}: its secret is a placeholder; set a whsec_ secret, or "
+            "CAMGATE_MODE=dev for the demo's sources"
+        )
     if (args.lat is None) != (args.lon is None):
         raise ConfigError("--lat and --lon go together")
     data: dict[str, object] = {"device": args.device}
@@ -49,11 +57,16 @@ def send(settings: Settings, args: argparse.Namespace) -> int:
     now = SystemClock().now()
     body = json.dumps({"type": args.event, "timestamp": now.isoformat(), "data": data}).encode()
     headers = sign(keys[0], args.id or f"msg_{secrets.token_hex(12)}", now, body)
-    host = "127.0.0.1" if settings.server.host in ("0.0.0.0", "::") else settings.server.host
-    url = (args.url or f"http://{host}:{settings.server.port}").rstrip("/")
+    target = resolve(settings, args.url)
+    target.announce("trigger send")
+    url = target.url
     try:
-        r = httpx.post(f"{url}/api/v1/triggers/{args.source}", content=body, timeout=30,
-                       headers=headers | {"content-type": "application/json"})  # fmt: skip
+        r = httpx.post(
+            f"{url}/api/v1/triggers/{args.source}",
+            content=body,
+            timeout=30,
+            headers=headers | {"content-type": "application/json"},
+        )
     except httpx.HTTPError as exc:
         print(f"camgate: cannot reach {url}: {exc}", file=sys.stderr)
         return 1

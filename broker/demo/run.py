@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import signal
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from broker.cli.target import STATE_FILE, remove_state, write_state
 from broker.clock import SystemClock
 from broker.demo.evidence import prepare_evidence
 from broker.demo.hooks import EmergencyRecording
@@ -25,7 +27,7 @@ from broker.demo.rtspcam import DemoRtspCameras, rtsp_port
 from broker.demo.vms import SimulatedVms, cameras_from_inventory
 from broker.documents import Inventory, load_inventory
 from broker.errors import ConfigError
-from broker.logs import configure
+from broker.logs import configure, uvicorn_log_config
 from broker.settings import load_settings
 
 BANNER = """
@@ -38,14 +40,32 @@ camgate demo is running: {url}
   Data (SQLite, dev issuer key, video): {data}
   Sign in with one click as a demo persona: {url}/dev/signin
 
-  Try it (from another terminal, in this directory):
-    export CAMGATE_MODE=dev   # the demo's dev issuer and secrets (as the README's walkthrough does)
-    OFFICER=$(.venv/bin/camgate token --sub officer-kim --agency ncpd --roles officer)
-    curl -s -H "Authorization: Bearer $OFFICER" {url}/api/v1/cameras | python3 -m json.tool | head -40
-    ffplay "{url}/api/v1/cameras/saxe-ext-01/live.m3u8?access_token=$OFFICER"
+  Try it (from another terminal, in any directory):
+{try_it}
 
-  The README's walkthrough goes on from there (emergency, interior camera, cut-off, audit).
+  The README's walkthrough goes on from there (emergency, interior camera, cut-off, audit). camgate reload and
+  camgate trigger send find this demo by {state} (with the export above).
 """
+
+
+def camgate_command() -> str:
+    """The console script beside this Python (absolute: the banner's commands work from any directory)."""
+    script = Path(sys.executable).parent / "camgate"
+    return shlex.quote(str(script)) if script.exists() else f"{shlex.quote(sys.executable)} -m broker.cli.main"
+
+
+def try_it(url: str, data_dir: Path) -> list[str]:
+    """The banner's commands, as a new shell runs them: the exports the demo's own settings came from first."""
+    env = {"CAMGATE_MODE": "dev", "CAMGATE_DATA_DIR": str(data_dir.resolve())}
+    if config := os.environ.get("CAMGATE_CONFIG"):
+        env["CAMGATE_CONFIG"] = str(Path(config).resolve())
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    return [
+        f"export {exports}   # the demo's dev issuer, secrets and state file",
+        f"OFFICER=$({camgate_command()} token --sub officer-kim --agency ncpd --roles officer)",
+        f'curl -s -H "Authorization: Bearer $OFFICER" {url}/api/v1/cameras | python3 -m json.tool | head -40',
+        f'ffplay "{url}/api/v1/cameras/saxe-ext-01/live.m3u8?access_token=$OFFICER"',
+    ]
 
 
 def site_groups(inventory: Inventory, system_id: str) -> dict[str, list[str]]:
@@ -85,9 +105,17 @@ def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
         cams = cameras_from_inventory(Path(settings.policy.inventory), system.id)
         sites = site_groups(inventory, system.id)
         groups = {ref: refs for refs in sites.values() for ref in refs} if site_recording > 0 else {}
-        vms = SimulatedVms(cams, work_dir=settings.data_dir / "vms" / system.id, clock=clock, segment_seconds=2.0,
-                           size="640x360", rate=10, record_seconds=600, groups=groups,
-                           hold_seconds=site_recording)  # fmt: skip
+        vms = SimulatedVms(
+            cams,
+            work_dir=settings.data_dir / "vms" / system.id,
+            clock=clock,
+            segment_seconds=2.0,
+            size="640x360",
+            rate=10,
+            record_seconds=600,
+            groups=groups,
+            hold_seconds=site_recording,
+        )
         for site, refs in sites.items():
             if site_recording > 0:
                 by_site.setdefault(site, []).append((vms, refs))
@@ -114,14 +142,31 @@ def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
         hook = EmergencyRecording(app.state.services, by_site).start()
         url = f"http://127.0.0.1:{port}"
         served = "; ".join(f"rtsp://127.0.0.1:{c.port}/ ({len(c.cameras)} cameras)" for c in cameras) or "none"
-        banner = BANNER.format(url=url, vms="; ".join(v[0] for v in vmses), rtsp=served,
-                               evidence="; ".join(evidence) or "none", data=settings.data_dir.resolve())  # fmt: skip
+        banner = BANNER.format(
+            url=url,
+            vms="; ".join(v[0] for v in vmses),
+            rtsp=served,
+            evidence="; ".join(evidence) or "none",
+            data=settings.data_dir.resolve(),
+            try_it="\n".join(f"    {line}" for line in try_it(url, settings.data_dir)),
+            state=(settings.data_dir / STATE_FILE).resolve(),
+        )
+        state = write_state(settings.data_dir, url)  # 0600: the URL for camgate reload / trigger send
         print(banner, flush=True)
         try:
             # proxy_headers off, as camgate serve (broker.cli.server_cmds): the audit's client is the peer's
-            uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False)
+            uvicorn.run(
+                app,
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                proxy_headers=False,
+                log_config=uvicorn_log_config(),
+                access_log=settings.server.access_log,
+            )
         finally:
             hook.stop()
+            remove_state(state)
     finally:
         for camera in cameras:
             camera.stop()

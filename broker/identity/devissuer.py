@@ -28,6 +28,7 @@ from joserfc.jwk import ECKey
 from broker.errors import ConfigError
 from broker.identity.config import DevIssuerConfig, IssuerConfig
 from broker.identity.lows import canonical
+from broker.private import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ class DevIssuer:
         data_dir = Path(data_dir)
         path = data_dir / KEY_FILE
         try:
-            data_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(data_dir)
             key = _load_key(path) if path.exists() else _create_key(path)
         except OSError as exc:
             raise ConfigError(f"cannot create the dev issuer key in {data_dir}: {exc}") from exc

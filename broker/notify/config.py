@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from broker.private import private_dir
+
 PLACEHOLDER = "change-me"  # as broker.settings.PLACEHOLDER (settings imports this module)
 SECRET_PREFIX = "whsec_"
 MIN_SECRET_BYTES, MAX_SECRET_BYTES = 24, 64  # Standard Webhooks spec: "between 24 bytes and 64 bytes"
@@ -121,8 +123,17 @@ def resolve(cfg: NotificationSettings, *, dev: bool, data_dir: Path) -> list[Web
                 source = f"${w.secret_env}" if w.secret_env else str(w.secret_file)
                 raise ValueError(f"{where}: no signing secret in {source} (or a placeholder): set a whsec_ secret")
             secret = _dev_secret(data_dir)
-        hooks.append(Webhook(w.key, w.agency, w.url, check_secret(secret, where), frozenset(w.mous),
-                             frozenset(w.sites), frozenset(w.events)))  # fmt: skip
+        hooks.append(
+            Webhook(
+                w.key,
+                w.agency,
+                w.url,
+                check_secret(secret, where),
+                frozenset(w.mous),
+                frozenset(w.sites),
+                frozenset(w.events),
+            )
+        )
     return hooks
 
 
@@ -141,7 +152,7 @@ def _dev_secret(data_dir: Path) -> str:
     """Dev mode: one random secret kept in the data directory (never the placeholder itself)."""
     path = data_dir / "dev-webhook-secret"
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(SECRET_PREFIX + base64.b64encode(os.urandom(32)).decode())

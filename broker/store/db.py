@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from broker.errors import ConfigError, StoreUnavailable
+from broker.private import private_file
 from broker.store import migrate, tables
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -219,8 +220,8 @@ def _sqlite_engine(url: URL) -> Engine:
     }
     if in_memory and not is_uri:
         kwargs["poolclass"] = StaticPool  # one shared connection, else each would get its own database
-    elif not is_uri:
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    elif not is_uri:  # 0600 before SQLite opens it: its -wal and -shm take the same mode (broker.private)
+        private_file(Path(database).expanduser())
     engine = create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")

@@ -230,6 +230,7 @@ def test_healthz_and_readyz(api: Api) -> None:
         "generation": 0,
         "documents": api.services.catalog.digest,
         "audit": {"writable": True},
+        "warnings": [],  # nothing open to other users (tests/api/test_readyz_permissions.py)
     }
     assert len(api.services.catalog.digest) == 64
 

@@ -7,6 +7,9 @@ an emergency opening or ending on this replica is one ``event: viewing`` with ``
 ``console.events_heartbeat_seconds`` (15 s) keeps proxies from closing the connection. A stream opened with
 the session cookie ends when the session does (logout, expiry), checked at each heartbeat; one opened with a
 bearer token ends when the token expires (RFC 7519 §4.1.4: not to be accepted on or after ``exp``), to the second.
+A principal may hold ``console.events_per_principal`` streams at once and the replica
+``console.events_max_streams``; beyond either, 429 ``too_many_streams`` with ``Retry-After``
+(:mod:`broker.api.streamcaps`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,10 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from broker.api.deps import PrincipalDep, ServicesDep
+from broker.api.errordoc import raises
 from broker.api.routes.emergencies import visible_mous
+from broker.api.streamcaps import SlotStreamingResponse
+from broker.errors import TooManyStreams
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -35,14 +41,23 @@ EVENT_STREAM = {
 }
 
 
-@router.get("/events", response_class=StreamingResponse, responses=EVENT_STREAM)  # type: ignore[arg-type]
+@router.get(
+    "/events",
+    response_class=StreamingResponse,
+    responses=EVENT_STREAM | raises(TooManyStreams),  # type: ignore[operator]
+)
 async def events(request: Request, principal: PrincipalDep, services: ServicesDep) -> StreamingResponse:
     hub = services.events
     visible = visible_mous(principal, services)
     session = getattr(request.state, "console_session", None)
     heartbeat = services.settings.console.events_heartbeat_seconds
     expires = getattr(request.state, "token_expires", None) if session is None else None
+    slot = hub.caps.acquire((principal.agency, principal.sub))  # 429 beyond the console.events_* caps
     sub = hub.subscribe(lambda mou: mou in visible)
+
+    def end() -> None:
+        hub.unsubscribe(sub)
+        slot.release()
 
     def wait() -> float:
         """Until the next heartbeat, or the bearer token's expiry if that comes first."""
@@ -74,7 +89,7 @@ async def events(request: Request, principal: PrincipalDep, services: ServicesDe
                 name = "viewing" if "viewing" in event else "emergency"
                 yield f"event: {name}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
         finally:
-            hub.unsubscribe(sub)
+            end()
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+    return SlotStreamingResponse(stream(), media_type="text/event-stream", headers=headers, on_end=end)

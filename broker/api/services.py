@@ -28,6 +28,7 @@ from broker.audit.retention import Retention
 from broker.audit.signer import CheckpointSigner
 from broker.audit.verify_store import StoreVerifier
 from broker.clock import Clock, SystemClock
+from broker.documents import load_documents
 from broker.enforcement.guard import Guard
 from broker.enforcement.proxy import StreamProxy
 from broker.enforcement.recovery import SessionRecovery, replica_id
@@ -43,6 +44,7 @@ from broker.identity.sessions import ConsoleSessions
 from broker.inventory.adapters import AdapterPool, close_adapters, load_adapter
 from broker.inventory.catalog import Catalog, LiveCatalog
 from broker.inventory.positions import PositionBook
+from broker.inventory.validate import open_pool
 from broker.notify.config import resolve
 from broker.notify.dispatcher import Dispatcher
 from broker.notify.notices import Notifier
@@ -205,7 +207,8 @@ def build_services(
 ) -> Services:
     clock = clock or SystemClock()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    catalog = Catalog.load(settings.policy.inventory, settings.policy.mous, settings.policy.model)
+    docs = load_documents(settings.policy.inventory, settings.policy.mous)  # DocumentError: FILE:LINE, exit 2
+    catalog = Catalog.from_documents(docs, settings.policy.model.read_text(encoding="utf-8"))
     store = Store.open(settings.database_url, schema=settings.store.schema_)
     store.create_all()
     bind_legacy_rows(store)  # rows from before schema 2 bound to their audit records (once; cheap when none)
@@ -242,15 +245,21 @@ def build_services(
     sessions = SessionTracker(audit, clock, settings.streams.session_idle_seconds)
     keep_free = DiskGuard(2 * settings.audit.reserve_bytes, store.database_path)  # the audit's reserve and as much
     gateway = Gateway(settings.gateway, settings.gateway_dir, clock, disk=keep_free)
-    pool = AdapterPool(catalog.system_specs(), loader=gateway_loader(load_adapter, gateway))
+    inventory_name = str(settings.policy.inventory)  # a refused system: DocumentError, as validate and reload say
+    pool = open_pool(docs, catalog.system_specs(), gateway_loader(load_adapter, gateway), inventory_name)
     gateway.bind(
         systems=pool.adapters,
         cameras=lambda system: [c.ref for c in live.catalog.inventory.cameras if c.system == system and c.ref],
     )
     proxy = StreamProxy(
-        guard, sessions, pool, StreamTokenSigner(settings.stream_secret(), clock),
-        SegmentCache(settings.streams.cache_bytes, clock=clock), clock, settings.streams,
-    )  # fmt: skip
+        guard,
+        sessions,
+        pool,
+        StreamTokenSigner(settings.stream_secret(), clock),
+        SegmentCache(settings.streams.cache_bytes, clock=clock),
+        clock,
+        settings.streams,
+    )
     reloader = Reloader(settings.policy, live, pool, DocumentGenerations(store), audit)
     services = Services(
         settings,
@@ -299,9 +308,11 @@ def build_services(
     )
     console_repo = ConsoleRepository(store)
     services.console = ConsoleSessions(
-        console_repo, clock, absolute=timedelta(minutes=settings.console.session_absolute_minutes),
+        console_repo,
+        clock,
+        absolute=timedelta(minutes=settings.console.session_absolute_minutes),
         idle=timedelta(minutes=settings.console.session_idle_minutes),
-    )  # fmt: skip
+    )
     services.events = EventHub(settings.console.events_queue)
     emergencies.listeners.append(services.events)
     sessions.listeners.append(services.events.viewing)  # who is watching under an emergency, streamed
@@ -331,6 +342,11 @@ def build_services(
         services.witnesses = WitnessNotifier(outbox, witnesses, clock, services.dispatcher.wake, public_key)
         if services.signer is not None:
             services.signer.listeners.append(services.witnesses)
-    log.info("camgate: %d cameras, %d MOUs, %d policy lines, store %s", len(catalog.inventory.cameras),
-             len(catalog.mous), catalog.pdp.policy.lines, store.description)  # fmt: skip
+    log.info(
+        "camgate: %d cameras, %d MOUs, %d policy lines, store %s",
+        len(catalog.inventory.cameras),
+        len(catalog.mous),
+        catalog.pdp.policy.lines,
+        store.description,
+    )
     return services

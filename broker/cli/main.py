@@ -63,9 +63,12 @@ def _parser() -> argparse.ArgumentParser:
     dm = sub.add_parser("demo", help="run the broker with the simulated New Canaan district (dev mode)")
     dm.add_argument("--port", type=int, default=None)
     dm.add_argument(
-        "--site-recording", type=float, default=600.0, metavar="SECONDS",
+        "--site-recording",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
         help="watching a camera, or an emergency, keeps its whole site recording this long (0: only what is watched)",
-    )  # fmt: skip
+    )
     return p
 
 
@@ -86,9 +89,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return _report(validate_mou_files(args.files, args.inventory))
     if args.cmd == "inventory" and args.sub == "validate":
-        from broker.documents import validate_inventory_files
+        from broker.inventory.validate import validate_inventory
 
-        return _report(validate_inventory_files(args.files))
+        return _report(validate_inventory(args.files))
     if args.cmd == "audit" and args.sub == "witness":  # a witness's own tool: no broker settings
         from broker.cli.witness import run as run_witness
 

@@ -18,8 +18,13 @@ from broker.gcpause import gc_paused
 
 M = TypeVar("M", bound=BaseModel)
 FileIssue = tuple[str, int, str, str]
-_LITERAL_NOUNS = {"actions": "action", "days": "weekday", "when": "when", "kind": "agency kind",
-                  "require": "required field"}  # fmt: skip
+_LITERAL_NOUNS = {
+    "actions": "action",
+    "days": "weekday",
+    "when": "when",
+    "kind": "agency kind",
+    "require": "required field",
+}
 MAX_DOCUMENT_BYTES = 64 << 20  # about 350,000 cameras in one inventory; refuses runaway files
 
 
@@ -107,6 +112,12 @@ def _checked_inventory(located: Located, name: str) -> tuple[Inventory | None, l
     return (inv if not issues else None), sorted(issues, key=lambda i: i[1])
 
 
+def read_inventory(path: Path) -> tuple[Inventory | None, list[FileIssue], Located | None]:
+    """The inventory (None when invalid), every problem, and the line marks of the file."""
+    with gc_paused():
+        return _inventory(path)
+
+
 def parse_inventory(text: str, name: str) -> Inventory:
     """An inventory from its text, validated as a file would be; :class:`DocumentError` lists every problem."""
     try:
@@ -144,8 +155,14 @@ def _mous(
             if mou is not None:
                 file_issues += [(str(path), located.line_of(p), dotted(p), m) for p, m in check_mou(mou, inv)]
                 if mou.mou in seen:
-                    file_issues.append((str(path), located.line_of(("mou",)), "mou",
-                                        f"duplicate mou id {mou.mou!r} (also in {seen[mou.mou]})"))  # fmt: skip
+                    file_issues.append(
+                        (
+                            str(path),
+                            located.line_of(("mou",)),
+                            "mou",
+                            f"duplicate mou id {mou.mou!r} (also in {seen[mou.mou]})",
+                        )
+                    )
                 seen.setdefault(mou.mou, str(path))
                 if not file_issues:
                     mous.append(mou)

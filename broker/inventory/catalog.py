@@ -14,6 +14,11 @@ from broker.policy import DecisionPoint, compile_policy
 from broker.policy.compile import covered_sites
 
 
+def specs_of(inventory: Inventory) -> list[SystemSpec]:
+    """Each camera system's inventory entry as its adapter sees it."""
+    return [SystemSpec(s.id, s.adapter, s.base_url, s.settings) for s in inventory.systems]
+
+
 @dataclass(frozen=True)
 class Catalog:
     inventory: Inventory
@@ -64,7 +69,7 @@ class Catalog:
         return [m for m in self.mous.values() if agency == m.parties.owner or agency in m.parties.recipients]
 
     def system_specs(self) -> list[SystemSpec]:
-        return [SystemSpec(s.id, s.adapter, s.base_url, s.settings) for s in self.inventory.systems]
+        return specs_of(self.inventory)
 
     def buildings(self, site: str) -> frozenset[str]:
         return frozenset(c.building for c in self.inventory.cameras if c.site == site and c.building)

@@ -69,8 +69,11 @@ def test_a_reload_that_changes_a_grant_changes_the_very_next_decision(api: Api, 
         "actions: [live, snapshot, playback]\n    when: always",
         "actions: [snapshot]\n    when: always",
     )
-    edit(school_mou(docs), "zones: [interior]\n    actions: [live, snapshot, playback]\n    when: emergency\n    playback: {from: -30s}",
-         "zones: [interior]\n    actions: [live, snapshot, playback]\n    when: always")  # fmt: skip
+    edit(
+        school_mou(docs),
+        "zones: [interior]\n    actions: [live, snapshot, playback]\n    when: emergency\n    playback: {from: -30s}",
+        "zones: [interior]\n    actions: [live, snapshot, playback]\n    when: always",
+    )
     r = api.post(RELOAD, as_="operator")
     assert r.status_code == 200, r.text
     body = r.json()
@@ -136,7 +139,21 @@ def test_bad_adapter_settings_refuse_the_reload_at_the_systems_line(api: Api, tm
     assert r.status_code == 422
     (error,) = r.json()["lines"]
     line = next(i for i, text in enumerate(inventory.read_text().splitlines(), 1) if "genetec" in text)
-    assert error.startswith(f"{inventory}:{line}: systems.0: system 'ncps-vms': unknown adapter 'genetec'")
+    assert error.startswith(
+        f"{inventory}:{line}: systems.0.adapter: system 'ncps-vms': setting 'adapter': unknown adapter 'genetec'"
+    )
+    assert api.live("saxe-ext-01").status_code == 200
+
+
+def test_a_reload_refuses_every_bad_system_with_the_lines_validate_prints(api: Api, tmp_path: Path) -> None:
+    from broker.inventory.validate import validate_inventory
+
+    inventory = tmp_path / "inventory.yaml"
+    edit(inventory, "adapter: hls, base_url", "adapter: genetec, base_url")
+    edit(inventory, "timeout_seconds: 0.5,", "timeout_seconds: 0.5, playlist_pth: x,")
+    r = api.post(RELOAD, as_="operator")
+    assert r.status_code == 422
+    assert r.json()["lines"] == validate_inventory([inventory]) and len(r.json()["lines"]) == 2
     assert api.live("saxe-ext-01").status_code == 200
 
 
@@ -163,7 +180,12 @@ def test_only_operators_reload(api: Api) -> None:
 def test_operator_agencies_limit_who_counts(make_reloadable: Callable[..., Any]) -> None:
     with make_reloadable(admin={"operator_agencies": ["ncpd"]}) as api:
         assert api.post(RELOAD, as_="operator").status_code == 403  # an ncps operator
-        assert api.post(RELOAD, as_=None, headers={"Authorization": f"Bearer {api.mint('ops', 'ncpd', ['operator'])}"}).status_code == 200  # fmt: skip
+        assert (
+            api.post(
+                RELOAD, as_=None, headers={"Authorization": f"Bearer {api.mint('ops', 'ncpd', ['operator'])}"}
+            ).status_code
+            == 200
+        )
 
 
 def test_no_audit_record_no_change(api: Api, docs: Path) -> None:

@@ -32,6 +32,7 @@ from sqlalchemy import Connection
 from broker.adapterapi import AdapterConfigError, CameraSystemAdapter
 from broker.audit import AuditLog, AuditRecord, principal_fields
 from broker.audit.records import Actor
+from broker.clock import Clock, SystemClock
 from broker.documents import DocumentSet, read_documents
 from broker.errors import AuditUnavailable, DocumentError, StoreUnavailable
 from broker.inventory.adapters import AdapterPool
@@ -61,6 +62,7 @@ class ReloadOutcome:
     seconds: float
     applied: bool = True
     systems_changed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # FILE:LINE: warning: ... (broker/documents/warnings.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {"outcome": "applied"} | {k: v for k, v in asdict(self).items() if k != "applied"}
@@ -74,8 +76,10 @@ class Reloader:
         pool: AdapterPool,
         generations: DocumentGenerations,
         audit: AuditLog,
+        clock: Clock | None = None,
     ) -> None:
         self.policy, self.live, self.pool, self.generations, self.audit = policy, live, pool, generations, audit
+        self.clock = clock or SystemClock()  # "today", for the warnings of MOUs out of force
         self._lock = threading.Lock()
         self._retired: list[CameraSystemAdapter] = []
         self._refused_generation = -1  # a generation announced elsewhere that failed here: not retried
@@ -131,6 +135,7 @@ class Reloader:
                 policy_lines=catalog.pdp.policy.lines,
                 seconds=round(time.perf_counter() - started, 3),
                 systems_changed=changed,
+                warnings=[w.text() for w in catalog.warnings(self.clock.now())],
             )
 
         # No record, no change (fail closed): AuditUnavailable propagates and nothing is swapped.
@@ -147,6 +152,8 @@ class Reloader:
         generation = outcome.generation
         self._retired += self.pool.install(adapters)
         self.live.install(catalog, generation)
+        for warning in outcome.warnings:
+            log.warning("reload (%s): %s", trigger, warning)
         log.info(
             "reload (%s) applied: generation %d, %d cameras, %d MOUs, %d policy lines, %.3f s",
             trigger,

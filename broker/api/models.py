@@ -13,9 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 # RFC 3339 §5.6 date-time: full-date "T" full-time, the offset required (Z or ±hh:mm), "T"/"Z" any case.
-_RFC3339 = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:(?P<sec>\d{2})(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})", re.ASCII
-)  # fmt: skip
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:(?P<sec>\d{2})(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})", re.ASCII)
 DATE_TIME = {"type": "string", "format": "date-time"}
 
 
@@ -71,6 +69,11 @@ class ReloadOutcome(BaseModel):
     policy_lines: int = Field(description="casbin attribute lines compiled")
     seconds: float = Field(description="Time to read, validate and compile")
     systems_changed: list[str] = Field(description="Camera systems whose adapter was built anew")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Applied all the same: `FILE:LINE: warning: path: message` for an MOU not in force today or a "
+        "camera zone no MOU covering its site defines (contract section 2, Warnings)",
+    )
 
 
 class Decision(BaseModel):

@@ -209,6 +209,8 @@ def build_services(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     docs = load_documents(settings.policy.inventory, settings.policy.mous)  # DocumentError: FILE:LINE, exit 2
     catalog = Catalog.from_documents(docs, settings.policy.model.read_text(encoding="utf-8"))
+    for warning in catalog.warnings(clock.now()):  # loaded all the same; said at start-up as reload says them
+        log.warning("%s", warning.text())
     store = Store.open(settings.database_url, schema=settings.store.schema_)
     store.create_all()
     bind_legacy_rows(store)  # rows from before schema 2 bound to their audit records (once; cheap when none)
@@ -260,7 +262,7 @@ def build_services(
         clock,
         settings.streams,
     )
-    reloader = Reloader(settings.policy, live, pool, DocumentGenerations(store), audit)
+    reloader = Reloader(settings.policy, live, pool, DocumentGenerations(store), audit, clock)
     services = Services(
         settings,
         clock,

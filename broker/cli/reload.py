@@ -47,8 +47,9 @@ def reload(settings: Settings, url: str | None, token: str | None) -> int:
         print("camgate reload: no token: pass --token or set CAMGATE_TOKEN (an operator's)", file=sys.stderr)
         return 2
     try:
-        r = httpx.post(f"{base}/api/v1/admin/reload", headers={"Authorization": f"Bearer {bearer}"},
-                       timeout=TIMEOUT_SECONDS)  # fmt: skip
+        r = httpx.post(
+            f"{base}/api/v1/admin/reload", headers={"Authorization": f"Bearer {bearer}"}, timeout=TIMEOUT_SECONDS
+        )
     except httpx.HTTPError as exc:
         print(f"camgate reload: no answer from {base}: {exc}", file=sys.stderr)
         return 1
@@ -56,13 +57,18 @@ def reload(settings: Settings, url: str | None, token: str | None) -> int:
     with contextlib.suppress(ValueError):
         body = r.json()
     if r.status_code == 200:
-        print(f"applied: generation {body['generation']}, {body['cameras']} cameras, {body['mous']} MOUs, "
-              f"{body['policy_lines']} policy lines, {body['seconds']} s")  # fmt: skip
+        print(
+            f"applied: generation {body['generation']}, {body['cameras']} cameras, {body['mous']} MOUs, "
+            f"{body['policy_lines']} policy lines, {body['seconds']} s"
+        )
+        for warning in body.get("warnings", []):  # applied all the same: an MOU out of force, an unknown zone
+            print(warning, file=sys.stderr)
         return 0
     if r.status_code == 422 and body.get("error") == "invalid_document":
         print("\n".join(body.get("lines", [])))
         print("refused: the running policy is unchanged", file=sys.stderr)
         return 2
-    print(f"camgate reload: {r.status_code} {body.get('error', '')}: {body.get('message', r.text[:200])}",
-          file=sys.stderr)  # fmt: skip
+    print(
+        f"camgate reload: {r.status_code} {body.get('error', '')}: {body.get('message', r.text[:200])}", file=sys.stderr
+    )
     return 2 if r.status_code < 500 else 1

@@ -57,23 +57,39 @@ class BrokerProcess:
     log_path: Path
 
     @classmethod
-    def start(cls, directory: Path, timeout: float = START_TIMEOUT, *, site_recording: float = 0) -> BrokerProcess:
+    def start(
+        cls,
+        directory: Path,
+        timeout: float = START_TIMEOUT,
+        *,
+        site_recording: float = 0,
+        env: dict[str, str] | None = None,
+    ) -> BrokerProcess:
         """``site_recording``: ``camgate demo --site-recording`` (default 0: schemathesis watches many cameras,
-        the encoders of whole sites would crowd two cores; pre-event footage needs the site recorded)."""
+        the encoders of whole sites would crowd two cores; pre-event footage needs the site recorded). ``env``:
+        more ``CAMGATE_*`` settings (e.g. ``CAMGATE_POLICY__MOUS``)."""
         directory.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CAMGATE_")} | {
-            "CAMGATE_MODE": "dev",
-            "CAMGATE_DATA_DIR": str(directory / "data"),
-            "CAMGATE_POLICY__INVENTORY": str(demo_inventory(directory)),
-        }
+        env = (
+            {k: v for k, v in os.environ.items() if not k.startswith("CAMGATE_")}
+            | {
+                "CAMGATE_MODE": "dev",
+                "CAMGATE_DATA_DIR": str(directory / "data"),
+                "CAMGATE_POLICY__INVENTORY": str(demo_inventory(directory)),
+            }
+            | (env or {})
+        )
         port = free_port()
         log_path = directory / "broker.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
-                [*CAMGATE, "demo", "--port", str(port), "--site-recording", f"{site_recording:g}"], cwd=REPO, env=env,
+                [*CAMGATE, "demo", "--port", str(port), "--site-recording", f"{site_recording:g}"],
+                cwd=REPO,
+                env=env,
                 stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         broker = cls(f"http://127.0.0.1:{port}", env, proc, log_path)
         try:
             broker._wait_ready(timeout)
@@ -99,8 +115,13 @@ class BrokerProcess:
         """A dev-issuer token from ``camgate token``, as the README's walkthrough mints them."""
         out = subprocess.run(
             [*CAMGATE, "token", "--sub", sub, "--agency", agency, "--roles", roles],
-            cwd=REPO, env=self.env, capture_output=True, text=True, timeout=60, check=True,
-        )  # fmt: skip
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
         return out.stdout.strip()
 
     def log(self) -> str:

@@ -157,6 +157,39 @@ def test_a_reload_refuses_every_bad_system_with_the_lines_validate_prints(api: A
     assert api.live("saxe-ext-01").status_code == 200
 
 
+def test_silent_mistakes_are_applied_with_warnings_the_school_it_page_reads(
+    api: Api, tmp_path: Path, docs: Path
+) -> None:
+    """Issue 13 item 19: an expired MOU and a zone typo loaded as plain "applied"; now the reload says both, and
+    GET /api/v1/inventory/unclassified (School IT's page) carries them."""
+    inventory = tmp_path / "inventory.yaml"
+    edit(
+        inventory,
+        "name: Library, site: ncps-saxe, building: main, zone: interior",
+        "name: Library, site: ncps-saxe, building: main, zone: intrior",
+    )
+    edit(school_mou(docs), "expires: 2027-06-30", "expires: 2026-09-13")  # the clock is at 2026-09-14
+    r = api.post(RELOAD, as_="operator")
+    assert r.status_code == 200, r.text
+    warnings = r.json()["warnings"]
+    mou_line = next(i for i, t in enumerate(school_mou(docs).read_text().splitlines(), 1) if t.startswith("expires:"))
+    cam_line = next(i for i, t in enumerate(inventory.read_text().splitlines(), 1) if "intrior" in t)
+    assert warnings[0].startswith(
+        f"{school_mou(docs)}:{mou_line}: warning: expires: MOU 'ncps-ncpd-video' expired on 2026-09-13"
+    )
+    assert warnings[1].startswith(f"{inventory}:{cam_line}: warning: cameras.")
+    assert "zone 'intrior' of camera 'saxe-int-02'" in warnings[1] and "Did you mean 'interior'?" in warnings[1]
+    assert "(zones there: exterior, interior, restricted)" in warnings[1]
+    body = api.get("/api/v1/inventory/unclassified?site=ncps-saxe", as_="operator").json()
+    assert [(w["code"], w["subject"], w["line"]) for w in body["warnings"]] == [
+        ("mou_expired", "ncps-ncpd-video", mou_line),
+        ("unknown_zone", "saxe-int-02", cam_line),
+    ]
+    assert body["warnings"][0]["document"] == "mou-ncps-ncpd.yaml"
+    other = api.get("/api/v1/inventory/unclassified?site=ncpb-lots", as_="operator").json()["warnings"]
+    assert [w["code"] for w in other] == []  # neither the school MOU nor the camera is at the parking lots
+
+
 def test_a_camera_removed_by_a_reload_is_cut_at_the_viewers_next_request(api: Api, tmp_path: Path) -> None:
     (segment, *_) = api.playlist_uris("saxe-ext-01")
     assert api.get(segment, as_=None).status_code == 200

@@ -28,7 +28,7 @@ class NamedRef(BaseModel):
 
 class GrantInWords(BaseModel):
     id: str
-    clause: str | None
+    clause: str
     agency: str
     roles: list[str]
     zones: list[str]
@@ -79,18 +79,36 @@ def list_mous(principal: PrincipalDep, services: ServicesDep, in_force: bool = F
         if in_force and status != "in_force":
             continue
         words = describe_mou(mou, names)
-        out.append({
-            "mou": mou.mou, "title": mou.title, "version": mou.version, "status": status,
-            "effective": mou.effective, "expires": mou.expires,
-            "timezone": mou.timezone, "period": words.period, "owner": ref(mou.parties.owner),
-            "recipients": [ref(a) for a in mou.parties.recipients],
-            "sites": [{"id": s, "name": inv.sites[s].name} for s in catalog.sites_of(mou) if s in inv.sites],
-            "grants": [
-                {"id": g.id, "clause": g.clause, "agency": g.agency, "roles": list(g.roles), "zones": list(g.zones),
-                 "actions": list(g.actions), "when": g.when, "text": w.text}
-                for g, w in zip(mou.grants, words.grants, strict=True)
-            ],
-            "never_zones": sorted(mou.never_zones), "never": words.never, "records": words.records,
-            "emergency": words.emergency,
-        })  # fmt: skip
+        out.append(
+            {
+                "mou": mou.mou,
+                "title": mou.title,
+                "version": mou.version,
+                "status": status,
+                "effective": mou.effective,
+                "expires": mou.expires,
+                "timezone": mou.timezone,
+                "period": words.period,
+                "owner": ref(mou.parties.owner),
+                "recipients": [ref(a) for a in mou.parties.recipients],
+                "sites": [{"id": s, "name": inv.sites[s].name} for s in catalog.sites_of(mou) if s in inv.sites],
+                "grants": [
+                    {
+                        "id": g.id,
+                        "clause": g.clause,
+                        "agency": g.agency,
+                        "roles": list(g.roles),
+                        "zones": list(g.zones),
+                        "actions": list(g.actions),
+                        "when": g.when,
+                        "text": w.text,
+                    }
+                    for g, w in zip(mou.grants, words.grants, strict=True)
+                ],
+                "never_zones": sorted(mou.never_zones),
+                "never": words.never,
+                "records": words.records,
+                "emergency": words.emergency,
+            }
+        )
     return {"at": format_instant(now), "mous": out}

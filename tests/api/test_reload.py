@@ -190,6 +190,16 @@ def test_silent_mistakes_are_applied_with_warnings_the_school_it_page_reads(
     assert [w["code"] for w in other] == []  # neither the school MOU nor the camera is at the parking lots
 
 
+def test_the_warnings_are_logged_at_start_up(
+    make_reloadable: Callable[..., contextlib.AbstractContextManager[Api]], docs: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    edit(school_mou(docs), "effective: 2026-07-01", "effective: 2026-10-01")  # the clock is at 2026-09-14
+    with caplog.at_level("WARNING", logger="camgate"), make_reloadable():
+        pass
+    (line,) = [r.getMessage() for r in caplog.records if ": warning: " in r.getMessage()]
+    assert line.startswith(f"{school_mou(docs)}:7: warning: effective: MOU 'ncps-ncpd-video' is not in force yet")
+
+
 def test_a_camera_removed_by_a_reload_is_cut_at_the_viewers_next_request(api: Api, tmp_path: Path) -> None:
     (segment, *_) = api.playlist_uris("saxe-ext-01")
     assert api.get(segment, as_=None).status_code == 200

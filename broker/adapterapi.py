@@ -55,14 +55,30 @@ class AuthFailed(AdapterError):
 
 
 class AdapterConfigError(ValueError):
-    """The system's settings are unusable; the message names the setting."""
+    """The system's settings are unusable. ``setting`` (dotted, e.g. ``auth.password_env``) names the offending
+    key of the system's inventory entry when there is one, ``system`` the system's id once the broker knows it;
+    the message says both (``system 'x': setting 'auth.type': …``). The broker places the error at that key's
+    line of the inventory from these attributes, never from the text."""
+
+    def __init__(self, message: str, *, setting: str | None = None, system: str | None = None) -> None:
+        text = f"setting {setting!r}: {message}" if setting is not None else message
+        super().__init__(f"system {system!r}: {text}" if system is not None else text)
+        self.setting = setting
+        self.system = system
+        self.detail = message  # without the setting and the system
+
+    def in_system(self, system: str) -> AdapterConfigError:
+        """The same error, naming ``system`` too."""
+        return AdapterConfigError(self.detail, setting=self.setting, system=system)
 
 
 def settings_error(exc: ValidationError) -> AdapterConfigError:
     """The first problem of a settings validation, naming the setting: ``setting 'auth.type': …``."""
     err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"]) or "settings"
-    return AdapterConfigError(f"setting {where!r}: {str(err['msg']).removeprefix('Value error, ')}")
+    where = ".".join(str(p) for p in err["loc"]) or None
+    if err["type"] == "extra_forbidden":
+        return AdapterConfigError("unknown key (not a setting of this adapter)", setting=where)
+    return AdapterConfigError(str(err["msg"]).removeprefix("Value error, "), setting=where)
 
 
 class AdapterSettings(BaseModel):
@@ -177,26 +193,27 @@ class DiscoveredCamera:
     details: Mapping[str, str] = field(default_factory=dict)  # model, serial, channel number, ...
 
 
-def read_secret(setting: str, *, env: str | None = None, file: str | None = None,
-                environ: Mapping[str, str] | None = None) -> str:  # fmt: skip
+def read_secret(
+    setting: str, *, env: str | None = None, file: str | None = None, environ: Mapping[str, str] | None = None
+) -> str:
     """A secret from the environment variable ``env`` or the file ``file`` (exactly one; a file's trailing
     newline is dropped). :class:`AdapterConfigError` names ``setting``, never the value."""
     if (env is None) == (file is None):
-        raise AdapterConfigError(f"setting {setting!r}: give exactly one of '{setting}_env' or '{setting}_file'")
+        raise AdapterConfigError(f"give exactly one of '{setting}_env' or '{setting}_file'", setting=setting)
     if env is not None:
         value = (os.environ if environ is None else environ).get(env)
         if not value:
-            raise AdapterConfigError(f"setting '{setting}_env': environment variable {env!r} is not set")
+            raise AdapterConfigError(f"environment variable {env!r} is not set", setting=f"{setting}_env")
         return value
     assert file is not None
     try:
         value = Path(file).read_text(encoding="utf-8").rstrip("\r\n")
     except OSError as exc:
-        raise AdapterConfigError(f"setting '{setting}_file': cannot read {file!r}: {exc.strerror}") from None
+        raise AdapterConfigError(f"cannot read {file!r}: {exc.strerror}", setting=f"{setting}_file") from None
     except UnicodeDecodeError:
-        raise AdapterConfigError(f"setting '{setting}_file': {file!r} is not UTF-8 text") from None
+        raise AdapterConfigError(f"{file!r} is not UTF-8 text", setting=f"{setting}_file") from None
     if not value:
-        raise AdapterConfigError(f"setting '{setting}_file': {file!r} is empty")
+        raise AdapterConfigError(f"{file!r} is empty", setting=f"{setting}_file")
     return value
 
 

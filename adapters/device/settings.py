@@ -58,18 +58,18 @@ class DeviceAddress:
     @classmethod
     def parse(cls, base_url: str | None) -> DeviceAddress:
         if not base_url:
-            raise AdapterConfigError("setting 'base_url': required, e.g. https://10.20.0.15/")
+            raise AdapterConfigError("required, e.g. https://10.20.0.15/", setting="base_url")
         try:
             parts = urlsplit(base_url)
             port = parts.port
         except ValueError:
-            raise AdapterConfigError(f"setting 'base_url': {base_url!r} is not a URL") from None
+            raise AdapterConfigError(f"{base_url!r} is not a URL", setting="base_url") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise AdapterConfigError("setting 'base_url': must be http:// or https:// and name a host")
+            raise AdapterConfigError("must be http:// or https:// and name a host", setting="base_url")
         if parts.username is not None or parts.password is not None:
-            raise AdapterConfigError("setting 'base_url': credentials belong in username/password_env, not the URL")
+            raise AdapterConfigError("credentials belong in username/password_env, not the URL", setting="base_url")
         if parts.path not in ("", "/") or parts.query or parts.fragment:
-            raise AdapterConfigError("setting 'base_url': give the device's address only (no path, query or fragment)")
+            raise AdapterConfigError("give the device's address only (no path, query or fragment)", setting="base_url")
         host = parts.hostname
         try:
             if ipaddress.ip_address(host).version == 6:

@@ -77,7 +77,7 @@ class EvidenceSettings(BaseModel):
     def from_spec(cls, settings: Mapping[str, Any], base_url: str | None = None) -> EvidenceSettings:
         """Validate ``settings``; :class:`AdapterConfigError` names the first offending setting."""
         if base_url:
-            raise AdapterConfigError("setting 'base_url': an evidence folder has no URL; name it with 'path'")
+            raise AdapterConfigError("an evidence folder has no URL; name it with 'path'", setting="base_url")
         try:
             parsed = cls.model_validate(dict(settings))
         except ValidationError as exc:
@@ -85,5 +85,5 @@ class EvidenceSettings(BaseModel):
         if parsed.cache_dir is not None:
             cache, folder = Path(parsed.cache_dir).absolute(), parsed.folder
             if cache == folder or folder in cache.parents:
-                raise AdapterConfigError("setting 'cache_dir': must not lie inside the evidence folder 'path'")
+                raise AdapterConfigError("must not lie inside the evidence folder 'path'", setting="cache_dir")
         return parsed

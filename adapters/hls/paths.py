@@ -46,25 +46,25 @@ class UriPolicy:
 
     def __init__(self, base_url: str | None) -> None:
         if not base_url:
-            raise AdapterConfigError("setting 'base_url': required for the hls adapter")
+            raise AdapterConfigError("required for the hls adapter", setting="base_url")
         try:
             _check_chars(base_url)
             parts = urlsplit(base_url)
             port = parts.port
         except (AdapterError, ValueError) as exc:
-            raise AdapterConfigError(f"setting 'base_url': {exc}") from None
+            raise AdapterConfigError(f"{exc}", setting="base_url") from None
         scheme = parts.scheme.lower()
         if scheme not in DEFAULT_PORTS or not parts.hostname:
-            raise AdapterConfigError("setting 'base_url': must be an http:// or https:// URL with a host")
+            raise AdapterConfigError("must be an http:// or https:// URL with a host", setting="base_url")
         if parts.username is not None or parts.password is not None:
-            raise AdapterConfigError("setting 'base_url': credentials belong in 'auth', not in the URL")
+            raise AdapterConfigError("credentials belong in 'auth', not in the URL", setting="base_url")
         if parts.query or parts.fragment:
-            raise AdapterConfigError("setting 'base_url': must not have a query or fragment")
+            raise AdapterConfigError("must not have a query or fragment", setting="base_url")
         path = parts.path or "/"
         if not path.endswith("/"):
             path += "/"
         if "//" in path or any(s in (".", "..") for s in unquote_to_bytes(path).decode("latin-1").split("/")):
-            raise AdapterConfigError("setting 'base_url': path must be normalised")
+            raise AdapterConfigError("path must be normalised", setting="base_url")
         self.scheme = scheme
         self.host = parts.hostname
         self.port = port or DEFAULT_PORTS[scheme]

@@ -67,7 +67,7 @@ class HlsSettings(AdapterSettings):
         password = env.get(self.auth.password_env)
         if not password:
             raise AdapterConfigError(
-                f"setting 'auth.password_env': environment variable {self.auth.password_env!r} is not set"
+                f"environment variable {self.auth.password_env!r} is not set", setting="auth.password_env"
             )
         if self.auth.type == "basic":
             return httpx.BasicAuth(self.auth.username, password)

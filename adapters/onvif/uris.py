@@ -29,19 +29,19 @@ _URI_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 class DeviceUris:
     def __init__(self, base_url: str | None, media_hosts: tuple[str, ...] = ()) -> None:
         if not base_url:
-            raise AdapterConfigError("setting 'base_url': required for the onvif adapter (e.g. http://10.0.0.5/)")
+            raise AdapterConfigError("required for the onvif adapter (e.g. http://10.0.0.5/)", setting="base_url")
         try:
             parts = urlsplit(base_url)
             port = parts.port
             host = normal_host(parts.hostname or "")
         except ValueError as exc:
-            raise AdapterConfigError(f"setting 'base_url': {exc}") from None
+            raise AdapterConfigError(f"{exc}", setting="base_url") from None
         if parts.scheme.lower() not in ("http", "https"):
-            raise AdapterConfigError("setting 'base_url': must be an http:// or https:// URL")
+            raise AdapterConfigError("must be an http:// or https:// URL", setting="base_url")
         if parts.username is not None or parts.password is not None:
-            raise AdapterConfigError("setting 'base_url': credentials belong in username/password_env, not the URL")
+            raise AdapterConfigError("credentials belong in username/password_env, not the URL", setting="base_url")
         if parts.query or parts.fragment or parts.path not in ("", "/", DEVICE_PATH):
-            raise AdapterConfigError(f"setting 'base_url': give the device's address only, e.g. http://{host}/")
+            raise AdapterConfigError(f"give the device's address only, e.g. http://{host}/", setting="base_url")
         self.scheme = parts.scheme.lower()
         self.host = host
         netloc = f"[{host}]" if ":" in host else host

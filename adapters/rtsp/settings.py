@@ -30,21 +30,36 @@ from broker.adapterapi import AdapterConfigError, AdapterSettings
 _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
+def unsafe(value: str) -> str | None:
+    """Why ``value`` cannot be (part of) a URL handed to ffmpeg as one argument, or None. A URI has no whitespace
+    or control characters (RFC 3986 §2, Appendix C: they are not URI characters), and an argument beginning with
+    '-' would be read by ffmpeg as an option, not an input."""
+    if value.startswith("-"):
+        return "must not begin with '-'"
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return "must not contain spaces or control characters (percent-encode them)"
+    return None
+
+
 def absolute(base_url: str | None, url: str, setting: str) -> str:
     """``url`` made absolute against ``base_url``; an rtsp:// or rtsps:// URL without credentials."""
+    for name, value in ((setting, url), ("base_url", base_url or "")):
+        problem = unsafe(value)
+        if problem is not None:
+            raise AdapterConfigError(problem, setting=name)
     if "://" not in url:
         if url.startswith("/"):
-            raise AdapterConfigError(f"setting {setting!r}: a relative path must not start with '/'")
+            raise AdapterConfigError("a relative path must not start with '/'", setting=setting)
         if base_url is None:
-            raise AdapterConfigError(f"setting {setting!r}: {url!r} is relative but the system has no base_url")
+            raise AdapterConfigError(f"{url!r} is relative but the system has no base_url", setting=setting)
         url = urljoin(base_url.replace("rtsp", "http", 1), url).replace("http", "rtsp", 1)
     parts = urlsplit(url)
     if parts.scheme not in ("rtsp", "rtsps") or not parts.hostname:
-        raise AdapterConfigError(f"setting {setting!r}: not an rtsp:// URL")
+        raise AdapterConfigError("not an rtsp:// URL", setting=setting)
     if parts.username is not None or parts.password is not None:
-        raise AdapterConfigError(f"setting {setting!r}: credentials go in username and password_env, not the URL")
+        raise AdapterConfigError("credentials go in username and password_env, not the URL", setting=setting)
     if "{ref}" in url and urlsplit(url.replace("{ref}", "a")).netloc != urlsplit(url.replace("{ref}", "b")).netloc:
-        raise AdapterConfigError(f"setting {setting!r}: '{{ref}}' must be in the path or query, after the host")
+        raise AdapterConfigError("'{ref}' must be in the path or query, after the host", setting=setting)
     return url
 
 
@@ -61,6 +76,9 @@ class RtspSettings(AdapterSettings):
     def _template(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        problem = unsafe(value)  # it becomes ffmpeg's input argument (broker/gateway)
+        if problem is not None:
+            raise ValueError(problem)
         # Substituted with str.replace, never str.format: a template is data, not code.
         if value.count("{ref}") != 1 or value.replace("{ref}", "").count("{"):
             raise ValueError("must contain '{ref}' exactly once and no other '{'")

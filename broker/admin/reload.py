@@ -32,10 +32,12 @@ from sqlalchemy import Connection
 from broker.adapterapi import AdapterConfigError, CameraSystemAdapter
 from broker.audit import AuditLog, AuditRecord, principal_fields
 from broker.audit.records import Actor
+from broker.clock import Clock, SystemClock
 from broker.documents import DocumentSet, read_documents
 from broker.errors import AuditUnavailable, DocumentError, StoreUnavailable
 from broker.inventory.adapters import AdapterPool
 from broker.inventory.catalog import Catalog, LiveCatalog
+from broker.inventory.validate import system_issues
 from broker.settings import PolicySettings
 from broker.store.binding import Binding
 from broker.store.generations import DocumentGenerations
@@ -60,6 +62,7 @@ class ReloadOutcome:
     seconds: float
     applied: bool = True
     systems_changed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # FILE:LINE: warning: ... (broker/documents/warnings.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {"outcome": "applied"} | {k: v for k, v in asdict(self).items() if k != "applied"}
@@ -67,10 +70,16 @@ class ReloadOutcome:
 
 class Reloader:
     def __init__(
-        self, policy: PolicySettings, live: LiveCatalog, pool: AdapterPool, generations: DocumentGenerations,
+        self,
+        policy: PolicySettings,
+        live: LiveCatalog,
+        pool: AdapterPool,
+        generations: DocumentGenerations,
         audit: AuditLog,
-    ) -> None:  # fmt: skip
+        clock: Clock | None = None,
+    ) -> None:
         self.policy, self.live, self.pool, self.generations, self.audit = policy, live, pool, generations, audit
+        self.clock = clock or SystemClock()  # "today", for the warnings of MOUs out of force
         self._lock = threading.Lock()
         self._retired: list[CameraSystemAdapter] = []
         self._refused_generation = -1  # a generation announced elsewhere that failed here: not retried
@@ -126,6 +135,7 @@ class Reloader:
                 policy_lines=catalog.pdp.policy.lines,
                 seconds=round(time.perf_counter() - started, 3),
                 systems_changed=changed,
+                warnings=[w.text() for w in catalog.warnings(self.clock.now())],
             )
 
         # No record, no change (fail closed): AuditUnavailable propagates and nothing is swapped.
@@ -142,8 +152,17 @@ class Reloader:
         generation = outcome.generation
         self._retired += self.pool.install(adapters)
         self.live.install(catalog, generation)
-        log.info("reload (%s) applied: generation %d, %d cameras, %d MOUs, %d policy lines, %.3f s", trigger,
-                 generation, outcome.cameras, outcome.mous, outcome.policy_lines, outcome.seconds)  # fmt: skip
+        for warning in outcome.warnings:
+            log.warning("reload (%s): %s", trigger, warning)
+        log.info(
+            "reload (%s) applied: generation %d, %d cameras, %d MOUs, %d policy lines, %.3f s",
+            trigger,
+            generation,
+            outcome.cameras,
+            outcome.mous,
+            outcome.policy_lines,
+            outcome.seconds,
+        )
         return outcome
 
     def _announce(self, outcome_for: Callable[[int], ReloadOutcome], who: dict[str, Any]) -> ReloadOutcome:
@@ -184,22 +203,19 @@ class Reloader:
             return None, None, [(str(self.policy.model), 0, "(model)", f"invalid casbin model: {exc}")]
         try:
             return catalog, self.pool.prepare(catalog.system_specs()), []
-        except AdapterConfigError as exc:
-            return None, None, [self._system_issue(docs, str(exc))]
-
-    def _system_issue(self, docs: DocumentSet, message: str) -> FileIssue:
-        """An adapter's refusal, placed at its system's entry in the inventory."""
-        assert docs.inventory is not None
-        index = next((i for i, s in enumerate(docs.inventory.systems) if f"system {s.id!r}" in message), None)
-        path: tuple[str | int, ...] = ("systems", index) if index is not None else ("systems",)
-        line = docs.inventory_lines.line_of(path) if docs.inventory_lines is not None else 0
-        return (str(self.policy.inventory), line, ".".join(map(str, path)), message)
+        except AdapterConfigError as exc:  # every refused system, at its line (as camgate inventory validate says)
+            return None, None, system_issues(exc, docs.inventory, docs.inventory_lines, str(self.policy.inventory))
 
     def _record_refusal(self, trigger: str, docs: DocumentSet, issues: list[FileIssue], who: dict[str, Any]) -> None:
         lines = DocumentError(issues).lines()
         log.warning("reload (%s) refused, the running policy is unchanged:\n%s", trigger, "\n".join(lines))
-        details = {"outcome": "refused", "trigger": trigger, "generation": self.live.generation,
-                   "documents": docs.digests, "error_count": len(lines),
-                   "errors": lines[:MAX_RECORDED_ERRORS]}  # fmt: skip
+        details = {
+            "outcome": "refused",
+            "trigger": trigger,
+            "generation": self.live.generation,
+            "documents": docs.digests,
+            "error_count": len(lines),
+            "errors": lines[:MAX_RECORDED_ERRORS],
+        }
         with contextlib.suppress(AuditUnavailable):  # the refusal stands either way; the log has it
             self.audit.append("policy.reload", **who, details=details)

@@ -74,6 +74,11 @@ class ReloadOutcome(BaseModel):
     policy_lines: int = Field(description="casbin attribute lines compiled")
     seconds: float = Field(description="Time to read, validate and compile")
     systems_changed: list[str] = Field(description="Camera systems whose adapter was built anew")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Applied all the same: `FILE:LINE: warning: path: message` for an MOU not in force today or a "
+        "camera zone no MOU covering its site defines (contract section 2, Warnings)",
+    )
 
 
 class Decision(BaseModel):

@@ -29,6 +29,7 @@ from broker.audit.retention import Retention
 from broker.audit.signer import CheckpointSigner
 from broker.audit.verify_store import StoreVerifier
 from broker.clock import Clock, SystemClock
+from broker.documents import load_documents
 from broker.enforcement.guard import Guard
 from broker.enforcement.proxy import StreamProxy
 from broker.enforcement.recovery import SessionRecovery, replica_id
@@ -44,6 +45,7 @@ from broker.identity.sessions import ConsoleSessions
 from broker.inventory.adapters import AdapterPool, close_adapters, load_adapter
 from broker.inventory.catalog import Catalog, LiveCatalog
 from broker.inventory.positions import PositionBook
+from broker.inventory.validate import open_pool
 from broker.notify.config import resolve
 from broker.notify.dispatcher import Dispatcher
 from broker.notify.notices import Notifier
@@ -207,7 +209,10 @@ def build_services(
 ) -> Services:
     clock = clock or SystemClock()
     private_dir(settings.data_dir)  # 0700 (broker.private)
-    catalog = Catalog.load(settings.policy.inventory, settings.policy.mous, settings.policy.model)
+    docs = load_documents(settings.policy.inventory, settings.policy.mous)  # DocumentError: FILE:LINE, exit 2
+    catalog = Catalog.from_documents(docs, settings.policy.model.read_text(encoding="utf-8"))
+    for warning in catalog.warnings(clock.now()):  # loaded all the same; said at start-up as reload says them
+        log.warning("%s", warning.text())
     store = Store.open(settings.database_url, schema=settings.store.schema_)
     store.create_all()
     bind_legacy_rows(store)  # rows from before schema 2 bound to their audit records (once; cheap when none)
@@ -244,7 +249,8 @@ def build_services(
     sessions = SessionTracker(audit, clock, settings.streams.session_idle_seconds)
     keep_free = DiskGuard(2 * settings.audit.reserve_bytes, store.database_path)  # the audit's reserve and as much
     gateway = Gateway(settings.gateway, settings.gateway_dir, clock, disk=keep_free)
-    pool = AdapterPool(catalog.system_specs(), loader=gateway_loader(load_adapter, gateway))
+    inventory_name = str(settings.policy.inventory)  # a refused system: DocumentError, as validate and reload say
+    pool = open_pool(docs, catalog.system_specs(), gateway_loader(load_adapter, gateway), inventory_name)
     gateway.bind(
         systems=pool.adapters,
         cameras=lambda system: [c.ref for c in live.catalog.inventory.cameras if c.system == system and c.ref],
@@ -258,7 +264,7 @@ def build_services(
         clock,
         settings.streams,
     )
-    reloader = Reloader(settings.policy, live, pool, DocumentGenerations(store), audit)
+    reloader = Reloader(settings.policy, live, pool, DocumentGenerations(store), audit, clock)
     services = Services(
         settings,
         clock,

@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     iv = inv.add_parser("validate", help="validate an inventory file")
     iv.add_argument("files", nargs="+", metavar="FILE")
+    iv.add_argument("--mou", action="append", help="also warn of camera zones these MOUs do not define (repeatable)")
     from broker.cli.sync import add_parser as add_sync
 
     add_sync(inv)
@@ -87,13 +88,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.cmd == "mou":
-        from broker.documents import validate_mou_files
+        from broker.cli.validate import mou_validate
 
-        return _report(validate_mou_files(args.files, args.inventory))
+        return mou_validate(args.files, args.inventory)
     if args.cmd == "inventory" and args.sub == "validate":
-        from broker.documents import validate_inventory_files
+        from broker.cli.validate import inventory_validate
 
-        return _report(validate_inventory_files(args.files))
+        return inventory_validate(args.files, args.mou)
     if args.cmd == "audit" and args.sub == "witness":  # a witness's own tool: no broker settings
         from broker.cli.witness import run as run_witness
 
@@ -105,15 +106,6 @@ def _dispatch(args: argparse.Namespace) -> int:
     from broker.cli import server_cmds
 
     return server_cmds.dispatch(args)
-
-
-def _report(lines: list[str]) -> int:
-    """A validator's findings are its output (stdout), one ``FILE:LINE: path: message`` a line; exit 2."""
-    if lines:
-        print("\n".join(lines))
-        return 2
-    print("ok")
-    return 0
 
 
 if __name__ == "__main__":

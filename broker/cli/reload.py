@@ -55,6 +55,8 @@ def reload(settings: Settings, url: str | None, token: str | None) -> int:
             f"applied: generation {body['generation']}, {body['cameras']} cameras, {body['mous']} MOUs, "
             f"{body['policy_lines']} policy lines, {body['seconds']} s"
         )
+        for warning in body.get("warnings", []):  # applied all the same: an MOU out of force, an unknown zone
+            print(warning, file=sys.stderr)
         return 0
     if r.status_code == 422 and body.get("error") == "invalid_document":
         print("\n".join(body.get("lines", [])))

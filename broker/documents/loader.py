@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -12,14 +13,20 @@ from pydantic import BaseModel, ValidationError
 
 from broker.documents.inventory import Inventory, InventoryIndex, check_inventory
 from broker.documents.mou import Mou, check_mou
+from broker.documents.warnings import DocumentWarning, MouSource, period_warnings, zone_warnings
 from broker.documents.yamlsrc import Located, YamlSyntaxError, dotted, load_located
 from broker.errors import DocumentError
 from broker.gcpause import gc_paused
 
 M = TypeVar("M", bound=BaseModel)
 FileIssue = tuple[str, int, str, str]
-_LITERAL_NOUNS = {"actions": "action", "days": "weekday", "when": "when", "kind": "agency kind",
-                  "require": "required field"}  # fmt: skip
+_LITERAL_NOUNS = {
+    "actions": "action",
+    "days": "weekday",
+    "when": "when",
+    "kind": "agency kind",
+    "require": "required field",
+}
 MAX_DOCUMENT_BYTES = 64 << 20  # about 350,000 cameras in one inventory; refuses runaway files
 
 
@@ -59,6 +66,12 @@ class DocumentSet:
     digests: dict[str, str] = field(default_factory=dict)  # file name -> hex SHA-256
     issues: list[FileIssue] = field(default_factory=list)
     inventory_lines: Located | None = None  # line marks of the inventory, for errors found after loading
+    mou_sources: dict[str, MouSource] = field(default_factory=dict)  # mou id -> its file and lines
+    zone_warnings: list[DocumentWarning] = field(default_factory=list)  # cameras whose zone no MOU defines
+
+    def warnings(self, now: datetime) -> list[DocumentWarning]:
+        """What loads but silently shares less than meant (broker/documents/warnings.py), as of ``now``."""
+        return period_warnings(self.mous, self.mou_sources, now) + self.zone_warnings
 
     @property
     def digest(self) -> str:
@@ -107,6 +120,12 @@ def _checked_inventory(located: Located, name: str) -> tuple[Inventory | None, l
     return (inv if not issues else None), sorted(issues, key=lambda i: i[1])
 
 
+def read_inventory(path: Path) -> tuple[Inventory | None, list[FileIssue], Located | None]:
+    """The inventory (None when invalid), every problem, and the line marks of the file."""
+    with gc_paused():
+        return _inventory(path)
+
+
 def parse_inventory(text: str, name: str) -> Inventory:
     """An inventory from its text, validated as a file would be; :class:`DocumentError` lists every problem."""
     try:
@@ -131,7 +150,10 @@ def mou_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def _mous(
-    paths: Sequence[Path], inv: InventoryIndex | None, digests: dict[str, str] | None = None
+    paths: Sequence[Path],
+    inv: InventoryIndex | None,
+    digests: dict[str, str] | None = None,
+    sources: dict[str, MouSource] | None = None,
 ) -> tuple[list[Mou], list[FileIssue]]:
     mous: list[Mou] = []
     issues: list[FileIssue] = []
@@ -144,11 +166,19 @@ def _mous(
             if mou is not None:
                 file_issues += [(str(path), located.line_of(p), dotted(p), m) for p, m in check_mou(mou, inv)]
                 if mou.mou in seen:
-                    file_issues.append((str(path), located.line_of(("mou",)), "mou",
-                                        f"duplicate mou id {mou.mou!r} (also in {seen[mou.mou]})"))  # fmt: skip
+                    file_issues.append(
+                        (
+                            str(path),
+                            located.line_of(("mou",)),
+                            "mou",
+                            f"duplicate mou id {mou.mou!r} (also in {seen[mou.mou]})",
+                        )
+                    )
                 seen.setdefault(mou.mou, str(path))
                 if not file_issues:
                     mous.append(mou)
+                    if sources is not None:
+                        sources[mou.mou] = MouSource.of(str(path), located)
         issues += sorted(file_issues, key=lambda i: i[1])
     return sorted(mous, key=lambda m: m.mou), issues
 
@@ -167,13 +197,16 @@ def validate_mou_files(paths: Iterable[str | Path], inventory: str | Path | None
 
 
 def _mou_paths_issues(
-    paths: Sequence[str | Path], inv: InventoryIndex | None, digests: dict[str, str] | None = None
+    paths: Sequence[str | Path],
+    inv: InventoryIndex | None,
+    digests: dict[str, str] | None = None,
+    sources: dict[str, MouSource] | None = None,
 ) -> tuple[list[Mou], list[FileIssue]]:
     files = mou_files(paths)
     missing: list[FileIssue] = []
     if not files:
         missing.append((", ".join(map(str, paths)) or "(none)", 0, "(document)", "no MOU files found"))
-    mous, issues = _mous(files, inv, digests)
+    mous, issues = _mous(files, inv, digests, sources)
     return mous, missing + issues
 
 
@@ -187,9 +220,18 @@ def read_documents(inventory: str | Path, mou_paths: Iterable[str | Path]) -> Do
     with gc_paused():
         out.inventory, out.issues, out.inventory_lines = _inventory(Path(inventory), out.digests)
         index = out.inventory.index() if out.inventory is not None else None
-        out.mous, more = _mou_paths_issues(list(mou_paths), index, out.digests)
+        out.mous, more = _mou_paths_issues(list(mou_paths), index, out.digests, out.mou_sources)
     out.issues += more
+    if out.inventory is not None and not out.issues:
+        out.zone_warnings = zone_warnings(out.inventory, out.mous, out.inventory_lines, str(inventory))
     return out
+
+
+def mou_warnings(paths: Iterable[str | Path], now: datetime) -> list[DocumentWarning]:
+    """The warnings of MOU files read on their own (no inventory: periods only); invalid files give none."""
+    sources: dict[str, MouSource] = {}
+    mous, _ = _mou_paths_issues(list(paths), None, None, sources)
+    return period_warnings(mous, sources, now)
 
 
 def load_documents(inventory: str | Path, mou_paths: Iterable[str | Path]) -> DocumentSet:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import datetime, time, timedelta
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, Field, field_validator
 
 from broker.documents.common import Day, Duration, FreeText, Ident, Strict, TimezoneName
 from broker.documents.inventory import InventoryIndex, Issue
+from broker.timeutil import local_midnight
 
 ActionName = Literal["live", "snapshot", "playback", "export"]
 WeekDay = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -74,7 +76,8 @@ class PlaybackSpec(Strict):
 
 class Grant(Strict):
     id: FreeText = Field(description="Grant id, unique within the MOU (e.g. G1)")
-    clause: FreeText | None = Field(None, description="The MOU clause this grant implements (for audit)")
+    # Required (issue 13): every allowed decision and its audit record cite the clause (contract section 5).
+    clause: FreeText = Field(min_length=1, description="The MOU clause this grant implements, e.g. 4.1")
     agency: Ident
     roles: list[str] = Field(description="Roles of the agency's principals this grant serves")
     zones: list[str] = Field(description="Zone labels (keys of the MOU's zones)")
@@ -120,6 +123,12 @@ class Mou(Strict):
     @property
     def never_zones(self) -> frozenset[str]:
         return frozenset(z for z, spec in self.zones.items() if spec.never)
+
+    def period(self) -> tuple[datetime, datetime | None]:
+        """In force from 00:00 local on ``effective`` until 00:00 local the day after ``expires`` (contract §2)."""
+        tz = ZoneInfo(self.timezone)
+        end = local_midnight(self.expires + timedelta(days=1), tz) if self.expires else None
+        return local_midnight(self.effective, tz), end
 
 
 def check_mou(mou: Mou, inv: InventoryIndex | None) -> list[Issue]:

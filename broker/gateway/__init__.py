@@ -9,7 +9,7 @@ factory's pool loader wraps every RTSP system (:func:`~.adapter.gateway_loader`)
 imports only the adapter interface, settings, clock and errors.
 """
 
-from broker.gateway.adapter import GatewayAdapter, gateway_loader
+from broker.gateway.adapter import GatewayAdapter, gateway_loader, load_system
 from broker.gateway.gateway import Gateway
 
-__all__ = ["Gateway", "GatewayAdapter", "gateway_loader"]
+__all__ = ["Gateway", "GatewayAdapter", "gateway_loader", "load_system"]

@@ -75,7 +75,7 @@ def split_spec(spec: SystemSpec) -> tuple[SystemSpec, SystemGatewaySettings | No
         err = exc.errors()[0]
         where = ".".join(str(p) for p in (GATEWAY_KEY, *err["loc"]))
         message = err["msg"].removeprefix("Value error, ")
-        raise AdapterConfigError(f"system {spec.id!r}: setting {where!r}: {message}") from None
+        raise AdapterConfigError(message, setting=where, system=spec.id) from None
     return replace(spec, settings=settings), block
 
 
@@ -165,12 +165,21 @@ def gateway_loader(
     """A pool loader: HLS systems as they are, RTSP systems wrapped in a :class:`GatewayAdapter`."""
 
     def loader(spec: SystemSpec) -> CameraSystemAdapter:
-        inner_spec, block = split_spec(spec)
-        adapter = load(inner_spec)
+        adapter, block = load_system(load, spec)
         if isinstance(adapter, CameraSystemAdapter):
-            if block is not None:
-                raise AdapterConfigError(f"system {spec.id!r}: setting 'gateway' is for RTSP systems only")
             return adapter
         return GatewayAdapter(spec, adapter, gateway, block)
 
     return loader
+
+
+def load_system(
+    load: Callable[[SystemSpec], CameraSystemAdapter | RtspCameraSystem], spec: SystemSpec
+) -> tuple[CameraSystemAdapter | RtspCameraSystem, SystemGatewaySettings | None]:
+    """The system's adapter and its ``gateway`` block, every setting checked as the running broker checks it
+    (``camgate inventory validate`` calls this too, so it refuses what ``serve`` and ``reload`` would)."""
+    inner_spec, block = split_spec(spec)
+    adapter = load(inner_spec)
+    if isinstance(adapter, CameraSystemAdapter) and block is not None:
+        raise AdapterConfigError("only RTSP systems have a gateway block", setting=GATEWAY_KEY, system=spec.id)
+    return adapter, block

@@ -33,20 +33,22 @@ def build_adapter(spec: SystemSpec) -> object:
     target = registry.get(spec.adapter)
     if target is None:
         known = ", ".join(sorted(registry)) or "(none)"
-        raise AdapterConfigError(f"system {spec.id!r}: unknown adapter {spec.adapter!r}; known adapters: {known}")
+        raise AdapterConfigError(
+            f"unknown adapter {spec.adapter!r}; known adapters: {known}", setting="adapter", system=spec.id
+        )
     module_name, _, attribute = target.partition(":")
     try:
         factory = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as exc:
         raise AdapterConfigError(
-            f"system {spec.id!r}: adapter {spec.adapter!r} ({target}) failed to load: {exc}"
+            f"adapter {spec.adapter!r} ({target}) failed to load: {exc}", setting="adapter", system=spec.id
         ) from exc
     if BROKER_KEYS & spec.settings.keys():
         spec = replace(spec, settings={k: v for k, v in spec.settings.items() if k not in BROKER_KEYS})
     try:
         adapter: object = factory(spec)
     except AdapterConfigError as exc:
-        raise AdapterConfigError(f"system {spec.id!r}: {exc}") from exc
+        raise exc.in_system(spec.id) from exc
     return adapter
 
 
@@ -57,7 +59,7 @@ def load_adapter(spec: SystemSpec) -> CameraSystemAdapter | RtspCameraSystem:
     if not isinstance(adapter, CameraSystemAdapter | RtspCameraSystem):
         target = _registry()[spec.adapter]
         raise AdapterConfigError(
-            f"system {spec.id!r}: {target} implements neither CameraSystemAdapter nor RtspCameraSystem"
+            f"{target} implements neither CameraSystemAdapter nor RtspCameraSystem", setting="adapter", system=spec.id
         )
     return adapter
 
@@ -66,8 +68,24 @@ def load_hls_adapter(spec: SystemSpec) -> CameraSystemAdapter:
     """:func:`load_adapter` for a pool without the RTSP gateway: an RTSP system is refused, saying why."""
     adapter = load_adapter(spec)
     if not isinstance(adapter, CameraSystemAdapter):
-        raise AdapterConfigError(f"system {spec.id!r}: an RTSP system needs the broker's RTSP gateway")
+        raise AdapterConfigError("an RTSP system needs the broker's RTSP gateway", setting="adapter", system=spec.id)
     return adapter
+
+
+class SystemsRefused(AdapterConfigError):
+    """Every system whose settings were refused, each its own :class:`AdapterConfigError` (``errors``); the
+    message is the first one's."""
+
+    def __init__(self, errors: list[AdapterConfigError]) -> None:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(first.detail + more, setting=first.setting, system=first.system)
+        self.errors = errors
+
+
+def each_error(exc: AdapterConfigError) -> list[AdapterConfigError]:
+    """The errors one refusal stands for."""
+    return list(exc.errors) if isinstance(exc, SystemsRefused) else [exc]
 
 
 class AdapterPool:
@@ -83,11 +101,18 @@ class AdapterPool:
         one gets a new adapter. Nothing is installed: bad settings raise :class:`AdapterConfigError` and
         leave the pool as it was."""
         adapters: dict[str, CameraSystemAdapter] = {}
+        refused: list[AdapterConfigError] = []
         for spec in specs:
             if spec.id in adapters:
-                raise AdapterConfigError(f"system {spec.id!r}: duplicate system id")
+                refused.append(AdapterConfigError("duplicate system id", system=spec.id))
+                continue
             current = self._adapters.get(spec.id)
-            adapters[spec.id] = current if current is not None and current.spec == spec else self._loader(spec)
+            try:
+                adapters[spec.id] = current if current is not None and current.spec == spec else self._loader(spec)
+            except AdapterConfigError as exc:
+                refused.append(exc)
+        if refused:
+            raise SystemsRefused(refused)
         return adapters  # adapters built so far hold no I/O yet: dropping them on failure is enough
 
     def install(self, adapters: dict[str, CameraSystemAdapter]) -> list[CameraSystemAdapter]:

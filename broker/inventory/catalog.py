@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
 from broker.adapterapi import SystemSpec
 from broker.documents import Camera, DocumentSet, Inventory, Mou, load_documents
 from broker.documents.inventory import InventoryIndex
+from broker.documents.warnings import DocumentWarning, MouSource, period_warnings
 from broker.policy import DecisionPoint, compile_policy
 from broker.policy.compile import covered_sites
+
+
+def specs_of(inventory: Inventory) -> list[SystemSpec]:
+    """Each camera system's inventory entry as its adapter sees it."""
+    return [SystemSpec(s.id, s.adapter, s.base_url, s.settings) for s in inventory.systems]
 
 
 @dataclass(frozen=True)
@@ -21,6 +28,8 @@ class Catalog:
     pdp: DecisionPoint
     documents: Mapping[str, str] = field(default_factory=dict)  # file -> SHA-256 of the bytes compiled
     digest: str = ""  # one SHA-256 over all of them (DocumentSet.digest)
+    mou_sources: Mapping[str, MouSource] = field(default_factory=dict)  # mou id -> file and lines, for warnings
+    zone_warnings: tuple[DocumentWarning, ...] = ()  # cameras whose zone no MOU covering their site defines
 
     @classmethod
     def build(cls, inventory: Inventory, mous: list[Mou], model_text: str) -> Catalog:
@@ -31,7 +40,20 @@ class Catalog:
         """Compile a validated document set (call :meth:`DocumentSet.raise_for_issues` first)."""
         assert docs.inventory is not None
         pdp = DecisionPoint(compile_policy(docs.inventory, docs.mous, model_text))
-        return cls(docs.inventory, {m.mou: m for m in docs.mous}, pdp, dict(docs.digests), docs.digest)
+        mous = {m.mou: m for m in docs.mous}
+        return cls(
+            docs.inventory,
+            mous,
+            pdp,
+            dict(docs.digests),
+            docs.digest,
+            dict(docs.mou_sources),
+            tuple(docs.zone_warnings),
+        )
+
+    def warnings(self, now: datetime) -> list[DocumentWarning]:
+        """The document warnings as of ``now`` (broker/documents/warnings.py): MOUs out of force, unknown zones."""
+        return period_warnings(self.mous.values(), self.mou_sources, now) + list(self.zone_warnings)
 
     @classmethod
     def load(cls, inventory: Path, mous: list[Path], model: Path) -> Catalog:
@@ -64,7 +86,7 @@ class Catalog:
         return [m for m in self.mous.values() if agency == m.parties.owner or agency in m.parties.recipients]
 
     def system_specs(self) -> list[SystemSpec]:
-        return [SystemSpec(s.id, s.adapter, s.base_url, s.settings) for s in self.inventory.systems]
+        return specs_of(self.inventory)
 
     def buildings(self, site: str) -> frozenset[str]:
         return frozenset(c.building for c in self.inventory.cameras if c.site == site and c.building)

@@ -22,7 +22,6 @@ from casbin import persist
 from broker.documents.inventory import Camera, Inventory
 from broker.documents.mou import Grant, Mou
 from broker.gcpause import gc_paused
-from broker.timeutil import local_midnight
 
 AttrKey = tuple[str, str, str, str]  # agency, site, zone, action
 
@@ -112,9 +111,8 @@ def new_enforcer(model_text: str, lines: Sequence[Sequence[str]] = ()) -> casbin
 
 
 def _compile_mou(mou: Mou) -> CompiledMou:
-    tz = ZoneInfo(mou.timezone)
-    end = local_midnight(mou.expires + timedelta(days=1), tz) if mou.expires else None
-    return CompiledMou(mou, tz, local_midnight(mou.effective, tz), end, frozenset(mou.zones), mou.never_zones)
+    start, end = mou.period()
+    return CompiledMou(mou, ZoneInfo(mou.timezone), start, end, frozenset(mou.zones), mou.never_zones)
 
 
 def _compile_grant(mou: Mou, grant: Grant, order: int) -> CompiledGrant:

@@ -22,8 +22,20 @@ ACTION_WORDS = {
     "export": "export recorded footage",
 }
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")  # fmt: skip
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +49,7 @@ class Names:
 @dataclass(frozen=True, slots=True)
 class GrantWords:
     id: str
-    clause: str | None
+    clause: str
     text: str
 
 
@@ -154,7 +166,7 @@ def grant_text(mou: Mou, grant: Grant, names: Names) -> str:
         conditions.append("at any time")
     footage = footage_text(grant)
     when = ", ".join(conditions) + (f"; {footage}" if footage else "")
-    source = f"clause {grant.clause}" if grant.clause else f"grant {grant.id}"
+    source = f"clause {grant.clause}"
     return f"{subject} may {acts} of {zones} cameras at {sites_text(mou, names)}, {when} ({source})."
 
 
@@ -186,8 +198,10 @@ def emergency_text(em: EmergencySpec | None, names: Names) -> str | None:
     parts = [f"Emergencies are declared by {join([who(p, names) for p in em.declare])}"]
     enders = ["the declarer", *(who(p, names) for p in em.end)]
     parts.append(f"ended by {join(enders)}")
-    parts.append(f"last {duration(em.default_duration)} unless set otherwise, at most {duration(em.max_duration)} "
-                 "with extensions")  # fmt: skip
+    parts.append(
+        f"last {duration(em.default_duration)} unless set otherwise, at most {duration(em.max_duration)} "
+        "with extensions"
+    )
     if em.require:
         parts.append(f"a declaration must state the {join(list(em.require))}")
     sentence = "; ".join(parts) + "."

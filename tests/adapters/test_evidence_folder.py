@@ -30,8 +30,10 @@ def folder(tmp_path: Path, source_clip: Path) -> EvidenceFolder:
     return EvidenceFolder(tmp_path / "exports", source_clip)
 
 
-@pytest.mark.parametrize(("fmt", "device"), [("digital_ally", "FV-0003"), ("arbitrator", "1005-1"),
-                                             ("axon", "X6039A1B2"), ("generic", "pb-body-03")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("fmt", "device"),
+    [("digital_ally", "FV-0003"), ("arbitrator", "1005-1"), ("axon", "X6039A1B2"), ("generic", "pb-body-03")],
+)
 def test_every_vendor_format_plays(folder: EvidenceFolder, fmt: str, device: str) -> None:
     folder.drop("clip", device, START, fmt=fmt, age=60)
     recording = run(evidence_adapter(folder.path, format=fmt), lambda a: a.recording(device, START, START + HOUR))
@@ -46,13 +48,29 @@ def test_discover_lists_each_device_with_its_latest_clip(folder: EvidenceFolder)
     (folder.path / "broken.mtd").write_text("Unit Serial: FV-0009\n")  # no Event Start: not a device
     cameras = run(evidence_adapter(folder.path, format="digital_ally"), lambda a: a.discover())
     assert cameras == (
-        DiscoveredCamera("FV-0003", "FirstVu HD FV-0003", {
-            "format": "digital_ally", "clips": "2", "serial": "FV-0003", "model": "FirstVu HD",
-            "latest_clip": "2026-09-14T13:58:00Z"}),
-        DiscoveredCamera("FV-0007", "FirstVu HD FV-0007", {
-            "format": "digital_ally", "clips": "1", "serial": "FV-0007", "model": "FirstVu HD",
-            "latest_clip": "2026-09-14T12:58:00Z"}),
-    )  # fmt: skip
+        DiscoveredCamera(
+            "FV-0003",
+            "FirstVu HD FV-0003",
+            {
+                "format": "digital_ally",
+                "clips": "2",
+                "serial": "FV-0003",
+                "model": "FirstVu HD",
+                "latest_clip": "2026-09-14T13:58:00Z",
+            },
+        ),
+        DiscoveredCamera(
+            "FV-0007",
+            "FirstVu HD FV-0007",
+            {
+                "format": "digital_ally",
+                "clips": "1",
+                "serial": "FV-0007",
+                "model": "FirstVu HD",
+                "latest_clip": "2026-09-14T12:58:00Z",
+            },
+        ),
+    )
 
 
 def test_a_removed_clip_leaves_the_timeline_and_the_cache_and_a_changed_one_is_taken_again(
@@ -120,7 +138,7 @@ def spec(**settings: Any) -> SystemSpec:
 BAD_SETTINGS: list[tuple[dict[str, Any], str]] = [
     ({}, "setting 'path': Field required"),
     ({"path": "/x", "format": "motorola"}, "setting 'format': Input should be 'digital_ally', 'arbitrator', 'axon' or 'generic'"),
-    ({"path": "/x", "pasword_env": "X"}, "setting 'pasword_env': Extra inputs are not permitted"),
+    ({"path": "/x", "pasword_env": "X"}, "setting 'pasword_env': unknown key (not a setting of this adapter)"),
     ({"path": "/x", "base_url": "http://127.0.0.1/"}, "setting 'base_url': an evidence folder has no URL; name it with 'path'"),
     ({"path": "/x", "cache_dir": "/x/cache"}, "setting 'cache_dir': must not lie inside the evidence folder 'path'"),
     ({"path": "/x", "timezone": "Eastern"}, "setting 'timezone': 'Eastern' is not an IANA time zone"),

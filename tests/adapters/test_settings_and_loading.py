@@ -44,7 +44,8 @@ def test_registry_and_defaults() -> None:
 def test_unknown_adapter_lists_known_ones() -> None:
     known = ", ".join(sorted(ADAPTERS))  # evidence, hls, ...
     with pytest.raises(
-        AdapterConfigError, match=f"system 'district': unknown adapter 'genetec'; known adapters: {known}$"
+        AdapterConfigError,
+        match=f"system 'district': setting 'adapter': unknown adapter 'genetec'; known adapters: {known}$",
     ):
         load_adapter(spec(adapter="genetec"))
 

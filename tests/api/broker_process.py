@@ -61,13 +61,21 @@ class BrokerProcess:
 
     @classmethod
     def start(
-        cls, directory: Path, timeout: float = START_TIMEOUT, *, site_recording: float = 0, default_data: bool = False
+        cls,
+        directory: Path,
+        timeout: float = START_TIMEOUT,
+        *,
+        site_recording: float = 0,
+        default_data: bool = False,
+        env: dict[str, str] | None = None,
     ) -> BrokerProcess:
         """``site_recording``: ``camgate demo --site-recording`` (default 0: schemathesis watches many cameras,
         the encoders of whole sites would crowd two cores; pre-event footage needs the site recorded).
         ``default_data``: as ``make demo`` runs, with the default data folder, the relative ``.camgate`` (the demo
-        and ``camgate token`` run in ``directory``, so it is ``directory/.camgate``)."""
+        and ``camgate token`` run in ``directory``, so it is ``directory/.camgate``). ``env``: more ``CAMGATE_*``
+        settings (e.g. ``CAMGATE_POLICY__MOUS``)."""
         directory.mkdir(parents=True, exist_ok=True)
+        extra = env or {}
         env = {k: v for k, v in os.environ.items() if not k.startswith("CAMGATE_")} | {
             "CAMGATE_MODE": "dev",
             "CAMGATE_POLICY__INVENTORY": str(demo_inventory(directory, relative=default_data)),
@@ -76,6 +84,7 @@ class BrokerProcess:
             env["CAMGATE_DATA_DIR"] = str(directory / "data")
         else:  # this checkout's broker, whatever the working directory
             env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+        env |= extra
         cwd = directory if default_data else REPO
         port = free_port()
         log_path = directory / "broker.log"

@@ -69,8 +69,11 @@ def test_a_reload_that_changes_a_grant_changes_the_very_next_decision(api: Api, 
         "actions: [live, snapshot, playback]\n    when: always",
         "actions: [snapshot]\n    when: always",
     )
-    edit(school_mou(docs), "zones: [interior]\n    actions: [live, snapshot, playback]\n    when: emergency\n    playback: {from: -30s}",
-         "zones: [interior]\n    actions: [live, snapshot, playback]\n    when: always")  # fmt: skip
+    edit(
+        school_mou(docs),
+        "zones: [interior]\n    actions: [live, snapshot, playback]\n    when: emergency\n    playback: {from: -30s}",
+        "zones: [interior]\n    actions: [live, snapshot, playback]\n    when: always",
+    )
     r = api.post(RELOAD, as_="operator")
     assert r.status_code == 200, r.text
     body = r.json()
@@ -136,8 +139,65 @@ def test_bad_adapter_settings_refuse_the_reload_at_the_systems_line(api: Api, tm
     assert r.status_code == 422
     (error,) = r.json()["lines"]
     line = next(i for i, text in enumerate(inventory.read_text().splitlines(), 1) if "genetec" in text)
-    assert error.startswith(f"{inventory}:{line}: systems.0: system 'ncps-vms': unknown adapter 'genetec'")
+    assert error.startswith(
+        f"{inventory}:{line}: systems.0.adapter: system 'ncps-vms': setting 'adapter': unknown adapter 'genetec'"
+    )
     assert api.live("saxe-ext-01").status_code == 200
+
+
+def test_a_reload_refuses_every_bad_system_with_the_lines_validate_prints(api: Api, tmp_path: Path) -> None:
+    from broker.inventory.validate import validate_inventory
+
+    inventory = tmp_path / "inventory.yaml"
+    edit(inventory, "adapter: hls, base_url", "adapter: genetec, base_url")
+    edit(inventory, "timeout_seconds: 0.5,", "timeout_seconds: 0.5, playlist_pth: x,")
+    r = api.post(RELOAD, as_="operator")
+    assert r.status_code == 422
+    assert r.json()["lines"] == validate_inventory([inventory]) and len(r.json()["lines"]) == 2
+    assert api.live("saxe-ext-01").status_code == 200
+
+
+def test_silent_mistakes_are_applied_with_warnings_the_school_it_page_reads(
+    api: Api, tmp_path: Path, docs: Path
+) -> None:
+    """Issue 13 item 19: an expired MOU and a zone typo loaded as plain "applied"; now the reload says both, and
+    GET /api/v1/inventory/unclassified (School IT's page) carries them."""
+    inventory = tmp_path / "inventory.yaml"
+    edit(
+        inventory,
+        "name: Library, site: ncps-saxe, building: main, zone: interior",
+        "name: Library, site: ncps-saxe, building: main, zone: intrior",
+    )
+    edit(school_mou(docs), "expires: 2027-06-30", "expires: 2026-09-13")  # the clock is at 2026-09-14
+    r = api.post(RELOAD, as_="operator")
+    assert r.status_code == 200, r.text
+    warnings = r.json()["warnings"]
+    mou_line = next(i for i, t in enumerate(school_mou(docs).read_text().splitlines(), 1) if t.startswith("expires:"))
+    cam_line = next(i for i, t in enumerate(inventory.read_text().splitlines(), 1) if "intrior" in t)
+    assert warnings[0].startswith(
+        f"{school_mou(docs)}:{mou_line}: warning: expires: MOU 'ncps-ncpd-video' expired on 2026-09-13"
+    )
+    assert warnings[1].startswith(f"{inventory}:{cam_line}: warning: cameras.")
+    assert "zone 'intrior' of camera 'saxe-int-02'" in warnings[1] and "Did you mean 'interior'?" in warnings[1]
+    assert "(zones there: exterior, interior, restricted)" in warnings[1]
+    body = api.get("/api/v1/inventory/unclassified?site=ncps-saxe", as_="operator").json()
+    assert [(w["code"], w["subject"], w["line"]) for w in body["warnings"]] == [
+        ("mou_expired", "ncps-ncpd-video", mou_line),
+        ("unknown_zone", "saxe-int-02", cam_line),
+    ]
+    assert body["warnings"][0]["document"] == "mou-ncps-ncpd.yaml"
+    other = api.get("/api/v1/inventory/unclassified?site=ncpb-lots", as_="operator").json()["warnings"]
+    assert [w["code"] for w in other] == []  # neither the school MOU nor the camera is at the parking lots
+
+
+def test_the_warnings_are_logged_at_start_up(
+    make_reloadable: Callable[..., contextlib.AbstractContextManager[Api]], docs: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    edit(school_mou(docs), "effective: 2026-07-01", "effective: 2026-10-01")  # the clock is at 2026-09-14
+    with caplog.at_level("WARNING", logger="camgate"), make_reloadable():
+        pass
+    (line,) = [r.getMessage() for r in caplog.records if ": warning: " in r.getMessage()]
+    assert line.startswith(f"{school_mou(docs)}:7: warning: effective: MOU 'ncps-ncpd-video' is not in force yet")
 
 
 def test_a_camera_removed_by_a_reload_is_cut_at_the_viewers_next_request(api: Api, tmp_path: Path) -> None:
@@ -163,7 +223,12 @@ def test_only_operators_reload(api: Api) -> None:
 def test_operator_agencies_limit_who_counts(make_reloadable: Callable[..., Any]) -> None:
     with make_reloadable(admin={"operator_agencies": ["ncpd"]}) as api:
         assert api.post(RELOAD, as_="operator").status_code == 403  # an ncps operator
-        assert api.post(RELOAD, as_=None, headers={"Authorization": f"Bearer {api.mint('ops', 'ncpd', ['operator'])}"}).status_code == 200  # fmt: skip
+        assert (
+            api.post(
+                RELOAD, as_=None, headers={"Authorization": f"Bearer {api.mint('ops', 'ncpd', ['operator'])}"}
+            ).status_code
+            == 200
+        )
 
 
 def test_no_audit_record_no_change(api: Api, docs: Path) -> None:

@@ -8,8 +8,10 @@ Screenshots go to ``test-screenshots/6-school-it-*.png`` (git-ignored); ``6-scho
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from playwright import sync_api as playwright_api
 from tests.api.broker_process import BrokerProcess
 from tests.console.test_console_a11y import axe, fits, tab_to
 from tests.console.test_console_browser import SHOTS, THREAT, open_console, playing
+from tests.paths import REPO
 
 pytestmark = [pytest.mark.video, pytest.mark.browser]
 
@@ -46,10 +49,15 @@ def row(page: Any, camera: str) -> Any:
 
 def declare(broker: BrokerProcess) -> dict[str, Any]:
     token = broker.token("dispatch-lee", "ncpd", "dispatcher")
-    body = {"mou": "ncps-ncpd-video", "site": "ncps-saxe", "zones": ["interior"], "threat": THREAT,
-            "incident": INCIDENT}  # fmt: skip
+    body = {
+        "mou": "ncps-ncpd-video",
+        "site": "ncps-saxe",
+        "zones": ["interior"],
+        "threat": THREAT,
+        "incident": INCIDENT,
+    }
     auth = {"Authorization": f"Bearer {token}"}
-    r = httpx.post(f"{broker.url}/api/v1/emergencies", json=body, headers=auth, timeout=10)  # fmt: skip
+    r = httpx.post(f"{broker.url}/api/v1/emergencies", json=body, headers=auth, timeout=10)
     assert r.status_code == 201, r.text
     return dict(r.json())
 
@@ -127,3 +135,36 @@ def test_a_principal_picks_a_site_with_the_keyboard_and_has_no_inventory_to_do(
     playwright_api.expect(principal.locator("#sharing-table caption")).to_have_text(re.compile(rf"^{east} cameras, "))
     assert principal.locator("#sharing-table tbody tr[data-camera]").count() == east
     principal.context.close()
+
+
+def test_school_it_is_warned_of_an_expired_mou_and_a_zone_typo(browser: Any, tmp_path: Path) -> None:
+    """Issue 13 item 19: an MOU past its expiry and a camera zone no MOU defines loaded silently; the School IT page
+    now lists both, where the reload that applied them said them too."""
+    mous = tmp_path / "mou"
+    shutil.copytree(REPO / "policies" / "mou", mous)
+    school_mou = mous / "mou-ncps-ncpd.yaml"
+    expired = (datetime.now(UTC) - timedelta(days=2)).date()
+    text = school_mou.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^effective: .*$", "effective: 2020-01-01", text)
+    school_mou.write_text(re.sub(r"(?m)^expires: .*$", f"expires: {expired}", text), encoding="utf-8")
+    with BrokerProcess.start(tmp_path / "broker", env={"CAMGATE_POLICY__MOUS": f'["{mous}"]'}) as broker:
+        inventory = Path(broker.env["CAMGATE_POLICY__INVENTORY"])
+        library = "name: Library, site: ncps-saxe, building: main, zone: interior"
+        inventory.write_text(
+            inventory.read_text(encoding="utf-8").replace(library, library.replace("interior", "intrior"))
+        )
+        token = broker.token("it-ana", "ncps", "operator")
+        r = httpx.post(f"{broker.url}/api/v1/admin/reload", headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        assert r.status_code == 200, r.text
+        fields = [w.split(": warning: ")[1].split(":")[0] for w in r.json()["warnings"]]
+        assert fields[0] == "expires" and re.fullmatch(r"cameras\.\d+\.zone", fields[1]) and len(fields) == 2
+        school = open_console(browser, broker, "school_it", "school")
+        school.wait_for_selector("#doc-warnings-title")
+        playwright_api.expect(school.locator("#doc-warnings-title")).to_have_text("Document warnings (2)")
+        mou = school.locator("li[data-warning='mou_expired'][data-subject='ncps-ncpd-video']")
+        assert f"MOU 'ncps-ncpd-video' expired on {expired}" in mou.inner_text()
+        assert "mou-ncps-ncpd.yaml, line 8 (expires)" in mou.inner_text()
+        zone = school.locator("li[data-warning='unknown_zone'][data-subject='saxe-int-02']")
+        assert "zone 'intrior'" in zone.inner_text() and "Did you mean 'interior'?" in zone.inner_text()
+        axe(school, "school IT with document warnings")
+        school.context.close()

@@ -48,13 +48,31 @@ CASES = [
     ('sites: ["*"]', "sites: [nowhere]", "sites.0", "unknown site 'nowhere'"),
     ("zones: [exterior]\n", "zones: [exterior, attic]\n", "grants.0.zones.1", "unknown zone 'attic'"),
     ("zones: [exterior]\n", "zones: [exterior, restricted]\n", "grants.0.zones.1", "never shared"),
-    ("    agency: ncpd\n    roles: [officer, dispatcher, supervisor]\n    zones: [exterior]",
-     "    agency: ncps\n    roles: [officer, dispatcher, supervisor]\n    zones: [exterior]", "grants.0.agency", "not in parties.recipients"),
-    ("actions: [live, snapshot, playback]\n    when: always", "actions: [live, teleport]\n    when: always",
-     "grants.0.actions.1", "unknown action 'teleport'"),
+    (
+        "    agency: ncpd\n    roles: [officer, dispatcher, supervisor]\n    zones: [exterior]",
+        "    agency: ncps\n    roles: [officer, dispatcher, supervisor]\n    zones: [exterior]",
+        "grants.0.agency",
+        "not in parties.recipients",
+    ),
+    (
+        "actions: [live, snapshot, playback]\n    when: always",
+        "actions: [live, teleport]\n    when: always",
+        "grants.0.actions.1",
+        "unknown action 'teleport'",
+    ),
     ("when: always", "when: sometimes", "grants.0.when", "unknown when 'sometimes'"),
-    ("when: always", "when: always\n    schedule: {days: [mon, funday]}", "grants.0.schedule.days.1", "unknown weekday"),
-    ("when: always", 'when: always\n    schedule: {hours: "16:00-07:00"}', "grants.0.schedule.hours", "end must be after start"),
+    (
+        "when: always",
+        "when: always\n    schedule: {days: [mon, funday]}",
+        "grants.0.schedule.days.1",
+        "unknown weekday",
+    ),
+    (
+        "when: always",
+        'when: always\n    schedule: {hours: "16:00-07:00"}',
+        "grants.0.schedule.hours",
+        "end must be after start",
+    ),
     ("when: always", 'when: always\n    schedule: {hours: "7am-4pm"}', "grants.0.schedule.hours", "HH:MM-HH:MM"),
     ("max_age: 7d", "max_age: 7 days", "grants.0.playback.max_age", "malformed duration"),
     ("effective: 2026-07-01", "effective: 2026-13-01", "effective", "malformed date"),
@@ -63,24 +81,60 @@ CASES = [
     ("default_duration: 60m", "default_duration: 6h", "emergency.default_duration", "above max_duration"),
     ("when: always", "when: always\n    colour: blue", "grants.0.colour", "unknown key 'colour'"),
     ("version: 3", "version: 3\nsignatory: someone", "signatory", "unknown key"),
-    ("playback: {from: -30s}\n  - id: G3", "playback: {max_age: 1d}\n  - id: G3", "grants.1.playback.max_age", "always-grants only"),
+    (
+        "playback: {from: -30s}\n  - id: G3",
+        "playback: {max_age: 1d}\n  - id: G3",
+        "grants.1.playback.max_age",
+        "always-grants only",
+    ),
     ("max_age: 7d", "from: -30s", "grants.0.playback.from", "emergency-grants only"),
     ("  - id: G2", "  - id: G1", "grants.1.id", "duplicate grant id"),
     ("version: 3", "version: 0", "version", "greater than or equal to 1"),
     ("mou: ncps-ncpd-video", "mou: NCPS Video", "mou", "invalid identifier"),
     # camgate's extensions: emergency.triggers and emergency.confirm (README, "MOU extensions")
-    ("  require: [threat]", "  require: [threat]\n  triggers: [ncps, NCPS]", "emergency.triggers.1", "invalid identifier"),
-    ("  require: [threat]", "  require: [threat]\n  triggers: [ncps, ncps]", "emergency.triggers", "duplicate trigger source"),
-    ("  require: [threat]", "  require: [threat]\n  confirm: {by: [{agency: ghost, roles: [x]}], within: 10m}",
-     "emergency.confirm.by.0.agency", "unknown agency 'ghost'"),
-    ("  require: [threat]", "  require: [threat]\n  confirm: {by: [], within: 10m, colour: red}", "emergency.confirm.colour",
-     "unknown key"),
-    ("  require: [threat]", "  require: [threat]\n  confirm: {by: [], within: soon}", "emergency.confirm.within",
-     "malformed duration"),
-    ("  require: [threat]", "  require: [threat]\n  confirm: {by: [], within: 5h}", "emergency.confirm.within",
-     "above max_duration"),
-    ("  require: [threat]", "  require: [threat]\n  confirm: {by: [], within: 0m}", "emergency.confirm.within", "positive"),
-]  # fmt: skip
+    (
+        "  require: [threat]",
+        "  require: [threat]\n  triggers: [ncps, NCPS]",
+        "emergency.triggers.1",
+        "invalid identifier",
+    ),
+    (
+        "  require: [threat]",
+        "  require: [threat]\n  triggers: [ncps, ncps]",
+        "emergency.triggers",
+        "duplicate trigger source",
+    ),
+    (
+        "  require: [threat]",
+        "  require: [threat]\n  confirm: {by: [{agency: ghost, roles: [x]}], within: 10m}",
+        "emergency.confirm.by.0.agency",
+        "unknown agency 'ghost'",
+    ),
+    (
+        "  require: [threat]",
+        "  require: [threat]\n  confirm: {by: [], within: 10m, colour: red}",
+        "emergency.confirm.colour",
+        "unknown key",
+    ),
+    (
+        "  require: [threat]",
+        "  require: [threat]\n  confirm: {by: [], within: soon}",
+        "emergency.confirm.within",
+        "malformed duration",
+    ),
+    (
+        "  require: [threat]",
+        "  require: [threat]\n  confirm: {by: [], within: 5h}",
+        "emergency.confirm.within",
+        "above max_duration",
+    ),
+    (
+        "  require: [threat]",
+        "  require: [threat]\n  confirm: {by: [], within: 0m}",
+        "emergency.confirm.within",
+        "positive",
+    ),
+]
 
 
 @pytest.mark.parametrize(("old", "new", "path", "fragment"), CASES, ids=[c[2] + ":" + c[3][:20] for c in CASES])
@@ -93,6 +147,14 @@ def test_each_rule_reports_field_and_line(tmp_path, old, new, path, fragment):
     key = path.split(".")[-1]
     if not key.isdigit():
         assert hits[0][0] == line_of(text, new.split("\n")[-1].strip()) or key in text.splitlines()[hits[0][0] - 1]
+
+
+def test_a_grant_must_cite_its_clause(tmp_path):
+    """Issue 13 item 19: a grant without `clause` made decisions citing `clause: null`; every grant cites one."""
+    text = GOOD.replace('    clause: "4.1"\n', "", 1)
+    assert (line_of(text, "- id: G1"), "grants.0.clause", "required field missing") in errors(tmp_path, text)
+    text = GOOD.replace('clause: "4.2"', 'clause: ""', 1)
+    assert any(e[1] == "grants.1.clause" and "at least 1 character" in e[2] for e in errors(tmp_path, text))
 
 
 def test_several_errors_are_all_reported(tmp_path):
@@ -174,8 +236,11 @@ def test_empty_lists_and_bare_zone_keys_load(tmp_path):
 
 
 def test_the_extensions_load(tmp_path):
-    text = GOOD.replace("  require: [threat]", "  require: [threat]\n  triggers: [ncps]\n  confirm:\n"
-                        "    by: [{agency: ncpd, roles: [dispatcher]}]\n    within: 10m")  # fmt: skip
+    text = GOOD.replace(
+        "  require: [threat]",
+        "  require: [threat]\n  triggers: [ncps]\n  confirm:\n"
+        "    by: [{agency: ncpd, roles: [dispatcher]}]\n    within: 10m",
+    )
     assert errors(tmp_path, text) == []
     (mou,) = load_mous([write(tmp_path, text)], load_inventory(EXAMPLE_INVENTORY))
     assert mou.emergency is not None and mou.emergency.triggers == ["ncps"]

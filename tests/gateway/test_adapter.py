@@ -107,7 +107,7 @@ def test_the_loader_wraps_rtsp_systems_and_keeps_the_gateway_block_from_the_adap
     assert seen[-1].settings == {"url_template": "rtsp://h/{ref}"}  # the adapter never sees 'gateway'
     hls = SystemSpec("vms", "hls", "http://vms/", {})
     assert isinstance(loader(hls), Hls)
-    with pytest.raises(AdapterConfigError, match="setting 'gateway' is for RTSP systems only"):
+    with pytest.raises(AdapterConfigError, match="setting 'gateway': only RTSP systems have a gateway block"):
         loader(SystemSpec("vms", "hls", "http://vms/", {"gateway": {"record": "always"}}))
     with pytest.raises(
         AdapterConfigError, match=r"system 'lot': setting 'gateway\.record': must be 'on_demand', 'always' or a list"

@@ -28,7 +28,7 @@ class NamedRef(BaseModel):
 
 class GrantInWords(BaseModel):
     id: str
-    clause: str | None
+    clause: str
     agency: str
     roles: list[str]
     zones: list[str]

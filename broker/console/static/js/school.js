@@ -13,30 +13,44 @@ const REFRESH_SECONDS = 30; // schedules open and close with the clock, not with
 
 const why = (what, err) => (err instanceof ApiError ? `Could not read ${what}: ${err.message}. ${err.advice()}` : `Could not read ${what}: ${err}`);
 
-// GET /api/v1/inventory/unclassified is for operators: anyone else is told who does it.
-async function todo(sites) {
+// GET /api/v1/inventory/unclassified is for operators: anyone else is told who does it. Its document warnings (an
+// MOU out of force, a camera zone no MOU defines) are those of the cameras listed and the MOUs covering the site.
+async function todo(sites, site) {
   try {
-    const { cameras } = await api("/api/v1/inventory/unclassified");
-    return cameras.filter((c) => sites.has(c.site));
+    const query = new URLSearchParams(site ? { site } : {});
+    const { cameras, warnings } = await api(`/api/v1/inventory/unclassified?${query}`);
+    const listed = cameras.filter((c) => sites.has(c.site));
+    const ids = new Set(listed.map((c) => c.id));
+    return { cameras: listed, warnings: warnings.filter((w) => w.code !== "unknown_zone" || ids.has(w.subject)) };
   } catch (err) {
     if (err instanceof ApiError && err.status === 403) return null;
     throw err;
   }
 }
 
-function todoSection(items, siteName) {
-  if (items === null) return h("p", { class: "hint" }, "Classifying cameras is for school IT operators: ask them about an unclassified or missing camera.");
-  if (!items.length) return null;
+function warningsSection(warnings) {
+  if (!warnings.length) return null;
+  return h("section", { class: "panel doc-warnings", "aria-labelledby": "doc-warnings-title" },
+    h("h2", { id: "doc-warnings-title" }, `Document warnings (${warnings.length})`),
+    h("p", {}, "These documents loaded, but they share less than they say. Correct them, then run camgate reload."),
+    h("ul", {}, warnings.map((w) => h("li", { "data-warning": w.code, "data-subject": w.subject },
+      h("strong", {}, `${w.document}, line ${w.line} (${w.path})`), `: ${w.message}`))));
+}
+
+function todoSection(found, siteName) {
+  if (found === null) return h("p", { class: "hint" }, "Classifying cameras is for school IT operators: ask them about an unclassified or missing camera.");
+  const items = found.cameras;
+  if (!items.length) return warningsSection(found.warnings);
   const what = (c) => [
     c.reasons.includes("no_zone") ? "no zone yet: give it one in the inventory, then run camgate reload" : null,
     c.reasons.includes("zone_not_in_mou") ? `no MOU names its zone "${c.zone}": correct the zone, then reload` : null,
     c.reasons.includes("missing") ? `its system has not listed it since ${c.missing_since}: check the camera, or remove it from the inventory` : null,
   ].filter(Boolean).join("; ");
-  return h("section", { class: "panel todo", "aria-labelledby": "todo-title" },
+  return h("div", {}, warningsSection(found.warnings), h("section", { class: "panel todo", "aria-labelledby": "todo-title" },
     h("h2", { id: "todo-title" }, `Cameras to classify or check (${items.length})`),
     h("ul", {}, items.map((c) => h("li", { "data-todo": c.id }, h("strong", {}, `${c.name} (${c.id})`),
       `, ${siteName(c.site)}: ${what(c)}. System ${c.system || "none"}, reference ${c.ref || "none"}`,
-      c.discovered_at ? `; found by inventory sync at ${c.discovered_at}.` : "."))));
+      c.discovered_at ? `; found by inventory sync at ${c.discovered_at}.` : ".")))));
 }
 
 export async function schoolPage(main) {
@@ -91,7 +105,7 @@ export async function schoolPage(main) {
       }
       siteSelect.value = site;
       await refreshWatching();
-      rerender(todoBox, todoSection(await todo(here()), siteName) || h("div"));
+      rerender(todoBox, todoSection(await todo(here(), site), siteName) || h("div"));
       rerender(tableBox, sharingTable(page, (id) => emergencyNames.get(id) || id));
       rerender(mouBox, mouSection(mous.mous));
     } catch (err) {

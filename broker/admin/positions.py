@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from broker.audit import AuditLog
 from broker.audit.refusallog import RefusalLog
@@ -21,6 +22,7 @@ from broker.inventory.catalog import Catalog
 from broker.inventory.positions import Position, PositionBook
 from broker.policy import GeoPoint
 from broker.settings import Settings
+from broker.timeutil import Rfc3339, format_instant
 
 MAX_BATCH = 500
 MAX_POSITIONS_BODY = 256 * 1024
@@ -31,10 +33,11 @@ class PositionReport(BaseModel):
     camera: str = Field(min_length=1, max_length=64, description="A mobile camera of the inventory")
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
-    at: AwareDatetime = Field(description="When the camera was there (RFC 3339 with offset)")
+    at: Rfc3339 = Field(description="When the camera was there (RFC 3339 with offset); not after now + 30 s")
 
 
-Reports = TypeAdapter(PositionReport | list[PositionReport])
+Reports = TypeAdapter(PositionReport | list[PositionReport])  # the documented body
+_Batch = TypeAdapter(list[PositionReport])
 
 
 class PositionService:
@@ -55,17 +58,32 @@ class PositionService:
             raise InvalidRequest(f"the body is larger than {MAX_POSITIONS_BODY} bytes", field="body")
         src = self.settings.triggers.sources[signed.source]
         try:
-            parsed = Reports.validate_python(json.loads(body))
-        except (ValueError, ValidationError) as exc:
+            raw = json.loads(body)
+            parsed = _Batch.validate_python(raw) if isinstance(raw, list) else PositionReport.model_validate(raw)
+        except ValidationError as exc:  # the error names its field: "at", "0.at", ... (not just "body")
+            where = ".".join(str(p) for p in exc.errors()[0]["loc"]) or "body"
+            raise InvalidRequest(f"malformed positions: {exc}".splitlines()[0][:300], field=where) from None
+        except ValueError as exc:
             raise InvalidRequest(f"malformed positions: {exc}".splitlines()[0][:300], field="body") from None
         reports = parsed if isinstance(parsed, list) else [parsed]
         if len(reports) > MAX_BATCH:
             raise InvalidRequest(f"at most {MAX_BATCH} positions a request", field="body")
+        latest = self.clock.now() + timedelta(seconds=self.settings.triggers.position_future_skew_seconds)
         for i, r in enumerate(reports):
+            where = f"{i}." if isinstance(parsed, list) else ""
             cam = catalog.camera(r.camera)
             if cam is None or not cam.mobile or r.camera not in src.cameras:
-                raise InvalidRequest(f"camera {r.camera!r} is not a mobile camera of source {signed.source}",
-                                     field=f"{i}.camera" if isinstance(parsed, list) else "camera")  # fmt: skip
+                raise InvalidRequest(
+                    f"camera {r.camera!r} is not a mobile camera of source {signed.source}", field=f"{where}camera"
+                )
+            # A report from the future would supersede every genuine one until then (PositionBook keeps the
+            # latest): only the sender's clock skew is tolerated (triggers.position_future_skew_seconds).
+            if r.at > latest:
+                raise InvalidRequest(
+                    f"at {format_instant(r.at)} is in the future (later than now {format_instant(self.clock.now())} "
+                    f"plus {self.settings.triggers.position_future_skew_seconds:g} s of clock skew)",
+                    field=f"{where}at",
+                )
         kept = sum(
             self.positions.report(Position(r.camera, GeoPoint(r.lat, r.lon), r.at, signed.source)) for r in reports
         )

@@ -64,14 +64,32 @@ class StreamSettings(Section):
         12.0, gt=0, description="Cap on a segment token's life (also <= 2 target durations)"
     )
     playback_token_max_seconds: float = Field(
-        900.0, gt=0, le=86400,
+        900.0,
+        gt=0,
+        le=86400,
         description="Cap on a recorded-footage segment token's life (also <= the footage listed + 60 s)",
-    )  # fmt: skip
+    )
     cache_bytes: int = Field(256 << 20, ge=1 << 20, description="Shared upstream segment cache size")
     segment_ttl_seconds: float = Field(30.0, gt=0, description="How long a fetched segment is reused for other viewers")
     playlist_ttl_seconds: float = Field(0.5, ge=0, description="How long a live playlist is reused for other viewers")
     session_idle_seconds: float = Field(
         30.0, gt=0, description="A viewing session ends after this long without requests"
+    )
+
+
+# -- issue 13 item 1: declaration rate limits ----------------------------------------------------------------
+class DeclarationRateSettings(Section):
+    """Declarations counted over the last ``window_seconds`` from the emergencies table (every replica's)."""
+
+    window_seconds: int = Field(600, ge=1, le=86400, description="The window declarations are counted over")
+    per_principal: int = Field(
+        20, ge=1, description="Most emergencies one person (sub and agency) declares in the window"
+    )
+    per_device: int = Field(
+        3,
+        ge=1,
+        description="Most emergencies one trigger device declares in the window (a repeated press "
+        "while its emergency is active declares nothing and is not counted)",
     )
 
 
@@ -82,6 +100,18 @@ class EmergencySettings(Section):
     min_threat_chars: int = Field(20, ge=1, description="... and at least this many characters")
     max_radius_m: float = Field(50_000, gt=0, description="Largest radius scope accepted")
     refresh_seconds: float = Field(1.0, ge=0, description="How often other replicas' declarations are re-read")
+    # -- issue 13 item 1: declarations rate-limited, threats in real words ----------------------------------
+    min_threat_known_words: int = Field(
+        3,
+        ge=1,
+        le=50,
+        description="A threat names at least this many different English words beyond the small ones "
+        "(broker/admin/threat.py), and at least half of its words are English: filler is refused",
+    )
+    rate_limit: DeclarationRateSettings = Field(
+        default_factory=lambda: DeclarationRateSettings(),
+        description="Most declarations per principal and per trigger device (429 with Retry-After beyond)",
+    )
 
 
 class GroupCommitSettings(Section):
@@ -203,9 +233,10 @@ class InventorySyncSettings(Section):
     """The broker's periodic inventory sync (``camgate inventory sync --apply`` then a reload, README)."""
 
     enabled: bool = Field(
-        False, description="Sync periodically: new cameras are added unclassified and vanished ones flagged, in the "
+        False,
+        description="Sync periodically: new cameras are added unclassified and vanished ones flagged, in the "
         "inventory file itself (the broker must be able to write it), then the documents are reloaded",
-    )  # fmt: skip
+    )
     interval_seconds: float = Field(300, ge=1, le=7 * 86400, description="Time between two periodic syncs")
     timeout_seconds: float = Field(30, gt=0, le=600, description="How long one system may take to list its cameras")
 
@@ -300,10 +331,13 @@ class Settings(BaseSettings):
 
     @classmethod
     def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:  # fmt: skip
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         config_file = os.environ.get("CAMGATE_CONFIG")
         if config_file:

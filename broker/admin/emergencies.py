@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from broker.admin.declaration import Declaration, check_declaration, may_end
+from broker.admin.ratelimit import check_rate
 from broker.admin.views import may, new_id, to_json, view
 from broker.audit import AuditLog, AuditRecord, principal_fields
 from broker.clock import Clock
@@ -65,9 +66,14 @@ Write = Callable[[Connection, EmergencyRecord, Binding], EmergencyRecord]
 
 class EmergencyService:
     def __init__(
-        self, repo: EmergencyRepository, audit: AuditLog, catalog: Callable[[], Catalog], clock: Clock,
-        cfg: EmergencySettings, triggers: TriggerRepository | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        repo: EmergencyRepository,
+        audit: AuditLog,
+        catalog: Callable[[], Catalog],
+        clock: Clock,
+        cfg: EmergencySettings,
+        triggers: TriggerRepository | None = None,
+    ) -> None:
         self.repo, self.audit, self.catalog, self.clock, self.cfg = repo, audit, catalog, clock, cfg
         self.triggers = triggers
         self.listeners: list[Callable[[str, EmergencyRecord, dict[str, Any]], None]] = []
@@ -105,7 +111,8 @@ class EmergencyService:
             now = self.clock.now().timestamp()
             generation = self.repo.generation()
             if force or generation != self._generation:
-                records = self.repo.list(active_at=self.clock.now())
+                # Every active emergency, whatever their number: no limit on the decision path (issue 13).
+                records = self.repo.active(self.clock.now())
                 by_site: dict[str, list[EmergencyView]] = {}
                 for rec in sorted(records, key=lambda r: (r.declared_at, r.id)):
                     by_site.setdefault(rec.site, []).append(view(rec))
@@ -126,13 +133,24 @@ class EmergencyService:
         if not catalog.pdp.policy.mous[mou.mou].in_effect(now):
             raise InvalidRequest(f"MOU {mou.mou} is not in effect", field="mou")
         rec = EmergencyRecord(
-            id=new_id(), mou=mou.mou, site=body.site, buildings=tuple(body.buildings),
-            zones=tuple(body.zones), center_lat=body.center.lat if body.center else None,
-            center_lon=body.center.lon if body.center else None, radius_m=body.radius_m, threat=body.threat,
-            incident=body.incident, declared_at=now, expires_at=now + duration, ended_at=None,
-            declared_by_sub=principal.sub, declared_by_agency=principal.agency, ended_by_sub=None,
+            id=new_id(),
+            mou=mou.mou,
+            site=body.site,
+            buildings=tuple(body.buildings),
+            zones=tuple(body.zones),
+            center_lat=body.center.lat if body.center else None,
+            center_lon=body.center.lon if body.center else None,
+            radius_m=body.radius_m,
+            threat=body.threat,
+            incident=body.incident,
+            declared_at=now,
+            expires_at=now + duration,
+            ended_at=None,
+            declared_by_sub=principal.sub,
+            declared_by_agency=principal.agency,
+            ended_by_sub=None,
             ended_by_agency=None,
-        )  # fmt: skip
+        )
         return self.open(rec, principal, client)
 
     def open(
@@ -145,6 +163,7 @@ class EmergencyService:
     ) -> EmergencyRecord:
         """Record and store a checked declaration (and its trigger origin, if a trigger declared it)."""
         mou = self.catalog().mous[rec.mou]
+        check_rate(self.repo, self.cfg.rate_limit, principal, self.clock.now())  # 429 beyond (issue 13)
         extra = {"recipients": list(mou.parties.recipients)} | (details or {})
         triggers = self.triggers
 

@@ -25,7 +25,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from broker.errors import AuditUnavailable, AuthenticationError, CamgateError, GatewayBusy, StoreUnavailable
+from broker.errors import (
+    AuditUnavailable,
+    AuthenticationError,
+    CamgateError,
+    GatewayBusy,
+    RateLimited,
+    StoreUnavailable,
+)
 
 ERROR_REF = "#/components/schemas/Error"
 CODES_KEY = "x-camgate-error-codes"  # the codes of one answer, kept so the builder can merge more in
@@ -40,8 +47,8 @@ WWW_AUTHENTICATE = {
     }
 }
 
-# RFC 9110 §10.2.3: how long to wait before asking again (sent with these 503s).
-RETRY_AFTER_CODES = (AuditUnavailable.code, GatewayBusy.code, StoreUnavailable.code)
+# RFC 9110 §10.2.3: how long to wait before asking again (sent with these 503s and 429s).
+RETRY_AFTER_CODES = (AuditUnavailable.code, GatewayBusy.code, StoreUnavailable.code, RateLimited.code)
 RETRY_AFTER = {
     "Retry-After": {
         "description": "Seconds to wait before asking again (RFC 9110 §10.2.3); with "

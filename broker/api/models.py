@@ -251,7 +251,9 @@ class ChainCheck(BaseModel):
 class TriggerOutcome(BaseModel):
     """What a trigger did (a redelivery of the same webhook-id gets exactly the first answer)."""
 
-    outcome: Literal["declared", "extended", "ended"]
+    outcome: Literal["declared", "already_active", "extended", "ended"] = Field(
+        description="already_active: the device's emergency is still active, so a repeated event declared nothing"
+    )
     emergency: Emergency
 
 

@@ -23,6 +23,7 @@ from broker.errors import (
     Conflict,
     InvalidRequest,
     PermissionDenied,
+    RateLimited,
     StoreUnavailable,
     UnknownEmergency,
 )
@@ -35,9 +36,11 @@ EmergencyId = Annotated[str, Path(min_length=1, examples=["em-0123456789ab"])]  
 
 
 @router.post(
-    "", status_code=201, response_model=Emergency,
-    responses=raises(PermissionDenied, InvalidRequest, Conflict, AuditUnavailable, StoreUnavailable),
-)  # fmt: skip
+    "",
+    status_code=201,
+    response_model=Emergency,
+    responses=raises(PermissionDenied, InvalidRequest, Conflict, RateLimited, AuditUnavailable, StoreUnavailable),
+)
 async def declare(
     body: Declaration, principal: PrincipalDep, services: ServicesDep, client: ClientDep, request: Request
 ) -> dict[str, Any]:
@@ -50,10 +53,11 @@ async def declare(
 async def _refusals_counted(
     request: Request, principal: Principal, action: str, call: Callable[[], EmergencyRecord], mou: str | None = None
 ) -> EmergencyRecord:
-    """``call()`` off the event loop; a 403 is counted as ``emergency.refused`` before it is answered."""
+    """``call()`` off the event loop; a 403 or a 429 (``rate_limited``) is counted as ``emergency.refused`` before it
+    is answered."""
     try:
         return await run_in_threadpool(call)
-    except PermissionDenied as exc:
+    except (PermissionDenied, RateLimited) as exc:
         await refused(request, "emergency.refused", exc, principal=principal, action=action, mou=mou)
         raise
 
@@ -73,9 +77,10 @@ def get_emergency(emergency_id: EmergencyId, principal: PrincipalDep, services: 
 
 
 @router.post(
-    "/{emergency_id}/end", response_model=Emergency,
+    "/{emergency_id}/end",
+    response_model=Emergency,
     responses=raises(PermissionDenied, UnknownEmergency, Conflict, AuditUnavailable, StoreUnavailable),
-)  # fmt: skip
+)
 async def end(
     emergency_id: EmergencyId,
     principal: PrincipalDep,
@@ -94,9 +99,10 @@ async def end(
 
 
 @router.post(
-    "/{emergency_id}/extend", response_model=Emergency,
+    "/{emergency_id}/extend",
+    response_model=Emergency,
     responses=raises(PermissionDenied, UnknownEmergency, Conflict, InvalidRequest, AuditUnavailable, StoreUnavailable),
-)  # fmt: skip
+)
 async def extend(
     emergency_id: EmergencyId,
     body: Extension,
@@ -117,9 +123,10 @@ async def extend(
 
 
 @router.post(
-    "/{emergency_id}/confirm", response_model=Emergency,
+    "/{emergency_id}/confirm",
+    response_model=Emergency,
     responses=raises(PermissionDenied, UnknownEmergency, Conflict, AuditUnavailable, StoreUnavailable),
-)  # fmt: skip
+)
 async def confirm(
     emergency_id: EmergencyId, principal: PrincipalDep, services: ServicesDep, client: ClientDep, request: Request
 ) -> dict[str, Any]:
@@ -135,13 +142,27 @@ async def confirm(
 def viewers(emergency_id: EmergencyId, principal: PrincipalDep, services: ServicesDep) -> dict[str, Any]:
     """Who is watching what under this emergency now (this replica's open viewing sessions)."""
     _visible(emergency_id, principal, services)
-    return {"emergency": emergency_id, "viewers": [
-        {"session": s.id, "sub": s.principal.sub, "agency": s.principal.agency, "roles": sorted(s.principal.roles),
-         "camera": s.camera, "action": s.action, "grant": s.decision.grant, "clause": s.decision.clause,
-         "client": s.client, "started": format_instant(s.started), "last": format_instant(s.last),
-         "requests": s.requests, "bytes": s.bytes}
-        for s in services.sessions.viewing(emergency_id)
-    ]}  # fmt: skip
+    return {
+        "emergency": emergency_id,
+        "viewers": [
+            {
+                "session": s.id,
+                "sub": s.principal.sub,
+                "agency": s.principal.agency,
+                "roles": sorted(s.principal.roles),
+                "camera": s.camera,
+                "action": s.action,
+                "grant": s.decision.grant,
+                "clause": s.decision.clause,
+                "client": s.client,
+                "started": format_instant(s.started),
+                "last": format_instant(s.last),
+                "requests": s.requests,
+                "bytes": s.bytes,
+            }
+            for s in services.sessions.viewing(emergency_id)
+        ],
+    }
 
 
 def _visible(emergency_id: str, principal: Any, services: Any) -> EmergencyRecord:

@@ -26,6 +26,7 @@ from broker.errors import (
     ContentTooLarge,
     InvalidRequest,
     PermissionDenied,
+    RateLimited,
     SignatureError,
     StoreUnavailable,
 )
@@ -35,9 +36,11 @@ router = APIRouter(prefix="/api/v1", tags=["triggers"])
 SourceId = Annotated[str, Path(min_length=1, max_length=64, examples=["ncps"])]
 SIGNED_HEADERS = [
     {"name": n, "in": "header", "required": True, "schema": {"type": "string"}, "description": d}
-    for n, d in (("webhook-id", "Unique per event; a redelivery reuses it"),
-                 ("webhook-timestamp", "Unix seconds; refused if more than 5 minutes off"))
-]  # fmt: skip
+    for n, d in (
+        ("webhook-id", "Unique per event; a redelivery reuses it"),
+        ("webhook-timestamp", "Unix seconds; refused if more than 5 minutes off"),
+    )
+]
 
 
 async def _read(request: Request, limit: int) -> bytes:
@@ -98,12 +101,20 @@ def _body(adapter: TypeAdapter[Any]) -> dict[str, Any]:
 
 
 @router.post(
-    "/triggers/{source}", response_model=TriggerOutcome,
+    "/triggers/{source}",
+    response_model=TriggerOutcome,
     responses=raises(
-        SignatureError, PermissionDenied, InvalidRequest, Conflict, ContentTooLarge, AuditUnavailable, StoreUnavailable
+        SignatureError,
+        PermissionDenied,
+        InvalidRequest,
+        Conflict,
+        ContentTooLarge,
+        RateLimited,
+        AuditUnavailable,
+        StoreUnavailable,
     ),
     openapi_extra=_body(TypeAdapter(TriggerEvent)) | {"parameters": SIGNED_HEADERS},
-)  # fmt: skip
+)
 @signed_webhook
 async def trigger(source: SourceId, request: Request, services: ServicesDep, client: ClientDep) -> Any:
     """Declare, extend or end ("all clear") an emergency from a signed event of ``source``."""
@@ -114,10 +125,11 @@ async def trigger(source: SourceId, request: Request, services: ServicesDep, cli
 
 
 @router.post(
-    "/positions", response_model=PositionsAccepted,
+    "/positions",
+    response_model=PositionsAccepted,
     responses=raises(SignatureError, InvalidRequest, AuditUnavailable),
     openapi_extra=_body(Reports) | {"parameters": SIGNED_HEADERS},
-)  # fmt: skip
+)
 @signed_webhook
 async def positions(request: Request, services: ServicesDep, client: ClientDep) -> Any:
     """Where mobile cameras are: ``{camera, lat, lon, at}`` or a list of them."""

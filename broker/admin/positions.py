@@ -17,7 +17,7 @@ from broker.audit import AuditLog
 from broker.audit.refusallog import RefusalLog
 from broker.clock import Clock
 from broker.errors import InvalidRequest, SignatureError
-from broker.identity.webhooks import Signed, verify
+from broker.identity.webhooks import Signed, check_headers, verify
 from broker.inventory.catalog import Catalog
 from broker.inventory.positions import Position, PositionBook
 from broker.policy import GeoPoint
@@ -52,10 +52,31 @@ class PositionService:
         self.settings, self.positions, self.audit, self.clock = settings, positions, audit, clock
         self.refusals = refusals  # flushed by the housekeeping tick
 
+    def precheck(self, headers: Mapping[str, str], client: str | None) -> None:
+        """Refuse (401, counted) before a byte of the body is read what the headers alone refuse: no signature,
+        a malformed or over-long ``webhook-id`` or timestamp, a stale timestamp, no source reporting positions."""
+        now = self.clock.now()
+        reporting = [s for s, src in self.settings.triggers.sources.items() if src.cameras]
+        try:
+            if not reporting:
+                raise SignatureError("no source reports positions", reason="unknown_source")
+            check_headers(reporting[0], self.settings.webhook_secrets(reporting[0]), headers, now)
+        except SignatureError as exc:
+            self._refuse(exc, headers, client)
+            raise
+
     def handle(self, headers: Mapping[str, str], body: bytes, catalog: Catalog, client: str | None) -> dict[str, Any]:
-        signed = self._verify(headers, body[:MAX_POSITIONS_BODY], client)
+        """``body``: at most ``MAX_POSITIONS_BODY + 1`` bytes. The signature covers the whole body, so one larger
+        cannot be verified from what was read: 401 (never 422 to a sender not authenticated), saying why."""
         if len(body) > MAX_POSITIONS_BODY:
-            raise InvalidRequest(f"the body is larger than {MAX_POSITIONS_BODY} bytes", field="body")
+            error = SignatureError(
+                f"the body is larger than {MAX_POSITIONS_BODY} bytes: its signature is not checked, so it is refused "
+                "unauthenticated (send fewer positions a request)",
+                reason="too_large_unverified",
+            )
+            self._refuse(error, headers, client)
+            raise error
+        signed = self._verify(headers, body, client)
         src = self.settings.triggers.sources[signed.source]
         try:
             raw = json.loads(body)
@@ -103,6 +124,10 @@ class PositionService:
                     break  # the same for every source
                 last = exc
         error = last or SignatureError("no source reports positions", reason="unknown_source")
+        self._refuse(error, headers, client)
+        raise error
+
+    def _refuse(self, error: SignatureError, headers: Mapping[str, str], client: str | None) -> None:
         # Counted per client, reason and minute, bounded (broker/audit/refusals.py): the sender is unauthenticated.
         self.refusals.record(
             "positions.refused",
@@ -111,4 +136,3 @@ class PositionService:
             message=error.message,
             sample={"webhook_id": headers.get("webhook-id")},
         )
-        raise error

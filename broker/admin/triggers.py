@@ -1,10 +1,12 @@
 """Triggers: a panic button, an alarm panel or a CAD system declares, extends or ends an emergency by a signed
 webhook (Standard Webhooks), under an MOU that names the source in ``emergency.triggers``.
 
-Order: the signature first (401 before anything of the body is parsed; a body over :data:`MAX_BODY` is not kept
-but its signature is still checked as it streams past, so a forged large post is 401 and a genuine one 422
-``too_large``; beyond :data:`MAX_VERIFIED_BODY` nothing more is read: 413), then the delivery id is claimed, so a
-redelivery of the same ``webhook-id`` declares nothing and gets the first answer again; then the
+Order: the headers first (no signature, an unknown source, a malformed, over-long or stale ``webhook-id`` or
+timestamp: 401 before a byte of the body is read, :meth:`TriggerService.precheck`), then the signature (401 before
+anything of the body is parsed; a body over :data:`MAX_BODY` is not kept but its signature is still checked as it
+streams past, so a forged large post is 401 and a genuine one 422 ``too_large``; beyond :data:`MAX_VERIFIED_BODY`
+nothing more is read and its signature cannot be checked: 401 ``too_large_unverified``), then the delivery id is
+claimed, so a redelivery of the same ``webhook-id`` declares nothing and gets the first answer again; then the
 event is read and mapped through the source's settings. Every refusal is counted on the audit chain
 (``trigger.refused``, per client, reason and minute with bounded fields: :mod:`broker.audit.refusals`), so a flood of
 badly signed posts writes a few small records, not one per post; the source is the principal only once its
@@ -36,7 +38,6 @@ from broker.clock import Clock
 from broker.errors import (
     CamgateError,
     Conflict,
-    ContentTooLarge,
     InvalidRequest,
     PermissionDenied,
     RateLimited,
@@ -92,6 +93,15 @@ class TriggerService:
         self.positions, self.clock = positions, clock
         self.refusals = refusals  # flushed by the housekeeping tick
         self._declaring = threading.Lock()
+
+    def precheck(self, source: str, headers: Mapping[str, str], client: str | None) -> None:
+        """Refuse (401, counted) before a byte of the body is read what the headers alone refuse: no signature,
+        an unknown source, a malformed or over-long ``webhook-id`` or timestamp, a stale timestamp."""
+        try:
+            check_headers(source, self.settings.webhook_secrets(source), headers, self.clock.now())
+        except SignatureError as exc:
+            self._refused(source, headers.get("webhook-id"), exc, client, signed=False)
+            raise
 
     def streamed(self, source: str, headers: Mapping[str, str]) -> StreamedSignature | None:
         """What checks the signature of a body too large to keep as it is read (None: the headers alone refuse it,
@@ -153,11 +163,15 @@ class TriggerService:
         """Refuse a body over MAX_BODY: authentication first (401), then its size (422 signed, 413 unverifiable)."""
         try:
             msg_id, _, passed = check_headers(source, self.settings.webhook_secrets(source), headers, self.clock.now())
-            if streamed is None:
-                raise ContentTooLarge(f"the event is larger than {MAX_VERIFIED_BODY} bytes", field="body")
+            if streamed is None:  # not read to its end: its signature, over all of it, cannot be checked
+                raise SignatureError(
+                    f"the event is larger than {MAX_VERIFIED_BODY} bytes: its signature is not checked, so it is "
+                    "refused unauthenticated",
+                    reason="too_large_unverified",
+                )
             if not streamed.matches(passed):
                 raise SignatureError("no signature matches the source's secrets", reason="bad_signature")
-        except (SignatureError, ContentTooLarge) as exc:
+        except SignatureError as exc:
             self._refused(source, headers.get("webhook-id"), exc, client, signed=False)
             raise
         too_large = InvalidRequest(f"the event is larger than {MAX_BODY} bytes", field="body", reason="too_large")

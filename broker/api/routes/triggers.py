@@ -1,8 +1,10 @@
 """Signed webhooks: triggers (panic buttons, alarm panels, CAD systems) and mobile camera positions.
 
 Both routes are opened with ``@signed_webhook``: no bearer token, the Standard Webhooks signature instead,
-verified over the raw body before any of it is parsed (an unsigned or badly signed request is 401). A trigger body
-over its limit is not kept, but its signature is checked as it is read: 401 when forged, whatever its size.
+verified over the raw body before any of it is parsed (an unsigned or badly signed request is 401). The headers
+are checked before a byte of the body is read (no signature, unknown source, malformed, over-long or stale id or
+timestamp: 401). A trigger body over its limit is not kept, but its signature is checked as it is read: 401 when
+forged; past 16 MiB, or a positions body past 256 KiB, it cannot be verified: 401 ``too_large_unverified``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from broker.api.security import signed_webhook
 from broker.errors import (
     AuditUnavailable,
     Conflict,
-    ContentTooLarge,
     InvalidRequest,
     PermissionDenied,
     RateLimited,
@@ -108,7 +109,6 @@ def _body(adapter: TypeAdapter[Any]) -> dict[str, Any]:
         PermissionDenied,
         InvalidRequest,
         Conflict,
-        ContentTooLarge,
         RateLimited,
         AuditUnavailable,
         StoreUnavailable,
@@ -119,6 +119,7 @@ def _body(adapter: TypeAdapter[Any]) -> dict[str, Any]:
 async def trigger(source: SourceId, request: Request, services: ServicesDep, client: ClientDep) -> Any:
     """Declare, extend or end ("all clear") an emergency from a signed event of ``source``."""
     assert services.triggers is not None
+    await run_in_threadpool(services.triggers.precheck, source, request.headers, client)  # before the body
     body, streamed = await _read_event(request, services.triggers, source)
     status, answer = await run_in_threadpool(services.triggers.handle, source, request.headers, body, client, streamed)
     return JSONResponse(answer, status_code=status)
@@ -134,5 +135,6 @@ async def trigger(source: SourceId, request: Request, services: ServicesDep, cli
 async def positions(request: Request, services: ServicesDep, client: ClientDep) -> Any:
     """Where mobile cameras are: ``{camera, lat, lon, at}`` or a list of them."""
     assert services.positions is not None
+    await run_in_threadpool(services.positions.precheck, request.headers, client)  # before the body
     body = await _read(request, MAX_POSITIONS_BODY)
     return await run_in_threadpool(services.positions.handle, request.headers, body, services.catalog, client)

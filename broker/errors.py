@@ -22,8 +22,10 @@
     ├── Conflict (409 conflict) .................. e.g. ending an emergency that already ended
     │   └── AuditTampered (409 audit_tampered) ... the chain no longer holds a signed checkpoint: nothing is signed
     ├── ContentTooLarge (413 content_too_large) .. a body over ``server.max_body_bytes``, refused unread
-    ├── TooManyStreams (429 too_many_streams) .... an event stream over a principal's or the replica's cap;
-    │                                              Retry-After
+    ├── RateLimited (429 rate_limited) ........... too many declarations by one principal or trigger device
+    │   │                                          (``emergencies.rate_limit``); Retry-After
+    │   └── TooManyStreams (429 too_many_streams)  an event stream over a principal's or the replica's
+    │                                              cap; Retry-After
     ├── UpstreamError (502 upstream_error) ....... a camera system failed or answered badly
     │   ├── HostilePlaylist (502 hostile_playlist)  playlist pointing outside its system, too big, ...
     │   └── UpstreamAuth (502 upstream_auth) ..... the camera system refused the broker's credentials
@@ -149,19 +151,25 @@ class AuditTampered(Conflict):
     code = "audit_tampered"
 
 
-class TooManyStreams(CamgateError):
+class RateLimited(CamgateError):
+    """Too many requests of one kind from one principal in a window (RFC 6585 §4); try again after ``retry_after``."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.retry_after = max(1, retry_after)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}  # RFC 6585 §4 / RFC 9110 §10.2.3: delay-seconds
+
+
+class TooManyStreams(RateLimited):
     """``GET /api/v1/events``: the caller (or this replica) holds as many streams as allowed (settings
     ``console.events_per_principal``, ``console.events_max_streams``); close one or try again later."""
 
     code = "too_many_streams"
-    status = 429
-
-    def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}  # RFC 6585 §4: a 429 may say how long to wait
 
 
 class UpstreamError(CamgateError):

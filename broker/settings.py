@@ -92,6 +92,22 @@ class StreamSettings(Section):
     )
 
 
+# -- issue 13 item 1: declaration rate limits ----------------------------------------------------------------
+class DeclarationRateSettings(Section):
+    """Declarations counted over the last ``window_seconds`` from the emergencies table (every replica's)."""
+
+    window_seconds: int = Field(600, ge=1, le=86400, description="The window declarations are counted over")
+    per_principal: int = Field(
+        20, ge=1, description="Most emergencies one person (sub and agency) declares in the window"
+    )
+    per_device: int = Field(
+        3,
+        ge=1,
+        description="Most emergencies one trigger device declares in the window (a repeated press "
+        "while its emergency is active declares nothing and is not counted)",
+    )
+
+
 class EmergencySettings(Section):
     min_threat_words: int = Field(
         5, ge=1, description="An articulable threat (34 CFR 99.36) has at least this many words"
@@ -99,6 +115,18 @@ class EmergencySettings(Section):
     min_threat_chars: int = Field(20, ge=1, description="... and at least this many characters")
     max_radius_m: float = Field(50_000, gt=0, description="Largest radius scope accepted")
     refresh_seconds: float = Field(1.0, ge=0, description="How often other replicas' declarations are re-read")
+    # -- issue 13 item 1: declarations rate-limited, threats in real words ----------------------------------
+    min_threat_known_words: int = Field(
+        3,
+        ge=1,
+        le=50,
+        description="A threat names at least this many different English words beyond the small ones "
+        "(broker/admin/threat.py), and at least half of its words are English: filler is refused",
+    )
+    rate_limit: DeclarationRateSettings = Field(
+        default_factory=lambda: DeclarationRateSettings(),
+        description="Most declarations per principal and per trigger device (429 with Retry-After beyond)",
+    )
 
 
 class GroupCommitSettings(Section):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BeforeValidator, WithJsonSchema
 
 _DURATION = re.compile(r"^(-?)(\d{1,9})([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -42,7 +45,50 @@ def parse_instant(value: object) -> datetime:
         raise ValueError(f"malformed instant {value!r}: expected ISO 8601 like 2026-09-14T13:05:00Z")
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError(f"instant {value!r} has no offset: add Z or +HH:MM")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"instant {value!r} {OUT_OF_RANGE}") from None
+
+
+# RFC 3339 §5.6 date-time: full-date "T" full-time, the offset required (Z or ±hh:mm), "T"/"Z" any case.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:(?P<sec>\d{2})(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})", re.ASCII)
+DATE_TIME = {"type": "string", "format": "date-time"}
+OUT_OF_RANGE = "is outside the instants this service handles (years 0001 to 9999 in UTC)"
+
+
+def parse_rfc3339(value: Any) -> datetime:
+    """An RFC 3339 §5.6 date-time with its offset, and nothing else (no bare numbers, no naive times); in UTC.
+
+    RFC 3339 allows any year 0000-9999 with any offset up to ±23:59, so ``0001-01-01T00:00:00+14:00`` or
+    ``9999-12-31T23:59:59-14:00`` are valid text that no UTC instant represents (Python's years are 1-9999):
+    refused here as a ValueError, so the caller's field gets the 422 (was: an OverflowError, a 500, later).
+    """
+    if isinstance(value, datetime):
+        if value.utcoffset() is None:
+            raise ValueError("needs an offset (e.g. 2026-09-14T13:00:00Z)")
+        return _utc(value)
+    if not isinstance(value, str) or not (match := _RFC3339.fullmatch(value)):
+        raise ValueError("must be an RFC 3339 date-time with offset, e.g. 2026-09-14T13:00:00Z")
+    text = value.upper()
+    if match["sec"] == "60":  # RFC 3339 §5.7 allows a leap second; Python's datetime has none
+        text = f"{text[: match.start('sec')]}59{text[match.end('sec') :]}"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("is not a valid date-time (RFC 3339 §5.6)") from None
+    return _utc(parsed)
+
+
+def _utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(OUT_OF_RANGE) from None
+
+
+#: A request's date-time (body field or query parameter): RFC 3339 with offset, in UTC, representable.
+Rfc3339 = Annotated[datetime, BeforeValidator(parse_rfc3339), WithJsonSchema(DATE_TIME)]
 
 
 def format_instant(value: datetime | None) -> str | None:

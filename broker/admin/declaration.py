@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from broker.admin.threat import check_threat
 from broker.documents.mou import Mou
 from broker.errors import InvalidRequest, PermissionDenied
 from broker.policy import Principal
@@ -108,6 +109,7 @@ def check_declaration(
                 f"{cfg.min_threat_words} words and {cfg.min_threat_chars} characters",
                 field="threat",
             )
+        check_threat(threat, cfg.min_threat_known_words)  # words, not only a length (issue 13)
     if "incident" in em.require and not body.incident:
         raise InvalidRequest(f"MOU {mou.mou} requires an incident number", field="incident")
     duration = timedelta(minutes=body.duration_minutes) if body.duration_minutes else em.default_duration

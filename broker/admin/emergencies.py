@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from broker.admin.declaration import Declaration, check_declaration, may_end, not_authorized_to_declare
+from broker.admin.ratelimit import check_rate
 from broker.admin.views import may, new_id, to_json, view
 from broker.audit import AuditLog, AuditRecord, principal_fields
 from broker.clock import Clock
@@ -110,7 +111,8 @@ class EmergencyService:
             now = self.clock.now().timestamp()
             generation = self.repo.generation()
             if force or generation != self._generation:
-                records = self.repo.list(active_at=self.clock.now())
+                # Every active emergency, whatever their number: no limit on the decision path (issue 13).
+                records = self.repo.active(self.clock.now())
                 by_site: dict[str, list[EmergencyView]] = {}
                 for rec in sorted(records, key=lambda r: (r.declared_at, r.id)):
                     by_site.setdefault(rec.site, []).append(view(rec))
@@ -161,6 +163,7 @@ class EmergencyService:
     ) -> EmergencyRecord:
         """Record and store a checked declaration (and its trigger origin, if a trigger declared it)."""
         mou = self.catalog().mous[rec.mou]
+        check_rate(self.repo, self.cfg.rate_limit, principal, self.clock.now())  # 429 beyond (issue 13)
         extra = {"recipients": list(mou.parties.recipients)} | (details or {})
         triggers = self.triggers
 

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from broker.audit import AuditLog
 from broker.audit.refusallog import RefusalLog
 from broker.clock import Clock
 from broker.errors import InvalidRequest, SignatureError
-from broker.identity.webhooks import Signed, verify
+from broker.identity.webhooks import Signed, check_headers, verify
 from broker.inventory.catalog import Catalog
 from broker.inventory.positions import Position, PositionBook
 from broker.policy import GeoPoint
 from broker.settings import Settings
+from broker.timeutil import Rfc3339, format_instant
 
 MAX_BATCH = 500
 MAX_POSITIONS_BODY = 256 * 1024
@@ -31,10 +33,11 @@ class PositionReport(BaseModel):
     camera: str = Field(min_length=1, max_length=64, description="A mobile camera of the inventory")
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
-    at: AwareDatetime = Field(description="When the camera was there (RFC 3339 with offset)")
+    at: Rfc3339 = Field(description="When the camera was there (RFC 3339 with offset); not after now + 30 s")
 
 
-Reports = TypeAdapter(PositionReport | list[PositionReport])
+Reports = TypeAdapter(PositionReport | list[PositionReport])  # the documented body
+_Batch = TypeAdapter(list[PositionReport])
 
 
 class PositionService:
@@ -49,23 +52,59 @@ class PositionService:
         self.settings, self.positions, self.audit, self.clock = settings, positions, audit, clock
         self.refusals = refusals  # flushed by the housekeeping tick
 
+    def precheck(self, headers: Mapping[str, str], client: str | None) -> None:
+        """Refuse (401, counted) before a byte of the body is read what the headers alone refuse: no signature,
+        a malformed or over-long ``webhook-id`` or timestamp, a stale timestamp, no source reporting positions."""
+        now = self.clock.now()
+        reporting = [s for s, src in self.settings.triggers.sources.items() if src.cameras]
+        try:
+            if not reporting:
+                raise SignatureError("no source reports positions", reason="unknown_source")
+            check_headers(reporting[0], self.settings.webhook_secrets(reporting[0]), headers, now)
+        except SignatureError as exc:
+            self._refuse(exc, headers, client)
+            raise
+
     def handle(self, headers: Mapping[str, str], body: bytes, catalog: Catalog, client: str | None) -> dict[str, Any]:
-        signed = self._verify(headers, body[:MAX_POSITIONS_BODY], client)
+        """``body``: at most ``MAX_POSITIONS_BODY + 1`` bytes. The signature covers the whole body, so one larger
+        cannot be verified from what was read: 401 (never 422 to a sender not authenticated), saying why."""
         if len(body) > MAX_POSITIONS_BODY:
-            raise InvalidRequest(f"the body is larger than {MAX_POSITIONS_BODY} bytes", field="body")
+            error = SignatureError(
+                f"the body is larger than {MAX_POSITIONS_BODY} bytes: its signature is not checked, so it is refused "
+                "unauthenticated (send fewer positions a request)",
+                reason="too_large_unverified",
+            )
+            self._refuse(error, headers, client)
+            raise error
+        signed = self._verify(headers, body, client)
         src = self.settings.triggers.sources[signed.source]
         try:
-            parsed = Reports.validate_python(json.loads(body))
-        except (ValueError, ValidationError) as exc:
+            raw = json.loads(body)
+            parsed = _Batch.validate_python(raw) if isinstance(raw, list) else PositionReport.model_validate(raw)
+        except ValidationError as exc:  # the error names its field: "at", "0.at", ... (not just "body")
+            where = ".".join(str(p) for p in exc.errors()[0]["loc"]) or "body"
+            raise InvalidRequest(f"malformed positions: {exc}".splitlines()[0][:300], field=where) from None
+        except ValueError as exc:
             raise InvalidRequest(f"malformed positions: {exc}".splitlines()[0][:300], field="body") from None
         reports = parsed if isinstance(parsed, list) else [parsed]
         if len(reports) > MAX_BATCH:
             raise InvalidRequest(f"at most {MAX_BATCH} positions a request", field="body")
+        latest = self.clock.now() + timedelta(seconds=self.settings.triggers.position_future_skew_seconds)
         for i, r in enumerate(reports):
+            where = f"{i}." if isinstance(parsed, list) else ""
             cam = catalog.camera(r.camera)
             if cam is None or not cam.mobile or r.camera not in src.cameras:
-                raise InvalidRequest(f"camera {r.camera!r} is not a mobile camera of source {signed.source}",
-                                     field=f"{i}.camera" if isinstance(parsed, list) else "camera")  # fmt: skip
+                raise InvalidRequest(
+                    f"camera {r.camera!r} is not a mobile camera of source {signed.source}", field=f"{where}camera"
+                )
+            # A report from the future would supersede every genuine one until then (PositionBook keeps the
+            # latest): only the sender's clock skew is tolerated (triggers.position_future_skew_seconds).
+            if r.at > latest:
+                raise InvalidRequest(
+                    f"at {format_instant(r.at)} is in the future (later than now {format_instant(self.clock.now())} "
+                    f"plus {self.settings.triggers.position_future_skew_seconds:g} s of clock skew)",
+                    field=f"{where}at",
+                )
         kept = sum(
             self.positions.report(Position(r.camera, GeoPoint(r.lat, r.lon), r.at, signed.source)) for r in reports
         )
@@ -85,6 +124,10 @@ class PositionService:
                     break  # the same for every source
                 last = exc
         error = last or SignatureError("no source reports positions", reason="unknown_source")
+        self._refuse(error, headers, client)
+        raise error
+
+    def _refuse(self, error: SignatureError, headers: Mapping[str, str], client: str | None) -> None:
         # Counted per client, reason and minute, bounded (broker/audit/refusals.py): the sender is unauthenticated.
         self.refusals.record(
             "positions.refused",
@@ -93,4 +136,3 @@ class PositionService:
             message=error.message,
             sample={"webhook_id": headers.get("webhook-id")},
         )
-        raise error

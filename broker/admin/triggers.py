@@ -1,20 +1,28 @@
 """Triggers: a panic button, an alarm panel or a CAD system declares, extends or ends an emergency by a signed
 webhook (Standard Webhooks), under an MOU that names the source in ``emergency.triggers``.
 
-Order: the signature first (401 before anything of the body is parsed; a body over :data:`MAX_BODY` is not kept
-but its signature is still checked as it streams past, so a forged large post is 401 and a genuine one 422
-``too_large``; beyond :data:`MAX_VERIFIED_BODY` nothing more is read: 413), then the delivery id is claimed, so a
-redelivery of the same ``webhook-id`` declares nothing and gets the first answer again; then the
+Order: the headers first (no signature, an unknown source, a malformed, over-long or stale ``webhook-id`` or
+timestamp: 401 before a byte of the body is read, :meth:`TriggerService.precheck`), then the signature (401 before
+anything of the body is parsed; a body over :data:`MAX_BODY` is not kept but its signature is still checked as it
+streams past, so a forged large post is 401 and a genuine one 422 ``too_large``; beyond :data:`MAX_VERIFIED_BODY`
+nothing more is read and its signature cannot be checked: 401 ``too_large_unverified``), then the delivery id is
+claimed, so a redelivery of the same ``webhook-id`` declares nothing and gets the first answer again; then the
 event is read and mapped through the source's settings. Every refusal is counted on the audit chain
 (``trigger.refused``, per client, reason and minute with bounded fields: :mod:`broker.audit.refusals`), so a flood of
 badly signed posts writes a few small records, not one per post; the source is the principal only once its
 signature verified, before that it is only ``claimed``.
+
+A declare event from a device whose emergency is still active declares nothing (``already_active``, with that
+emergency): one device, one emergency at a time. A device declares at most ``emergencies.rate_limit.per_device``
+emergencies in the window (:mod:`broker.admin.ratelimit`): beyond, 429 with Retry-After, the delivery's claim
+released so that a redelivery after the wait is handled anew.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -30,9 +38,9 @@ from broker.clock import Clock
 from broker.errors import (
     CamgateError,
     Conflict,
-    ContentTooLarge,
     InvalidRequest,
     PermissionDenied,
+    RateLimited,
     SignatureError,
 )
 from broker.identity.sources import DeviceTemplate, WebhookSource
@@ -84,6 +92,16 @@ class TriggerService:
         self.settings, self.emergencies, self.repo, self.audit = settings, emergencies, repo, audit
         self.positions, self.clock = positions, clock
         self.refusals = refusals  # flushed by the housekeeping tick
+        self._declaring = threading.Lock()
+
+    def precheck(self, source: str, headers: Mapping[str, str], client: str | None) -> None:
+        """Refuse (401, counted) before a byte of the body is read what the headers alone refuse: no signature,
+        an unknown source, a malformed or over-long ``webhook-id`` or timestamp, a stale timestamp."""
+        try:
+            check_headers(source, self.settings.webhook_secrets(source), headers, self.clock.now())
+        except SignatureError as exc:
+            self._refused(source, headers.get("webhook-id"), exc, client, signed=False)
+            raise
 
     def streamed(self, source: str, headers: Mapping[str, str]) -> StreamedSignature | None:
         """What checks the signature of a body too large to keep as it is read (None: the headers alone refuse it,
@@ -124,9 +142,11 @@ class TriggerService:
         try:
             status, answer = self._handle(signed, body, client)
         except CamgateError as exc:
-            if exc.status >= 500:
+            if exc.status >= 500 or isinstance(exc, RateLimited):
                 with contextlib.suppress(CamgateError):
-                    self.repo.release(source, signed.id)
+                    self.repo.release(source, signed.id)  # a redelivery later is handled anew
+                if isinstance(exc, RateLimited):  # 429 with Retry-After, counted like every refusal
+                    self._refused(source, signed.id, exc, client, signed=True)
                 raise
             self._refused(source, signed.id, exc, client, signed=True)
             status, answer = exc.status, exc.to_dict()
@@ -143,11 +163,15 @@ class TriggerService:
         """Refuse a body over MAX_BODY: authentication first (401), then its size (422 signed, 413 unverifiable)."""
         try:
             msg_id, _, passed = check_headers(source, self.settings.webhook_secrets(source), headers, self.clock.now())
-            if streamed is None:
-                raise ContentTooLarge(f"the event is larger than {MAX_VERIFIED_BODY} bytes", field="body")
+            if streamed is None:  # not read to its end: its signature, over all of it, cannot be checked
+                raise SignatureError(
+                    f"the event is larger than {MAX_VERIFIED_BODY} bytes: its signature is not checked, so it is "
+                    "refused unauthenticated",
+                    reason="too_large_unverified",
+                )
             if not streamed.matches(passed):
                 raise SignatureError("no signature matches the source's secrets", reason="bad_signature")
-        except (SignatureError, ContentTooLarge) as exc:
+        except SignatureError as exc:
             self._refused(source, headers.get("webhook-id"), exc, client, signed=False)
             raise
         too_large = InvalidRequest(f"the event is larger than {MAX_BODY} bytes", field="body", reason="too_large")
@@ -162,20 +186,34 @@ class TriggerService:
             where = "body"
             if isinstance(exc, ValidationError) and exc.errors():
                 where = ".".join(str(p) for p in exc.errors()[0]["loc"]) or "body"
-            raise InvalidRequest(f"malformed event: {exc}".splitlines()[0][:300], field=where,
-                                 reason="malformed_event") from None  # fmt: skip
+            raise InvalidRequest(
+                f"malformed event: {exc}".splitlines()[0][:300], field=where, reason="malformed_event"
+            ) from None
         action = src.events.get(event.type)
         if action is None:
-            raise InvalidRequest(f"event type {event.type!r} has no mapping for source {signed.source}",
-                                 field="type", reason="unmapped_event")  # fmt: skip
+            raise InvalidRequest(
+                f"event type {event.type!r} has no mapping for source {signed.source}",
+                field="type",
+                reason="unmapped_event",
+            )
         device = src.devices.get(event.data.device)
         if device is None:
-            raise InvalidRequest(f"unknown device {event.data.device!r} of source {signed.source}",
-                                 field="data.device", reason="unknown_device")  # fmt: skip
+            raise InvalidRequest(
+                f"unknown device {event.data.device!r} of source {signed.source}",
+                field="data.device",
+                reason="unknown_device",
+            )
         who = source_principal(signed.source, event.data.device, src)
         trigger = {"source": signed.source, "device": event.data.device, "type": event.type, "webhook_id": signed.id}
         if action == "declare":
-            rec = self._declare(signed, event, src, device, who, trigger, client)
+            # One device, one emergency at a time: a repeated press while its emergency is active declares
+            # nothing new (600 presses once made 600 emergencies). Checked and declared under one lock, so two
+            # presses handled at once on this replica cannot both declare.
+            with self._declaring:
+                active = self._active_of(signed.source, event.data.device)
+                if active is not None:
+                    return 200, {"outcome": "already_active", "emergency": to_json(active, self.clock.now())}
+                rec = self._declare(signed, event, src, device, who, trigger, client)
             return 200, {"outcome": "declared", "emergency": to_json(rec, self.clock.now())}
         current = self._current(signed.source, event.data.device)
         if action == "extend":
@@ -189,19 +227,28 @@ class TriggerService:
         return 200, {"outcome": "ended", "emergency": to_json(rec, self.clock.now())}
 
     def _declare(
-        self, signed: Signed, event: TriggerEvent, src: WebhookSource, device: DeviceTemplate, who: Principal,
-        trigger: dict[str, Any], client: str | None,
-    ) -> EmergencyRecord:  # fmt: skip
+        self,
+        signed: Signed,
+        event: TriggerEvent,
+        src: WebhookSource,
+        device: DeviceTemplate,
+        who: Principal,
+        trigger: dict[str, Any],
+        client: str | None,
+    ) -> EmergencyRecord:
         catalog = self.emergencies.catalog()
         mou = catalog.mous.get(device.mou)
         em = mou.emergency if mou is not None else None
         if mou is None or em is None or signed.source not in em.triggers:
-            raise PermissionDenied(f"MOU {device.mou} does not name source {signed.source} in emergency.triggers",
-                                   reason="source_not_in_mou")  # fmt: skip
+            raise PermissionDenied(
+                f"MOU {device.mou} does not name source {signed.source} in emergency.triggers",
+                reason="source_not_in_mou",
+            )
         now = self.clock.now()
         if device.site not in catalog.sites_of(mou) or not catalog.pdp.policy.mous[mou.mou].in_effect(now):
-            raise InvalidRequest(f"MOU {mou.mou} does not cover site {device.site} now", field="data.device",
-                                 reason="unknown_device")  # fmt: skip
+            raise InvalidRequest(
+                f"MOU {mou.mou} does not cover site {device.site} now", field="data.device", reason="unknown_device"
+            )
         loc = event.data.location or device.location
         center = GeoPoint(loc.lat, loc.lon) if loc is not None else None
         if center is not None and device.camera is not None and event.data.location is not None:
@@ -220,13 +267,24 @@ class TriggerService:
         if event.data.notes:
             threat += f"; notes: {event.data.notes}"
         rec = EmergencyRecord(
-            id=new_id(), mou=mou.mou, site=device.site, buildings=() if center else tuple(device.buildings),
-            zones=tuple(device.zones), center_lat=center.lat if center else None,
-            center_lon=center.lon if center else None, radius_m=device.radius_m if center else None,
-            threat=threat, incident=event.data.incident or f"{signed.source}:{signed.id}"[:200], declared_at=now,
-            expires_at=now + duration, ended_at=None, declared_by_sub=who.sub, declared_by_agency=who.agency,
-            ended_by_sub=None, ended_by_agency=None,
-        )  # fmt: skip
+            id=new_id(),
+            mou=mou.mou,
+            site=device.site,
+            buildings=() if center else tuple(device.buildings),
+            zones=tuple(device.zones),
+            center_lat=center.lat if center else None,
+            center_lon=center.lon if center else None,
+            radius_m=device.radius_m if center else None,
+            threat=threat,
+            incident=event.data.incident or f"{signed.source}:{signed.id}"[:200],
+            declared_at=now,
+            expires_at=now + duration,
+            ended_at=None,
+            declared_by_sub=who.sub,
+            declared_by_agency=who.agency,
+            ended_by_sub=None,
+            ended_by_agency=None,
+        )
         confirm_by = now + em.confirm.within if em.confirm is not None else None
         origin = TriggerOrigin(rec.id, signed.source, event.data.device, confirm_by, None, None, None)
         details = {"trigger": trigger, "basis": "34 CFR 99.36", "confirm_by": confirm_by and confirm_by.isoformat()}
@@ -234,12 +292,16 @@ class TriggerService:
 
     def _current(self, source: str, device: str) -> EmergencyRecord:
         """The newest open emergency this source's device declared (extend and end act on it)."""
+        current = self._active_of(source, device)
+        if current is None:
+            raise Conflict(f"no open emergency declared by {source}/{device}", field="data.device")
+        return current
+
+    def _active_of(self, source: str, device: str) -> EmergencyRecord | None:
         now = self.clock.now()
         open_ = [r for o in self.repo.latest_of(source, device) if (r := self.emergencies.repo.get(o.emergency))]
         active = sorted((r for r in open_ if r.active_at(now)), key=lambda r: r.declared_at)
-        if not active:
-            raise Conflict(f"no open emergency declared by {source}/{device}", field="data.device")
-        return active[-1]
+        return active[-1] if active else None
 
     def _refused(
         self, source: str, webhook_id: str | None, exc: CamgateError, client: str | None, *, signed: bool

@@ -30,6 +30,7 @@ from broker.errors import (
     AuthenticationError,
     CamgateError,
     GatewayBusy,
+    RateLimited,
     StoreUnavailable,
     TooManyStreams,
 )
@@ -47,8 +48,9 @@ WWW_AUTHENTICATE = {
     }
 }
 
-# RFC 9110 §10.2.3: how long to wait before asking again (sent with these 503s and 429s, RFC 6585 §4).
-RETRY_AFTER_CODES = (AuditUnavailable.code, GatewayBusy.code, StoreUnavailable.code, TooManyStreams.code)
+    RateLimited,
+    StoreUnavailable,
+    TooManyStreams,
 RETRY_AFTER = {
     "Retry-After": {
         "description": "Seconds to wait before asking again (RFC 9110 §10.2.3); with "

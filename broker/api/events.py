@@ -100,7 +100,7 @@ class EventHub:
         if generation == self._generation:
             return
         baseline = self._generation is None
-        active = {rec.id: rec for rec in repo.list(active_at=now)}
+        active = {rec.id: rec for rec in repo.active(now)}  # every one: no limit
         gone = [r for r in (repo.get(i) for i in self._active - active.keys()) if r is not None]
         out: list[tuple[str, EmergencyRecord]] = []
         with self._lock:

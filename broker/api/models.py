@@ -6,35 +6,14 @@ the description says exactly what is sent (instants are RFC 3339 strings, absent
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field
 
-# RFC 3339 §5.6 date-time: full-date "T" full-time, the offset required (Z or ±hh:mm), "T"/"Z" any case.
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:(?P<sec>\d{2})(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})", re.ASCII)
-DATE_TIME = {"type": "string", "format": "date-time"}
+# Defined in broker.timeutil (the webhook bodies parse date-times the same way); re-exported for the routes.
+from broker.timeutil import Rfc3339 as Rfc3339
+from broker.timeutil import parse_rfc3339 as parse_rfc3339
 
-
-def parse_rfc3339(value: Any) -> datetime:
-    """An RFC 3339 §5.6 date-time with its offset, and nothing else (no bare numbers, no naive times)."""
-    if isinstance(value, datetime):
-        if value.utcoffset() is None:
-            raise ValueError("needs an offset (e.g. 2026-09-14T13:00:00Z)")
-        return value
-    if not isinstance(value, str) or not (match := _RFC3339.fullmatch(value)):
-        raise ValueError("must be an RFC 3339 date-time with offset, e.g. 2026-09-14T13:00:00Z")
-    text = value.upper()
-    if match["sec"] == "60":  # RFC 3339 §5.7 allows a leap second; Python's datetime has none
-        text = f"{text[: match.start('sec')]}59{text[match.end('sec') :]}"
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError("is not a valid date-time (RFC 3339 §5.6)") from None
-
-
-Rfc3339 = Annotated[datetime, BeforeValidator(parse_rfc3339), WithJsonSchema(DATE_TIME)]
 Instant = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 
@@ -285,7 +264,9 @@ class ChainCheck(BaseModel):
 class TriggerOutcome(BaseModel):
     """What a trigger did (a redelivery of the same webhook-id gets exactly the first answer)."""
 
-    outcome: Literal["declared", "extended", "ended"]
+    outcome: Literal["declared", "already_active", "extended", "ended"] = Field(
+        description="already_active: the device's emergency is still active, so a repeated event declared nothing"
+    )
     emergency: Emergency
 
 

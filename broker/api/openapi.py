@@ -9,7 +9,9 @@ classes). This adds, for every operation, what the app itself does and FastAPI c
 - the error answers of the framework (401, 404, 400, 422, 500; ``broker/api/errordoc.py``), with the one
   error body schema instead of FastAPI's ``HTTPValidationError``, which the broker never sends;
 - optional query parameters documented as what they are, optional (FastAPI writes ``anyOf [T, null]``, which
-  a client can only send as an empty string, and the broker refuses that for non-strings).
+  a client can only send as an empty string, and the broker refuses that for non-strings);
+- examples on every date-time query parameter: a valid instant, and the two RFC 3339 date-times no UTC
+  instant represents (answered 422 naming the parameter), which schemathesis's examples phase then sends.
 
 405 answers are not operations of the path; they carry ``Allow`` (RFC 9110 §15.5.6, ``broker/api/app.py``).
 """
@@ -29,21 +31,27 @@ from broker.errors import AuthenticationError, CamgateError, ContentTooLarge, Pe
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "RFC 6750 §2.1"},
     "access_token": {
-        "type": "apiKey", "in": "query", "name": "access_token",
+        "type": "apiKey",
+        "in": "query",
+        "name": "access_token",
         "description": "The same JWT as a query parameter, for players that cannot send headers (RFC 6750 §2.3)",
     },
     "console_session": {
-        "type": "apiKey", "in": "cookie", "name": "camgate_session",
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "camgate_session",
         "description": "The web console's session (sign-in at /auth/login). POST, PUT, PATCH and DELETE with it "
-                       "also need the session's csrf_token (GET /api/v1/session) in X-CSRF-Token and an Origin "
-                       "(or Referer) of the broker's own origin, else 403 forbidden",
+        "also need the session's csrf_token (GET /api/v1/session) in X-CSRF-Token and an Origin "
+        "(or Referer) of the broker's own origin, else 403 forbidden",
     },
     "webhook_signature": {
-        "type": "apiKey", "in": "header", "name": "webhook-signature",
+        "type": "apiKey",
+        "in": "header",
+        "name": "webhook-signature",
         "description": "Standard Webhooks: `v1,<base64 HMAC-SHA256 of webhook-id.webhook-timestamp.body>` with the "
-                       "source's whsec_ secret, with the webhook-id and webhook-timestamp headers",
+        "source's whsec_ secret, with the webhook-id and webhook-timestamp headers",
     },
-}  # fmt: skip
+}
 SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "bearer": [{"bearer": []}, {"console_session": []}],
     "query_token": [{"bearer": []}, {"access_token": []}, {"console_session": []}],
@@ -52,6 +60,11 @@ SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "signed_webhook": [{"webhook_signature": []}],
 }
 _UNUSED = ("HTTPValidationError", "ValidationError")
+DATE_TIME_EXAMPLES = {
+    "instant": {"summary": "An instant with its offset", "value": "2026-09-14T12:00:00Z"},
+    "before_year_1": {"summary": "Before year 1 in UTC: 422", "value": "0001-01-01T00:00:00+14:00"},
+    "after_year_9999": {"summary": "After year 9999 in UTC: 422", "value": "9999-12-31T23:59:59-14:00"},
+}
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
@@ -59,9 +72,12 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is not None:
         return app.openapi_schema
     schema = get_openapi(
-        title=app.title, version=app.version, description=app.description, routes=app.routes,
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
         openapi_version=app.openapi_version,
-    )  # fmt: skip
+    )
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     for name in _UNUSED:
@@ -86,6 +102,8 @@ def complete_operation(op: dict[str, Any], access: str, method: str = "GET") -> 
     params: list[dict[str, Any]] = op.get("parameters", [])
     for param in params:
         _not_nullable(param["schema"])
+        if param["in"] == "query" and param["schema"].get("format") == "date-time":
+            param.setdefault("examples", DATE_TIME_EXAMPLES)
     responses: dict[str, Any] = op.setdefault("responses", {})
     if "422" in responses and CODES_KEY not in responses["422"]:
         del responses["422"]  # FastAPI's HTTPValidationError: replaced by the broker's own body below

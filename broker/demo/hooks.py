@@ -50,7 +50,7 @@ class EmergencyRecording:
     def poll(self) -> list[str]:
         """Hold the sites of the emergencies active now; returns those sites."""
         services = self.services
-        active = services.emergencies.repo.list(active_at=services.clock.now())
+        active = services.emergencies.repo.active(services.clock.now())
         sites = sorted({rec.site for rec in active})
         for site in sites:
             self.hold_site(site)

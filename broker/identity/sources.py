@@ -66,6 +66,12 @@ class TriggerSettings(_Section):
         default_factory=dict, description="Source id (the path's {source}; MOUs name it in emergency.triggers)"
     )
     position_max_age_seconds: float = Field(60.0, gt=0, description="A mobile camera's position is used this long")
+    position_future_skew_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description="A position dated later than now plus this (the sender's clock running ahead) is refused (422 at)",
+    )
 
 
 def placeholder_secrets(cfg: TriggerSettings) -> list[str]:

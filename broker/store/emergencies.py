@@ -154,7 +154,8 @@ class EmergencyRepository:
         mou: str | None = None,
         limit: int = 500,
     ) -> builtins.list[EmergencyRecord]:
-        """Newest first. ``active_at``: declared_at <= t < min(ended_at, expires_at)."""
+        """Newest first, at most ``limit`` (listings; decisions read :meth:`active`, which has no limit).
+        ``active_at``: declared_at <= t < min(ended_at, expires_at)."""
         query = select(emergencies)
         if active_at is not None:
             t = as_utc(active_at, name="active_at")
@@ -170,6 +171,45 @@ class EmergencyRepository:
         query = query.order_by(emergencies.c.declared_at.desc(), emergencies.c.id.desc())
         return self._select(query.limit(max(1, min(limit, MAX_LIST))))
 
+    def active(self, at: datetime) -> builtins.list[EmergencyRecord]:
+        """EVERY emergency active at ``at`` (declared_at <= at < min(ended_at, expires_at)), in declaration order.
+
+        The decision point's read, so no limit: a limit would let a flood of newer declarations elsewhere hide an
+        active one from every decision (issue 13: 510 declarations at one site made another's answer 403
+        ``no_emergency`` while its emergency was active). Declarations are rate-limited
+        (``emergencies.rate_limit``), which bounds the set; the read stays linear in it."""
+        t = as_utc(at, name="at")
+        query = (
+            select(emergencies)
+            .where(
+                emergencies.c.declared_at <= t,
+                emergencies.c.expires_at > t,
+                or_(emergencies.c.ended_at.is_(None), emergencies.c.ended_at > t),
+            )
+            .order_by(emergencies.c.declared_at, emergencies.c.id)
+        )
+        return self._select(query)
+
+    def declared_since(self, sub: str, agency: str, since: datetime, limit: int) -> builtins.list[datetime]:
+        """When ``sub`` of ``agency`` declared since ``since``: the newest ``limit`` instants, oldest first (a rate
+        limit's count and, from the oldest, when the window lets one more in)."""
+        query = (
+            select(emergencies.c.declared_at)
+            .where(
+                emergencies.c.declared_at > as_utc(since, name="since"),
+                emergencies.c.declared_by_sub == sub,
+                emergencies.c.declared_by_agency == agency,
+            )
+            .order_by(emergencies.c.declared_at.desc())
+            .limit(max(1, limit))
+        )
+        try:
+            with self._store.engine.connect() as conn:
+                rows = _readable(lambda: [as_utc(row[0], name="declared_at") for row in conn.execute(query)])
+        except SQLAlchemyError as exc:
+            raise self._store.unavailable("read from", exc) from exc
+        return sorted(rows)
+
     def end(self, id: str, *, ended_at: datetime, by_sub: str, by_agency: str) -> EmergencyRecord:
         """End an open emergency; one conditional UPDATE, so two concurrent ends cannot both win."""
         at = as_utc(ended_at, name="ended_at")
@@ -184,24 +224,24 @@ class EmergencyRepository:
     def extend(self, id: str, *, expires_at: datetime, now: datetime) -> EmergencyRecord:
         """Move an open emergency's expiry later; one conditional UPDATE (it must still be open at ``now``)."""
         new = as_utc(expires_at, name="expires_at")
-        current, changed = self._update_open(id, as_utc(now, name="now"), {"expires_at": new},
-                                             emergencies.c.expires_at < new)  # fmt: skip
+        current, changed = self._update_open(
+            id, as_utc(now, name="now"), {"expires_at": new}, emergencies.c.expires_at < new
+        )
         if not changed:
             raise Conflict(f"emergency {id!r} is no longer open", field="id")
         return current
 
-    def _update_open(
-        self, id: str, at: datetime, values: dict[str, Any], *where: Any
-    ) -> tuple[EmergencyRecord, bool]:  # fmt: skip
+    def _update_open(self, id: str, at: datetime, values: dict[str, Any], *where: Any) -> tuple[EmergencyRecord, bool]:
         """Update ``id`` if it is open at ``at`` (and ``where``), bumping the generation; (the row now, changed)."""
         try:
             with self._store.begin_write() as conn:
                 result = conn.execute(
                     update(emergencies)
-                    .where(emergencies.c.id == id, emergencies.c.ended_at.is_(None), emergencies.c.expires_at > at,
-                           *where)
+                    .where(
+                        emergencies.c.id == id, emergencies.c.ended_at.is_(None), emergencies.c.expires_at > at, *where
+                    )
                     .values(**values)
-                )  # fmt: skip
+                )
                 changed = result.rowcount == 1
                 if changed:
                     self._bump(conn)

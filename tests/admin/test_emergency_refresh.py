@@ -21,7 +21,7 @@ class GatedEmergencies:
         self.gate.pass_through()
         return 1
 
-    def list(self, **_filters: Any) -> list[Any]:
+    def active(self, _at: Any) -> list[Any]:
         return []
 
 

@@ -80,3 +80,29 @@ def test_a_position_reported_to_one_replica_is_used_by_another(make_api: Any) ->
         assert live_decision(b, "pb-body-01")["emergency"] == em["id"]
         b.clock.advance(58)
         assert live_decision(b, "pb-body-01")["reason"] == "no_emergency"
+
+
+# -- issue 13 items 3 and 4: a position from the future, a date-time no UTC instant represents ------------------
+
+
+def test_a_position_dated_beyond_the_clock_skew_is_refused_naming_at_and_never_supersedes(api: Api) -> None:
+    future = (api.clock.now() + timedelta(seconds=31)).isoformat()
+    r = positions(api, {"camera": "pb-body-01", **BESIDE_LOT, "at": future})
+    assert r.status_code == 422 and r.json()["field"] == "at", r.text
+    assert "future" in r.json()["message"] and "30 s" in r.json()["message"], r.text
+    far = {"camera": "pb-body-01", **BESIDE_LOT, "at": "2099-01-01T00:00:00Z"}
+    r = positions(api, [report(api, BESIDE_LOT), far], msg_id="p2")
+    assert r.status_code == 422 and r.json()["field"] == "1.at", r.text  # the batch is refused whole
+    # The genuine report after them is accepted, not superseded by a report from the future.
+    r = positions(api, report(api, BESIDE_LOT), msg_id="p3")
+    assert r.status_code == 200 and r.json()["superseded"] == 0, r.text
+    skewed = (api.clock.now() + timedelta(seconds=29)).isoformat()  # within the sender's clock skew
+    assert positions(api, {"camera": "pb-body-01", **BESIDE_LOT, "at": skewed}, msg_id="p4").status_code == 200
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_a_position_at_an_instant_out_of_range_is_422_naming_at(api: Api, at: str) -> None:
+    r = positions(api, {"camera": "pb-body-01", **BESIDE_LOT, "at": at})
+    assert r.status_code == 422 and r.json()["field"] == "at", r.text
+    r = positions(api, [{"camera": "pb-body-01", **BESIDE_LOT, "at": at}], msg_id="p2")
+    assert r.status_code == 422 and r.json()["field"] == "0.at", r.text

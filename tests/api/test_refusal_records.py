@@ -331,18 +331,63 @@ def test_a_genuine_ten_megabyte_trigger_is_too_large_and_unsigned_ones_are_not_r
     status, pulled, peak = post_lazily(api, "/api/v1/triggers/ncps", headers, 10 * MB, chunked=True)
     assert (status, pulled) == (422, 10 * MB) and peak < 2 * MB, peak
     status, pulled, _ = post_lazily(api, "/api/v1/triggers/ncps", {}, 10 * MB, chunked=False)
-    assert status == 401 and pulled <= 2 * 65536  # unsigned: refused by its headers once over 64 KiB
+    assert status == 401 and pulled == 0  # unsigned: refused by its headers before a byte is read
     records = refusals(api, "trigger.refused")
     assert [(r["reason"], r["principal_sub"]) for r in records] == [("too_large", "trigger:ncps"), ("unsigned", None)]
     assert stored_emergencies(api) == 0
 
 
-def test_a_trigger_body_beyond_what_is_verified_is_413_unread_past_it(api: Api) -> None:
+def test_a_trigger_body_beyond_what_is_verified_is_401_unread_past_it(api: Api) -> None:
     headers = sign("whsec_" + "A" * 43, "m1", api.clock.now(), b"{")
     status, pulled, _ = post_lazily(api, "/api/v1/triggers/ncps", headers, 20 * MB, chunked=False)
-    assert status == 413 and 16 * MB < pulled <= 16 * MB + 65536
+    assert status == 401 and 16 * MB < pulled <= 16 * MB + 65536  # authentication before size: never 413/422
     (rec,) = refusals(api, "trigger.refused")
-    assert (rec["reason"], rec["details"]["sample"]["error"]) == ("content_too_large", "content_too_large")
+    assert (rec["reason"], rec["principal_sub"]) == ("too_large_unverified", None)
+
+
+# -- issue 13 item 2: the headers refuse before the body is read; positions are bounded and counted too ---------
+
+REFUSING_HEADERS = {
+    "unsigned": {},
+    "stale_timestamp": {"webhook-id": "m1", "webhook-timestamp": "1000000000", "webhook-signature": "v1,AAAA"},
+    "bad_signature": {"webhook-id": HUGE, "webhook-timestamp": "{now}", "webhook-signature": "v1,AAAA"},
+    "bad_timestamp": {"webhook-id": "m1", "webhook-timestamp": HUGE, "webhook-signature": "v1,AAAA"},
+}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/triggers/ncps", "/api/v1/triggers/nope", "/api/v1/positions"])
+@pytest.mark.parametrize("case", sorted(REFUSING_HEADERS))
+def test_headers_that_refuse_a_delivery_answer_401_before_a_byte_of_the_body_is_read(
+    api: Api, path: str, case: str
+) -> None:
+    now = str(int(api.clock.now().timestamp()))
+    headers = {k: v.replace("{now}", now) for k, v in REFUSING_HEADERS[case].items()}
+    status, pulled, _ = post_lazily(api, path, headers, 10 * MB, chunked=False)
+    assert (status, pulled) == (401, 0)
+    minute_over(api)
+    kind = "positions.refused" if "positions" in path else "trigger.refused"
+    (rec,) = refusals(api, kind)
+    assert rec["principal_sub"] is None and len(json.dumps(rec)) < 2000, rec  # bounded, whatever was sent
+
+
+def test_a_flood_of_wrongly_signed_positions_with_huge_ids_stays_small(api: Api) -> None:
+    body = json.dumps({"camera": "pb-body-01", "lat": 41.1, "lon": -73.4, "at": "2026-09-14T13:00:00Z"}).encode()
+    other = "whsec_" + "A" * 43
+    posts = [("POST", "/api/v1/positions", sign(other, f"{i}{HUGE}", api.clock.now(), body), body) for i in range(500)]
+    assert {(r.status_code, r.json()["reason"]) for r in flood(api, posts)} == {(401, "bad_signature")}
+    minute_over(api)
+    records = refusals(api, "positions.refused")
+    assert counted(records) == 500 and len(records) == 2
+    assert audit_bytes(api) < 64 * 1024, audit_bytes(api)
+
+
+def test_a_positions_body_too_large_to_verify_is_401_whoever_signed_it(api: Api) -> None:
+    secret = api.services.settings.webhook_secrets("ncpb")[0]
+    headers = sign(secret, "p1", api.clock.now(), b"{" * (10 * MB))  # genuine: still not verifiable from 256 KiB
+    status, pulled, peak = post_lazily(api, "/api/v1/positions", headers, 10 * MB, chunked=False)
+    assert status == 401 and pulled <= 256 * 1024 + 65536 and peak < 2 * MB, (status, pulled, peak)
+    (rec,) = refusals(api, "positions.refused")
+    assert (rec["reason"], rec["principal_sub"]) == ("too_large_unverified", None)
 
 
 def test_expired_or_foreign_segment_urls_are_counted(api: Api) -> None:

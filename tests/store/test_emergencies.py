@@ -90,6 +90,28 @@ def test_list_active_at_excludes_ended_and_expired(repo: EmergencyRepository) ->
     assert [r.id for r in repo.list(active_at=T0 + timedelta(hours=1), site="north-high")] == ["future"]
 
 
+def test_active_is_every_active_one_oldest_first_with_no_limit(repo: EmergencyRepository) -> None:
+    repo.insert(make("old", declared=T0 - timedelta(hours=5), hours=1))
+    repo.insert(make("ended", declared=T0 - timedelta(minutes=30)))
+    repo.end("ended", ended_at=T0 - timedelta(minutes=1), by_sub="s", by_agency="pd")
+    for i in range(600):  # more than list()'s default limit of 500, newer than "first"
+        repo.insert(make(f"n{i:03d}", declared=T0 - timedelta(minutes=9) + timedelta(seconds=i / 10)))
+    repo.insert(make("first", declared=T0 - timedelta(minutes=10)))
+    active = repo.active(T0)
+    assert len(active) == 601 and active[0].id == "first" and active[-1].id == "n599"
+    assert "first" not in {r.id for r in repo.list(active_at=T0)}  # what the decision point once read
+
+
+def test_declared_since_counts_one_declarer_newest_first_oldest_returned_first(repo: EmergencyRepository) -> None:
+    for i, minutes in enumerate((20, 9, 5, 1)):
+        repo.insert(make(f"d{i}", declared=T0 - timedelta(minutes=minutes)))
+    repo.insert(make("other", declared=T0 - timedelta(minutes=2), declared_by_sub="officer-2"))
+    since = T0 - timedelta(minutes=10)
+    assert repo.declared_since("officer-1", "pd", since, 10) == [T0 - timedelta(minutes=m) for m in (9, 5, 1)]
+    assert repo.declared_since("officer-1", "pd", since, 2) == [T0 - timedelta(minutes=m) for m in (5, 1)]
+    assert repo.declared_since("officer-1", "other-agency", since, 10) == []
+
+
 def test_end_twice_conflicts_and_unknown_is_not_found(repo: EmergencyRepository) -> None:
     repo.insert(make("e1"))
     ended = repo.end("e1", ended_at=T0 + timedelta(minutes=10), by_sub="chief", by_agency="pd")

@@ -23,6 +23,7 @@ from broker.errors import (
     Conflict,
     InvalidRequest,
     PermissionDenied,
+    RateLimited,
     StoreUnavailable,
     UnknownEmergency,
 )
@@ -38,7 +39,7 @@ EmergencyId = Annotated[str, Path(min_length=1, examples=["em-0123456789ab"])]  
     "",
     status_code=201,
     response_model=Emergency,
-    responses=raises(PermissionDenied, InvalidRequest, Conflict, AuditUnavailable, StoreUnavailable),
+    responses=raises(PermissionDenied, InvalidRequest, Conflict, RateLimited, AuditUnavailable, StoreUnavailable),
 )
 async def declare(
     body: Declaration, principal: PrincipalDep, services: ServicesDep, client: ClientDep, request: Request
@@ -52,10 +53,11 @@ async def declare(
 async def _refusals_counted(
     request: Request, principal: Principal, action: str, call: Callable[[], EmergencyRecord], mou: str | None = None
 ) -> EmergencyRecord:
-    """``call()`` off the event loop; a 403 is counted as ``emergency.refused`` before it is answered."""
+    """``call()`` off the event loop; a 403 or a 429 (``rate_limited``) is counted as ``emergency.refused`` before it
+    is answered."""
     try:
         return await run_in_threadpool(call)
-    except PermissionDenied as exc:
+    except (PermissionDenied, RateLimited) as exc:
         await refused(request, "emergency.refused", exc, principal=principal, action=action, mou=mou)
         raise
 

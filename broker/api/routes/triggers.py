@@ -1,8 +1,10 @@
 """Signed webhooks: triggers (panic buttons, alarm panels, CAD systems) and mobile camera positions.
 
 Both routes are opened with ``@signed_webhook``: no bearer token, the Standard Webhooks signature instead,
-verified over the raw body before any of it is parsed (an unsigned or badly signed request is 401). A trigger body
-over its limit is not kept, but its signature is checked as it is read: 401 when forged, whatever its size.
+verified over the raw body before any of it is parsed (an unsigned or badly signed request is 401). The headers
+are checked before a byte of the body is read (no signature, unknown source, malformed, over-long or stale id or
+timestamp: 401). A trigger body over its limit is not kept, but its signature is checked as it is read: 401 when
+forged; past 16 MiB, or a positions body past 256 KiB, it cannot be verified: 401 ``too_large_unverified``.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from broker.api.security import signed_webhook
 from broker.errors import (
     AuditUnavailable,
     Conflict,
-    ContentTooLarge,
     InvalidRequest,
     PermissionDenied,
+    RateLimited,
     SignatureError,
     StoreUnavailable,
 )
@@ -35,9 +37,11 @@ router = APIRouter(prefix="/api/v1", tags=["triggers"])
 SourceId = Annotated[str, Path(min_length=1, max_length=64, examples=["ncps"])]
 SIGNED_HEADERS = [
     {"name": n, "in": "header", "required": True, "schema": {"type": "string"}, "description": d}
-    for n, d in (("webhook-id", "Unique per event; a redelivery reuses it"),
-                 ("webhook-timestamp", "Unix seconds; refused if more than 5 minutes off"))
-]  # fmt: skip
+    for n, d in (
+        ("webhook-id", "Unique per event; a redelivery reuses it"),
+        ("webhook-timestamp", "Unix seconds; refused if more than 5 minutes off"),
+    )
+]
 
 
 async def _read(request: Request, limit: int) -> bytes:
@@ -98,29 +102,39 @@ def _body(adapter: TypeAdapter[Any]) -> dict[str, Any]:
 
 
 @router.post(
-    "/triggers/{source}", response_model=TriggerOutcome,
+    "/triggers/{source}",
+    response_model=TriggerOutcome,
     responses=raises(
-        SignatureError, PermissionDenied, InvalidRequest, Conflict, ContentTooLarge, AuditUnavailable, StoreUnavailable
+        SignatureError,
+        PermissionDenied,
+        InvalidRequest,
+        Conflict,
+        RateLimited,
+        AuditUnavailable,
+        StoreUnavailable,
     ),
     openapi_extra=_body(TypeAdapter(TriggerEvent)) | {"parameters": SIGNED_HEADERS},
-)  # fmt: skip
+)
 @signed_webhook
 async def trigger(source: SourceId, request: Request, services: ServicesDep, client: ClientDep) -> Any:
     """Declare, extend or end ("all clear") an emergency from a signed event of ``source``."""
     assert services.triggers is not None
+    await run_in_threadpool(services.triggers.precheck, source, request.headers, client)  # before the body
     body, streamed = await _read_event(request, services.triggers, source)
     status, answer = await run_in_threadpool(services.triggers.handle, source, request.headers, body, client, streamed)
     return JSONResponse(answer, status_code=status)
 
 
 @router.post(
-    "/positions", response_model=PositionsAccepted,
+    "/positions",
+    response_model=PositionsAccepted,
     responses=raises(SignatureError, InvalidRequest, AuditUnavailable),
     openapi_extra=_body(Reports) | {"parameters": SIGNED_HEADERS},
-)  # fmt: skip
+)
 @signed_webhook
 async def positions(request: Request, services: ServicesDep, client: ClientDep) -> Any:
     """Where mobile cameras are: ``{camera, lat, lon, at}`` or a list of them."""
     assert services.positions is not None
+    await run_in_threadpool(services.positions.precheck, request.headers, client)  # before the body
     body = await _read(request, MAX_POSITIONS_BODY)
     return await run_in_threadpool(services.positions.handle, request.headers, body, services.catalog, client)

@@ -22,7 +22,14 @@ from broker.api.security import credential_expiry, signed_url
 from broker.api.services import Services
 from broker.enforcement.proxy import PLAYLIST
 from broker.enforcement.viewing import issue_viewing_url, open_viewing_url
-from broker.errors import AccessDenied, AuditUnavailable, LiveUnsupported, StoreUnavailable, StreamTokenError
+from broker.errors import (
+    AccessDenied,
+    AuditUnavailable,
+    LiveUnsupported,
+    StoreUnavailable,
+    StreamTokenError,
+    UnknownCamera,
+)
 
 router = APIRouter(prefix="/api/v1/cameras", tags=["cameras"])
 
@@ -38,7 +45,7 @@ class ViewingUrlModel(BaseModel):
     "/{camera_id}/viewing-url",
     status_code=201,
     response_model=ViewingUrlModel,
-    responses=raises(AccessDenied, AuditUnavailable, StoreUnavailable),
+    responses=raises(AccessDenied, UnknownCamera, AuditUnavailable, StoreUnavailable),
 )
 @embeddable
 async def viewing_url(

@@ -83,4 +83,4 @@ def _at(unix: int) -> datetime:
 
 
 def _instant(unix: int) -> str:
-    return format_instant(_at(unix))
+    return format_instant(_at(unix)) or ""  # never None for an instant

@@ -112,7 +112,7 @@ class HttpSettings(Section):
     cors_origins: list[str] = Field(
         default_factory=list,
         description="Origins (scheme://host[:port]) whose pages may read the stream and embedding routes with a "
-        "bearer token (CORS, Fetch standard §3.2); empty: none. Never cookies: no Allow-Credentials",
+        "bearer token (CORS, Fetch standard §3.3); empty: none. Never cookies: no Allow-Credentials",
     )
     cors_max_age_seconds: int = Field(
         600, ge=0, le=7200, description="Access-Control-Max-Age of a preflight answer (Fetch §4.9 cache)"

@@ -1,23 +1,26 @@
-"""Cross-origin embedding (CORS, the Fetch standard §3.2): pages of the origins in ``http.cors_origins`` may read
-the stream routes and the few API routes an embedding page needs, with a bearer token. Never with cookies.
+"""Cross-origin embedding (CORS: the WHATWG Fetch standard §3.3 "CORS protocol"): pages of the origins in
+``http.cors_origins`` may read the stream routes and the few API routes an embedding page needs, with a bearer
+token. Never with cookies. (Section numbers as of the living standard: §3.3 is #http-cors-protocol.)
 
 A route is embeddable only when it says so (``@embeddable``): the allow-list opens no other route. The rest of
 the broker's answers carry no CORS header at all, so a browser keeps other origins' pages from reading them.
 
-- **CORS-preflight request** (Fetch §3.2.2: ``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method``;
-  §4.8 "CORS-preflight fetch": sent without credentials). On an embeddable route, from an allowed origin, for one
-  of the route's methods and only headers the route accepts (``Authorization``, ``Content-Type``): 204 with
-  ``Access-Control-Allow-Origin`` (the origin itself, §3.2.3), ``-Allow-Methods``, ``-Allow-Headers``, ``-Max-Age``
-  (§4.9 "CORS-preflight cache") and ``Vary``. Anything else goes on to the router as a plain ``OPTIONS``
-  (405 with ``Allow``) and gets no CORS header: the browser's CORS check fails (§4.10).
-- **CORS request** (§3.2.2: a request with ``Origin``) on an embeddable route from an allowed origin: the answer,
+- **CORS-preflight request** (Fetch §3.3.2 "HTTP requests": ``OPTIONS`` with ``Origin`` and
+  ``Access-Control-Request-Method``; §4.8 "CORS-preflight fetch": sent without credentials). On an embeddable
+  route, from an allowed origin, for one of the route's methods and only headers the route accepts
+  (``Authorization``, ``Content-Type``): 204 with ``Access-Control-Allow-Origin`` (the origin itself, §3.3.3
+  "HTTP responses"), ``-Allow-Methods``, ``-Allow-Headers``, ``-Max-Age`` (§4.9 "CORS-preflight cache") and
+  ``Vary``. Anything else goes on to the router as a plain ``OPTIONS`` (405 with ``Allow``) and gets no CORS
+  header: the browser's CORS check fails (§4.10 "CORS check").
+- **CORS request** (§3.3.2: a request with ``Origin``) on an embeddable route from an allowed origin: the answer,
   whatever its status (a 401 or 403 body is for the page to read), carries ``Access-Control-Allow-Origin`` and
   ``Access-Control-Expose-Headers`` (``WWW-Authenticate``, ``Retry-After``). Every answer of an embeddable route
-  says ``Vary: Origin`` (§3.2.3 and its "CORS protocol and HTTP caches").
-- **Credentials** (§3.2.5): ``Access-Control-Allow-Credentials`` is never sent, so a browser exposes no answer
-  to a credentialed (cookie) request of another origin; and the broker never lets a cookie authorise a request
-  from another origin in the first place (:func:`broker.api.security.foreign`). A foreign page authenticates with
-  ``Authorization: Bearer`` (hls.js ``xhrSetup``), or opens a viewing URL (``POST …/viewing-url``).
+  says ``Vary: Origin`` (§3.3.3, and the background section "CORS protocol and HTTP caches").
+- **Credentials** (§3.3.5 "CORS protocol and credentials"): ``Access-Control-Allow-Credentials`` is never sent,
+  so a browser exposes no answer to a credentialed (cookie) request of another origin; and the broker never lets
+  a cookie authorise a request from another origin in the first place (:func:`broker.api.security.foreign`). A
+  foreign page authenticates with ``Authorization: Bearer`` (hls.js ``xhrSetup``), or opens a viewing URL
+  (``POST …/viewing-url``).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 F = TypeVar("F", bound=Callable[..., Any])
 CORS_ATTR = "__camgate_cors__"
-#: The request headers an embedding page may send (Fetch §3.2.3 Access-Control-Allow-Headers), lower case.
+#: The request headers an embedding page may send (Fetch §3.3.3 Access-Control-Allow-Headers), lower case.
 ALLOWED_HEADERS = ("authorization", "content-type")
 EXPOSED_HEADERS = b"WWW-Authenticate, Retry-After"
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 §5.6.2 token: a header name
@@ -65,7 +68,7 @@ class Cors:
         origin = headers.get(b"origin")
         allowed = origin is not None and origin.decode("latin-1") in self.origins
         requested = headers.get(b"access-control-request-method")
-        if scope["method"] == "OPTIONS" and origin is not None and requested is not None:  # §3.2.2 preflight
+        if scope["method"] == "OPTIONS" and origin is not None and requested is not None:  # Fetch §3.3.2 preflight
             answer = self._preflight(origin, requested, headers.get(b"access-control-request-headers"), methods)
             if allowed and answer is not None:
                 await _respond(send, 204, answer)

@@ -114,10 +114,10 @@ def same_origin(request: Request) -> str | None:
 def foreign(request: Request) -> str | None:
     """Why a cookie-authenticated request comes from a page of another origin, or None (any method).
 
-    The Fetch standard sends ``Origin`` on every CORS request and every request that is not GET or HEAD (Fetch
-    §3.1, "append a request Origin header"); a same-origin GET carries none, and ``null`` (an opaque origin) is
-    never the broker's. Fetch Metadata catches the no-cors embeddings (``<img>``, ``<video>``) that send no
-    ``Origin``; top-level navigations stay allowed (a link to the console from another site).
+    Browsers send ``Origin`` on every CORS request and every request that is not GET or HEAD (Fetch standard
+    §3.2 "`Origin` header", "append a request Origin header"); a same-origin GET carries none, and ``null`` (an
+    opaque origin) is never the broker's. Fetch Metadata catches the no-cors embeddings (``<img>``, ``<video>``)
+    that send no ``Origin``; top-level navigations stay allowed (a link to the console from another site).
     """
     origin = request.headers.get("origin")
     if origin is not None and origin.rstrip("/") != own_origin(request):

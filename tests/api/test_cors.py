@@ -1,4 +1,4 @@
-"""CORS for embedding pages of other origins (issue 13 item 10; Fetch standard §3.2, §4.8): preflights answered
+"""CORS for embedding pages of other origins (issue 13 item 10; Fetch standard §3.3, §4.8): preflights answered
 for the embeddable routes and allowed origins only, bearer tokens only, and cookies never from another origin."""
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def test_a_preflight_from_an_allowed_origin_is_answered(cors_api: Api, path: str
     assert "authorization" in r.headers["access-control-allow-headers"].split(", ")
     assert int(r.headers["access-control-max-age"]) == 600
     assert "Origin" in r.headers["vary"]
-    assert "access-control-allow-credentials" not in r.headers  # never cookies (Fetch §3.2.5)
+    assert "access-control-allow-credentials" not in r.headers  # never cookies (Fetch §3.3.5)
     assert cors_api.audit(kind="auth.refused") == []  # a preflight carries no credentials: nothing refused
 
 

@@ -68,6 +68,7 @@ bench: $(STAMP) system-deps console browser rtsp-server
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/decisions.py
 	$(BIN)/python bench/proxy.py
+	$(BIN)/python bench/viewers.py
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/proof.py
 	$(BIN)/python bench/emergency.py

@@ -75,8 +75,30 @@ class StreamSettings(Section):
     token_secret: SecretStr = Field(
         SecretStr(PLACEHOLDER), description="HMAC key (>= 32 bytes) for signed segment URLs; refused if placeholder"
     )
+    # -- stream token life (issue 13 items 7 and 8; owner: streams) -------------------------------------------
+    token_min_seconds: float = Field(
+        60.0,
+        ge=1,
+        le=3600,
+        description="A live segment URL lives at least this long (a player that falls behind under load still "
+        "fetches the segments of the playlist it read); every request is decided again anyway",
+    )
+    token_target_durations: float = Field(
+        6.0, ge=1, le=100, description="... or this many target durations of its playlist, when that is longer"
+    )
     token_max_seconds: float = Field(
-        12.0, gt=0, description="Cap on a segment token's life (also <= 2 target durations)"
+        600.0,
+        gt=0,
+        le=86400,
+        description="Cap on a live segment URL's life; every stream URL also dies with the viewer's credential "
+        "(bearer token exp, console session), and a master playlist's variant URLs live exactly that long",
+    )
+    viewing_url_seconds: float = Field(
+        60.0,
+        ge=5,
+        le=600,
+        description="POST /api/v1/cameras/{id}/viewing-url: how long the URL may be opened (the player's start); "
+        "then the session's stream URLs take over",
     )
     playback_token_max_seconds: float = Field(
         900.0,
@@ -90,6 +112,52 @@ class StreamSettings(Section):
     session_idle_seconds: float = Field(
         30.0, gt=0, description="A viewing session ends after this long without requests"
     )
+
+    @model_validator(mode="after")
+    def _life(self) -> StreamSettings:
+        if self.token_max_seconds < self.token_min_seconds:
+            raise ValueError("token_max_seconds must be at least token_min_seconds")
+        return self
+
+
+# -- HTTP: cross-origin embedding (issue 13 item 10; owner: streams) ----------------------------------------------
+
+
+class HttpSettings(Section):
+    """Cross-origin access for pages of other origins that embed streams (README "Embedding streams")."""
+
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins (scheme://host[:port]) whose pages may read the stream and embedding routes with a "
+        "bearer token (CORS, Fetch standard §3.3); empty: none. Never cookies: no Allow-Credentials",
+    )
+    cors_max_age_seconds: int = Field(
+        600, ge=0, le=7200, description="Access-Control-Max-Age of a preflight answer (Fetch §4.9 cache)"
+    )
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        return [serialized_origin(v) for v in value]
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def serialized_origin(value: str) -> str:
+    """``value`` as a browser serializes its origin (RFC 6454 §6.2: lower-case scheme and host, no default port),
+    so that it compares equal to the ``Origin`` header; "*", "null", paths and user info are refused."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname or parts.path.strip("/") or parts.query:
+        raise ValueError(f"{value!r} is not an origin: scheme://host[:port] with http or https, no path")
+    if parts.username is not None or parts.password is not None or parts.fragment:
+        raise ValueError(f"{value!r} is not an origin: no user info or fragment")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{value!r} has a bad port") from None
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    return f"{parts.scheme}://{host}" + ("" if port in (None, DEFAULT_PORTS[parts.scheme]) else f":{port}")
 
 
 # -- issue 13 item 1: declaration rate limits ----------------------------------------------------------------
@@ -390,6 +458,9 @@ class Settings(BaseSettings):
     )
     gateway: GatewaySettings = Field(
         default_factory=GatewaySettings, description="RTSP cameras repackaged to HLS by ffmpeg, shared by viewers"
+    )
+    http: HttpSettings = Field(
+        default_factory=HttpSettings, description="Cross-origin embedding of streams (CORS allow-list)"
     )
 
     @classmethod

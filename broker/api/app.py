@@ -22,6 +22,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from broker.api.allow import allow_header
 from broker.api.bodygate import BodyGate
+from broker.api.cors import Cors
 from broker.api.errordoc import FRAMEWORK_CODES
 from broker.api.openapi import build_openapi
 from broker.api.routes import (
@@ -41,6 +42,7 @@ from broker.api.routes import (
     systems,
     timeline,
     triggers,
+    viewing,
 )
 from broker.api.security import SELF_AUTHENTICATED, access_of, require_authentication
 from broker.api.services import Services, build_services
@@ -110,6 +112,7 @@ def create_app(
         signin,
         events,
         console,
+        viewing,
     ):
         app.include_router(module.router)
     if settings.mode == "dev":  # the demo's identity provider (personas): never mounted outside dev mode
@@ -123,6 +126,10 @@ def create_app(
 
     # Authentication before the body is read, then server.max_body_bytes (413): broker/api/bodygate.py.
     app.add_middleware(BodyGate, api=app, limit=settings.server.max_body_bytes, answer=_error_response)
+    # Outermost: a CORS preflight is answered before authentication (it carries no credentials, Fetch §4.8),
+    # and every answer of an embeddable route, refusals included, gets its CORS headers (broker/api/cors.py).
+    cors = settings.http
+    app.add_middleware(Cors, api=app, origins=cors.cors_origins, max_age=cors.cors_max_age_seconds)
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi() -> dict[str, Any]:

@@ -10,6 +10,12 @@ PATCH, DELETE) authenticated by the cookie must also carry the session's CSRF to
 ``forbidden`` with ``reason`` ``csrf_token`` or ``cross_origin``, audited as ``console.refused``. A request
 with an ``Authorization`` header is a bearer request: no cookie is looked at and no CSRF token is needed.
 
+A cookie never authorises a request from another origin, whatever its method (pages of other origins may embed
+streams with a bearer token: CORS, :mod:`broker.api.cors`, never with credentials): a cookie-authenticated request
+whose ``Origin`` is not the broker's, or that the browser marks ``Sec-Fetch-Site: cross-site`` / ``same-site``
+without being a navigation (W3C Fetch Metadata Request Headers §2.1, §2.3; another port of the same host is
+``same-site``), is refused 403 ``cross_origin`` the same way.
+
 Every refusal here is counted on the audit chain per client, reason and minute (``auth.refused``,
 ``console.refused``: :mod:`broker.api.refusals`), so that anonymous traffic cannot fill the disk.
 """
@@ -105,6 +111,23 @@ def same_origin(request: Request) -> str | None:
     return None
 
 
+def foreign(request: Request) -> str | None:
+    """Why a cookie-authenticated request comes from a page of another origin, or None (any method).
+
+    Browsers send ``Origin`` on every CORS request and every request that is not GET or HEAD (Fetch standard
+    §3.2 "`Origin` header", "append a request Origin header"); a same-origin GET carries none, and ``null`` (an
+    opaque origin) is never the broker's. Fetch Metadata catches the no-cors embeddings (``<img>``, ``<video>``)
+    that send no ``Origin``; top-level navigations stay allowed (a link to the console from another site).
+    """
+    origin = request.headers.get("origin")
+    if origin is not None and origin.rstrip("/") != own_origin(request):
+        return f"Origin {origin[:100]} is not the broker's"
+    site = request.headers.get("sec-fetch-site")
+    if site in ("cross-site", "same-site") and request.headers.get("sec-fetch-mode") != "navigate":
+        return f"Sec-Fetch-Site {site}: a page of another origin"
+    return None
+
+
 async def _refuse(request: Request, session: ConsoleSession, reason: str, why: str) -> None:
     # Counted, not one record per request: a page on another site can make a signed-in browser send these.
     exc = PermissionDenied(f"cookie-authenticated {request.method} refused: {why}", reason=reason)
@@ -120,6 +143,16 @@ async def check_csrf(request: Request, session: ConsoleSession) -> None:
         await _refuse(request, session, "cross_origin", why)
     if not session.csrf_matches(request.headers.get(CSRF_HEADER)):
         await _refuse(request, session, "csrf_token", f"missing or wrong {CSRF_HEADER} header")
+
+
+def credential_expiry(request: Request) -> int | None:
+    """When the credential that authenticated ``request`` ends (unix seconds): the bearer token's ``exp``
+    (RFC 7519 §4.1.4) or the console session's expiry; stream URLs written for it never outlive it."""
+    expires = getattr(request.state, "token_expires", None)
+    session = getattr(request.state, "console_session", None)
+    if expires is None and session is not None:
+        expires = session.expires_at
+    return None if expires is None else int(expires.timestamp())
 
 
 async def console_session(request: Request) -> ConsoleSession | None:
@@ -161,6 +194,8 @@ async def require_authentication(request: Request) -> None:
             ended = AuthenticationError("the console session has expired or ended; sign in again")
             await refused(request, "auth.refused", ended, reason="session_ended")
             raise ended
+        if (why := foreign(request)) is not None:  # cookies never authorise another origin's page
+            await _refuse(request, session, "cross_origin", why)
         if request.method not in SAFE_METHODS:
             await check_csrf(request, session)
         request.state.console_session = session

@@ -2,7 +2,8 @@
 
 ``live.m3u8`` is authorised with a bearer token (decision recorded, viewing session opened: fail closed),
 fetched through the adapter (shared by every viewer for ``playlist_ttl_seconds``), and rewritten so every URI
-is a broker URL carrying a short-lived signed token bound to the viewer, camera and grant. A segment request
+is a broker URL carrying a signed token bound to the viewer, camera and grant, which never outlives the viewer's
+credential (its life: ``tokenlife.py``). A segment request
 checks that token *and asks the PDP again*, so ending an emergency cuts interior delivery at the viewer's
 next segment. Upstream bytes come from a shared single-flight cache: one upstream fetch per segment however
 many viewers ask. Upstream URLs and credentials never reach a client.
@@ -11,7 +12,8 @@ many viewers ask. Upstream URLs and credentials never reach a client.
 the same way, then the broker writes a VOD playlist of the recorded segments that start in the window
 (``vod.py``). Its segment tokens also bind the window, and every segment request is decided again for it, so
 ending an emergency cuts playback as it cuts live viewing. They live as long as the footage listed plus a
-minute, capped by ``playback_token_max_seconds`` (a VOD player reads the playlist once).
+minute, capped by ``playback_token_max_seconds`` (a VOD player reads the playlist once), and never past the
+viewer's credential.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from broker.enforcement.guard import Guard, denial
 from broker.enforcement.playlist import parse_playlist, safe_filename
 from broker.enforcement.segcache import SegmentCache
 from broker.enforcement.sessions import Session, SessionTracker, session_key
-from broker.enforcement.streamtoken import StreamClaims, StreamTokenSigner
+from broker.enforcement.streamtoken import LIVE_NAME, LIVE_REF, StreamClaims, StreamTokenSigner
+from broker.enforcement.tokenlife import bounded, stream_url_expiry
 from broker.enforcement.vod import claim_window, select, vod_playlist, window_claim
 from broker.errors import (
     AuditUnavailable,
@@ -122,12 +125,22 @@ class StreamProxy:
             raise upstream_error(exc) from None
 
     # -- live playlist -----------------------------------------------------------------------------------
-    async def live_playlist(self, principal: Principal, camera_id: str, client: str | None) -> Served:
+    async def live_playlist(
+        self, principal: Principal, camera_id: str, client: str | None, bound: int | None = None
+    ) -> Served:
+        """``bound``: the expiry (unix seconds) of the viewer's credential, which no URL written outlives."""
         d, session = await run_in_threadpool(self._admit, principal, camera_id, "live", client, "playlist")
         cam, adapter = self._camera(camera_id)
+        fetched = await self._fetch_live(cam, adapter)
+        claims = live_claims(principal, camera_id, d)
+        body = await self._rewrite(fetched, adapter, claims, bound)
+        await self.sessions.served(session, len(body))  # on the chain before it is sent
+        return Served(body, PLAYLIST)
+
+    async def _fetch_live(self, cam: Camera, adapter: CameraSystemAdapter) -> Fetched:
         ref = cam.ref or ""
         try:
-            fetched = await self.cache.get_or_fetch(
+            return await self.cache.get_or_fetch(
                 f"{cam.system}:live:{ref}", lambda: adapter.live_playlist(ref), self.cfg.playlist_ttl_seconds
             )
         except NotSupported:  # e.g. an evidence folder: recorded clips only
@@ -136,21 +149,6 @@ class StreamProxy:
             ) from None
         except AdapterError as exc:
             raise upstream_error(exc) from None
-        claims = StreamClaims(
-            principal.sub,
-            principal.agency,
-            tuple(sorted(principal.roles)),
-            camera_id,
-            "live",
-            d.mou,
-            d.grant,
-            d.emergency,
-            "",
-            0,
-        )
-        body = await self._rewrite(fetched, adapter, claims)
-        await self.sessions.served(session, len(body))  # on the chain before it is sent
-        return Served(body, PLAYLIST)
 
     def _admit(
         self,
@@ -196,14 +194,17 @@ class StreamProxy:
         if not health.writable:
             raise AuditUnavailable(f"the audit log cannot take records now ({health.reason}), so nothing is served")
 
-    async def _rewrite(self, fetched: Fetched, adapter: CameraSystemAdapter, claims: StreamClaims) -> bytes:
+    async def _rewrite(
+        self, fetched: Fetched, adapter: CameraSystemAdapter, claims: StreamClaims, bound: int | None
+    ) -> bytes:
         try:
             parsed = parse_playlist(fetched.body, base_ref=fetched.ref, resolve=adapter.resolve)
-            # Token life: at most two target durations (so a revoked viewer stops within that) and the cap.
-            life = self.cfg.token_max_seconds
-            if parsed.target_duration:
-                life = min(life, 2 * parsed.target_duration)
-            exp = int(self.clock.now().timestamp()) + max(1, math.ceil(life))
+            # Every request on these URLs is decided again: their life covers a player that falls behind, a
+            # master's variants live as long as the session, and none outlives the viewer's credential.
+            now = int(self.clock.now().timestamp())
+            exp = stream_url_expiry(
+                now, self.cfg, target_duration=parsed.target_duration, is_master=parsed.is_master, bound=bound
+            )
 
             def sign(ref: str) -> str:
                 token = self.signer.sign(_with(claims, ref=ref, exp=exp))
@@ -221,8 +222,13 @@ class StreamProxy:
     # -- segments and sub-playlists --------------------------------------------------------------------------
     async def resource(self, camera_id: str, token: str, name: str, client: str | None) -> Served:
         claims = self.signer.verify(token, camera=camera_id)  # signature, expiry, camera binding
-        if safe_filename(claims.ref, error=InvalidRequest) != name:
+        if claims.use is not None:  # a viewing-URL token opens view.m3u8, nothing else
+            raise StreamTokenError("a viewing URL's token is not a stream URL's", reason="malformed")
+        live = claims.ref == LIVE_REF  # the camera's live playlist (a viewing URL's variant)
+        if (LIVE_NAME if live else safe_filename(claims.ref, error=InvalidRequest)) != name:
             raise StreamTokenError("the file name does not match the signed reference", reason="name_mismatch")
+        if live and claims.action != "live":
+            raise StreamTokenError("only a live token names the live playlist", reason="malformed")
         self._require_audit()
         principal = Principal(claims.sub, claims.agency, frozenset(claims.roles))
         dot = name.rfind(".")
@@ -244,9 +250,13 @@ class StreamProxy:
             self.sessions.touch(session)
         cam, adapter = self._camera(camera_id)
         cache_key = f"{cam.system}:res:{claims.ref}"
-        if ctype == PLAYLIST:
-            fetched = await self._fetch(cache_key, lambda: adapter.resource(claims.ref), self.cfg.playlist_ttl_seconds)
-            body = await self._rewrite(fetched, adapter, _with(claims, ref="", exp=0))
+        if ctype == PLAYLIST:  # what it lists never outlives it: a variant's token lives as long as the session
+            if live:
+                fetched = await self._fetch_live(cam, adapter)
+            else:
+                ttl = self.cfg.playlist_ttl_seconds
+                fetched = await self._fetch(cache_key, lambda: adapter.resource(claims.ref), ttl)
+            body = await self._rewrite(fetched, adapter, _with(claims, ref="", exp=0), claims.exp)
         else:
             body = (
                 await self._fetch(cache_key, lambda: adapter.resource(claims.ref), self.cfg.segment_ttl_seconds)
@@ -257,7 +267,7 @@ class StreamProxy:
 
     # -- recorded footage -----------------------------------------------------------------------------------
     async def playback_playlist(
-        self, principal: Principal, camera_id: str, window: Window, client: str | None
+        self, principal: Principal, camera_id: str, window: Window, client: str | None, bound: int | None = None
     ) -> Served:
         """The VOD playlist of ``camera_id``'s footage starting in ``window``: decided, recorded, then fetched."""
         d, session = await run_in_threadpool(self._admit, principal, camera_id, "playback", client, "playlist", window)
@@ -291,7 +301,7 @@ class StreamProxy:
         if not segments:
             raise NoRecording("no recorded footage of this camera starts in the window")
         life = min(self.cfg.playback_token_max_seconds, sum(s.duration for s in segments) + PLAYBACK_SLACK_SECONDS)
-        exp = int(self.clock.now().timestamp()) + max(1, math.ceil(life))
+        exp = bounded(int(self.clock.now().timestamp()) + max(1, math.ceil(life)), bound)  # not past the session
 
         def sign(ref: str) -> str:
             name = safe_filename(ref)
@@ -346,6 +356,14 @@ class StreamProxy:
             details={"bytes": len(fetched.body)},
         )
         return Served(fetched.body, "image/jpeg")
+
+
+def live_claims(principal: Principal, camera_id: str, d: Decision, **more: Any) -> StreamClaims:
+    """The claims of a live stream URL of ``principal`` on ``camera_id`` under ``d`` (``ref`` and ``exp`` unset)."""
+    roles = tuple(sorted(principal.roles))
+    return StreamClaims(
+        principal.sub, principal.agency, roles, camera_id, "live", d.mou, d.grant, d.emergency, "", 0, **more
+    )
 
 
 def _with(claims: StreamClaims, **changes: Any) -> StreamClaims:

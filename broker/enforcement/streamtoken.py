@@ -1,8 +1,9 @@
 """Short-lived sealed tokens for the segment URLs the broker writes into rewritten playlists.
 
 A token binds one upstream ref to the principal, camera and grant that the decision point allowed, so a URL
-copied out of a playlist is useless for another camera and dies within seconds (the broker caps its life at
-two target durations, RFC 8216 section 4.3.3.1 / 6.2.2). It is *sealed*, not just signed: the upstream
+copied out of a playlist is useless for another camera, and it dies with the viewer's credential; how long it
+lives otherwise is :mod:`broker.enforcement.tokenlife`'s business (every request is decided again anyway). It is
+*sealed*, not just signed: the upstream
 reference inside must not reach the client (upstream paths are the camera system's business), so the claims
 are encrypted and authenticated with AES-256-GCM (NIST SP 800-38D) under a key derived from the secret.
 Format, URL-safe and unpadded::
@@ -14,6 +15,10 @@ alternative encoding of the same bytes is accepted.
 
 A playback token (action ``playback``) also binds the footage window the viewer asked for, in microseconds
 since the epoch (exact for Python datetimes), so every segment request is decided again for that window.
+
+An empty ``ref`` names the camera's own live playlist (``live.m3u8``: the variant of a viewing URL's master). A
+viewing-URL token (``use`` ``"view"``, :mod:`broker.enforcement.viewing`) opens ``view.m3u8`` only, and carries
+``bound``: the expiry of the credential that asked for it, which the stream URLs it leads to never outlive.
 """
 
 from __future__ import annotations
@@ -41,10 +46,24 @@ NONCE_BYTES = 12  # 96-bit random nonces: SP 800-38D 8.2.2 bounds invocations pe
 _B64 = re.compile(r"[A-Za-z0-9_-]+")
 # Short JSON keys keep URLs short.
 _KEYS = {
-    "sub": "s", "agency": "a", "roles": "r", "camera": "c", "action": "x",
-    "mou": "m", "grant": "g", "emergency": "e", "ref": "f", "exp": "t", "window": "w",
-}  # fmt: skip
-_OPTIONAL = ("mou", "grant", "emergency", "window")
+    "sub": "s",
+    "agency": "a",
+    "roles": "r",
+    "camera": "c",
+    "action": "x",
+    "mou": "m",
+    "grant": "g",
+    "emergency": "e",
+    "ref": "f",
+    "exp": "t",
+    "window": "w",
+    "bound": "b",
+    "use": "u",
+}
+_OPTIONAL = ("mou", "grant", "emergency", "window", "bound", "use")
+LIVE_REF = ""  # the camera's own live playlist, served as ``live.m3u8``
+LIVE_NAME = "live.m3u8"
+VIEW_USE = "view"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +79,8 @@ class StreamClaims:
     ref: str
     exp: int  # unix seconds
     window: tuple[int, int] | None = None  # playback: [start, end) in microseconds since the epoch
+    bound: int | None = None  # viewing URL: the credential's expiry (unix seconds), the stream URLs' last second
+    use: str | None = None  # "view": a viewing-URL token (view.m3u8 only); None: a stream URL's token
 
 
 def _b64encode(data: bytes) -> str:
@@ -110,8 +131,13 @@ def _claims_from(obj: Any) -> StreamClaims:
         if type(window) is not list or len(window) != 2 or not all(type(v) is int for v in window):
             raise ValueError("window")
         window = (window[0], window[1])
+    bound, use = obj.get("b"), obj.get("u")
+    if bound is not None and type(bound) is not int:
+        raise ValueError("bound")
+    if use is not None and type(use) is not str:
+        raise ValueError("use")
     return StreamClaims(
-        obj["s"], obj["a"], tuple(roles), obj["c"], obj["x"], mou, grant, emergency, obj["f"], exp, window
+        obj["s"], obj["a"], tuple(roles), obj["c"], obj["x"], mou, grant, emergency, obj["f"], exp, window, bound, use
     )
 
 

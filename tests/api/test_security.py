@@ -26,10 +26,12 @@ from tests.fakes.jwks import JwksServer
 from tests.identity.test_lows import flipped
 
 HLS_ROUTE = f"{PREFIX}/{{camera_id}}/hls/{{name}}"
+VIEW_ROUTE = f"{PREFIX}/{{camera_id}}/view.m3u8"  # a viewing URL: its signed token is the credential
 OPENED = {
     "/healthz": "public",
     "/readyz": "public",
     HLS_ROUTE: "signed_url",
+    VIEW_ROUTE: "signed_url",
     "/api/v1/triggers/{source}": "signed_webhook",
     "/api/v1/positions": "signed_webhook",
     "/console": "public",  # the console's static files: no data, the pages read the API
@@ -146,7 +148,7 @@ def test_every_route_but_the_opened_ones_needs_a_bearer_token(api: Api) -> None:
                 continue
             # The segment route is opened to its signed URL only: a made-up token is refused the same way.
             # Signed webhooks (triggers, positions) are opened to their signature only: unsigned is 401 too.
-            error = "invalid_stream_token" if path == HLS_ROUTE else "unauthenticated"
+            error = "invalid_stream_token" if path in (HLS_ROUTE, VIEW_ROUTE) else "unauthenticated"
             if path in ("/api/v1/triggers/{source}", "/api/v1/positions"):
                 error = "invalid_signature"
             assert r.status_code == 401, (method, path, body, r.status_code, r.text)

@@ -144,8 +144,8 @@ def test_a_token_for_camera_a_is_refused_on_camera_b(api: Api) -> None:
 
 
 def test_an_expired_token_is_401(api: Api) -> None:
-    uris = api.playlist_uris("saxe-ext-01")  # TARGETDURATION 1: tokens live 2 s
-    api.clock.advance(timedelta(seconds=1))
+    uris = api.playlist_uris("saxe-ext-01")  # TARGETDURATION 1: tokens live streams.token_min_seconds (60 s)
+    api.clock.advance(timedelta(seconds=59))
     assert api.get(uris[0], as_=None).status_code == 200
     api.clock.advance(timedelta(seconds=1))
     r = api.get(uris[1], as_=None)

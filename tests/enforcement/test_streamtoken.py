@@ -16,10 +16,17 @@ B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 def claims(clock: FakeClock, **changes: object) -> StreamClaims:
     values: dict[str, object] = {
-        "sub": "officer-17", "agency": "ncpd", "roles": ("viewer", "dispatcher"), "camera": "nchs-gym-2",
-        "action": "live", "mou": "mou-2026-ncpd-ncps", "grant": "g1", "emergency": None,
-        "ref": "cam1/seg000.ts", "exp": int(clock.now().timestamp()) + 10,
-    }  # fmt: skip
+        "sub": "officer-17",
+        "agency": "ncpd",
+        "roles": ("viewer", "dispatcher"),
+        "camera": "nchs-gym-2",
+        "action": "live",
+        "mou": "mou-2026-ncpd-ncps",
+        "grant": "g1",
+        "emergency": None,
+        "ref": "cam1/seg000.ts",
+        "exp": int(clock.now().timestamp()) + 10,
+    }
     values.update(changes)
     return StreamClaims(**values)  # type: ignore[arg-type]
 
@@ -34,7 +41,8 @@ def reason(signer: StreamTokenSigner, token: str, camera: str = "nchs-gym-2") ->
 def test_round_trip_and_compact_url_safe_format() -> None:
     clock = FakeClock()
     signer = StreamTokenSigner(SECRET, clock)
-    for c in (claims(clock), claims(clock, mou=None, grant=None, emergency="em-9", roles=())):
+    viewing = claims(clock, ref="", bound=int(clock.now().timestamp()) + 3600, use="view")  # a viewing URL's token
+    for c in (claims(clock), claims(clock, mou=None, grant=None, emergency="em-9", roles=()), viewing):
         token = signer.sign(c)
         assert signer.verify(token, camera="nchs-gym-2") == c
         assert set(token) <= set(B64 + ".") and token.count(".") == 1 and "=" not in token

@@ -13,13 +13,13 @@ import uvicorn
 
 
 @contextmanager
-def serve_in_thread(app: Any, *, startup_timeout: float = 15.0) -> Iterator[str]:
-    """Yield ``http://127.0.0.1:PORT`` while ``app`` is served (lifespan included)."""
+def serve_in_thread(app: Any, *, startup_timeout: float = 15.0, **config: Any) -> Iterator[str]:
+    """Yield ``http://127.0.0.1:PORT`` while ``app`` is served (lifespan included); ``config`` goes to uvicorn."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", **config))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + startup_timeout

@@ -7,11 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from broker.api.cors import embeddable
 from broker.api.deps import ClientDep, PrincipalDep, ServicesDep, get_client
 from broker.api.errordoc import raises
 from broker.api.models import CameraPage, Rfc3339
 from broker.api.refusals import refused
-from broker.api.security import query_token, signed_url
+from broker.api.security import credential_expiry, query_token, signed_url
 from broker.api.services import Services
 from broker.audit import principal_fields
 from broker.enforcement.proxy import CONTENT_TYPES, PLAYLIST
@@ -42,8 +43,17 @@ NO_STORE_DOC = {"Cache-Control": {"required": True, "schema": {"type": "string",
 JPEG = "image/jpeg"
 # What a camera's video answers may fail with: the decision, the camera system, the audit log (fail closed), and
 # for RTSP cameras the gateway's process limit (503 gateway_busy with Retry-After).
-VIDEO_ERRORS = (AccessDenied, UnknownCamera, UpstreamError, HostilePlaylist, UpstreamAuth, UpstreamTimeout,
-                AuditUnavailable, StoreUnavailable, GatewayBusy)  # fmt: skip
+VIDEO_ERRORS = (
+    AccessDenied,
+    UnknownCamera,
+    UpstreamError,
+    HostilePlaylist,
+    UpstreamAuth,
+    UpstreamTimeout,
+    AuditUnavailable,
+    StoreUnavailable,
+    GatewayBusy,
+)
 
 
 def media(*types: str) -> dict[int | str, dict[str, Any]]:
@@ -61,11 +71,16 @@ class JpegResponse(Response):
 
 
 @router.get("", response_model=CameraPage, responses=raises(AuditUnavailable, StoreUnavailable))
+@embeddable
 def list_cameras(
-    principal: PrincipalDep, services: ServicesDep, client: ClientDep,
-    site: str | None = None, zone: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=10000)] = 1000, offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:  # fmt: skip
+    principal: PrincipalDep,
+    services: ServicesDep,
+    client: ClientDep,
+    site: str | None = None,
+    zone: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
     """Cameras at sites the caller's agency has an MOU for, each with the current decision for ``live``."""
     catalog = services.catalog
     sites = catalog.visible_sites(principal.agency)
@@ -77,30 +92,43 @@ def list_cameras(
     for cam in page:
         d = services.guard.decide(principal, cam.id, "live")
         base = f"{router.prefix}/{cam.id}"
-        items.append({
-            "id": cam.id, "name": cam.name, "site": cam.site, "building": cam.building, "zone": cam.zone,
-            "location": cam.location.model_dump() if cam.location else None,
-            "live": d.to_dict(),
-            "urls": {"live": f"{base}/live.m3u8", "snapshot": f"{base}/snapshot.jpg",
-                     "playback": f"{base}/playback.m3u8"},
-        })  # fmt: skip
+        items.append(
+            {
+                "id": cam.id,
+                "name": cam.name,
+                "site": cam.site,
+                "building": cam.building,
+                "zone": cam.zone,
+                "location": cam.location.model_dump() if cam.location else None,
+                "live": d.to_dict(),
+                "urls": {
+                    "live": f"{base}/live.m3u8",
+                    "snapshot": f"{base}/snapshot.jpg",
+                    "playback": f"{base}/playback.m3u8",
+                },
+            }
+        )
     # One record for the listing: it shows what would be decided and grants nothing.
     services.audit.append(
-        "cameras.list", **principal_fields(principal), client=client,
+        "cameras.list",
+        **principal_fields(principal),
+        client=client,
         details={"count": len(page), "total": len(cams), "site": site, "zone": zone},
-    )  # fmt: skip
+    )
     return {"cameras": items, "total": len(cams), "offset": offset, "limit": limit}
 
 
 @router.get(
-    "/{camera_id}/live.m3u8", response_class=PlaylistResponse,
+    "/{camera_id}/live.m3u8",
+    response_class=PlaylistResponse,
     responses=media(PLAYLIST) | raises(*VIDEO_ERRORS, LiveUnsupported),
-)  # fmt: skip
+)
 @query_token
+@embeddable
 async def live_playlist(
-    camera_id: CameraId, principal: PrincipalDep, services: ServicesDep, client: ClientDep
+    camera_id: CameraId, principal: PrincipalDep, services: ServicesDep, client: ClientDep, request: Request
 ) -> Response:
-    served = await services.proxy.live_playlist(principal, camera_id, client)
+    served = await services.proxy.live_playlist(principal, camera_id, client, credential_expiry(request))
     return Response(served.body, media_type=served.content_type, headers=NO_STORE)
 
 
@@ -115,27 +143,35 @@ def playback_window(start: datetime, end: datetime | None, now: datetime) -> Win
 
 
 @router.get(
-    "/{camera_id}/playback.m3u8", response_class=PlaylistResponse,
+    "/{camera_id}/playback.m3u8",
+    response_class=PlaylistResponse,
     responses=media(PLAYLIST) | raises(*VIDEO_ERRORS, InvalidRequest, NoRecording, RecordingUnsupported),
-)  # fmt: skip
+)
 @query_token
+@embeddable
 async def playback_playlist(
-    camera_id: CameraId, principal: PrincipalDep, services: ServicesDep, client: ClientDep,
+    camera_id: CameraId,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    client: ClientDep,
+    request: Request,
     start: Annotated[Rfc3339, Query(description="Footage from (RFC 3339 with offset), inclusive")],
     end: Annotated[Rfc3339 | None, Query(description="Footage until (RFC 3339), exclusive; default now")] = None,
-) -> Response:  # fmt: skip
+) -> Response:
     """Recorded footage as a VOD HLS playlist: the segments that start in ``[start, end)``, decided for that
     window (contract §4: an always grant's ``max_age``, an emergency grant's ``from``), each URL signed."""
     window = playback_window(start, end, services.clock.now())
-    served = await services.proxy.playback_playlist(principal, camera_id, window, client)
+    served = await services.proxy.playback_playlist(principal, camera_id, window, client, credential_expiry(request))
     return Response(served.body, media_type=served.content_type, headers=NO_STORE)
 
 
 @router.get(
-    "/{camera_id}/snapshot.jpg", response_class=JpegResponse,
+    "/{camera_id}/snapshot.jpg",
+    response_class=JpegResponse,
     responses=media(JPEG) | raises(*VIDEO_ERRORS, SnapshotUnsupported),
-)  # fmt: skip
+)
 @query_token
+@embeddable
 async def snapshot(camera_id: CameraId, principal: PrincipalDep, services: ServicesDep, client: ClientDep) -> Response:
     served = await services.proxy.snapshot(principal, camera_id, client)
     return Response(served.body, media_type=served.content_type, headers=NO_STORE)
@@ -151,21 +187,38 @@ def _query_token(query: bytes) -> str:
 
 # Documented by hand (openapi_extra), not declared: declared parameters would be converted on every request.
 SEGMENT_PARAMS = [
-    {"name": "camera_id", "in": "path", "required": True,
-     "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": CAMERA_ID}},
-    {"name": "name", "in": "path", "required": True, "description": "The file name the token was signed for",
-     "schema": {"type": "string", "minLength": 1}},
-    {"name": "t", "in": "query", "required": True, "description": "The signed stream token from the playlist",
-     "schema": {"type": "string", "minLength": 1}},
-]  # fmt: skip
+    {
+        "name": "camera_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": CAMERA_ID},
+    },
+    {
+        "name": "name",
+        "in": "path",
+        "required": True,
+        "description": "The file name the token was signed for",
+        "schema": {"type": "string", "minLength": 1},
+    },
+    {
+        "name": "t",
+        "in": "query",
+        "required": True,
+        "description": "The signed stream token from the playlist",
+        "schema": {"type": "string", "minLength": 1},
+    },
+]
 
 
 @router.get(
-    "/{camera_id}/hls/{name}", response_class=Response, openapi_extra={"parameters": SEGMENT_PARAMS},
-    responses=media(*sorted(set(CONTENT_TYPES.values()) - {JPEG})) | raises(*VIDEO_ERRORS, StreamTokenError,
-                                                                          InvalidRequest),
-)  # fmt: skip
+    "/{camera_id}/hls/{name}",
+    response_class=Response,
+    openapi_extra={"parameters": SEGMENT_PARAMS},
+    responses=media(*sorted(set(CONTENT_TYPES.values()) - {JPEG}))
+    | raises(*VIDEO_ERRORS, StreamTokenError, InvalidRequest),
+)
 @signed_url
+@embeddable
 async def stream_resource(request: Request) -> Response:
     """A segment or sub-playlist named by a signed URL from a rewritten playlist.
 

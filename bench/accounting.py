@@ -52,9 +52,9 @@ class InMemorySessions(SessionTracker):
 def run_broker(port: int, origin_port: int, data_dir: str, mode: str, store: dict[str, str], viewers: int) -> None:
     """A broker child process: ``viewers`` officers (one token each) on ``viewers // 10`` exterior cameras."""
     import uvicorn
-    import yaml
 
     import broker.api.services
+    from bench.district import write_district
     from broker.api import create_app
     from broker.settings import load_settings
 
@@ -62,52 +62,11 @@ def run_broker(port: int, origin_port: int, data_dir: str, mode: str, store: dic
         broker.api.services.SessionTracker = InMemorySessions  # type: ignore[misc]  # the bench's baseline
     d = Path(data_dir)
     cameras = [f"ext-{i:02d}" for i in range(max(1, viewers // 10))]
-    inventory = {
-        "agencies": [
-            {"id": "sd", "name": "District", "kind": "school_district"},
-            {"id": "pd", "name": "Police", "kind": "police"},
-        ],
-        "systems": [
-            {
-                "id": "vms",
-                "owner": "sd",
-                "adapter": "hls",
-                "base_url": f"http://127.0.0.1:{origin_port}/",
-                "live_path": "{ref}/index.m3u8",
-            }
-        ],
-        "sites": [{"id": "hs", "name": "High School", "owner": "sd", "timezone": "America/New_York"}],
-        "cameras": [
-            {"id": c, "name": c, "site": "hs", "zone": "exterior", "system": "vms", "ref": "cam"} for c in cameras
-        ],
-    }
-    mou = {
-        "mou": "sd-pd",
-        "version": 1,
-        "timezone": "America/New_York",
-        "effective": "2020-01-01",
-        "parties": {"owner": "sd", "recipients": ["pd"]},
-        "sites": ["*"],
-        "zones": {"exterior": {}},
-        "grants": [
-            {
-                "id": "G1",
-                "clause": "4.1",
-                "agency": "pd",
-                "roles": ["officer"],
-                "zones": ["exterior"],
-                "actions": ["live"],
-                "when": "always",
-            }
-        ],
-    }
-    (d / "mou").mkdir(parents=True, exist_ok=True)
-    (d / "inventory.yaml").write_text(yaml.safe_dump(inventory))
-    (d / "mou" / "sd-pd.yaml").write_text(yaml.safe_dump(mou))
+    policy = write_district(d, origin_port, cameras)
     settings = load_settings(
         mode="dev",
         data_dir=d,
-        policy={"inventory": d / "inventory.yaml", "mous": [d / "mou"]},
+        policy=policy,
         streams={"token_max_seconds": 600},
         store=store,
     )

@@ -68,65 +68,14 @@ def run_live_origin(port: int) -> None:
 
 def run_broker(port: int, origin_port: int, data_dir: str, streams: dict[str, float], viewers: int) -> None:
     import uvicorn
-    import yaml
 
+    from bench.district import write_district
     from broker.api import create_app
     from broker.settings import load_settings
 
     d = Path(data_dir)
-    inventory = {
-        "agencies": [
-            {"id": "sd", "name": "District", "kind": "school_district"},
-            {"id": "pd", "name": "Police", "kind": "police"},
-        ],
-        "systems": [
-            {
-                "id": "vms",
-                "owner": "sd",
-                "adapter": "hls",
-                "base_url": f"http://127.0.0.1:{origin_port}/",
-                "live_path": "{ref}/index.m3u8",
-            }
-        ],
-        "sites": [{"id": "hs", "name": "High School", "owner": "sd", "timezone": "America/New_York"}],
-        "cameras": [
-            {
-                "id": f"hs-ext-{i:02d}",
-                "name": f"Entrance {i}",
-                "site": "hs",
-                "zone": "exterior",
-                "system": "vms",
-                "ref": "cam",
-            }
-            for i in range(10)
-        ],
-    }
-    mou = {
-        "mou": "sd-pd",
-        "version": 1,
-        "timezone": "America/New_York",
-        "effective": "2020-01-01",
-        "parties": {"owner": "sd", "recipients": ["pd"]},
-        "sites": ["*"],
-        "zones": {"exterior": {}},
-        "grants": [
-            {
-                "id": "G1",
-                "clause": "4.1",
-                "agency": "pd",
-                "roles": ["officer"],
-                "zones": ["exterior"],
-                "actions": ["live"],
-                "when": "always",
-            }
-        ],
-    }
-    (d / "mou").mkdir(parents=True, exist_ok=True)
-    (d / "inventory.yaml").write_text(yaml.safe_dump(inventory))
-    (d / "mou" / "sd-pd.yaml").write_text(yaml.safe_dump(mou))
-    settings = load_settings(
-        mode="dev", data_dir=d, policy={"inventory": d / "inventory.yaml", "mous": [d / "mou"]}, streams=streams
-    )
+    policy = write_district(d, origin_port, [f"hs-ext-{i:02d}" for i in range(10)])
+    settings = load_settings(mode="dev", data_dir=d, policy=policy, streams=streams)
     app = create_app(settings)
     services = app.state.services
     tokens = [

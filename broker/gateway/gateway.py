@@ -62,6 +62,31 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _started(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot: proc(5), /proc/pid/stat field 22), None if gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])  # fields after "(comm)" start at field 3
+
+
+def instance_name(pid: int) -> str:
+    """A broker's work directory name: its pid and start time, so a pid reused later names another process."""
+    return f"{pid}-{_started(pid) or 0}"
+
+
+def _gone(name: str) -> bool:
+    """Whether the broker that named its work directory ``name`` has ended (``<pid>-<start>``, or ``<pid>``
+    as before start times were kept)."""
+    pid, _, start = name.partition("-")
+    if not pid.isdigit() or (start and not start.isdigit()):
+        return False  # not a broker's directory: left alone
+    if not start:
+        return not _alive(int(pid))
+    return _started(int(pid)) != int(start)
+
+
 def stream_key(system: str, ref: str) -> str:
     """The name a camera's segments are found by in refs (``gw/<key>/<segment>``): no part of the ref itself."""
     return hashlib.sha256(f"{system}\0{ref}".encode()).hexdigest()[:24]
@@ -93,7 +118,7 @@ class Gateway:
         self._busy_logged: set[tuple[int, str]] = set()
         self._forgotten: set[int] = set()  # owners retired by a reload: never given a stream again
         self._prepared = False
-        self.work = self.root / str(os.getpid())
+        self.work = self.root / instance_name(os.getpid())
         self.relays = RelayHub()  # the thread every credential relay runs on, started on first use
 
     # -- wiring -------------------------------------------------------------------------------------------
@@ -103,17 +128,18 @@ class Gateway:
         self._systems, self._cameras = systems, cameras
 
     def prepare(self) -> None:
-        """Create this broker's work directory (0700; ``<work_dir>/<pid>``, so replicas sharing a data directory
-        never touch each other's), and clear what a crashed broker left: its ffmpeg orphans, its files."""
+        """Create this broker's work directory (0700; ``<work_dir>/<pid>-<start time>``, so replicas sharing a
+        data directory never touch each other's), and clear what a crashed broker left: its ffmpeg orphans, its
+        files (also when its pid now names another process)."""
         if self._prepared:
             return
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.work = self.root / instance_name(os.getpid())  # this process's (the app may be built before a fork)
         for previous in self.root.iterdir():
-            if previous.is_dir() and previous.name.isdigit() and not _alive(int(previous.name)):
+            if previous.is_dir() and previous != self.work and _gone(previous.name):
                 if stop_orphans(previous):
                     log.warning("gateway: stopped ffmpeg processes left running by a broker that ended")
                 shutil.rmtree(previous, ignore_errors=True)
-        self.work = self.root / str(os.getpid())
         self.work.mkdir(mode=0o700, exist_ok=True)
         self.work.chmod(0o700)
         self._prepared = True

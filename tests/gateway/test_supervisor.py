@@ -17,7 +17,7 @@ import pytest
 
 from broker.clock import FakeClock
 from broker.errors import GatewayBusy
-from broker.gateway.gateway import Gateway
+from broker.gateway.gateway import Gateway, instance_name
 from broker.gateway.stream import State
 from broker.settings import GatewaySettings
 from tests.gateway.fakes import FakeLauncher, FakeOwner
@@ -271,19 +271,26 @@ def test_ffmpeg_left_running_by_a_crashed_broker_is_stopped_at_the_next_start(
     tmp_path: Path, clock: FakeClock, launcher: FakeLauncher
 ) -> None:
     root = tmp_path / "gw"
-    ended = subprocess.Popen([sys.executable, "-c", "pass"])
-    ended.wait()  # a broker that is gone: its pid names its work directory
-    stream_dir = root / str(ended.pid) / "abc-1"
+    # A broker that is gone: its pid now names another process (this one), started at another time. (A pid
+    # of a process that ended can be reused at any moment, so the test does not rely on one staying free.)
+    gone = f"{os.getpid()}-1"
+    stream_dir = root / gone / "abc-1"
     stream_dir.mkdir(parents=True)
     orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", str(stream_dir)])
     (stream_dir / "ffmpeg.pid").write_text(str(orphan.pid))
     unrelated = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # pid file, other command
-    (root / str(ended.pid) / "abc-2").mkdir()
-    (root / str(ended.pid) / "abc-2" / "ffmpeg.pid").write_text(str(unrelated.pid))
+    (root / gone / "abc-2").mkdir()
+    (root / gone / "abc-2" / "ffmpeg.pid").write_text(str(unrelated.pid))
+    legacy = root / "999999999"  # a pid-only name (before start times were kept), of no process
+    legacy.mkdir()
+    alive = root / instance_name(unrelated.pid)
+    alive.mkdir()  # another broker still running: left alone
     try:
-        Gateway(CFG, root, clock, launcher=launcher, ffmpeg="ffmpeg").prepare()
+        gateway = Gateway(CFG, root, clock, launcher=launcher, ffmpeg="ffmpeg")
+        gateway.prepare()
         assert orphan.wait(timeout=10) == -9 and unrelated.poll() is None
-        assert not (root / str(ended.pid)).exists() and (root / str(os.getpid())).is_dir()
+        assert not (root / gone).exists() and not legacy.exists() and alive.is_dir()
+        assert gateway.work.is_dir() and gateway.work.name == instance_name(os.getpid())
     finally:
         for proc in (orphan, unrelated):
             proc.kill()

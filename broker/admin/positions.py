@@ -84,7 +84,7 @@ class PositionService:
         except ValidationError as exc:  # the error names its field: "at", "0.at", ... (not just "body")
             where = ".".join(str(p) for p in exc.errors()[0]["loc"]) or "body"
             raise InvalidRequest(f"malformed positions: {exc}".splitlines()[0][:300], field=where) from None
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested deeper than the parser recurses
             raise InvalidRequest(f"malformed positions: {exc}".splitlines()[0][:300], field="body") from None
         reports = parsed if isinstance(parsed, list) else [parsed]
         if len(reports) > MAX_BATCH:

@@ -182,7 +182,8 @@ class TriggerService:
         src = self.settings.triggers.sources[signed.source]
         try:
             event = TriggerEvent.model_validate(json.loads(body))
-        except (ValueError, ValidationError) as exc:
+        # RecursionError: JSON nested deeper than the parser recurses (``[[[[…`` within 64 KiB) is bad input.
+        except (ValueError, ValidationError, RecursionError) as exc:
             where = "body"
             if isinstance(exc, ValidationError) and exc.errors():
                 where = ".".join(str(p) for p in exc.errors()[0]["loc"]) or "body"

@@ -106,3 +106,10 @@ def test_a_position_at_an_instant_out_of_range_is_422_naming_at(api: Api, at: st
     assert r.status_code == 422 and r.json()["field"] == "at", r.text
     r = positions(api, [{"camera": "pb-body-01", **BESIDE_LOT, "at": at}], msg_id="p2")
     assert r.status_code == 422 and r.json()["field"] == "0.at", r.text
+
+
+@pytest.mark.parametrize("body", [b"[" * 5000 + b"]" * 5000, b'{"a":' * 5000 + b"1" + b"}" * 5000])
+def test_a_signed_json_nesting_bomb_is_422_naming_the_body_not_500(api: Api, body: bytes) -> None:
+    headers = sign(api.services.settings.webhook_secrets("ncpb")[0], "bomb", api.clock.now(), body)
+    r = api.client.post("/api/v1/positions", content=body, headers=headers)
+    assert r.status_code == 422 and r.json()["field"] == "body", r.text

@@ -22,8 +22,17 @@ def store_url(database_url: str) -> str:
     return database_url
 
 
-def post(api: Api, source: str, type_: str, data: dict[str, Any], *, msg_id: str = "msg_1",
-         at: datetime | None = None, secret: str | None = None, tamper: bool = False) -> httpx.Response:  # fmt: skip
+def post(
+    api: Api,
+    source: str,
+    type_: str,
+    data: dict[str, Any],
+    *,
+    msg_id: str = "msg_1",
+    at: datetime | None = None,
+    secret: str | None = None,
+    tamper: bool = False,
+) -> httpx.Response:
     body = json.dumps({"type": type_, "data": data}).encode()
     headers = sign(secret or api.services.settings.webhook_secrets(source)[0], msg_id, at or api.clock.now(), body)
     if tamper:
@@ -54,8 +63,12 @@ def test_panic_button_declares_a_radius_emergency_and_only_cameras_within_open(a
         assert live_decision(api, far)["reason"] == "no_emergency", far
     (rec,) = api.audit(kind="emergency.declare", emergency=em["id"])
     assert rec["principal_sub"] == "trigger:ncps/saxe-office-1" and rec["details"]["basis"] == "34 CFR 99.36"
-    assert rec["details"]["trigger"] == {"source": "ncps", "device": "saxe-office-1", "type": "panic.pressed",
-                                         "webhook_id": "msg_1"}  # fmt: skip
+    assert rec["details"]["trigger"] == {
+        "source": "ncps",
+        "device": "saxe-office-1",
+        "type": "panic.pressed",
+        "webhook_id": "msg_1",
+    }
 
 
 def test_a_replayed_event_changes_nothing_and_answers_identically(api: Api) -> None:
@@ -75,8 +88,10 @@ def test_badly_signed_stale_unsigned_or_unknown_source_is_401_audited_nothing_de
         "unsigned": api.client.post("/api/v1/triggers/ncps", json={"type": "panic.pressed"}),
         "unknown_source": post(api, "nope", "panic.pressed", {"device": "x"}, secret=other),
     }
-    assert post(api, "ncps", "panic.pressed", {"device": "saxe-office-1"}, msg_id="m3", secret=other).json()[
-        "reason"] == "bad_signature"  # fmt: skip
+    assert (
+        post(api, "ncps", "panic.pressed", {"device": "saxe-office-1"}, msg_id="m3", secret=other).json()["reason"]
+        == "bad_signature"
+    )
     for reason, r in cases.items():
         assert r.status_code == 401, (reason, r.text)
         assert r.json()["error"] == "invalid_signature" and r.json()["reason"] == reason, r.text
@@ -89,13 +104,20 @@ def test_future_timestamp_within_five_minutes_is_accepted(api: Api) -> None:
     declared(panic(api, at=api.clock.now() + timedelta(minutes=4)))
 
 
-@pytest.mark.parametrize(("type_", "data", "field", "reason"), [
-    ("panic.dance", {"device": "saxe-office-1"}, "type", "unmapped_event"),
-    ("panic.pressed", {"device": "saxe-attic-9"}, "data.device", "unknown_device"),
-    ("panic.pressed", {"device": "saxe-office-1", "location": {"lat": 91, "lon": 0}}, "data.location.lat",
-     "malformed_event"),
-    ("panic.pressed", {}, "data.device", "malformed_event"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("type_", "data", "field", "reason"),
+    [
+        ("panic.dance", {"device": "saxe-office-1"}, "type", "unmapped_event"),
+        ("panic.pressed", {"device": "saxe-attic-9"}, "data.device", "unknown_device"),
+        (
+            "panic.pressed",
+            {"device": "saxe-office-1", "location": {"lat": 91, "lon": 0}},
+            "data.location.lat",
+            "malformed_event",
+        ),
+        ("panic.pressed", {}, "data.device", "malformed_event"),
+    ],
+)
 def test_unmapped_unknown_or_malformed_events_are_422_with_a_reason(
     api: Api, type_: str, data: dict[str, Any], field: str, reason: str
 ) -> None:
@@ -109,9 +131,22 @@ def test_unmapped_unknown_or_malformed_events_are_422_with_a_reason(
 
 def test_not_json_is_422(api: Api) -> None:
     body = b"{not json"
-    r = api.client.post("/api/v1/triggers/ncps", content=body,
-                        headers=sign(api.services.settings.webhook_secrets("ncps")[0], "m", api.clock.now(), body))  # fmt: skip
+    r = api.client.post(
+        "/api/v1/triggers/ncps",
+        content=body,
+        headers=sign(api.services.settings.webhook_secrets("ncps")[0], "m", api.clock.now(), body),
+    )
     assert r.status_code == 422 and r.json()["reason"] == "malformed_event", r.text
+
+
+@pytest.mark.parametrize("body", [b"[" * 5000 + b"]" * 5000, b'{"a":' * 5000 + b"1" + b"}" * 5000])
+def test_a_signed_json_nesting_bomb_is_422_malformed_not_500(api: Api, body: bytes) -> None:
+    """Deeply nested JSON (under the 64 KiB limit) exhausts the parser's recursion: bad input, not a crash."""
+    headers = sign(api.services.settings.webhook_secrets("ncps")[0], "bomb", api.clock.now(), body)
+    r = api.client.post("/api/v1/triggers/ncps", content=body, headers=headers)
+    assert r.status_code == 422 and r.json()["field"] == "body", r.text
+    assert r.json()["reason"] == "malformed_event", r.text
+    assert stored_emergencies(api) == 0
 
 
 def test_all_clear_ends_it(api: Api) -> None:
@@ -139,8 +174,12 @@ def test_extend_event_extends(api: Api) -> None:
 def test_parking_officer_alert_opens_their_body_camera_and_the_lot_camera_beside_them_only(api: Api) -> None:
     api.travel(datetime(2026, 9, 15, 2, 0, tzinfo=UTC))  # Monday 22:00 in New Canaan: the lot's schedule is over
     assert live_decision(api, "lots-ext-01")["reason"] == "no_emergency"
-    r = post(api, "ncpb", "officer.alert", {"device": "pb-radio-01", "location": BESIDE_LOT,
-                                             "notes": "driver threatening the officer"})  # fmt: skip
+    r = post(
+        api,
+        "ncpb",
+        "officer.alert",
+        {"device": "pb-radio-01", "location": BESIDE_LOT, "notes": "driver threatening the officer"},
+    )
     em = declared(r)
     assert em["mou"] == NCPB_MOU and em["site"] == "ncpb-lots" and em["incident"] == "ncpb:msg_1"
     for cam in ("pb-body-01", "lots-ext-01"):

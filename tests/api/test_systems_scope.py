@@ -48,3 +48,33 @@ def test_operators_see_their_agencys_systems_and_only_their_cameras_on_others(
         "discovered": None,
     }
     assert (guest["gateway"], guest["problems"], guest["last_error"]) == (None, None, None)
+
+
+def unclassified(api: Api, who: str, query: str = "") -> dict[str, Any]:
+    token = api.mint(*OPERATORS[who])
+    r = api.get(f"/api/v1/inventory/unclassified{query}", as_=None, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_operators_see_only_their_agencys_cameras_to_classify_and_warnings(
+    make_api: Callable[..., contextlib.AbstractContextManager[Api]], tmp_path: Path
+) -> None:
+    """The same rule for School IT's to-do list: the parking bureau's operators saw the schools' unclassified
+    cameras (name, building, system, ref) and the school MOU's and cameras' document warnings."""
+    path = tmp_path / "typo-inventory.yaml"  # the tests' inventory with a zone typo on a school camera
+    text = (tmp_path / "inventory.yaml").read_text(encoding="utf-8")
+    typo = text.replace(
+        "site: ncps-saxe, building: main, zone: interior, location: {lat: 41.14860",
+        "site: ncps-saxe, building: main, zone: intrior, location: {lat: 41.14860",
+    )
+    assert typo != text
+    path.write_text(typo, encoding="utf-8")
+    with make_api(policy={"inventory": path, "mous": [MOUS], "model": MODEL}) as api:
+        schools, parking = unclassified(api, "ncps"), unclassified(api, "ncpb")
+        by_site = unclassified(api, "ncpb", "?site=ncps-saxe")
+
+    assert {c["id"] for c in schools["cameras"]} >= {"saxe-new-01", "saxe-int-02"}
+    assert [(w["code"], w["subject"]) for w in schools["warnings"]] == [("unknown_zone", "saxe-int-02")]
+    assert (parking["cameras"], parking["total"], parking["warnings"]) == ([], 0, [])
+    assert (by_site["cameras"], by_site["warnings"]) == ([], [])

@@ -14,6 +14,7 @@ from broker.api.models import Instant
 from broker.api.services import Services
 from broker.errors import PermissionDenied
 from broker.inventory.unclassified import unclassified
+from broker.policy.types import Principal
 from broker.timeutil import format_instant
 
 router = APIRouter(prefix="/api/v1/inventory", tags=["inventory"])
@@ -60,13 +61,16 @@ class UnclassifiedList(BaseModel):
 
 @router.get("/unclassified", response_model=UnclassifiedList, responses=raises(PermissionDenied))
 async def list_unclassified(
-    _: OperatorDep, services: ServicesDep, site: Filter = None, system: Filter = None
+    operator: OperatorDep, services: ServicesDep, site: Filter = None, system: Filter = None
 ) -> dict[str, Any]:
     """Cameras no MOU shares until school IT classifies them, and cameras their system no longer lists: by site.
 
     School IT classifies a camera by giving it a ``zone`` (and building, location) in the inventory, then
     ``camgate reload``; a camera flagged missing is removed from the inventory by hand once it is gone for good.
+    Only the caller's agency's: cameras at its sites or on its systems, warnings about those and about the MOUs
+    it is a party to (as ``GET /api/v1/systems``; least privilege, NIST SP 800-53 AC-6).
     """
+    mine = _scope(services, operator)
     items = [
         {
             "id": cam.id,
@@ -81,22 +85,37 @@ async def list_unclassified(
             "missing_since": format_instant(cam.missing_since),
         }
         for cam, reasons in unclassified(services.catalog)
-        if site in (None, cam.site) and system in (None, cam.system)
+        if cam.id in mine and site in (None, cam.site) and system in (None, cam.system)
     ]
-    return {"cameras": items, "total": len(items), "warnings": _warnings(services, site, system)}
+    return {"cameras": items, "total": len(items), "warnings": _warnings(services, operator, mine, site, system)}
 
 
-def _warnings(services: Services, site: str | None, system: str | None) -> list[dict[str, Any]]:
-    """The catalog's document warnings now, for the cameras (or the MOUs covering the site) the filter names."""
+def _scope(services: Services, operator: Principal) -> frozenset[str]:
+    """The ids of the cameras an operator's agency runs: at its sites, or on its camera systems."""
+    inventory = services.catalog.inventory
+    sites = frozenset(services.catalog.index.sites_by_owner.get(operator.agency, ()))
+    systems = {s.id for s in inventory.systems if s.owner == operator.agency}
+    return frozenset(c.id for c in inventory.cameras if c.site in sites or c.system in systems)
+
+
+def _warnings(
+    services: Services, operator: Principal, mine: frozenset[str], site: str | None, system: str | None
+) -> list[dict[str, Any]]:
+    """The catalog's document warnings now, for the cameras (or the MOUs covering the site) the filter names,
+    within the operator's scope: its agency's cameras, the MOUs its agency is a party to."""
     catalog = services.catalog
     out: list[dict[str, Any]] = []
     for w in catalog.warnings(services.clock.now()):
         if w.code == "unknown_zone":
             cam = catalog.camera(w.subject)
-            if cam is None or site not in (None, cam.site) or system not in (None, cam.system):
+            if cam is None or cam.id not in mine or site not in (None, cam.site) or system not in (None, cam.system):
                 continue
-        elif site is not None and site not in catalog.sites_of(catalog.mous[w.subject]):
-            continue
+        else:
+            mou = catalog.mous[w.subject]
+            if operator.agency not in (mou.parties.owner, *mou.parties.recipients):
+                continue
+            if site is not None and site not in catalog.sites_of(mou):
+                continue
         out.append(
             {
                 "code": w.code,

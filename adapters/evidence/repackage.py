@@ -25,6 +25,9 @@ PLAYLIST = "index.m3u8"
 SEGMENT_NAME = re.compile(r"seg(\d{5})\.ts")
 DEMUXERS = "mov,mp4,m4a,3gp,3g2,mj2,mpegts,matroska,webm,avi,asf"
 MAX_SEGMENTS = 99_999
+# ffmpeg's whole environment: nothing of the broker's, whose environment holds its secrets (stream token key,
+# signing key, camera passwords), listed for a child by ``ps e`` and /proc/PID/environ (issue 13 item 9).
+CHILD_ENV = {"LC_ALL": "C", "PATH": "/usr/bin:/bin"}
 
 
 class RepackageError(Exception):
@@ -56,21 +59,51 @@ def read_segments(playlist: Path) -> tuple[tuple[str, float], ...]:
     return tuple(segments)
 
 
-def repackage(clip: Path, out: Path, *, segment_seconds: float, timeout: float,
-              ffmpeg: str | None = None) -> tuple[tuple[str, float], ...]:  # fmt: skip
+def repackage(
+    clip: Path, out: Path, *, segment_seconds: float, timeout: float, ffmpeg: str | None = None
+) -> tuple[tuple[str, float], ...]:
     """Write ``out/seg00000.ts ...`` and ``out/index.m3u8`` for ``clip``; returns the segments."""
     work = Path(tempfile.mkdtemp(prefix=".part-", dir=out.parent))  # mode 0700
     cmd = [
-        ffmpeg or bundled_ffmpeg(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-        "-protocol_whitelist", "file", "-format_whitelist", DEMUXERS,
-        "-i", f"file:{clip.absolute()}",
-        "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy", "-sn", "-dn",
-        "-f", "hls", "-hls_time", f"{segment_seconds:g}", "-hls_list_size", "0", "-hls_playlist_type", "vod",
-        "-hls_segment_type", "mpegts", "-hls_segment_filename", str(work / "seg%05d.ts"), str(work / PLAYLIST),
-    ]  # fmt: skip
+        ffmpeg or bundled_ffmpeg(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-nostdin",
+        "-y",
+        "-protocol_whitelist",
+        "file",
+        "-format_whitelist",
+        DEMUXERS,
+        "-i",
+        f"file:{clip.absolute()}",
+        "-map",
+        "0:v:0",
+        "-map",
+        "0:a:0?",
+        "-c",
+        "copy",
+        "-sn",
+        "-dn",
+        "-f",
+        "hls",
+        "-hls_time",
+        f"{segment_seconds:g}",
+        "-hls_list_size",
+        "0",
+        "-hls_playlist_type",
+        "vod",
+        "-hls_segment_type",
+        "mpegts",
+        "-hls_segment_filename",
+        str(work / "seg%05d.ts"),
+        str(work / PLAYLIST),
+    ]
     try:
         try:
-            done = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+            done = subprocess.run(
+                cmd, capture_output=True, stdin=subprocess.DEVNULL, env=CHILD_ENV, timeout=timeout, check=False
+            )
         except subprocess.TimeoutExpired:
             raise RepackageError(f"ffmpeg took longer than {timeout:g} s (repackage_timeout_seconds)") from None
         if done.returncode != 0:

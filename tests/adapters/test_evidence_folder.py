@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from adapters.evidence import EvidenceAdapter
+from adapters.evidence.repackage import bundled_ffmpeg
 from broker.adapterapi import AdapterConfigError, DiscoveredCamera, SystemSpec
 from broker.inventory.adapters import load_adapter
 from tests.adapters.evidence_support import START, counting_ffmpeg, evidence_adapter, run, runs
@@ -128,6 +129,24 @@ def test_repackaged_segments_live_in_a_private_cache(folder: EvidenceFolder, tmp
     adapter.poll()
     assert sorted(p.name for p in mine.iterdir()) == sorted([*adapter.index.clips, "notes.txt"])
     asyncio.run(adapter.aclose())
+
+
+def test_ffmpeg_runs_without_the_brokers_environment(
+    folder: EvidenceFolder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The broker's environment holds its secrets (stream token key, signing key, camera passwords): a child's
+    environment is listed by ``ps e`` and /proc/PID/environ, so ffmpeg gets none of it (issue 13 item 9)."""
+    secret = "s3cr3t-token-key-for-the-environment-test"
+    monkeypatch.setenv("CAMGATE_STREAMS__TOKEN_SECRET", secret)
+    seen = tmp_path / "ffmpeg-env.txt"
+    script = tmp_path / "ffmpeg"
+    script.write_text(f'#!/bin/sh\nenv > "{seen}"\nexec "{bundled_ffmpeg()}" "$@"\n')
+    script.chmod(0o700)
+    folder.drop("stop-1", "pb-body-03", START, age=60)
+    adapter = evidence_adapter(folder.path, ffmpeg=str(script))
+    assert len(run(adapter, lambda a: a.recording("pb-body-03", START, START + HOUR)).segments) == 3
+    env = seen.read_text()
+    assert secret not in env and "CAMGATE" not in env, env
 
 
 def spec(**settings: Any) -> SystemSpec:

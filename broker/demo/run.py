@@ -28,6 +28,7 @@ from broker.demo.vms import SimulatedVms, cameras_from_inventory
 from broker.documents import Inventory, load_inventory
 from broker.errors import ConfigError
 from broker.logs import configure, uvicorn_log_config
+from broker.private import private_dir
 from broker.settings import load_settings
 
 BANNER = """
@@ -93,6 +94,9 @@ def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
 
     os.environ.setdefault("CAMGATE_MODE", "dev")
     settings = load_settings()
+    # The data folder first, 0700 (CJIS 5.5.2, broker.private): the simulated VMS and the RTSP cameras make their
+    # folders in it before the broker does, and would have created it with the default mode.
+    private_dir(settings.data_dir)
     port = port or int(os.environ.get("PORT", "0") or 0) or settings.server.port
     inventory = load_inventory(settings.policy.inventory)
     clock = SystemClock()

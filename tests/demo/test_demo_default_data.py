@@ -6,6 +6,7 @@ minutes before anyone watched play back. One demo for the module: starting one t
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -32,6 +33,15 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[BrokerProce
 def test_the_data_folder_is_the_relative_default(demo: tuple[BrokerProcess, datetime]) -> None:
     broker, _ = demo
     assert "CAMGATE_DATA_DIR" not in broker.env and (broker.cwd / ".camgate" / "camgate.db").is_file()
+
+
+def test_the_data_folder_is_made_private(demo: tuple[BrokerProcess, datetime]) -> None:
+    """Issue 13 item 16: the data folder is created 0700. The demo made it 0755 (the simulated VMS's recording
+    folders, made first with the default mode), and /readyz warned about it on a fresh ``make demo``."""
+    broker, _ = demo
+    assert stat.S_IMODE((broker.cwd / ".camgate").stat().st_mode) == 0o700
+    ready = httpx.get(f"{broker.url}/readyz", timeout=30)
+    assert ready.status_code == 200 and ready.json()["warnings"] == [], ready.text
 
 
 def test_the_rtsp_camera_was_recorded_before_anyone_watched(demo: tuple[BrokerProcess, datetime]) -> None:

@@ -14,9 +14,10 @@ from broker.settings import EmergencySettings
 
 
 class Point(BaseModel):
+    # strict: a JSON number only; lax mode took true as 1.0 and "41.1" as 41.1, a circle somewhere else.
     model_config = ConfigDict(extra="forbid")
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90, strict=True)
+    lon: float = Field(ge=-180, le=180, strict=True)
 
 
 class Declaration(BaseModel):
@@ -29,7 +30,9 @@ class Declaration(BaseModel):
     buildings: list[str] = Field(default_factory=list, max_length=100, description="Empty: every building")
     zones: list[str] = Field(default_factory=list, max_length=100, description="Empty: every zone")
     center: Point | None = Field(None, description="With radius_m: only cameras within the radius")
-    radius_m: float | None = Field(None, gt=0, validate_default=True, description="Radius around center, metres")
+    radius_m: float | None = Field(
+        None, gt=0, strict=True, validate_default=True, description="Radius around center, metres"
+    )
     threat: str | None = Field(None, max_length=4000, description="The articulable and significant threat")
     incident: str | None = Field(None, max_length=200, description="CAD / incident number")
     duration_minutes: int | None = Field(None, gt=0, le=7 * 24 * 60, strict=True, description="Default: the MOU's")

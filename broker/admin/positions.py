@@ -31,8 +31,8 @@ MAX_POSITIONS_BODY = 256 * 1024
 class PositionReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
     camera: str = Field(min_length=1, max_length=64, description="A mobile camera of the inventory")
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90, strict=True)  # a JSON number: not true (1.0) nor "41.1"
+    lon: float = Field(ge=-180, le=180, strict=True)
     at: Rfc3339 = Field(description="When the camera was there (RFC 3339 with offset); not after now + 30 s")
 
 

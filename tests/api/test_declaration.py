@@ -100,6 +100,9 @@ INVALID: list[tuple[dict[str, Any], str, str | None]] = [  # (body changes, fiel
     ({"center": {"lat": 41.1}, "radius_m": 10}, "center.lon", None),
     ({"center": {"lat": 41.1, "lon": 1, "alt": 3}, "radius_m": 10}, "center.alt", None),
     ({"center": {"lat": 41.1, "lon": -73.4}, "radius_m": 0}, "radius_m", None),
+    ({"center": {"lat": True, "lon": -73.4}, "radius_m": 10}, "center.lat", None),  # no coordinate (was 1.0)
+    ({"center": {"lat": 41.1, "lon": "-73.4"}, "radius_m": 10}, "center.lon", None),
+    ({"center": {"lat": 41.1, "lon": -73.4}, "radius_m": True}, "radius_m", None),
     ({"center": {"lat": 41.1, "lon": -73.4}, "radius_m": 60_000}, "radius_m", "limit"),
     ({"expires_at": "2030-01-01T00:00:00Z"}, "expires_at", "Extra inputs"),
     ({"declared_by": "someone-else"}, "declared_by", "Extra inputs"),

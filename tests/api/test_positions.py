@@ -113,3 +113,12 @@ def test_a_signed_json_nesting_bomb_is_422_naming_the_body_not_500(api: Api, bod
     headers = sign(api.services.settings.webhook_secrets("ncpb")[0], "bomb", api.clock.now(), body)
     r = api.client.post("/api/v1/positions", content=body, headers=headers)
     assert r.status_code == 422 and r.json()["field"] == "body", r.text
+
+
+@pytest.mark.parametrize(
+    ("where", "field"), [({"lat": True, "lon": -73.4}, "lat"), ({"lat": 41.1, "lon": "-73.4"}, "lon")]
+)
+def test_a_boolean_or_a_string_is_no_coordinate(api: Api, where: dict[str, Any], field: str) -> None:
+    """true was taken as latitude 1.0 and "41" as 41.0: a sender's bug placed its camera elsewhere, silently."""
+    r = positions(api, {"camera": "pb-body-01", **where, "at": api.clock.now().isoformat()})
+    assert r.status_code == 422 and r.json()["field"] == field, r.text

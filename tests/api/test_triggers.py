@@ -116,6 +116,19 @@ def test_future_timestamp_within_five_minutes_is_accepted(api: Api) -> None:
             "malformed_event",
         ),
         ("panic.pressed", {}, "data.device", "malformed_event"),
+        # A boolean or a string is no coordinate: true was taken as latitude 1.0, a circle far from any camera.
+        (
+            "panic.pressed",
+            {"device": "saxe-office-1", "location": {"lat": True, "lon": -73.49565}},
+            "data.location.lat",
+            "malformed_event",
+        ),
+        (
+            "panic.pressed",
+            {"device": "saxe-office-1", "location": {"lat": 41.14882, "lon": "-73.49565"}},
+            "data.location.lon",
+            "malformed_event",
+        ),
     ],
 )
 def test_unmapped_unknown_or_malformed_events_are_422_with_a_reason(

@@ -22,6 +22,7 @@ An export is a directory:
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +40,7 @@ from broker.audit.records import rfc3339
 from broker.audit.rows import MalformedRecord
 from broker.audit.writer import HEAD
 from broker.errors import InvalidRequest
+from broker.private import FILE_MODE, private_dir
 from broker.store.db import Store
 from broker.store.tables import audit_records
 from broker.store.types import as_utc
@@ -163,7 +165,9 @@ def export(store: Store, keys: KeyRing, out: Path, *, start: Bound, end: Bound, 
 def _export(store: Store, keys: KeyRing, out: Path, *, start: Bound, end: Bound, now: datetime) -> Exported:
     if (out / MANIFEST).exists():
         raise InvalidRequest(f"{out} already holds an export; choose an empty directory", field="out")
-    out.mkdir(parents=True, exist_ok=True)
+    # The records are the store's content: owner-only like the store (CJIS 5.5.2, broker.private); a folder that
+    # exists (a mounted drive) is left as it is, the files are 0600 in any case.
+    private_dir(out)
     with store.begin_read() as conn:
         head_row = conn.execute(HEAD).first()
         head = (head_row.seq, head_row.hash) if head_row is not None else None
@@ -181,7 +185,7 @@ def _export(store: Store, keys: KeyRing, out: Path, *, start: Bound, end: Bound,
         first = max(_seq_of(conn, start, start=True) or 1, base[0] + 1)
         last = min(_seq_of(conn, end, start=False) or 0, head_seq) if end is not None else head_seq
         anchor = base[1] if first == base[0] + 1 else None
-        with (out / RECORDS).open("wb") as f:
+        with _private(out / RECORDS) as f:
             count = _write_records(conn, f, first, last) if first <= last else 0
         t = audit_records.c
         if anchor is None and count:
@@ -197,7 +201,7 @@ def _export(store: Store, keys: KeyRing, out: Path, *, start: Bound, end: Bound,
             or (fixes_base and r.checkpoint.kind == "prune" and r.checkpoint.base_seq == base[0] > 0)
         ]
         anchored = bool(chosen) and chosen[0].n == 1  # every checkpoint from the first one ever signed
-        with (out / CHECKPOINTS).open("wb") as f:
+        with _private(out / CHECKPOINTS) as f:
             for r in chosen:
                 body: dict[str, Any] = (
                     r.checkpoint.to_dict()
@@ -205,7 +209,8 @@ def _export(store: Store, keys: KeyRing, out: Path, *, start: Bound, end: Bound,
                     else {"malformed": r.problem, "row": r.n, "id": r.id}
                 )
                 f.write(json.dumps(body, sort_keys=True).encode() + b"\n")
-    (out / KEYS).write_text(json.dumps({"keys": keys.listing()}, indent=1) + "\n")
+    with _private(out / KEYS) as f:
+        f.write((json.dumps({"keys": keys.listing()}, indent=1) + "\n").encode())
     manifest = {
         "format": FORMAT,
         "version": VERSION,
@@ -223,8 +228,14 @@ def _export(store: Store, keys: KeyRing, out: Path, *, start: Bound, end: Bound,
         "checkpoints_anchored": anchored,
         "requested": {"from": _shown(start), "to": _shown(end)},
     }
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+    with _private(out / MANIFEST) as f:
+        f.write((json.dumps(manifest, indent=1) + "\n").encode())
     return Exported(first, last, count, len(chosen), out)
+
+
+def _private(path: Path) -> IO[bytes]:
+    """``path`` opened for writing, created 0600 (an existing file's mode is kept: the folder held no export)."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE), "wb")
 
 
 def _shown(bound: Bound) -> int | str | None:

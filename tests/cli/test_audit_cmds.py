@@ -50,6 +50,20 @@ def test_export_then_verify_offline(data_dir: Path, tmp_path: Path, capsys: pyte
     assert (result["ok"], result["first_bad"], result["records"]) == (False, 5, 4)
 
 
+def test_an_export_is_readable_by_its_owner_only(data_dir: Path, tmp_path: Path) -> None:
+    """The records name who watched which camera when, from where, under which threat (FERPA 34 CFR 99.32): the
+    store is 0600 in a 0700 folder (issue 13 item 16), and so is its export. It was 0644 in a 0755 folder."""
+    out = tmp_path / "exports" / "2026-09"
+    assert main(["audit", "export", "--out", str(out)]) == 0
+    assert {p.name: p.stat().st_mode & 0o777 for p in out.iterdir()} == {
+        "records.jsonl": 0o600,
+        "checkpoints.jsonl": 0o600,
+        "keys.json": 0o600,
+        "manifest.json": 0o600,
+    }
+    assert out.stat().st_mode & 0o777 == 0o700 and out.parent.stat().st_mode & 0o777 == 0o700
+
+
 def test_store_verify_output(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", "verify"]) == 0
     out = capsys.readouterr().out

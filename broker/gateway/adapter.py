@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -91,6 +92,8 @@ class GatewayAdapter:
         self.serial = next_serial()
         self.system_id = spec.id
         self.record: str | tuple[str, ...] = (settings or SystemGatewaySettings()).record
+        # stream key -> (segment name, its frame being made or made): one decoding ffmpeg per segment (snapshot)
+        self._frames: dict[str, tuple[str, asyncio.Future[bytes]]] = {}
 
     def __repr__(self) -> str:
         return f"GatewayAdapter(system={self.spec.id!r}, inner={type(self.inner).__name__})"
@@ -135,8 +138,24 @@ class GatewayAdapter:
         newest = stream.index.newest()
         if newest is None:
             raise AdapterError(f"system {self.spec.id!r} camera {camera_ref!r}: no video yet")
-        body = await grab_frame(self.gateway.ffmpeg, stream.directory / newest.name)
+        body = await self._frame(stream.key, stream.directory, newest.name)
         return Fetched(body=body, content_type="image/jpeg", ref=f"gw/{stream.key}/snapshot.jpg")
+
+    async def _frame(self, key: str, directory: Path, name: str) -> bytes:
+        """The first frame of segment ``name``: decoded once, by one ffmpeg, for every snapshot request while it is
+        the newest (a flood of requests started one ffmpeg each); a failure is not kept, the next request retries."""
+        held = self._frames.get(key)
+        if held is None or held[0] != name:
+            task = asyncio.ensure_future(grab_frame(self.gateway.ffmpeg, directory / name))
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved, if every asker left
+            held = (name, task)
+            self._frames[key] = held
+        try:
+            return await asyncio.shield(held[1])  # one requester giving up does not stop it for the others
+        except AdapterError:
+            if self._frames.get(key) is held:
+                del self._frames[key]
+            raise
 
     async def recording(self, camera_ref: str, start: datetime, end: datetime) -> Recording:
         try:
@@ -155,6 +174,7 @@ class GatewayAdapter:
         return Recording(tuple(segments), float(stream.index.target))
 
     async def aclose(self) -> None:
+        self._frames.clear()
         self.gateway.forget(self)
         await self.inner.aclose()
 

@@ -26,6 +26,7 @@ from broker.adapterapi import (
 )
 from broker.clock import FakeClock
 from broker.gateway import Gateway, GatewayAdapter, gateway_loader
+from broker.gateway.ffmpeg import ffmpeg_binary
 from broker.settings import GatewaySettings
 from broker.timeutil import format_instant
 from tests.gateway.fakes import FakeLauncher
@@ -201,6 +202,33 @@ def test_without_a_snapshot_of_its_own_a_frame_of_the_live_video_is_taken(
 
     shot = asyncio.run(scenario())
     assert shot.body.startswith(b"\xff\xd8") and shot.content_type == "image/jpeg" and len(shot.body) > 1000
+
+
+@pytest.mark.video
+def test_concurrent_snapshots_of_one_segment_share_one_ffmpeg(
+    tmp_path: Path, clock: FakeClock, launcher: FakeLauncher, rtsp_clip: Path
+) -> None:
+    """Each snapshot request started its own decoding ffmpeg: 40 requests at once from one viewer ran 21 ffmpegs
+    at once on the 2-core demo host. The frame of the newest segment is the same for all of them: one ffmpeg a
+    segment, every request waiting for it answered with its frame."""
+    runs = tmp_path / "ffmpeg-runs.log"
+    counting = tmp_path / "ffmpeg"
+    counting.write_text(f'#!/bin/sh\necho run >> "{runs}"\nexec "{ffmpeg_binary(None)}" "$@"\n')
+    counting.chmod(0o700)
+    gateway = Gateway(CFG, tmp_path / "gw", clock, launcher=launcher, ffmpeg=str(counting))
+    adapter = GatewayAdapter(spec(), Inner(spec()), gateway)
+
+    async def scenario() -> list[Fetched]:
+        first = asyncio.ensure_future(adapter.snapshot("cam1"))
+        while not launcher.started:
+            await asyncio.sleep(0.01)
+        name = launcher.started[0].emit(clock.now())
+        shutil.copy(rtsp_clip, launcher.started[0].directory / name)
+        return [await first, *await asyncio.gather(*(adapter.snapshot("cam1") for _ in range(20)))]
+
+    shots = asyncio.run(scenario())
+    assert len({s.body for s in shots}) == 1 and shots[0].body.startswith(b"\xff\xd8")
+    assert runs.read_text().splitlines() == ["run"]
 
 
 class Refusing(Inner):

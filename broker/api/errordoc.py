@@ -48,9 +48,14 @@ WWW_AUTHENTICATE = {
     }
 }
 
-    RateLimited,
-    StoreUnavailable,
-    TooManyStreams,
+# RFC 9110 §10.2.3: how long to wait before asking again (sent with these 503s and 429s, RFC 6585 §4).
+RETRY_AFTER_CODES = (
+    AuditUnavailable.code,
+    GatewayBusy.code,
+    StoreUnavailable.code,
+    RateLimited.code,
+    TooManyStreams.code,
+)
 RETRY_AFTER = {
     "Retry-After": {
         "description": "Seconds to wait before asking again (RFC 9110 §10.2.3); with "

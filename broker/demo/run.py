@@ -23,11 +23,13 @@ from broker.cli.target import STATE_FILE, remove_state, write_state
 from broker.clock import SystemClock
 from broker.demo.evidence import prepare_evidence
 from broker.demo.hooks import EmergencyRecording
+from broker.demo.ports import busy_ports_message, demo_ports, in_use
 from broker.demo.rtspcam import DemoRtspCameras, rtsp_port
 from broker.demo.vms import SimulatedVms, cameras_from_inventory
 from broker.documents import Inventory, load_inventory
 from broker.errors import ConfigError
 from broker.logs import configure, uvicorn_log_config
+from broker.private import private_dir
 from broker.settings import load_settings
 
 BANNER = """
@@ -94,7 +96,12 @@ def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
     os.environ.setdefault("CAMGATE_MODE", "dev")
     settings = load_settings()
     port = port or int(os.environ.get("PORT", "0") or 0) or settings.server.port
+    # 0700 before the simulated systems make their folders in it (mkdir's parents would be 0755: README "Files")
+    private_dir(settings.data_dir)
     inventory = load_inventory(settings.policy.inventory)
+    busy = [p for p in demo_ports(inventory, port) if in_use(p.port)]
+    if problem := busy_ports_message(busy, Path(settings.policy.inventory).resolve()):
+        raise ConfigError(problem)  # before the banner: nothing started, nothing to stop
     clock = SystemClock()
     vmses: list[tuple[str, SimulatedVms]] = []
     by_site: dict[str, list[tuple[SimulatedVms, list[str]]]] = {}

@@ -87,11 +87,10 @@ def _exit_on_sigterm() -> None:
 
 
 def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
-    import uvicorn
-
     _exit_on_sigterm()
 
     from broker.api import create_app
+    from broker.api.serving import run
 
     os.environ.setdefault("CAMGATE_MODE", "dev")
     settings = load_settings()
@@ -162,7 +161,7 @@ def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
         print(banner, flush=True)
         try:
             # proxy_headers off, as camgate serve (broker.cli.server_cmds): the audit's client is the peer's
-            uvicorn.run(
+            run(  # event streams end when the stop begins (broker.api.serving): Ctrl-C with a console open
                 app,
                 host="127.0.0.1",
                 port=port,

@@ -61,6 +61,9 @@ def try_it(url: str, data_dir: Path) -> list[str]:
     env = {"CAMGATE_MODE": "dev", "CAMGATE_DATA_DIR": str(data_dir.resolve())}
     if config := os.environ.get("CAMGATE_CONFIG"):
         env["CAMGATE_CONFIG"] = str(Path(config).resolve())
+    for name in ("CAMGATE_POLICY__INVENTORY", "CAMGATE_POLICY__MODEL"):  # e.g. an inventory moved to other ports
+        if value := os.environ.get(name):
+            env[name] = str(Path(value).resolve())
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     return [
         f"export {exports}   # the demo's dev issuer, secrets and state file",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from broker.demo.run import run_demo
+from broker.demo.run import run_demo, try_it
 from broker.errors import ConfigError
 from broker.settings import REPO
 from tests.api.broker_process import free_port
@@ -95,3 +95,12 @@ def test_a_busy_broker_port_is_refused_before_the_banner(
             run_demo(port, site_recording=0)
     assert f"127.0.0.1:{port}: the broker" in str(refused.value) and "PORT=" in str(refused.value)
     assert "is running" not in capsys.readouterr().out
+
+
+def test_the_banner_exports_the_inventory_the_demo_serves(fresh_clone: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The busy-port advice moves the cameras with CAMGATE_POLICY__INVENTORY; the banner's commands (camgate
+    inventory sync, decide) must then read that inventory too, from any directory."""
+    monkeypatch.setenv("CAMGATE_POLICY__INVENTORY", "moved/inventory.yaml")
+    (export, *_) = try_it("http://127.0.0.1:8081", Path(".camgate"))
+    assert f"CAMGATE_POLICY__INVENTORY={fresh_clone / 'moved' / 'inventory.yaml'}" in export, export
+    assert f"CAMGATE_DATA_DIR={fresh_clone / '.camgate'}" in export

@@ -35,9 +35,8 @@ WORKDIR /opt/camgate
 COPY policies ./policies
 COPY config ./config
 
-# RTSP cameras: the gateway's ffmpeg takes each camera's credentials in its arguments (ffmpeg has no other way), and
-# local users can read other processes' arguments unless /proc is mounted hidepid=2. In this image only camgate's
-# own processes run; on a shared host, mount /proc with hidepid=2 (README: RTSP cameras).
+# RTSP cameras: the gateway's ffmpeg never holds a camera's credentials, in its arguments or its environment; it
+# reads the stream from the broker's credential relay on 127.0.0.1 (README "RTSP cameras: the gateway", Credentials).
 USER camgate
 ENV CAMGATE_DATA_DIR=/var/lib/camgate \
     CAMGATE_POLICY__MODEL=/opt/camgate/policies/model.conf \

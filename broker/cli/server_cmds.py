@@ -65,16 +65,15 @@ def token(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def serve(settings: Settings, host: str | None, port: int | None) -> int:
-    import uvicorn
-
     from broker.api import create_app
+    from broker.api.serving import run
     from broker.logs import configure, uvicorn_log_config
 
     configure()
     app = create_app(settings)
     # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1 and rewrite the peer, bypassing
     # server.trusted_proxies (broker.api.client decides which proxies to believe for the audit's client)
-    uvicorn.run(
+    return run(  # event streams end when the stop begins (broker.api.serving)
         app,
         host=host or settings.server.host,
         port=port or settings.server.port,
@@ -83,4 +82,3 @@ def serve(settings: Settings, host: str | None, port: int | None) -> int:
         access_log=settings.server.access_log,
         proxy_headers=False,
     )
-    return 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 
 STYLESHEET = "/console/css/console.css"
+ICON = "/console/icon.svg"  # named, so the browser never asks /favicon.ico (a 404 in every console's log)
 
 
 def html_page(title: str, body: str) -> str:
@@ -14,6 +15,7 @@ def html_page(title: str, body: str) -> str:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<title>{html.escape(title)}</title><link rel="stylesheet" href="{STYLESHEET}"></head>'
+        f'<title>{html.escape(title)}</title><link rel="stylesheet" href="{STYLESHEET}">'
+        f'<link rel="icon" href="{ICON}" type="image/svg+xml"></head>'
         f'<body><main id="main" class="signin-page">{body}</main></body></html>'
     )

@@ -164,6 +164,10 @@ class EncoderPool:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=errlog,
+                # Out of the terminal's process group: a Ctrl-C at `make demo` reaches camgate, which stops the
+                # encoders itself; it used to kill them first, and the recorder restarted each while the demo
+                # stopped ("encoder for … exited with 255; restarting"). setpriv still kills them with camgate.
+                start_new_session=True,
             )
         cam.starts += 1
         log.info("started encoder for %s (pid %s)", cam.ref, cam.proc.pid)

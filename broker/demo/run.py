@@ -23,6 +23,7 @@ from broker.cli.target import STATE_FILE, remove_state, write_state
 from broker.clock import SystemClock
 from broker.demo.evidence import prepare_evidence
 from broker.demo.hooks import EmergencyRecording
+from broker.demo.ports import busy_ports_message, demo_ports, in_use
 from broker.demo.rtspcam import DemoRtspCameras, rtsp_port
 from broker.demo.vms import SimulatedVms, cameras_from_inventory
 from broker.documents import Inventory, load_inventory
@@ -60,6 +61,9 @@ def try_it(url: str, data_dir: Path) -> list[str]:
     env = {"CAMGATE_MODE": "dev", "CAMGATE_DATA_DIR": str(data_dir.resolve())}
     if config := os.environ.get("CAMGATE_CONFIG"):
         env["CAMGATE_CONFIG"] = str(Path(config).resolve())
+    for name in ("CAMGATE_POLICY__INVENTORY", "CAMGATE_POLICY__MODEL"):  # e.g. an inventory moved to other ports
+        if value := os.environ.get(name):
+            env[name] = str(Path(value).resolve())
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     return [
         f"export {exports}   # the demo's dev issuer, secrets and state file",
@@ -86,11 +90,10 @@ def _exit_on_sigterm() -> None:
 
 
 def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
-    import uvicorn
-
     _exit_on_sigterm()
 
     from broker.api import create_app
+    from broker.api.serving import run
 
     os.environ.setdefault("CAMGATE_MODE", "dev")
     settings = load_settings()
@@ -98,7 +101,12 @@ def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
     # folders in it before the broker does, and would have created it with the default mode.
     private_dir(settings.data_dir)
     port = port or int(os.environ.get("PORT", "0") or 0) or settings.server.port
+    # 0700 before the simulated systems make their folders in it (mkdir's parents would be 0755: README "Files")
+    private_dir(settings.data_dir)
     inventory = load_inventory(settings.policy.inventory)
+    busy = [p for p in demo_ports(inventory, port) if in_use(p.port)]
+    if problem := busy_ports_message(busy, Path(settings.policy.inventory).resolve()):
+        raise ConfigError(problem)  # before the banner: nothing started, nothing to stop
     clock = SystemClock()
     vmses: list[tuple[str, SimulatedVms]] = []
     by_site: dict[str, list[tuple[SimulatedVms, list[str]]]] = {}
@@ -159,7 +167,7 @@ def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
         print(banner, flush=True)
         try:
             # proxy_headers off, as camgate serve (broker.cli.server_cmds): the audit's client is the peer's
-            uvicorn.run(
+            run(  # event streams end when the stop begins (broker.api.serving): Ctrl-C with a console open
                 app,
                 host="127.0.0.1",
                 port=port,

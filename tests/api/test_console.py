@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from urllib.parse import urljoin
 
 from broker.api.routes.console import CSP, resolve
 from broker.console import STATIC
+from broker.console.page import html_page
 from tests.api.support import Api
 
 
@@ -55,3 +58,16 @@ def test_an_unchanged_file_costs_a_304_and_large_files_travel_gzipped(api: Api) 
     assert "content-encoding" not in refused.headers
     stale = api.client.get("/console/js/dispatch.js", headers={"If-None-Match": '"not-this-one"'})
     assert stale.status_code == 200
+
+
+def test_every_page_names_its_icon_and_the_icon_is_served(api: Api) -> None:
+    """A page naming no icon makes the browser ask /favicon.ico: a 404, logged as an error in the console of every
+    officer, school IT and auditor page (and of the sign-in pages)."""
+    pages = {"/console/": api.client.get("/console/").text, "/dev/signin": html_page("Sign in", "<p>x</p>")}
+    for where, text in pages.items():
+        icons = re.findall(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', text)
+        assert len(icons) == 1, where
+        icon = api.client.get(urljoin(f"http://testserver{where}", icons[0]))
+        assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml", (where, icons)
+        assert icon.content.startswith(b"<svg ")
+    assert api.client.get("/favicon.ico").status_code == 404  # asked only by pages naming no icon

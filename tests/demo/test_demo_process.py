@@ -67,3 +67,29 @@ def test_kill_9_leaves_no_encoder_and_no_rtsp_server_running(tmp_path: Path) -> 
         wait_for(lambda: not any(alive(pid) for pid in started), 10, "the demo's children to die with it")
     finally:
         broker.stop()
+
+
+def test_ctrl_c_stops_every_child_quietly(tmp_path: Path) -> None:
+    """Ctrl-C at ``make demo``'s terminal (SIGINT to its whole process group) while an HLS camera and the RTSP
+    camera played and a console was open: the demo never stopped (uvicorn waited for the console's event stream,
+    which ended only in the shutdown that came after), and the credential relay printed a traceback."""
+    broker = BrokerProcess.start(tmp_path, site_recording=600)  # as make demo: watching keeps the site encoding
+    try:
+        officer = broker.token("officer-kim", "ncpd", "officer")
+        for camera in ("saxe-ext-01", "saxe-ext-02"):  # a VMS encoder; the gateway's ffmpeg and its relay
+            url = f"{broker.url}/api/v1/cameras/{camera}/live.m3u8?access_token={officer}"
+            wait_for(lambda u=url: httpx.get(u, timeout=30).status_code == 200, 60, f"{camera} playing")
+        started = children(broker.proc.pid)
+        before = len(broker.log())
+        with httpx.stream(  # a console left open: its event stream holds the broker's shutdown a moment
+            "GET", f"{broker.url}/api/v1/events", headers={"Authorization": f"Bearer {officer}"}, timeout=60
+        ) as events:
+            assert events.status_code == 200
+            os.killpg(broker.proc.pid, signal.SIGINT)  # the terminal's Ctrl-C: the foreground process group
+            broker.proc.wait(timeout=30)  # was: for ever, the stream held uvicorn's shutdown
+        wait_for(lambda: not any(alive(pid) for pid in started), 10, "the demo's children to stop")
+        after = broker.log()[before:]
+        for noise in ("restarting", "Traceback", "Exception in callback"):
+            assert noise not in after, after[-3000:]
+    finally:
+        broker.stop()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import re
 import subprocess
@@ -69,7 +70,7 @@ class Camera:
                 writer.write(f"RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n\r\n".encode())
                 if request.start.startswith("PLAY"):
                     writer.write(FRAME)
-        except (EOFError, ConnectionError):
+        except (EOFError, ConnectionError, asyncio.CancelledError):  # never a cancelled server task (see the last test)
             pass
         finally:
             writer.close()
@@ -193,3 +194,23 @@ def test_only_the_process_the_relay_was_opened_for_is_relayed(hub: RelayHub) -> 
     finally:
         other.kill()
         other.wait()
+
+
+def test_stopping_mid_stream_logs_no_traceback(hub: RelayHub, caplog: pytest.LogCaptureFixture) -> None:
+    """Ctrl-C on ``make demo`` while the RTSP camera played printed "Exception in callback … CancelledError" with a
+    traceback: the relay's connection task ended cancelled, and Python 3.11's stream server reads a finished
+    client task's ``exception()``, which raises for a cancelled one (3.12 checks ``cancelled()`` first)."""
+    camera = Camera()
+
+    async def scenario() -> None:
+        async with await camera.start():
+            relay = open_relay(hub, camera)
+            reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+            writer.write(f"PLAY {relay.url} RTSP/1.0\r\nCSeq: 1\r\n\r\n".encode())
+            await asyncio.wait_for(read_unit(reader), 10)  # relaying now: the camera's answer came through
+            hub.close()  # the broker stopping: every relay's task cancelled, the hub's loop closed
+            writer.close()
+
+    with caplog.at_level(logging.ERROR):
+        asyncio.run(scenario())
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -4,14 +4,17 @@ import Hls from "../vendor/hls.mjs";
 import { authHeaders } from "./api.js";
 import { h } from "./dom.js";
 
+// Every denial code of the decision point (broker/policy/types.py REASON_CODES), whatever the camera's zone.
 const REASONS = {
-  no_emergency: "interior camera: only during a declared emergency",
-  outside_emergency_scope: "outside the declared emergency's area",
-  no_grant: "no MOU grant covers this camera for your agency and role",
-  restricted: "restricted zone: never shared",
-  unclassified: "not yet classified by school IT",
+  unknown_camera: "no such camera",
+  no_mou: "no MOU between your agency and this camera's owner",
+  never_shared_zone: "a zone the MOU never shares",
+  outside_playback_window: "outside the MOU's playback window",
+  no_emergency: "only during a declared emergency that covers it",
   outside_schedule: "outside the MOU's schedule",
-  mou_not_effective: "the MOU is not in effect",
+  no_matching_grant: "no MOU grant covers this camera for your agency and role",
+  unclassified_camera: "not yet classified by school IT",
+  mou_not_in_effect: "the MOU is not in effect today",
 };
 
 export function reasonText(decision) {

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from broker.text import count
+
 
 def add_parsers(audit: Any) -> None:
     """The subcommands of ``camgate audit`` (``audit`` is its subparsers object)."""
@@ -117,7 +119,8 @@ def report(result: dict[str, Any], *, as_json: bool) -> int:
     if as_json:
         print(json.dumps(result))
         return 0 if result["ok"] else 1
-    held = f"{result.get('checkpoints', 0)} signed checkpoints and {result.get('witnessed', 0)} witnessed ones held"
+    signed, witnessed = result.get("checkpoints", 0), result.get("witnessed", 0)
+    held = f"{count(signed, 'signed checkpoint')} and {count(witnessed, 'witnessed one')} held"
     base = f", from the prune base at record {result['base_seq']}" if result.get("base_seq") else ""
     span = f"{result['records']} records{base}"
     first = (result.get("export") or {}).get("first_seq")

@@ -31,6 +31,7 @@ from broker.errors import ConfigError
 from broker.logs import configure, uvicorn_log_config
 from broker.private import private_dir
 from broker.settings import load_settings
+from broker.text import count
 
 BANNER = """
 camgate demo is running: {url}
@@ -139,7 +140,7 @@ def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
             raise ConfigError(
                 f"cannot start the simulated VMS for {system.id} on port {parts.port}: {exc.strerror}"
             ) from None
-        vmses.append((f"{system.id} at {system.base_url} ({len(cams)} cameras)", vms))
+        vmses.append((f"{system.id} at {system.base_url} ({count(len(cams), 'camera')})", vms))
     cameras: list[DemoRtspCameras] = []
     try:
         for system in inventory.systems:
@@ -153,7 +154,7 @@ def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
         app = create_app(settings)
         hook = EmergencyRecording(app.state.services, by_site).start()
         url = f"http://127.0.0.1:{port}"
-        served = "; ".join(f"rtsp://127.0.0.1:{c.port}/ ({len(c.cameras)} cameras)" for c in cameras) or "none"
+        served = "; ".join(f"rtsp://127.0.0.1:{c.port}/ ({count(len(c.cameras), 'camera')})" for c in cameras) or "none"
         banner = BANNER.format(
             url=url,
             vms="; ".join(v[0] for v in vmses),

@@ -67,7 +67,7 @@ def test_an_export_is_readable_by_its_owner_only(data_dir: Path, tmp_path: Path)
 def test_store_verify_output(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", "verify"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("ok: 30 records") and "3 signed checkpoints and 1 witnessed ones held" in out
+    assert out.startswith("ok: 30 records") and "3 signed checkpoints and 1 witnessed one held" in out
     assert main(["audit", "verify", "--witness", "/tmp"]) == 2  # a witness goes with an export
 
 

@@ -163,7 +163,11 @@ class EmergencyService:
     ) -> EmergencyRecord:
         """Record and store a checked declaration (and its trigger origin, if a trigger declared it)."""
         mou = self.catalog().mous[rec.mou]
-        check_rate(self.repo, self.cfg.rate_limit, principal, self.clock.now())  # 429 beyond (issue 13)
+        try:
+            check_rate(self.repo, self.cfg.rate_limit, principal, self.clock.now())  # 429 beyond (issue 13)
+        except StoreUnavailable as exc:  # the count could not be read: the attempt is on the chain all the same
+            self._attempt_failed("emergency.declare", principal, client, rec, exc)
+            raise
         extra = {"recipients": list(mou.parties.recipients)} | (details or {})
         triggers = self.triggers
 
@@ -324,18 +328,24 @@ class EmergencyService:
         try:
             _, stored = self.audit.append_bound(kind, bind, plan=plan, **who_fields, client=client)
         except StoreUnavailable as exc:
-            rec = planned.get("rec")
-            with contextlib.suppress(AuditUnavailable):
-                self.audit.append(
-                    f"{kind}_failed",
-                    **who_fields,
-                    client=client,
-                    mou=rec.mou if rec else None,
-                    emergency=rec.id if rec else None,
-                    details={"error": type(exc).__name__, "recorded": False},  # no <kind> record precedes it
-                )
+            self._attempt_failed(kind, who, client, planned.get("rec"), exc)
             raise
         return stored, planned["details"]
+
+    def _attempt_failed(
+        self, kind: str, who: Principal | None, client: str | None, rec: EmergencyRecord | None, exc: Exception
+    ) -> None:
+        """The chain says a transition was tried and could not be stored (``<kind>_failed``), if it can."""
+        who_fields = principal_fields(who) if who is not None else {}
+        with contextlib.suppress(AuditUnavailable):
+            self.audit.append(
+                f"{kind}_failed",
+                **who_fields,
+                client=client,
+                mou=rec.mou if rec else None,
+                emergency=rec.id if rec else None,
+                details={"error": type(exc).__name__, "recorded": False},  # no <kind> record precedes it
+            )
 
     def _write_closed(self, conn: Connection, rec: EmergencyRecord, binding: Binding) -> EmergencyRecord:
         self.repo.write_in(conn, rec, binding, closed=True)

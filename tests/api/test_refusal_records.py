@@ -394,7 +394,7 @@ def test_expired_or_foreign_segment_urls_are_counted(api: Api) -> None:
     uri = next(line for line in api.live("saxe-ext-01").text.splitlines() if line and not line.startswith("#"))
     lots = uri.replace("saxe-ext-01", "lots-ext-01")  # the same upstream reference on another camera
     assert [api.get(lots, as_=None).status_code for _ in range(2)] == [401, 401]
-    api.clock.advance(3)  # live segment tokens live two target durations (2 s here)
+    api.clock.advance(api.services.settings.streams.token_min_seconds + 1)  # a live segment URL's least life
     assert api.get(uri, as_=None).json()["reason"] == "expired"
     minute_over(api)
     records = refusals(api, "stream.refused")

@@ -32,4 +32,6 @@ def test_an_applied_reload_prints_its_warnings(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setattr(reload_cli.httpx, "post", post)
     assert reload_cli.reload(load_settings(), "http://127.0.0.1:1", "token") == 0
     out, err = capsys.readouterr()
-    assert out.startswith("applied: generation 4") and err.strip() == WARNING
+    said, *warnings = err.splitlines()
+    assert said == "camgate reload: broker http://127.0.0.1:1 (--url)"  # which broker it spoke to (issue 13)
+    assert out.startswith("applied: generation 4") and warnings == [WARNING]

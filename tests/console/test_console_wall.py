@@ -97,12 +97,13 @@ def test_an_emergencys_cameras_lead_every_wall_within_two_seconds(browser: Any, 
     playwright_api.expect(officer.locator(".wall figure.player")).to_have_count(WALL_MAX)
     assert tiles(officer) == before
     officer.evaluate(WATCH)
+    officer.wait_for_selector("html[data-events=live]", state="attached")  # its event stream is open
 
     # 1. The front-office panic button at Saxe: its camera leads the wall and the sixth tile leaves it.
+    officer.bring_to_front()  # as on the officer's screen (Chromium throttles pages behind another)
     em = trigger(broker, "ncps", "saxe-office-1", "panic.pressed", PANIC)
     assert em["outcome"] == "declared", em
     school = em["emergency"]
-    officer.bring_to_front()  # as on the officer's screen (Chromium throttles pages behind another)
     opened, wall, left_off = expected_wall(officer, broker)
     assert opened == [OFFICE], opened  # the decision point's answer: only the camera inside the 9.1 m
     took = led_after(officer, opened, parse_instant(school["declared_at"]))

@@ -8,6 +8,11 @@ export function onEmergencyEvents(handler, { pollSeconds = 10, onViewing = null 
     return () => clearInterval(timer);
   }
   const source = new EventSource("/api/v1/events", { withCredentials: true });
+  // Connected (or connected again): read afresh what changed while it was not, which no event will repeat.
+  source.addEventListener("open", () => {
+    document.documentElement.dataset.events = "live";
+    handler(null);
+  });
   source.addEventListener("emergency", (e) => {
     try { handler(JSON.parse(e.data)); } catch { handler(null); }
   });
@@ -16,6 +21,9 @@ export function onEmergencyEvents(handler, { pollSeconds = 10, onViewing = null 
       try { onViewing(JSON.parse(e.data)); } catch { onViewing(null); }
     });
   }
-  source.onerror = () => { if (source.readyState === EventSource.CLOSED && !timer) poll(); };
+  source.onerror = () => {
+    document.documentElement.dataset.events = "down";
+    if (source.readyState === EventSource.CLOSED && !timer) poll();
+  };
   return () => { source.close(); clearInterval(timer); };
 }

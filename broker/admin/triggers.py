@@ -24,7 +24,7 @@ import contextlib
 import json
 import threading
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -52,6 +52,8 @@ from broker.store.emergencies import EmergencyRecord
 from broker.store.triggers import TriggerOrigin, TriggerRepository
 
 MAX_BODY = 64 * 1024
+DELIVERY_IDS_KEPT = timedelta(days=1)  # answered ids kept this long (a redelivery is refused after 5 minutes)
+PRUNE_EVERY = timedelta(hours=1)
 MAX_VERIFIED_BODY = 16 << 20  # a larger body is not even read to check its signature (413)
 
 
@@ -93,6 +95,16 @@ class TriggerService:
         self.positions, self.clock = positions, clock
         self.refusals = refusals  # flushed by the housekeeping tick
         self._declaring = threading.Lock()
+        self._pruned_at: datetime | None = None
+
+    def prune(self) -> int:
+        """Housekeeping, at most once an hour: forget delivery ids older than ``DELIVERY_IDS_KEPT``, which a
+        redelivery could no longer use (its timestamp would be refused: Standard Webhooks, 5 minutes)."""
+        now = self.clock.now()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return 0
+        self._pruned_at = now
+        return self.repo.prune_deliveries(now - DELIVERY_IDS_KEPT)
 
     def precheck(self, source: str, headers: Mapping[str, str], client: str | None) -> None:
         """Refuse (401, counted) before a byte of the body is read what the headers alone refuse: no signature,

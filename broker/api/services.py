@@ -121,6 +121,8 @@ class Services:
         self.reloader.follow()  # a reload applied by another replica (or not yet recorded here)
         if self.refusals is not None:
             self.refusals.flush()  # the refusals of every minute that is over
+        if self.triggers is not None:
+            self.triggers.prune()  # delivery ids no redelivery can use any more (hourly)
         if self.signer is not None:
             self.signer.tick()  # a signed checkpoint of the chain's head, when it grew (interval_seconds)
         if self.retention is not None:

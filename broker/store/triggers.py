@@ -66,6 +66,18 @@ class TriggerRepository:
         except SQLAlchemyError as exc:
             raise self._store.unavailable("write to", exc) from exc
 
+    def prune_deliveries(self, before: datetime) -> int:
+        """Forget the answered deliveries received before ``before`` (how many). Their ids guard nothing by
+        then: a redelivery's timestamp is refused beyond the Standard Webhooks tolerance (5 minutes)."""
+        query = delete(trigger_deliveries).where(
+            trigger_deliveries.c.received_at < as_utc(before, name="before"), trigger_deliveries.c.status.is_not(None)
+        )
+        try:
+            with self._store.begin_write() as conn:
+                return int(conn.execute(query).rowcount or 0)
+        except SQLAlchemyError as exc:
+            raise self._store.unavailable("write to", exc) from exc
+
     # -- trigger-declared emergencies ----------------------------------------------------------------
     def add_origin(self, origin: TriggerOrigin) -> None:
         try:

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from broker.identity.webhooks import sign
 from tests.api.support import Api, live_decision, stored_emergencies
@@ -78,6 +79,22 @@ def test_a_replayed_event_changes_nothing_and_answers_identically(api: Api) -> N
     assert (again.status_code, again.json()) == (first.status_code, first.json())
     assert stored_emergencies(api) == 1
     assert len(api.audit(kind="emergency.declare")) == 1
+
+
+def test_delivery_ids_are_forgotten_a_day_later_by_housekeeping(api: Api) -> None:
+    """A delivery id guards against a redelivery only while its timestamp would be accepted (5 minutes): kept
+    a day, then pruned, so the table does not grow with every press for ever."""
+
+    def kept() -> int:
+        with api.services.store.engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM trigger_deliveries")).scalar_one())
+
+    declared(panic(api))
+    api.services.tick()
+    assert kept() == 1
+    api.clock.advance(timedelta(hours=25).total_seconds())
+    api.services.tick()
+    assert kept() == 0
 
 
 def test_badly_signed_stale_unsigned_or_unknown_source_is_401_audited_nothing_declared(api: Api) -> None:

@@ -28,6 +28,20 @@ def test_a_delivery_is_claimed_once_and_answers_the_same_afterwards(repo: Trigge
     assert repo.claim("ncpb", "msg_1", T0) is None
 
 
+def test_answered_deliveries_older_than_a_day_are_pruned_and_one_being_handled_is_kept(
+    repo: TriggerRepository,
+) -> None:
+    repo.claim("ncps", "old", T0)
+    repo.answer("ncps", "old", 200, {"outcome": "declared"})
+    repo.claim("ncps", "handling", T0)  # its first delivery is still being handled: never forgotten
+    repo.claim("ncps", "new", T0 + timedelta(hours=2))
+    repo.answer("ncps", "new", 200, {"outcome": "declared"})
+    assert repo.prune_deliveries(T0 + timedelta(hours=1)) == 1
+    assert repo.claim("ncps", "old", T0 + timedelta(hours=3)) is None  # forgotten: claimed anew
+    assert repo.claim("ncps", "handling", T0) == (None, None)
+    assert repo.claim("ncps", "new", T0) == (200, {"outcome": "declared"})
+
+
 def test_concurrent_claims_of_one_id_have_one_winner(repo: TriggerRepository) -> None:
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda _: repo.claim("ncps", "msg_race", T0), range(16)))

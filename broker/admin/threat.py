@@ -2,7 +2,8 @@
 significant threat", recorded with the disclosure (99.32(a)(5)). A length is not that test (``aaaa bbbb cccc
 dddd`` is long enough); words are: the text must use at least ``emergencies.min_threat_known_words`` different
 English words beyond the small ones (``the``, ``in``, ``a``), and more than half of its words must be English (names,
-room numbers and codes may make up the rest). The vocabulary below is small and embedded: common English and the
+room numbers and codes may make up the rest). Dispatch shorthand (``rm``, ``bldg``, ``susp``, ``w``) counts as
+English. The vocabulary below is small and embedded: common English and the
 words of emergencies, people and places, with plain endings (``-s``, ``-ed``, ``-ing``, ``-ly``, ``-er``) recognised.
 
 The 422 says the rule and what was found. A trigger's threat is not checked here: the broker writes it itself
@@ -84,8 +85,14 @@ _WORDS = """
     swimming sword tackle teenager text thief third threw tired trespass trespasser truck unresponsive
     upset vandal vandalism vape wandering wife worker wrestle year
 """
-#: The vocabulary (lower case, base forms); SMALL words are in it too.
-VOCABULARY = frozenset(_WORDS.split()) | SMALL
+#: Dispatch shorthand, as typed on a CAD screen in a hurry ("Kid w knife rm 12 bldg B"): English words too.
+_SHORTHAND = """
+    w wo rm rms bldg bldgs blk st ave rd hwy ln apt fl flr lvl dept hs ms es elem susp veh wpn wpns gsw ofc ofcr
+    pd fd ems sro yo yr yrs approx info req unk poss hx pt pts lt rt nb sb eb wb btwn vic vics sec secs min mins
+    perp juv juvs mvc mva emt ppl
+"""
+#: The vocabulary (lower case, base forms); SMALL words and shorthand are in it too.
+VOCABULARY = frozenset(_WORDS.split()) | SMALL | frozenset(_SHORTHAND.split())
 
 _TOKEN = re.compile(r"[a-z]+")
 _ENDINGS = (

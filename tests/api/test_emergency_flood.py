@@ -158,6 +158,8 @@ def test_a_threat_of_filler_is_refused_with_the_rule(api: Api, threat: str) -> N
         "Driver threatening the parking officer with a tire iron",
         "Student collapsed, not breathing, in the gym at Saxe; nurse called 911",
         "Shots fired in the parking lot behind the NCHS gym, CAD 26-01433",
+        "Kid w knife rm 12 bldg B",  # dispatch shorthand, typed in a hurry
+        "Susp veh at main entrance, poss wpn, 2 ofcs enrt",
     ],
 )
 def test_a_threat_in_words_is_accepted(api: Api, threat: str) -> None:

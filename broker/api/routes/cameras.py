@@ -186,13 +186,14 @@ def _query_token(query: bytes) -> str:
 
 
 # Documented by hand (openapi_extra), not declared: declared parameters would be converted on every request.
+CAMERA_PARAM = {
+    "name": "camera_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": CAMERA_ID},
+}
 SEGMENT_PARAMS = [
-    {
-        "name": "camera_id",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": CAMERA_ID},
-    },
+    CAMERA_PARAM,
     {
         "name": "name",
         "in": "path",

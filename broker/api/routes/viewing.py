@@ -17,7 +17,7 @@ from broker.api.cors import embeddable
 from broker.api.deps import ClientDep, PrincipalDep, ServicesDep, get_client
 from broker.api.errordoc import raises
 from broker.api.refusals import refused
-from broker.api.routes.cameras import CAMERA_ID, NO_STORE, VIDEO_ERRORS, CameraId, PlaylistResponse, media
+from broker.api.routes.cameras import CAMERA_PARAM, NO_STORE, VIDEO_ERRORS, CameraId, PlaylistResponse, media
 from broker.api.security import credential_expiry, signed_url
 from broker.api.services import Services
 from broker.enforcement.proxy import PLAYLIST
@@ -61,12 +61,7 @@ async def viewing_url(
 
 
 VIEW_PARAMS = [
-    {
-        "name": "camera_id",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": CAMERA_ID},
-    },
+    CAMERA_PARAM,
     {
         "name": "v",
         "in": "query",

@@ -18,9 +18,13 @@
     ├── NotFound (404 not_found)
     │   ├── UnknownCamera (404 unknown_camera)
     │   ├── UnknownEmergency (404 unknown_emergency)
-    │   └── NoRecording (404 no_recording) ...... no recorded footage of the camera in the playback window
+    │   ├── NoRecording (404 no_recording) ...... no recorded footage of the camera in the playback window
+    │   └── UnknownMou (404 unknown_mou) ......... no stored MOU (or version) by that id
     ├── Conflict (409 conflict) .................. e.g. ending an emergency that already ended
-    │   └── AuditTampered (409 audit_tampered) ... the chain no longer holds a signed checkpoint: nothing is signed
+    │   ├── AuditTampered (409 audit_tampered) ... the chain no longer holds a signed checkpoint: nothing is signed
+    │   └── MouStateConflict (409 mou_state) ..... an MOU action its version's state refuses: approving a hash
+    │                                              that is not the current text, a terminated MOU, a version
+    │                                              in force; ``state`` names it
     ├── ContentTooLarge (413 content_too_large) .. a body over ``server.max_body_bytes``, refused unread
     ├── RateLimited (429 rate_limited) ........... too many declarations by one principal or trigger device
     │   │                                          (``emergencies.rate_limit``); Retry-After
@@ -135,6 +139,16 @@ class NoRecording(NotFound):
 class Conflict(CamgateError):
     code = "conflict"
     status = 409
+
+
+class MouStateConflict(Conflict):
+    """Issue 14: an MOU action the version's state refuses (details: ``state``, ``sha256`` where it matters)."""
+
+    code = "mou_state"
+
+
+class UnknownMou(NotFound):
+    code = "unknown_mou"
 
 
 class ContentTooLarge(CamgateError):

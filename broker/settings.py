@@ -433,6 +433,41 @@ class GatewaySettings(Section):
         return self
 
 
+# --- MOUs kept by the broker (issue 14) ---------------------------------------------------------------------------
+class MouPartySettings(Section):
+    """One agency's roles in MOU administration (the owner's and each recipient's, by agency id)."""
+
+    editors: list[str] = Field(
+        default_factory=list, description="Roles that draft versions, keep the roster and terminate for the agency"
+    )
+    approvers: list[str] = Field(
+        default_factory=list, description="Roles that approve (countersign) a version's content hash for the agency"
+    )
+
+
+class MouSettings(Section):
+    """Where MOUs come from, and who of each party drafts and approves them (``broker/admin/mous/``)."""
+
+    source: Literal["files", "store"] = Field(
+        "files",
+        description="files: policy.mous is authoritative (GitOps, single operator); "
+        "store: the broker keeps every version and countersignature in the database",
+    )
+    parties: dict[str, MouPartySettings] = Field(
+        default_factory=dict, description="Agency id -> its editor and approver roles (none: that agency cannot act)"
+    )
+    expiry_notice_days: int = Field(30, ge=1, le=365, description="An MOU expiring within this many days is linted")
+
+
+def _demo_mou_parties() -> dict[str, MouPartySettings]:
+    with open(REPO / "config" / "demo-mous.toml", "rb") as f:
+        table = tomllib.load(f)["mous"]["parties"]
+    return {agency: MouPartySettings.model_validate(roles) for agency, roles in table.items()}
+
+
+# --- end of MOUs kept by the broker -------------------------------------------------------------------------------
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CAMGATE_", env_nested_delimiter="__", extra="forbid")
 
@@ -461,6 +496,9 @@ class Settings(BaseSettings):
     )
     http: HttpSettings = Field(
         default_factory=HttpSettings, description="Cross-origin embedding of streams (CORS allow-list)"
+    )
+    mous: MouSettings = Field(
+        default_factory=MouSettings, description="MOUs kept by the broker: source, editors and approvers per agency"
     )
 
     @classmethod
@@ -497,6 +535,8 @@ class Settings(BaseSettings):
                 self.identity.dev_issuer = DevIssuerConfig()
             if not self.triggers.sources:  # the demo's panic buttons and officer alerts
                 self.triggers = _demo_triggers()
+            if not self.mous.parties:  # the demo district's MOU editors and approvers
+                self.mous.parties = _demo_mou_parties()
         return self
 
     # -- absolute paths (issue 13 item 5) ------------------------------------------------------------------------

@@ -196,6 +196,16 @@ class EmergencyService:
             )
         return self._end(rec, principal, client, {"reason": reason}, at=self.clock.now())
 
+    def end_under(self, mou: str, principal: Principal, client: str | None) -> int:
+        """End every active emergency of a terminated MOU (issue 14, item 6); how many were ended."""
+        ended = 0
+        for rec in self.repo.active(self.clock.now()):
+            if rec.mou == mou:
+                with contextlib.suppress(Conflict):  # ended meanwhile
+                    self._end(rec, principal, client, {"reason": "mou_terminated"}, at=self.clock.now())
+                    ended += 1
+        return ended
+
     def _end(
         self, rec: EmergencyRecord, principal: Principal, client: str | None, details: dict[str, Any], at: datetime
     ) -> EmergencyRecord:

@@ -25,7 +25,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -41,6 +42,9 @@ from broker.inventory.validate import system_issues
 from broker.settings import PolicySettings
 from broker.store.binding import Binding
 from broker.store.generations import DocumentGenerations
+
+if TYPE_CHECKING:
+    from broker.admin.mous.source import StoreRead
 
 log = logging.getLogger("camgate.reload")
 MAX_RECORDED_ERRORS = 100  # a refused reload's record keeps the first errors (and the count)
@@ -77,8 +81,11 @@ class Reloader:
         generations: DocumentGenerations,
         audit: AuditLog,
         clock: Clock | None = None,
+        source: Callable[[], StoreRead] | None = None,
     ) -> None:
         self.policy, self.live, self.pool, self.generations, self.audit = policy, live, pool, generations, audit
+        # mous.source = "store" (issue 14): the MOUs are the store's enforced versions, not policy.mous' files
+        self.source = source
         self.clock = clock or SystemClock()  # "today", for the warnings of MOUs out of force
         self._lock = threading.Lock()
         self._retired: list[CameraSystemAdapter] = []
@@ -116,8 +123,14 @@ class Reloader:
 
     def _reload(self, trigger: str, actor: Actor | None, client: str | None, generation: int | None) -> ReloadOutcome:
         started = time.perf_counter()
-        docs = read_documents(self.policy.inventory, self.policy.mous)
+        later: DocumentSet | None = None
+        at: datetime | None = None
+        if self.source is not None:
+            docs, later, at = self.source()
+        else:
+            docs = read_documents(self.policy.inventory, self.policy.mous)
         catalog, adapters, issues = self._compile(docs)
+        upcoming = self._upcoming(later, at)
         who: dict[str, Any] = (principal_fields(actor) if actor is not None else {}) | {"client": client}
         if catalog is None or adapters is None:
             self._record_refusal(trigger, docs, issues, who)
@@ -151,7 +164,7 @@ class Reloader:
             self.audit.append_bound("policy.reload", bind, **who, details=outcome.to_dict())
         generation = outcome.generation
         self._retired += self.pool.install(adapters)
-        self.live.install(catalog, generation)
+        self.live.install(catalog, generation, upcoming)
         for warning in outcome.warnings:
             log.warning("reload (%s): %s", trigger, warning)
         log.info(
@@ -185,6 +198,19 @@ class Reloader:
                 self.generations.bump()
             raise
         return planned[-1]
+
+    def _upcoming(self, later: DocumentSet | None, at: datetime | None) -> tuple[datetime, Catalog] | None:
+        """The catalog an approved MOU version brings at its start (compiled now, swapped in then)."""
+        if later is None or at is None:
+            return None
+        if later.issues or later.inventory is None:
+            log.warning("the MOU version taking effect at %s does not validate; it is not scheduled", at)
+            return None
+        try:
+            return at, Catalog.from_documents(later, self.policy.model.read_text(encoding="utf-8"))
+        except Exception as exc:  # casbin refusing the model text was reported by _compile already
+            log.warning("the MOU version taking effect at %s could not be compiled: %s", at, exc)
+            return None
 
     def pool_adapter(self, system: str) -> CameraSystemAdapter | None:
         return self.pool.get(system) if system in self.pool else None

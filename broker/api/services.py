@@ -6,13 +6,18 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from starlette.concurrency import run_in_threadpool
 
 from broker.adapterapi import CameraSystemAdapter
 from broker.admin.emergencies import EmergencyService
+from broker.admin.mous.moments import record_moments
+from broker.admin.mous.notices import MouNotices
+from broker.admin.mous.registry import MouRegistry
+from broker.admin.mous.service import MouService
+from broker.admin.mous.source import StoreRead, store_documents
 from broker.admin.positions import PositionService
 from broker.admin.reload import Reloader, ReloadOutcome
 from broker.admin.sync import InventorySync, SyncOutcome
@@ -57,6 +62,7 @@ from broker.store import EmergencyRepository, Store
 from broker.store.changes import ChangeListener
 from broker.store.console import ConsoleRepository
 from broker.store.generations import DocumentGenerations
+from broker.store.mous import MouRepository
 from broker.store.outbox import OutboxRepository
 from broker.store.positions import PositionRepository
 from broker.store.systems import SystemStatusRepository
@@ -65,6 +71,7 @@ from broker.store.viewing import ViewingRepository
 
 log = logging.getLogger("camgate")
 RETIRED_ADAPTER_GRACE_SECONDS = 60.0  # a replaced adapter is closed once requests already using it are done
+MOU_MOMENTS_SECONDS = 30.0  # how often MOU moments are looked for without a swap of the live catalog
 
 
 @dataclass
@@ -98,7 +105,10 @@ class Services:
     retention: Retention | None = None  # prunes records older than audit.retention_days, through signed prunes
     extras: dict[str, object] = field(default_factory=dict)
     refusals: RefusalLog | None = None  # refused requests, counted per source and minute (broker/audit/refusals.py)
+    mous: MouService | None = None  # MOUs kept by the broker: drafts, countersignature, termination (issue 14)
     _retired: list[tuple[float, list[CameraSystemAdapter]]] = field(default_factory=list)
+    _mou_checked_at: datetime | None = None
+    _mou_promoted: int = 0
     _gateway_task: asyncio.Task[None] | None = None
 
     @property
@@ -119,6 +129,7 @@ class Services:
         self.sessions.sweep()
         self.sessions.revalidate(self.guard.decide)  # cut-off everywhere: ended, expired, out of effect
         self.reloader.follow()  # a reload applied by another replica (or not yet recorded here)
+        self.mou_moments()  # MOU versions that came into force, MOUs about to expire (issue 14)
         if self.refusals is not None:
             self.refusals.flush()  # the refusals of every minute that is over
         if self.triggers is not None:
@@ -127,6 +138,21 @@ class Services:
             self.signer.tick()  # a signed checkpoint of the chain's head, when it grew (interval_seconds)
         if self.retention is not None:
             self.retention.tick()  # once a day, in a thread of its own
+
+    def mou_moments(self, *, now: bool = False) -> None:
+        """Record MOU versions that came into force and MOUs about to expire (broker/admin/mous/moments.py): at a
+        swap of the live catalog to an upcoming one, every ``MOU_MOMENTS_SECONDS``, or ``now``. A version that
+        came into force here is then reloaded everywhere (the version after it, if any, gets scheduled)."""
+        if self.mous is None or self.settings.mous.source != "store":
+            return
+        promoted = self.live.promoted
+        at = self.clock.now()
+        due = self._mou_checked_at is None or (at - self._mou_checked_at).total_seconds() >= MOU_MOMENTS_SECONDS
+        if not (now or due or promoted != self._mou_promoted):
+            return
+        self._mou_checked_at, self._mou_promoted = at, promoted
+        if record_moments(self.mous) and not now:
+            self.reloader.reload("mou.in_force")
 
     async def reload(self, trigger: str, actor: Actor | None = None, client: str | None = None) -> ReloadOutcome:
         """Re-read and apply the documents off the event loop (raises DocumentError, AuditUnavailable, ...)."""
@@ -211,12 +237,30 @@ def build_services(
 ) -> Services:
     clock = clock or SystemClock()
     private_dir(settings.data_dir)  # 0700 (broker.private)
-    docs = load_documents(settings.policy.inventory, settings.policy.mous)  # DocumentError: FILE:LINE, exit 2
-    catalog = Catalog.from_documents(docs, settings.policy.model.read_text(encoding="utf-8"))
-    for warning in catalog.warnings(clock.now()):  # loaded all the same; said at start-up as reload says them
-        log.warning("%s", warning.text())
     store = Store.open(settings.database_url, schema=settings.store.schema_)
     store.create_all()
+    live_ref: list[LiveCatalog] = []
+    registry = MouRegistry(MouRepository(store), lambda: live_ref[0].catalog.index, clock)
+    source = None
+    upcoming = None
+    model_text = settings.policy.model.read_text(encoding="utf-8")
+    if settings.mous.source == "store":  # issue 14: the store's enforced MOU versions, not policy.mous' files
+        inventory = settings.policy.inventory
+
+        def source() -> StoreRead:
+            return store_documents(registry, inventory)
+
+        docs, later, at = source()
+        docs.raise_for_issues()
+        if later is not None and at is not None and not later.issues:
+            upcoming = (at, Catalog.from_documents(later, model_text))
+        if not docs.mous:
+            log.warning("no MOU is in force in the store: nothing is shared (camgate mou import DIR)")
+    else:
+        docs = load_documents(settings.policy.inventory, settings.policy.mous)  # DocumentError: FILE:LINE, exit 2
+    catalog = Catalog.from_documents(docs, model_text)
+    for warning in catalog.warnings(clock.now()):  # loaded all the same; said at start-up as reload says them
+        log.warning("%s", warning.text())
     bind_legacy_rows(store)  # rows from before schema 2 bound to their audit records (once; cheap when none)
     viewing = ViewingRepository(store, replica_id())
     audit = AuditLog(
@@ -235,7 +279,9 @@ def build_services(
         dev = DevIssuer.load_or_create(settings.data_dir, settings.identity.dev_issuer)
         issuers.append(dev.issuer_config())
     verifier = TokenVerifier(issuers, clock, http)
-    live = LiveCatalog(catalog, DocumentGenerations(store).current())
+    live = LiveCatalog(catalog, DocumentGenerations(store).current(), clock)
+    live.install(catalog, live.generation, upcoming)
+    live_ref.append(live)
     trigger_repo = TriggerRepository(store)
     refusals = RefusalLog(audit, clock, settings.audit.refusals.max_keys_per_minute)
     emergencies = EmergencyService(
@@ -266,7 +312,7 @@ def build_services(
         clock,
         settings.streams,
     )
-    reloader = Reloader(settings.policy, live, pool, DocumentGenerations(store), audit, clock)
+    reloader = Reloader(settings.policy, live, pool, DocumentGenerations(store), audit, clock, source)
     services = Services(
         settings,
         clock,
@@ -340,6 +386,9 @@ def build_services(
         notifier = Notifier(outbox, hooks, lambda: live.catalog, clock, services.dispatcher.wake)
         emergencies.bound_listeners.append(notifier.queue)  # the rows in the transition's record's transaction
         emergencies.listeners.append(notifier)  # then the dispatcher is woken
+    mou_notices = MouNotices(hooks, clock) if hooks and services.dispatcher is not None else None
+    wake = services.dispatcher.wake if services.dispatcher is not None else (lambda: None)
+    services.mous = MouService(registry, audit, settings.mous, mou_notices, wake)
     if witnesses and services.dispatcher is not None:  # every signed checkpoint goes to the MOU parties' witnesses
         keys = services.keys
 

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from broker.audit.bindmous import check_mous
 from broker.audit.bindrecords import EMERGENCY_TRANSITIONS, RELOAD, BoundRecord, ChainFacts, first_seq, lookup
 from broker.audit.bindrows import (
     CHECKPOINT_NOTICE,
@@ -50,7 +51,8 @@ def check_bindings(conn: Connection) -> list[Problem]:
     facts = ChainFacts.read(conn)
     first = first_seq(conn)
     problems: list[Problem] = []
-    for table, check in (("emergencies", _emergencies), ("counters", _documents), ("notices", _notices)):
+    checks = (("emergencies", _emergencies), ("counters", _documents), ("notices", _notices), ("mous", check_mous))
+    for table, check in checks:
         try:
             with conn.begin_nested():  # a table that cannot be read is a problem of its own, not the end
                 problems += check(conn, facts, first)

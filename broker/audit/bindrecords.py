@@ -22,7 +22,8 @@ CLOSES = ("emergency.end", "emergency.expire")
 FAILED = {f"{kind}_failed": kind for kind in EMERGENCY_TRANSITIONS}  # the store refused the change
 RELOAD = "policy.reload"
 NOTICE_OUTCOMES = ("notice.delivered", "notice.gave_up")
-SCANNED = (*EMERGENCY_TRANSITIONS, *FAILED, RELOAD, *NOTICE_OUTCOMES)
+MOU_RECORDS = ("mou.draft", "mou.import", "mou.approve", "mou.withdraw", "mou.terminate")  # issue 14: bindmous.py
+SCANNED = (*EMERGENCY_TRANSITIONS, *FAILED, RELOAD, *NOTICE_OUTCOMES, *MOU_RECORDS)
 _LOOKUP_CHUNK = 500
 
 _t = audit_records.c
@@ -84,6 +85,7 @@ class ChainFacts:
     transitions: dict[str, list[BoundRecord]] = field(default_factory=dict)  # emergency id -> its transitions
     reloads: list[BoundRecord] = field(default_factory=list)  # applied policy.reload records, in seq order
     outcomes: dict[str, list[BoundRecord]] = field(default_factory=dict)  # notice id -> its final records
+    mou_records: dict[int, BoundRecord] = field(default_factory=dict)  # seq -> MOU draft/approval/... records
 
     @classmethod
     def read(cls, conn: Connection) -> ChainFacts:
@@ -101,6 +103,8 @@ class ChainFacts:
                 facts.reloads.append(rec)
             elif rec.kind in NOTICE_OUTCOMES and isinstance(notice := rec.get("notice"), str):
                 facts.outcomes.setdefault(notice, []).append(rec)
+            elif rec.kind in MOU_RECORDS:
+                facts.mou_records[rec.seq] = rec
         return facts
 
     @cached_property

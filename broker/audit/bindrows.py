@@ -216,6 +216,13 @@ class NoticeRow:
         if self.kind == CHECKPOINT_NOTICE:
             yield from self._checkpoint(data)
             return
+        if self.kind.startswith("mou."):  # issue 14: notices to an MOU's parties
+            from broker.audit.bindmous import mou_notice_problems
+
+            yield from mou_notice_problems(self.kind, rec, data, self.id)
+            if rec.details is not None and self.id != notice_id(self.webhook, self.kind, rec.details):
+                yield self._problem("webhook", f"{self.webhook!r} with record {rec.seq} does not give this notice's id")
+            return
         if rec.kind != self.kind or rec.emergency != self.emergency or rec.details is None:
             why = f"record {rec.seq} is {rec.kind} of {rec.emergency}, not the {self.kind} of {self.emergency}"
             yield self._problem("audit_seq", why + " this notice announces", rec.seq)

@@ -19,6 +19,8 @@ def _parser() -> argparse.ArgumentParser:
     mv = mou.add_parser("validate", help="validate MOU files or directories")
     mv.add_argument("files", nargs="+", metavar="FILE")
     mv.add_argument("--inventory", help="check agency and site references against this inventory")
+    mi = mou.add_parser("import", help="store MOU files as in-force versions (mous.source = store)")
+    mi.add_argument("files", nargs="+", metavar="DIR|FILE")
 
     inv = sub.add_parser("inventory", help="inventory documents").add_subparsers(
         dest="sub", required=True, metavar="SUB"
@@ -87,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    if args.cmd == "mou":
+    if args.cmd == "mou" and args.sub == "validate":
         from broker.cli.validate import mou_validate
 
         return mou_validate(args.files, args.inventory)

@@ -21,6 +21,10 @@ def dispatch(args: argparse.Namespace) -> int:
             from broker.cli import audit_cmds
 
             return audit_cmds.run(args)
+        if args.cmd == "mou" and args.sub == "import":
+            from broker.cli.mouimport import run as mou_import
+
+            return mou_import(load_settings(for_server=False), args.files)
         if args.cmd == "inventory":
             from broker.cli.sync import run
 
@@ -39,7 +43,7 @@ def dispatch(args: argparse.Namespace) -> int:
             from broker.demo.run import run_demo
 
             return run_demo(args.port, site_recording=args.site_recording)
-    except DocumentError as exc:  # inventory or MOU refused at start-up: every problem, FILE:LINE: path: message
+    except DocumentError as exc:  # inventory or MOU refused (start-up, mou import): every FILE:LINE: path: message
         print("\n".join(exc.lines()), file=sys.stderr)
         return 2
     except CamgateError as exc:

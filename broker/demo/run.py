@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from broker.cli.mouimport import import_if_empty
 from broker.cli.target import STATE_FILE, remove_state, write_state
 from broker.clock import SystemClock
 from broker.demo.evidence import prepare_evidence
@@ -97,6 +98,9 @@ def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
     from broker.api.serving import run
 
     os.environ.setdefault("CAMGATE_MODE", "dev")
+    # The demo district's MOUs are kept by the broker (issue 14): school IT drafts and both parties countersign in
+    # the console. On the first start the files under policy.mous are imported as the versions in force.
+    os.environ.setdefault("CAMGATE_MOUS__SOURCE", "store")
     settings = load_settings()
     # The data folder first, 0700 (CJIS 5.5.2, broker.private): the simulated VMS and the RTSP cameras make their
     # folders in it before the broker does, and would have created it with the default mode.
@@ -150,6 +154,8 @@ def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
                 log_path = settings.data_dir / "rtsp" / f"{system.id}.log"
                 cameras.append(DemoRtspCameras(labels, rtsp, log_path).start())
         evidence = prepare_evidence(inventory, clock.now())
+        if settings.mous.source == "store":
+            import_if_empty(settings, settings.policy.mous)
         configure(logging.WARNING)  # the demo's terminal shows problems only, with their fields
         app = create_app(settings)
         hook = EmergencyRecording(app.state.services, by_site).start()

@@ -160,27 +160,91 @@ def _mous(
     seen: dict[str, str] = {}
     for path in paths:
         located, file_issues = _read(path, digests)
-        if located is not None:
-            mou, more = _validate(Mou, located, str(path))
-            file_issues += more
-            if mou is not None:
-                file_issues += [(str(path), located.line_of(p), dotted(p), m) for p, m in check_mou(mou, inv)]
-                if mou.mou in seen:
-                    file_issues.append(
-                        (
-                            str(path),
-                            located.line_of(("mou",)),
-                            "mou",
-                            f"duplicate mou id {mou.mou!r} (also in {seen[mou.mou]})",
-                        )
-                    )
-                seen.setdefault(mou.mou, str(path))
-                if not file_issues:
-                    mous.append(mou)
-                    if sources is not None:
-                        sources[mou.mou] = MouSource.of(str(path), located)
+        _one_mou(located, file_issues, str(path), inv, seen, mous, sources)
         issues += sorted(file_issues, key=lambda i: i[1])
     return sorted(mous, key=lambda m: m.mou), issues
+
+
+def _one_mou(
+    located: Located | None,
+    file_issues: list[FileIssue],
+    name: str,
+    inv: InventoryIndex | None,
+    seen: dict[str, str],
+    mous: list[Mou],
+    sources: dict[str, MouSource] | None,
+) -> None:
+    """Validate one read MOU document; a valid one joins ``mous``, every problem joins ``file_issues``."""
+    if located is None:
+        return
+    mou, more = _validate(Mou, located, name)
+    file_issues += more
+    if mou is None:
+        return
+    file_issues += [(name, located.line_of(p), dotted(p), m) for p, m in check_mou(mou, inv)]
+    if mou.mou in seen:
+        duplicate = f"duplicate mou id {mou.mou!r} (also in {seen[mou.mou]})"
+        file_issues.append((name, located.line_of(("mou",)), "mou", duplicate))
+    seen.setdefault(mou.mou, name)
+    if not file_issues:
+        mous.append(mou)
+        if sources is not None:
+            sources[mou.mou] = MouSource.of(name, located)
+
+
+def _located_text(raw: bytes, name: str) -> tuple[Located | None, list[FileIssue]]:
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        return None, [(name, 1, "(document)", f"larger than {MAX_DOCUMENT_BYTES} bytes")]
+    try:
+        return load_located(raw.decode("utf-8")), []
+    except UnicodeDecodeError as exc:
+        return None, [(name, 0, "(document)", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]
+    except YamlSyntaxError as exc:
+        return None, [(name, exc.line, "(document)", str(exc))]
+
+
+def parse_mou_text(raw: bytes, name: str, inv: InventoryIndex | None) -> tuple[Mou | None, list[FileIssue]]:
+    """One MOU from its bytes (an API body, a stored version), validated exactly as ``camgate mou validate``
+    validates a file named ``name``: every problem as (name, line, path, message)."""
+    with gc_paused():
+        located, issues = _located_text(raw, name)
+        mous: list[Mou] = []
+        _one_mou(located, issues, name, inv, {}, mous, None)
+    return (mous[0] if mous else None), sorted(issues, key=lambda i: i[1])
+
+
+InventoryRead = tuple[Inventory | None, list[FileIssue], Located | None, dict[str, str]]
+
+
+def read_inventory_digested(path: str | Path) -> InventoryRead:
+    """The inventory as :func:`read_inventory` reads it, and its file's digest (:func:`read_documents_with_texts`)."""
+    digests: dict[str, str] = {}
+    with gc_paused():
+        inv, issues, located = _inventory(Path(path), digests)
+    return inv, issues, located, digests
+
+
+def read_documents_with_texts(
+    inventory: str | Path, texts: Sequence[tuple[str, bytes]], read: InventoryRead | None = None
+) -> DocumentSet:
+    """:func:`read_documents` with the MOUs given as (name, bytes) rather than files: the versions the store keeps
+    in force (broker/admin/mous/source.py). Digests are keyed by name. ``read``: the inventory read already."""
+    out = DocumentSet()
+    with gc_paused():
+        inv, issues, located, digests = read if read is not None else read_inventory_digested(inventory)
+        out.inventory, out.issues, out.inventory_lines = inv, list(issues), located
+        out.digests.update(digests)
+        index = out.inventory.index() if out.inventory is not None else None
+        seen: dict[str, str] = {}
+        for name, raw in texts:
+            out.digests[name] = hashlib.sha256(raw).hexdigest()
+            located, file_issues = _located_text(raw, name)
+            _one_mou(located, file_issues, name, index, seen, out.mous, out.mou_sources)
+            out.issues += sorted(file_issues, key=lambda i: i[1])
+    out.mous.sort(key=lambda m: m.mou)
+    if out.inventory is not None and not out.issues:
+        out.zone_warnings = zone_warnings(out.inventory, out.mous, out.inventory_lines, str(inventory))
+    return out
 
 
 def validate_inventory_files(paths: Iterable[str | Path]) -> list[str]:

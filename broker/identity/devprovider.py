@@ -39,6 +39,8 @@ PERSONAS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "principal": ("School principal", "principal-saxe", "ncps", ("principal",)),
     "school_it": ("School IT administrator", "it-ana", "ncps", ("operator",)),
     "auditor": ("Auditor", "auditor-ray", "ncps", ("auditor",)),
+    "superintendent": ("School superintendent", "supt-reyes", "ncps", ("superintendent",)),
+    "chief": ("Police chief (MOU approver)", "chief-dunn", "ncpd", ("chief",)),
 }
 
 _CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")  # RFC 7636 §4.2: BASE64URL(SHA-256), no padding: 43 characters

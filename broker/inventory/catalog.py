@@ -9,6 +9,7 @@ from functools import cached_property
 from pathlib import Path
 
 from broker.adapterapi import SystemSpec
+from broker.clock import Clock
 from broker.documents import Camera, DocumentSet, Inventory, Mou, load_documents
 from broker.documents.inventory import InventoryIndex
 from broker.documents.warnings import DocumentWarning, MouSource, period_warnings
@@ -94,26 +95,43 @@ class Catalog:
 
 @dataclass(frozen=True)
 class Served:
-    """A catalog and the document generation it belongs to."""
+    """A catalog and the document generation it belongs to; ``upcoming``: the catalog that replaces it at an
+    instant (an approved MOU version waiting for its start, issue 14)."""
 
     catalog: Catalog
     generation: int
+    upcoming: tuple[datetime, Catalog] | None = None
 
 
 class LiveCatalog:
     """The catalog in force. A reload replaces :attr:`current` whole, in one attribute write, so a request
-    that reads it once decides entirely with the old documents or entirely with the new ones."""
+    that reads it once decides entirely with the old documents or entirely with the new ones.
 
-    def __init__(self, catalog: Catalog, generation: int = 0) -> None:
+    With a clock, a catalog installed with an ``upcoming`` one is replaced by it at that instant exactly, at the
+    first read from then on (no reload, the same on every replica); :attr:`promoted` counts those swaps.
+    """
+
+    def __init__(self, catalog: Catalog, generation: int = 0, clock: Clock | None = None) -> None:
         self.current = Served(catalog, generation)
+        self.clock = clock
+        self.promoted = 0
 
     @property
     def catalog(self) -> Catalog:
-        return self.current.catalog
+        served = self.current
+        if served.upcoming is not None and self.clock is not None and self.clock.now() >= served.upcoming[0]:
+            served = Served(served.upcoming[1], served.generation)
+            self.current = served
+            self.promoted += 1
+        return served.catalog
 
     @property
     def generation(self) -> int:
         return self.current.generation
 
-    def install(self, catalog: Catalog, generation: int) -> None:
-        self.current = Served(catalog, generation)
+    @property
+    def upcoming_at(self) -> datetime | None:
+        return self.current.upcoming[0] if self.current.upcoming is not None else None
+
+    def install(self, catalog: Catalog, generation: int, upcoming: tuple[datetime, Catalog] | None = None) -> None:
+        self.current = Served(catalog, generation, upcoming)

@@ -25,7 +25,19 @@ from broker.private import private_dir
 PLACEHOLDER = "change-me"  # as broker.settings.PLACEHOLDER (settings imports this module)
 SECRET_PREFIX = "whsec_"
 MIN_SECRET_BYTES, MAX_SECRET_BYTES = 24, 64  # Standard Webhooks spec: "between 24 bytes and 64 bytes"
-EventKind = Literal["emergency.declare", "emergency.extend", "emergency.confirm", "emergency.end", "emergency.expire"]
+EventKind = Literal[
+    "emergency.declare",
+    "emergency.extend",
+    "emergency.confirm",
+    "emergency.end",
+    "emergency.expire",
+    # MOUs kept by the broker (issue 14, item 9): broker/admin/mous/notices.py
+    "mou.proposed",
+    "mou.approved",
+    "mou.in_force",
+    "mou.terminated",
+    "mou.expiring",
+]
 EVENT_KINDS: tuple[str, ...] = EventKind.__args__  # type: ignore[attr-defined]
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -49,7 +61,7 @@ class WebhookSettings(BaseModel):
     secret_file: Path | None = Field(None, description="File holding the whsec_ signing secret")
     mous: list[str] = Field(default_factory=list, description="Only these MOUs (empty: every MOU of the agency)")
     sites: list[str] = Field(default_factory=list, description="Only these sites (empty: every site)")
-    events: list[EventKind] = Field(default_factory=list, description="Only these event kinds (empty: all five)")
+    events: list[EventKind] = Field(default_factory=list, description="Only these event kinds (empty: every kind)")
 
     @model_validator(mode="after")
     def _check(self) -> WebhookSettings:

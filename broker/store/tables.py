@@ -277,6 +277,72 @@ console_logins = Table(
 )
 
 
+# --- MOUs kept by the broker (issue 14; broker/store/mous.py) -----------------------------------------------------
+# Every text ever posted, byte for byte: a version's revisions (a revision after an approval makes a new hash, and
+# approvals start again). Nothing is updated or deleted; each row is bound to the record that made it.
+mou_revisions = Table(
+    "mou_revisions",
+    metadata,
+    Column("id", SeqType, primary_key=True, autoincrement=True),
+    Column("mou", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("name", Text, nullable=False),  # the file it came from, or draft.yaml: FILE:LINE of its warnings
+    Column("author_sub", Text, nullable=False),
+    Column("author_agency", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("imported", Boolean, nullable=False, default=False),  # camgate mou import: in force without signatures
+    Column("audit_seq", BigInteger, nullable=True),
+    Column("audit_hash", String(64), nullable=True),
+    Index(None, "mou", "version", "revision", unique=True),
+)
+
+# One party's countersignature of one exact text (its SHA-256); withdrawn_at set when taken back.
+mou_approvals = Table(
+    "mou_approvals",
+    metadata,
+    Column("id", SeqType, primary_key=True, autoincrement=True),
+    Column("mou", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("agency", Text, nullable=False),
+    Column("sub", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("approved_at", UTCDateTime, nullable=False),
+    Column("withdrawn_at", UTCDateTime, nullable=True),
+    Column("withdrawn_by", Text, nullable=True),
+    Column("audit_seq", BigInteger, nullable=True),
+    Column("audit_hash", String(64), nullable=True),
+    Index(None, "mou", "version"),
+)
+
+# A terminated MOU: no grant or emergency under it is honoured from ``at`` on.
+mou_terminations = Table(
+    "mou_terminations",
+    metadata,
+    Column("mou", String(128), primary_key=True),
+    Column("agency", Text, nullable=False),
+    Column("sub", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("audit_seq", BigInteger, nullable=True),
+    Column("audit_hash", String(64), nullable=True),
+)
+
+# Moments recorded once across replicas: a version coming into force, an expiry notice (kind, version).
+mou_events = Table(
+    "mou_events",
+    metadata,
+    Column("mou", String(128), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+)
+# --- end of MOUs kept by the broker ------------------------------------------------------------------------------
+
+
 def seed_rows(conn: Connection) -> None:
     """Insert the fixed rows that are missing (idempotent; run inside a transaction)."""
     seeds = (

@@ -41,6 +41,8 @@ ACTORS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "fire": ("ff-9", "ncfd", ("officer", "dispatcher", "supervisor")),
     "auditor": ("auditor-1", "ncps", ("auditor",)),
     "operator": ("it-admin-1", "ncps", ("operator",)),
+    "chief": ("chief-1", "ncpd", ("chief",)),  # the police MOU approver (issue 14)
+    "superintendent": ("supt-1", "ncps", ("superintendent",)),
 }
 
 # Refs are the fake origin's "cam1" / "cam2" ("multi": a master playlist of both). The origins are plain http on

@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field
 from broker.api.deps import PrincipalDep, ServicesDep
 from broker.api.models import Instant
 from broker.api.routes.emergencies import visible_mous
+from broker.documents.mou import Mou
+from broker.inventory.catalog import Catalog
 from broker.policy.plainwords import Names, describe_mou, status_at
 from broker.timeutil import format_instant
 
@@ -66,49 +68,52 @@ def list_mous(principal: PrincipalDep, services: ServicesDep, in_force: bool = F
     """MOUs the caller's agency is a party to (owner or recipient; oversight auditors: all), by id, with each
     grant in plain words; ``in_force=true``: only those in force now."""
     catalog, now = services.catalog, services.clock.now()
-    inv = catalog.index
-    names = Names({a.id: a.name for a in catalog.inventory.agencies}, {s.id: s.name for s in catalog.inventory.sites})
     visible = visible_mous(principal, services)
-
-    def ref(agency: str) -> dict[str, str]:
-        return {"id": agency, "name": names.agencies.get(agency, agency)}
-
     out = []
     for mou_id in sorted(visible):
         mou, status = catalog.mous[mou_id], status_at(catalog.pdp.policy.mous[mou_id], now)
         if in_force and status != "in_force":
             continue
-        words = describe_mou(mou, names)
-        out.append(
-            {
-                "mou": mou.mou,
-                "title": mou.title,
-                "version": mou.version,
-                "status": status,
-                "effective": mou.effective,
-                "expires": mou.expires,
-                "timezone": mou.timezone,
-                "period": words.period,
-                "owner": ref(mou.parties.owner),
-                "recipients": [ref(a) for a in mou.parties.recipients],
-                "sites": [{"id": s, "name": inv.sites[s].name} for s in catalog.sites_of(mou) if s in inv.sites],
-                "grants": [
-                    {
-                        "id": g.id,
-                        "clause": g.clause,
-                        "agency": g.agency,
-                        "roles": list(g.roles),
-                        "zones": list(g.zones),
-                        "actions": list(g.actions),
-                        "when": g.when,
-                        "text": w.text,
-                    }
-                    for g, w in zip(mou.grants, words.grants, strict=True)
-                ],
-                "never_zones": sorted(mou.never_zones),
-                "never": words.never,
-                "records": words.records,
-                "emergency": words.emergency,
-            }
-        )
+        out.append(mou_in_words(mou, catalog, status))
     return {"at": format_instant(now), "mous": out}
+
+
+def mou_in_words(mou: Mou, catalog: Catalog, status: str) -> dict[str, Any]:
+    """One MOU as :class:`MouInWords`: its grants, zones and emergency rules in plain words."""
+    inv = catalog.index
+    names = Names({a.id: a.name for a in catalog.inventory.agencies}, {s.id: s.name for s in catalog.inventory.sites})
+    words = describe_mou(mou, names)
+
+    def ref(agency: str) -> dict[str, str]:
+        return {"id": agency, "name": names.agencies.get(agency, agency)}
+
+    return {
+        "mou": mou.mou,
+        "title": mou.title,
+        "version": mou.version,
+        "status": status,
+        "effective": mou.effective,
+        "expires": mou.expires,
+        "timezone": mou.timezone,
+        "period": words.period,
+        "owner": ref(mou.parties.owner),
+        "recipients": [ref(a) for a in mou.parties.recipients],
+        "sites": [{"id": s, "name": inv.sites[s].name} for s in catalog.sites_of(mou) if s in inv.sites],
+        "grants": [
+            {
+                "id": g.id,
+                "clause": g.clause,
+                "agency": g.agency,
+                "roles": list(g.roles),
+                "zones": list(g.zones),
+                "actions": list(g.actions),
+                "when": g.when,
+                "text": w.text,
+            }
+            for g, w in zip(mou.grants, words.grants, strict=True)
+        ],
+        "never_zones": sorted(mou.never_zones),
+        "never": words.never,
+        "records": words.records,
+        "emergency": words.emergency,
+    }

@@ -1,0 +1,313 @@
+"""Administering MOUs in the broker (issue 14): drafts, countersignature, termination, import.
+
+Every change is one audit record and the row it describes, in one transaction (``AuditLog.append_bound``): no
+record, no change. What a change does to enforcement is the reloader's: the caller reloads after an approval
+that made a version whole, a withdrawal, a termination or an import (:mod:`broker.admin.reload`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from broker.admin.mous.lifecycle import OPEN_STATES, MouState, VersionState
+from broker.admin.mous.notices import MouNotices
+from broker.admin.mous.registry import MouRegistry
+from broker.audit import AuditLog, AuditRecord, principal_fields
+from broker.documents.loader import parse_mou_text
+from broker.documents.mou import Mou
+from broker.errors import DocumentError, InvalidRequest, MouStateConflict, PermissionDenied
+from broker.policy import Principal
+from broker.settings import MouSettings
+from broker.store.binding import Binding
+from broker.store.mous import Approval, MouRepository, Revision, Termination
+
+DRAFT_NAME = "draft.yaml"  # the FILE of a posted draft's FILE:LINE problems
+MIN_REASON_CHARS = 10
+IMPORTER = "camgate:import"
+
+
+@dataclass(frozen=True)
+class Drafted:
+    version: VersionState
+    created: bool  # False: the text equals the version's current revision (nothing stored)
+
+
+class MouService:
+    def __init__(
+        self,
+        registry: MouRegistry,
+        audit: AuditLog,
+        settings: MouSettings,
+        notices: MouNotices | None = None,
+        on_change: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.registry, self.audit, self.settings = registry, audit, settings
+        self.notices = notices
+        self.on_change = on_change  # wakes the dispatcher when notices were queued
+
+    @property
+    def repo(self) -> MouRepository:
+        return self.registry.repo
+
+    # -- who may act -----------------------------------------------------------------------------------------------
+    def _role(self, principal: Principal, parties: Sequence[str], kind: str, mou: str) -> str:
+        """The principal's role that lets them act for their agency (a party): 403 otherwise."""
+        if principal.agency not in parties:
+            raise PermissionDenied(f"agency {principal.agency!r} is not a party to MOU {mou!r}", reason="not_a_party")
+        cfg = self.settings.parties.get(principal.agency)
+        allowed: set[str] = set()
+        if cfg is not None:  # either party's editors and approvers may terminate (issue 14, item 6)
+            allowed = set(cfg.editors) | set(cfg.approvers) if kind == "terminators" else set(getattr(cfg, kind))
+        role = next((r for r in sorted(principal.roles) if r in allowed), None)
+        if role is None:
+            noun = {"editors": "draft", "approvers": "approve", "terminators": "terminate"}[kind]
+            raise PermissionDenied(
+                f"no role of yours may {noun} MOUs for {principal.agency!r} (mous.parties.{principal.agency})",
+                reason="not_an_mou_" + noun.removesuffix("e") + "er",
+            )
+        return role
+
+    # -- drafts ----------------------------------------------------------------------------------------------------
+    def draft(self, principal: Principal, raw: bytes, client: str | None = None) -> Drafted:
+        """A new MOU, a new version of one, or a new revision of an open version (draft or proposed)."""
+        doc, issues = parse_mou_text(raw, DRAFT_NAME, self.registry._index())
+        if doc is None:
+            raise DocumentError(issues)  # kept nowhere: 422 with every line
+        facts = self.repo.get(doc.mou)
+        state = self.registry.state_of(facts) if facts is not None and facts.revisions else None
+        parties = [doc.parties.owner, *doc.parties.recipients]
+        self._role(principal, parties, "editors", doc.mou)
+        sha = hashlib.sha256(raw).hexdigest()
+        revision = self._next_revision(doc, state, sha)
+        if revision is None:
+            assert state is not None
+            return Drafted(next(v for v in state.versions if v.version == doc.version), False)
+        rev = Revision(
+            doc.mou,
+            doc.version,
+            revision,
+            raw.decode("utf-8"),
+            sha,
+            f"{doc.mou}@v{doc.version}.yaml",
+            principal.sub,
+            principal.agency,
+            self.registry.clock.now(),
+        )
+        details = {"mou": doc.mou, "version": doc.version, "revision": revision, "sha256": sha, "bytes": len(raw)}
+
+        def bind(conn: Connection, record: AuditRecord) -> None:
+            MouRepository.add_revision_in(conn, rev, Binding(record.seq, record.hash))
+
+        self.audit.append_bound(
+            "mou.draft", bind, **principal_fields(principal), mou=doc.mou, client=client, details=details
+        )
+        _, version = self.registry.version(doc.mou, doc.version)
+        return Drafted(version, True)
+
+    def _next_revision(self, doc: Mou, state: MouState | None, sha: str) -> int | None:
+        """The revision number the text gets (None: it is the current text already); 409/422 when refused."""
+        if state is None:
+            return 1
+        if state.terminated_at is not None:
+            raise MouStateConflict(f"MOU {doc.mou!r} was terminated; it takes no new versions", state="terminated")
+        latest = state.latest
+        if doc.version == latest.version:
+            if latest.current.sha256 == sha:
+                return None
+            if latest.state not in OPEN_STATES:
+                raise MouStateConflict(
+                    f"version {latest.version} of {doc.mou!r} is {latest.state.replace('_', ' ')} and cannot "
+                    f"change; draft version {latest.version + 1}",
+                    state=latest.state,
+                )
+            return latest.current.revision + 1
+        if doc.version != latest.version + 1:
+            raise InvalidRequest(
+                f"version {doc.version}: the newest version of {doc.mou!r} is {latest.version}; a new draft is "
+                f"version {latest.version + 1} (or {latest.version}, revising it while it is open)",
+                field="version",
+            )
+        return 1
+
+    # -- countersignature ------------------------------------------------------------------------------------------
+    def approve(
+        self, principal: Principal, mou: str, version: int, sha256: str, client: str | None = None
+    ) -> VersionState:
+        state, v = self.registry.version(mou, version)
+        self._open(state, v, "approved")
+        if sha256 != v.current.sha256:
+            raise MouStateConflict(
+                f"sha256 {sha256[:12]}… is not the current text of version {version} (it is {v.current.sha256})",
+                state=v.state,
+                sha256=v.current.sha256,
+            )
+        role = self._role(principal, v.parties, "approvers", mou)
+        mine = next((a for a in v.approvals if a.agency == principal.agency), None)
+        if mine is not None:
+            raise MouStateConflict(
+                f"{principal.agency!r} approved this text already ({mine.sub}, {mine.approved_at.isoformat()})",
+                state=v.state,
+            )
+        now = self.registry.clock.now()
+        ap = Approval(0, mou, version, sha256, principal.agency, principal.sub, role, now)
+        missing = [p for p in v.missing if p != principal.agency]
+        kind = "mou.approved" if not missing else ("mou.proposed" if not v.approvals else None)
+        details = {
+            "mou": mou,
+            "version": version,
+            "sha256": sha256,
+            "agency": principal.agency,
+            "role": role,
+            "missing": missing,
+        }
+
+        def bind(conn: Connection, record: AuditRecord) -> None:
+            MouRepository.add_approval_in(conn, ap, Binding(record.seq, record.hash))
+            if kind is not None and self.notices is not None:
+                self.notices.queue(conn, kind, v, details, record)
+
+        self.audit.append_bound(
+            "mou.approve", bind, **principal_fields(principal), mou=mou, client=client, details=details
+        )
+        if kind is not None:
+            self.on_change()
+        return self.registry.version(mou, version)[1]
+
+    def withdraw(self, principal: Principal, mou: str, version: int, client: str | None = None) -> VersionState:
+        state, v = self.registry.version(mou, version)
+        if v.state not in ("proposed", "approved") or state.terminated_at is not None:
+            raise MouStateConflict(
+                f"version {version} of {mou!r} is {v.state.replace('_', ' ')}: approvals can be withdrawn only "
+                "until it takes effect",
+                state=v.state,
+            )
+        self._role(principal, v.parties, "approvers", mou)
+        mine = next((a for a in v.approvals if a.agency == principal.agency), None)
+        if mine is None:
+            raise MouStateConflict(
+                f"{principal.agency!r} has no approval of version {version} to withdraw", state=v.state
+            )
+        now = self.registry.clock.now()
+        details = {
+            "mou": mou,
+            "version": version,
+            "sha256": mine.sha256,
+            "agency": principal.agency,
+            "approval_by": mine.sub,
+        }
+
+        def bind(conn: Connection, record: AuditRecord) -> None:
+            if not MouRepository.withdraw_in(conn, mine.id, now, principal.sub, Binding(record.seq, record.hash)):
+                raise MouStateConflict("the approval was withdrawn meanwhile", state=v.state)
+
+        self.audit.append_bound(
+            "mou.withdraw", bind, **principal_fields(principal), mou=mou, client=client, details=details
+        )
+        return self.registry.version(mou, version)[1]
+
+    def _open(self, state: MouState, v: VersionState, doing: str) -> None:
+        if state.terminated_at is not None:
+            raise MouStateConflict(
+                f"MOU {state.mou!r} was terminated; nothing under it can be {doing}", state="terminated"
+            )
+        if v.state not in OPEN_STATES:
+            raise MouStateConflict(
+                f"version {v.version} of {state.mou!r} is {v.state.replace('_', ' ')}; it can no longer be {doing}",
+                state=v.state,
+            )
+        if v.doc is None:
+            raise MouStateConflict(
+                f"version {v.version} of {state.mou!r} no longer validates against the inventory; draft it again",
+                state=v.state,
+            )
+
+    # -- termination -----------------------------------------------------------------------------------------------
+    def terminate(self, principal: Principal, mou: str, reason: str, client: str | None = None) -> MouState:
+        state = self.registry.state(mou)
+        if state.terminated_at is not None:
+            raise MouStateConflict(f"MOU {mou!r} was terminated already", state="terminated")
+        if len(reason.strip()) < MIN_REASON_CHARS:
+            raise InvalidRequest(f"a reason of at least {MIN_REASON_CHARS} characters is required", field="reason")
+        basis = state.in_force or state.latest
+        self._role(principal, basis.parties, "terminators", mou)
+        now = self.registry.clock.now()
+        t = Termination(mou, principal.agency, principal.sub, reason.strip(), now)
+        details = {
+            "mou": mou,
+            "version": basis.version,
+            "sha256": basis.current.sha256,
+            "reason": t.reason,
+            "agency": principal.agency,
+        }
+
+        def bind(conn: Connection, record: AuditRecord) -> None:
+            MouRepository.terminate_in(conn, t, Binding(record.seq, record.hash))
+            if self.notices is not None:
+                self.notices.queue(conn, "mou.terminated", basis, details, record)
+
+        self.audit.append_bound(
+            "mou.terminate", bind, **principal_fields(principal), mou=mou, client=client, details=details
+        )
+        self.on_change()
+        return self.registry.state(mou)
+
+    # -- import (camgate mou import) -------------------------------------------------------------------------------
+    def import_texts(self, items: Sequence[tuple[str, bytes]], who: dict[str, Any]) -> list[dict[str, Any]]:
+        """Files the parties signed on paper, stored in force (each one ``mou.import`` record). All are validated
+        first: one invalid file imports nothing."""
+        index = self.registry._index()
+        parsed: list[tuple[str, bytes, Mou]] = []
+        issues = []
+        for name, raw in items:
+            doc, more = parse_mou_text(raw, name, index)
+            issues += more
+            if doc is not None:
+                parsed.append((name, raw, doc))
+        if issues:
+            raise DocumentError(issues)
+        out: list[dict[str, Any]] = []
+        for name, raw, doc in parsed:
+            out.append(self._import_one(name, raw, doc, who))
+        return out
+
+    def _import_one(self, name: str, raw: bytes, doc: Mou, who: dict[str, Any]) -> dict[str, Any]:
+        sha = hashlib.sha256(raw).hexdigest()
+        facts = self.repo.get(doc.mou)
+        result = {"mou": doc.mou, "version": doc.version, "sha256": sha, "file": name}
+        if facts is not None and facts.revisions:
+            state = self.registry.state_of(facts)
+            same = next((v for v in state.versions if v.version == doc.version), None)
+            if same is not None and same.current.sha256 == sha:
+                return result | {"outcome": "unchanged"}
+            if state.terminated_at is not None:
+                raise MouStateConflict(f"{name}: MOU {doc.mou!r} was terminated", state="terminated")
+            if same is not None or doc.version < state.latest.version:
+                raise MouStateConflict(
+                    f"{name}: version {doc.version} of {doc.mou!r} is stored with other text; nothing is overwritten "
+                    f"(give the file version {state.latest.version + 1})",
+                    state=same.state if same is not None else state.latest.state,
+                )
+        rev = Revision(
+            doc.mou,
+            doc.version,
+            1,
+            raw.decode("utf-8"),
+            sha,
+            name,
+            IMPORTER,
+            doc.parties.owner,
+            self.registry.clock.now(),
+            imported=True,
+        )
+
+        def bind(conn: Connection, record: AuditRecord) -> None:
+            MouRepository.add_revision_in(conn, rev, Binding(record.seq, record.hash))
+
+        details = {"mou": doc.mou, "version": doc.version, "revision": 1, "sha256": sha, "file": name}
+        self.audit.append_bound("mou.import", bind, **who, mou=doc.mou, details=details)
+        return result | {"outcome": "imported"}

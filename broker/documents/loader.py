@@ -68,6 +68,9 @@ class DocumentSet:
     inventory_lines: Located | None = None  # line marks of the inventory, for errors found after loading
     mou_sources: dict[str, MouSource] = field(default_factory=dict)  # mou id -> its file and lines
     zone_warnings: list[DocumentWarning] = field(default_factory=list)  # cameras whose zone no MOU defines
+    # mou id -> (agency, sub) pairs of its roster in force, read from the store (issue 14, item 5); each roster's
+    # SHA-256 is in ``digests`` as ``roster:<mou>``, so a roster change is a new document digest
+    rosters: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
 
     def warnings(self, now: datetime) -> list[DocumentWarning]:
         """What loads but silently shares less than meant (broker/documents/warnings.py), as of ``now``."""

@@ -6,6 +6,7 @@ const ACTIONS = { live: "live", snapshot: "snapshots", playback: "playback", exp
 // What a denial means for the camera's owner (reason codes of policies/CONTRACT.md section 4).
 const NOT_NOW = {
   no_emergency: "Only during a declared emergency",
+  not_on_roster: "Only the people named on the MOU's roster",
   outside_schedule: "Outside the MOU's schedule now",
   outside_playback_window: "Not this footage",
   never_shared_zone: "Never shared, not even in an emergency",

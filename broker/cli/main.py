@@ -36,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--inventory", required=True)
     d.add_argument("--mou", action="append", required=True, help="MOU file or directory (repeatable)")
     d.add_argument("--requests", help="JSON Lines file (default: standard input)")
+    d.add_argument("--roster", help="JSON file: MOU id -> roster entries in force (contract section 5)")
 
     t = sub.add_parser("token", help="mint a token from the built-in dev issuer (dev mode only)")
     t.add_argument("--sub", required=True)
@@ -104,7 +105,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.cmd == "decide":
         from broker.cli.decide import run
 
-        return run(args.inventory, args.mou, args.requests)
+        return run(args.inventory, args.mou, args.requests, roster=args.roster)
     from broker.cli import server_cmds
 
     return server_cmds.dispatch(args)

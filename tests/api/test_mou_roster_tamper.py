@@ -101,4 +101,6 @@ def test_a_forged_approval_is_named(make_api: Callable[..., contextlib.AbstractC
         values = {"mou": MOU, "revision": 1, "sha256": pending["sha256"], "role": "chief", "approved_at": AT}
         sql(api, insert(mou_roster_approvals).values(**values, agency="ncpd", sub="chief-1"))
         assert ("mou_roster_approvals", f"{MOU}#roster1:ncpd", "audit_seq") in named(problems(api))
-        assert api.get(ROSTER, as_="operator").json()["pending"]["missing"] == ["ncps"]  # it counts: verify is what names it
+        assert api.get(ROSTER, as_="operator").json()["pending"]["missing"] == [
+            "ncps"
+        ]  # it counts: verify is what names it

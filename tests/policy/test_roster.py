@@ -99,3 +99,14 @@ def test_roster_validation() -> None:
         Mou.model_validate(mou(roster={"agencies": []}))
     with pytest.raises(ValueError, match="extra"):
         Mou.model_validate(mou(roster={"agencies": ["pd"], "sign": True}))
+
+
+def test_the_sharing_table_answers_for_the_named_people() -> None:
+    from broker.policy.sharing import share_camera
+
+    def live(pdp: DecisionPoint) -> set[tuple[bool, str]]:
+        camera = pdp.policy.cameras["hs-ext"]
+        return {(s.shared, s.reason) for s in share_camera(pdp, camera, request("hs-ext").at, actions=("live",))}
+
+    assert live(decide_with(ROSTERED, rosters=ON_ROSTER)) == {(True, "allowed")}  # what Kim gets
+    assert live(decide_with(ROSTERED)) == {(False, "not_on_roster")}  # nobody is named

@@ -187,13 +187,13 @@ def test_bad_input(rostered: Api) -> None:
 def test_another_replica_follows_a_roster_change(
     make_api: Callable[..., contextlib.AbstractContextManager[Api]],
 ) -> None:
-    with contextlib.contextmanager(store_mode)(make_api, ROSTERED) as one:
-        with make_api(mous={"source": "store", "parties": PARTIES}) as two:
-            assert denied_live(two)["reason"] == "not_on_roster"
-            assert put(one, [KIM]).status_code == 200
-            two.services.tick()  # housekeeping, every second: it follows the announced generation
-            assert two.services.live.generation == one.services.live.generation
-            assert two.live("saxe-ext-01").status_code == 200
-            digests = [r["details"]["documents"] for r in two.audit(kind="policy.reload")[-2:]]
-            assert digests[0]["roster:ncps-ncpd-video"] == digests[1]["roster:ncps-ncpd-video"]  # the same roster
-            assert digests[1]["roster:ncps-ncpd-video"] == put(one, [KIM]).json()["sha256"]
+    one_mode = contextlib.contextmanager(store_mode)(make_api, ROSTERED)
+    with one_mode as one, make_api(mous={"source": "store", "parties": PARTIES}) as two:
+        assert denied_live(two)["reason"] == "not_on_roster"
+        assert put(one, [KIM]).status_code == 200
+        two.services.tick()  # housekeeping, every second: it follows the announced generation
+        assert two.services.live.generation == one.services.live.generation
+        assert two.live("saxe-ext-01").status_code == 200
+        digests = [r["details"]["documents"] for r in two.audit(kind="policy.reload")[-2:]]
+        assert digests[0]["roster:ncps-ncpd-video"] == digests[1]["roster:ncps-ncpd-video"]  # the same roster
+        assert digests[1]["roster:ncps-ncpd-video"] == put(one, [KIM]).json()["sha256"]

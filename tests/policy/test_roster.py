@@ -110,3 +110,15 @@ def test_the_sharing_table_answers_for_the_named_people() -> None:
 
     assert live(decide_with(ROSTERED, rosters=ON_ROSTER)) == {(True, "allowed")}  # what Kim gets
     assert live(decide_with(ROSTERED)) == {(False, "not_on_roster")}  # nobody is named
+
+
+def test_the_roster_in_plain_words() -> None:
+    from broker.policy.plainwords import Names, describe_mou
+
+    names = Names({"pd": "Police"}, {})
+    assert describe_mou(Mou.model_validate(MOU), names).roster is None
+    words = describe_mou(Mou.model_validate(mou(roster={"agencies": ["pd"], "countersign": True})), names).roster
+    assert words == (
+        "Only the Police staff named on the MOU's roster may use its grants; a roster change takes effect once every "
+        "party approved it."
+    )

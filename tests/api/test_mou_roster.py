@@ -197,3 +197,17 @@ def test_another_replica_follows_a_roster_change(
         digests = [r["details"]["documents"] for r in two.audit(kind="policy.reload")[-2:]]
         assert digests[0]["roster:ncps-ncpd-video"] == digests[1]["roster:ncps-ncpd-video"]  # the same roster
         assert digests[1]["roster:ncps-ncpd-video"] == put(one, [KIM]).json()["sha256"]
+
+
+def test_files_that_no_longer_load_keep_the_roster_for_the_next_reload(
+    make_api: Callable[..., contextlib.AbstractContextManager[Api]], tmp_path: Path
+) -> None:
+    with files_mode(make_api, tmp_path) as api:
+        school = tmp_path / "mous" / "mou-ncps-ncpd.yaml"
+        school.write_text(ROSTERED.replace("version: 3", "version: three"), encoding="utf-8")
+        r = put(api, [KIM])
+        assert r.status_code == 200 and r.json()["revision"] == 1, r.text  # kept...
+        assert denied_live(api)["reason"] == "not_on_roster"  # ...but the policy could not be reloaded
+        school.write_text(ROSTERED, encoding="utf-8")
+        assert api.post("/api/v1/admin/reload", as_="operator").status_code == 200
+        assert api.live("saxe-ext-01").status_code == 200

@@ -12,6 +12,7 @@ follows within a second, and viewings of users taken off the roster are cut.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -25,6 +26,7 @@ from broker.api.models_roster import Roster, RosterApprove, RosterPut, roster_js
 from broker.api.services import Services
 from broker.errors import (
     AuditUnavailable,
+    DocumentError,
     InvalidRequest,
     MouStateConflict,
     PermissionDenied,
@@ -33,6 +35,7 @@ from broker.errors import (
 )
 from broker.policy import Principal
 
+log = logging.getLogger("camgate.roster")
 router = APIRouter(prefix="/api/v1", tags=["mou administration"])
 MouId = Annotated[str, Path(min_length=1, max_length=128, examples=["ncps-ncpd-video"])]
 
@@ -52,9 +55,14 @@ def _read(principal: Principal, services: Services, mou: str) -> dict[str, Any]:
 
 
 async def _applied(done: RosterChange, mou: str, principal: Principal, services: Services, client: str | None) -> None:
-    if done.enforced:  # compiled into the policy: here now, on every replica at its next follow
+    if not done.enforced:
+        return
+    try:  # compiled into the policy: here now, on every replica at its next follow
         await services.reload("mou.roster", principal, client)
-        await run_in_threadpool(services.sessions.revalidate, services.guard.decide)  # cut who left the roster
+    except DocumentError as exc:  # the documents on disk no longer load (files): the reload is refused and recorded
+        log.warning("roster of %s kept; it applies at the next reload that succeeds: %s", mou, exc.lines()[:3])
+        return
+    await run_in_threadpool(services.sessions.revalidate, services.guard.decide)  # cut who left the roster
 
 
 @router.get(

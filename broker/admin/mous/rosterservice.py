@@ -74,9 +74,9 @@ class RosterService:
     # -- a new revision --------------------------------------------------------------------------------------------
     def put(self, principal: Principal, mou: str, body: Any, client: str | None = None) -> RosterChange:
         doc = self.doc(mou)
+        role = self._role(principal, doc, "editors")
         if doc.roster is None:
             raise MouStateConflict(f"MOU {mou!r} requires no roster (it has no roster field)", state="no_roster")
-        role = self._role(principal, doc, "editors")
         entries = parse_roster(body, doc.roster.agencies)
         sha = digest(canonical(entries))
         latest = roster_of(doc, self.repo.get(mou)).latest

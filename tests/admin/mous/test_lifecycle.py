@@ -87,4 +87,9 @@ def test_a_version_waiting_for_its_date_is_enforced_when_none_started() -> None:
 def test_an_unparsable_text_is_never_in_force() -> None:
     facts = MouFacts("m", [rev(1)], [ap(1, "ncps"), ap(1, "ncpd")])
     v = derive(facts, {(1, 1): None}, T0).versions[0]
-    assert v.state == "proposed" and v.parties == () and v.start is None and enforced(derive(facts, {(1, 1): None}, T0)) == (None, None)
+    assert (
+        v.state == "proposed"
+        and v.parties == ()
+        and v.start is None
+        and enforced(derive(facts, {(1, 1): None}, T0)) == (None, None)
+    )

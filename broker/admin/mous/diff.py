@@ -18,7 +18,17 @@ from broker.policy.plainwords import Names
 
 Area = Literal["grants", "zones", "emergency", "dates", "parties", "sites", "title"]
 Kind = Literal["added", "removed", "changed"]
-GRANT_FIELDS = ("clause", "agency", "roles", "zones", "actions", "when", "playback", "schedule")
+# A grant's fields, and how a board member would name each.
+GRANT_FIELDS = {
+    "agency": "the agency",
+    "roles": "who",
+    "actions": "what they may do",
+    "zones": "which cameras",
+    "when": "when",
+    "schedule": "the hours",
+    "playback": "which footage",
+    "clause": "the clause",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +55,11 @@ def diff_mous(old: Mou, new: Mou, names: Names) -> list[Change]:
     ]
 
 
-def _was(now: str, before: str) -> str:
-    return f"now {now} (was {before})"
-
-
 def _title(old: Mou, new: Mou) -> list[Change]:
     if old.title == new.title:
         return []
-    return [Change("title", "changed", "title", f"Title: {_was(repr(new.title or ''), repr(old.title or ''))}.")]
+    text = f"The title is now {new.title or '(none)'!r} (was {old.title or '(none)'!r})."
+    return [Change("title", "changed", "title", text)]
 
 
 def _expiry(mou: Mou) -> str:
@@ -62,12 +69,12 @@ def _expiry(mou: Mou) -> str:
 def _dates(old: Mou, new: Mou) -> list[Change]:
     out: list[Change] = []
     if old.effective != new.effective:
-        text = f"In force from {_was(pw.day(new.effective), pw.day(old.effective))}."
+        text = f"In force from {pw.day(new.effective)} (was from {pw.day(old.effective)})."
         out.append(Change("dates", "changed", "effective", text))
     if old.expires != new.expires:
-        out.append(Change("dates", "changed", "expires", f"Ends {_was(_expiry(new), _expiry(old))}."))
+        out.append(Change("dates", "changed", "expires", f"In force {_expiry(new)} (was {_expiry(old)})."))
     if old.timezone != new.timezone:
-        text = f"Dates and schedules are read in {_was(new.timezone, old.timezone)} time."
+        text = f"Dates and schedules are now read in {new.timezone} time (was {old.timezone})."
         out.append(Change("dates", "changed", "timezone", text))
     return out
 
@@ -80,7 +87,7 @@ def _parties(old: Mou, new: Mou, names: Names) -> list[Change]:
     out: list[Change] = []
     a, b = old.parties, new.parties
     if a.owner != b.owner:
-        text = f"Owner of the cameras: {_was(_agencies([b.owner], names), _agencies([a.owner], names))}."
+        text = f"The cameras' owner is now {_agencies([b.owner], names)} (was {_agencies([a.owner], names)})."
         out.append(Change("parties", "changed", "parties.owner", text))
     for agency in [r for r in b.recipients if r not in a.recipients]:
         text = f"{pw.agency(names.agencies, agency)} becomes a recipient of this MOU."
@@ -95,7 +102,7 @@ def _sites(old: Mou, new: Mou, names: Names) -> list[Change]:
     before, now = pw.sites_text(old, names), pw.sites_text(new, names)
     if old.sites == new.sites and before == now:
         return []
-    return [Change("sites", "changed", "sites", f"Covers {_was(now, before)}.")]
+    return [Change("sites", "changed", "sites", f"It now covers {now} (was {before}).")]
 
 
 def _zone_name(zone: str) -> str:
@@ -159,10 +166,9 @@ def _grants(old: Mou, new: Mou, names: Names) -> list[Change]:
             out.append(Change("grants", "added", f"grants.{g.id}", text))
             continue
         now_text, was_text = pw.grant_text(new, g, names), pw.grant_text(old, was, names)
-        fields = [f for f in GRANT_FIELDS if _field(g, f) != _field(was, f)]
-        if fields or now_text != was_text:
-            what = f" ({', '.join(fields)})" if fields else ""
-            text = f"{_grant_label(g)} changed{what}. Now: {now_text} Before: {was_text}"
+        fields = [words for f, words in GRANT_FIELDS.items() if _field(g, f) != _field(was, f)]
+        if fields:  # its own fields: a change of the MOU's sites or emergency rules is said once, there
+            text = f"{_grant_label(g)} changes {pw.join(fields)}. Now: {now_text} Before: {was_text}"
             out.append(Change("grants", "changed", f"grants.{g.id}", text))
     for g in old.grants:
         if g.id not in after:
@@ -180,19 +186,27 @@ def _who_list(parties: Sequence[Any], names: Names) -> str:
     return pw.join([pw.who(p, names) for p in parties]) or "nobody"
 
 
-def _list(items: Sequence[str]) -> str:
-    return pw.join(list(items)) or "nothing"
+def _list(items: Sequence[str], the: str = "") -> str:
+    return f"{the}{pw.join(list(items))}" if items else "nothing"
 
 
-# (field, how to say its value, the words before "now … (was …)")
+# (field, how to say its value, the sentence it goes in; then "(was <the value before>)")
 _EMERGENCY_RULES: tuple[tuple[str, Callable[[EmergencySpec, Names], str], str], ...] = (
-    ("declare", lambda e, n: _who_list(e.declare, n), "Who may declare an emergency:"),
-    ("end", lambda e, n: pw.join(["the declarer", *(pw.who(p, n) for p in e.end)]), "Who may end an emergency:"),
-    ("default_duration", lambda e, n: pw.duration(e.default_duration), "An emergency lasts, unless set otherwise,"),
-    ("max_duration", lambda e, n: pw.duration(e.max_duration), "An emergency lasts at most, with extensions,"),
-    ("require", lambda e, n: _list(e.require), "A declaration must state"),
-    ("triggers", lambda e, n: _list(e.triggers), "Signed alarms that may declare:"),
-    ("confirm", lambda e, n: _confirm(e, n), "An alarm's declaration must be confirmed by"),
+    ("declare", lambda e, n: _who_list(e.declare, n), "Emergencies may now be declared by {}"),
+    (
+        "end",
+        lambda e, n: pw.join(["the declarer", *(pw.who(p, n) for p in e.end)]),
+        "Emergencies may now be ended by {}",
+    ),
+    (
+        "default_duration",
+        lambda e, n: pw.duration(e.default_duration),
+        "An emergency now lasts {} unless set otherwise",
+    ),
+    ("max_duration", lambda e, n: pw.duration(e.max_duration), "An emergency now lasts at most {} with extensions"),
+    ("require", lambda e, n: _list(e.require, "the "), "A declaration must now state {}"),
+    ("triggers", lambda e, n: _list(e.triggers), "Signed alarms that may now declare: {}"),
+    ("confirm", lambda e, n: _confirm(e, n), "An alarm's declaration must now be confirmed by {}"),
 )
 
 
@@ -213,10 +227,10 @@ def _emergency(old: EmergencySpec | None, new: EmergencySpec | None, names: Name
         text = f"Emergency rules removed: no emergency can be declared under this MOU. They said: {said}"
         return [Change("emergency", "removed", "emergency", text)]
     out: list[Change] = []
-    for name, say, lead in _EMERGENCY_RULES:
+    for name, say, sentence in _EMERGENCY_RULES:
         if _dump(getattr(old, name)) == _dump(getattr(new, name)):
             continue
-        text = f"{lead} {_was(say(new, names), say(old, names))}."
+        text = f"{sentence.format(say(new, names))} (was {say(old, names)})."
         out.append(Change("emergency", "changed", f"emergency.{name}", text))
     return out
 

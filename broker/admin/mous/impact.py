@@ -35,7 +35,6 @@ MODES = ("always", "emergency")
 RECENT_FOOTAGE = timedelta(seconds=1)  # the window asked about: [at - 1 s, at)
 EMERGENCY_ID = "camgate:impact"
 SUB = "camgate:impact"  # the sub of the representative principals (never a person's)
-ClassKey = tuple[object, str]
 
 
 @dataclass(frozen=True)
@@ -86,11 +85,14 @@ def _covered(mous: Sequence[Mou], inventory: Inventory) -> set[str]:
     return {s for m in mous for s in covered_sites(m, by_owner)}
 
 
-def _site_keys(policy: CompiledPolicy) -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
-    """Per site, which MOUs cover it for which recipient: sites with equal keys are decided alike."""
+def _site_keys(policy: CompiledPolicy, agencies: set[str]) -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """Per site, which MOUs cover it for which of ``agencies``: a decision for an agency at a site reads only the
+    MOUs covering that site for that agency (``candidates``, contract section 4 steps 2-4), so sites with equal
+    keys are decided alike."""
     keys: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
     for (agency, site), cms in policy.candidates.items():
-        keys.setdefault(site, []).append((agency, tuple(cm.doc.mou for cm in cms)))
+        if agency in agencies:
+            keys.setdefault(site, []).append((agency, tuple(cm.doc.mou for cm in cms)))
     return {site: tuple(sorted(v)) for site, v in keys.items()}
 
 
@@ -114,22 +116,36 @@ class _Side:
 
 
 def compute_impact(
-    inventory: Inventory, old: Mou, new: Mou, model_text: str, at: datetime, context: Sequence[Mou] = ()
+    inventory: Inventory,
+    old: Mou,
+    new: Mou,
+    model_text: str,
+    at: datetime,
+    context: Sequence[Mou] = (),
+    *,
+    grouped: bool = True,
 ) -> Impact:
     """The impact of replacing ``old`` by ``new`` (the same MOU), at ``at``, against ``inventory``; ``context``:
-    the other MOUs in force (only those covering a site either version covers are compiled)."""
+    the other MOUs in force (only those covering a site either version covers, for an agency either names in a
+    grant, can change a decision: only those are compiled). ``grouped=False``: every camera decided on its own
+    (the benchmark's baseline)."""
+    principals = sorted({(g.agency, r) for m in (old, new) for g in m.grants for r in g.roles})
+    agencies = {a for a, _ in principals}
     sites = _covered([old, new], inventory)
     by_owner = inventory.index().sites_by_owner
-    others = [m for m in context if m.mou != old.mou and sites & set(covered_sites(m, by_owner))]
+    others = [
+        m
+        for m in context
+        if m.mou != old.mou and agencies & set(m.parties.recipients) and sites & set(covered_sites(m, by_owner))
+    ]
     sides = (_Side(inventory, old, others, model_text, at), _Side(inventory, new, others, model_text, at))
-    keys = [_site_keys(s.pdp.policy) for s in sides]
-    classes: dict[ClassKey, list[Camera]] = {}
+    keys = [_site_keys(s.pdp.policy, agencies) for s in sides]
+    classes: dict[object, list[Camera]] = {}
     for cam in inventory.cameras:
         if cam.site in sites:
             site_key = (keys[0].get(cam.site), keys[1].get(cam.site))
-            classes.setdefault((site_key, cam.zone or ""), []).append(cam)
+            classes.setdefault((site_key, cam.zone or "") if grouped else cam.id, []).append(cam)
     lead = emergency_lead(old, new)
-    principals = sorted({(g.agency, r) for m in (old, new) for g in m.grants for r in g.roles})
     rows: list[tuple[str, str, str, Outcome]] = []
     named: set[str] = set()
     for agency, role in principals:

@@ -101,3 +101,11 @@ def test_the_emergency_is_declared_before_every_grants_from() -> None:
     assert emergency_lead(parse(V3, inv), later_footage).total_seconds() == 6 * 60
     found = compute_impact(inv, parse(V3, inv), later_footage, MODEL_TEXT, AT)
     assert found.rows == []  # footage from 5 minutes after the declaration: still reachable in an emergency
+
+
+def test_camera_classes_change_nothing_but_the_time() -> None:
+    inv = demo_inventory()
+    old, new = parse(V3, inv), parse(changed_text(), inv)
+    grouped = compute_impact(inv, old, new, MODEL_TEXT, AT)
+    one_by_one = compute_impact(inv, old, new, MODEL_TEXT, AT, grouped=False)
+    assert grouped == one_by_one

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from broker.documents.inventory import Camera, Inventory
 from broker.documents.mou import Mou
 from broker.policy import ACTIONS, AccessRequest, DecisionPoint, EmergencyView, Principal, Window, compile_policy
-from broker.policy.compile import CompiledPolicy, covered_sites
+from broker.policy.compile import covered_sites
 from broker.policy.plainwords import Names
 from broker.policy.types import FOOTAGE_ACTIONS
 
@@ -80,20 +80,27 @@ def emergency_lead(*mous: Mou) -> timedelta:
     return max([timedelta(0), *froms]) + timedelta(minutes=1)
 
 
-def _covered(mous: Sequence[Mou], inventory: Inventory) -> set[str]:
-    by_owner = inventory.index().sites_by_owner
-    return {s for m in mous for s in covered_sites(m, by_owner)}
+def _site_keys(
+    sites: set[str], old: Mou, new: Mou, others: Sequence[Mou], by_owner: dict[str, list[str]]
+) -> dict[str, object]:
+    """Per site, the MOUs covering it (the other MOUs, and whether each version does). A decision for an agency at
+    a site reads only the MOUs covering that site naming that agency (the compiled ``candidates`` and ``index``,
+    contract section 4 steps 2-5), so sites with equal keys are decided alike."""
+    covering: dict[str, list[str]] = {site: [] for site in sites}
+    for m in others:
+        for site in covered_sites(m, by_owner):
+            if site in covering:
+                covering[site].append(m.mou)
+    in_old, in_new = set(covered_sites(old, by_owner)), set(covered_sites(new, by_owner))
+    return {site: (tuple(sorted(ms)), site in in_old, site in in_new) for site, ms in covering.items()}
 
 
-def _site_keys(policy: CompiledPolicy, agencies: set[str]) -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
-    """Per site, which MOUs cover it for which of ``agencies``: a decision for an agency at a site reads only the
-    MOUs covering that site for that agency (``candidates``, contract section 4 steps 2-4), so sites with equal
-    keys are decided alike."""
-    keys: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
-    for (agency, site), cms in policy.candidates.items():
-        if agency in agencies:
-            keys.setdefault(site, []).append((agency, tuple(cm.doc.mou for cm in cms)))
-    return {site: tuple(sorted(v)) for site, v in keys.items()}
+def _only(inventory: Inventory, cameras: Sequence[Camera]) -> Inventory:
+    """The inventory cut down to ``cameras`` and their sites: compiled faster, and deciding for them exactly as the
+    whole one would (the lines of a site depend only on the MOUs covering it)."""
+    sites = {c.site for c in cameras}
+    kept = [s for s in inventory.sites if s.id in sites]
+    return inventory.model_copy(update={"sites": kept, "cameras": list(cameras), "systems": []})
 
 
 class _Side:
@@ -131,53 +138,59 @@ def compute_impact(
     (the benchmark's baseline)."""
     principals = sorted({(g.agency, r) for m in (old, new) for g in m.grants for r in g.roles})
     agencies = {a for a, _ in principals}
-    sites = _covered([old, new], inventory)
     by_owner = inventory.index().sites_by_owner
+    sites = {s for m in (old, new) for s in covered_sites(m, by_owner)}
     others = [
         m
         for m in context
         if m.mou != old.mou and agencies & set(m.parties.recipients) and sites & set(covered_sites(m, by_owner))
     ]
-    sides = (_Side(inventory, old, others, model_text, at), _Side(inventory, new, others, model_text, at))
-    keys = [_site_keys(s.pdp.policy, agencies) for s in sides]
-    classes: dict[object, list[Camera]] = {}
+    keys = _site_keys(sites, old, new, others, by_owner)
+    by_key: dict[object, list[Camera]] = {}
     for cam in inventory.cameras:
         if cam.site in sites:
-            site_key = (keys[0].get(cam.site), keys[1].get(cam.site))
-            classes.setdefault((site_key, cam.zone or "") if grouped else cam.id, []).append(cam)
+            by_key.setdefault((keys[cam.site], cam.zone or "") if grouped else cam.id, []).append(cam)
+    classes = list(by_key.values())
+    asked = _only(inventory, [members[0] for members in classes])
+    sides = (_Side(asked, old, others, model_text, at), _Side(asked, new, others, model_text, at))
     lead = emergency_lead(old, new)
     rows: list[tuple[str, str, str, Outcome]] = []
     named: set[str] = set()
     for agency, role in principals:
         principal = Principal(SUB, agency, frozenset({role}))
-        changed: dict[str, dict[tuple[str, str], tuple[bool, str]]] = {mode: {} for mode in MODES}
-        for members in classes.values():
-            rep = members[0]
+        flips: dict[str, dict[tuple[int, str], tuple[bool, str]]] = {mode: {} for mode in MODES}
+        for k, members in enumerate(classes):
             for mode in MODES:
                 for action in ACTIONS:
-                    before = sides[0].decide(principal, rep, action, mode, lead)
-                    after = sides[1].decide(principal, rep, action, mode, lead)
+                    before = sides[0].decide(principal, members[0], action, mode, lead)
+                    after = sides[1].decide(principal, members[0], action, mode, lead)
                     if before[0] != after[0]:
-                        for cam in members:
-                            changed[mode][(cam.id, action)] = after
-        for key, after in list(changed["emergency"].items()):
-            if changed["always"].get(key, (None,))[0] == after[0]:
-                del changed["emergency"][key]  # the same change as always: said once, under always
+                        flips[mode][(k, action)] = after
+        for key, after in list(flips["emergency"].items()):
+            if flips["always"].get(key, (None,))[0] == after[0]:
+                del flips["emergency"][key]  # the same change as always: said once, under always
         for mode in MODES:
-            outcome = _outcome(changed[mode])
+            outcome = _outcome(flips[mode], classes)
             if outcome.gained or outcome.lost:
                 rows.append((agency, role, mode, outcome))
-                named.update(cam for cam, _ in changed[mode])
+                named.update(cam for ids in (*outcome.gained.values(), *outcome.lost.values()) for cam in ids)
     cams = sorted((c for c in inventory.cameras if c.id in named), key=lambda c: (c.site, c.id))
     return Impact(rows, {c.id: c for c in cams})
 
 
-def _outcome(changed: dict[tuple[str, str], tuple[bool, str]]) -> Outcome:
+def _outcome(flips: dict[tuple[int, str], tuple[bool, str]], classes: list[list[Camera]]) -> Outcome:
+    """Each class's flips spread to its cameras: camera ids sorted; a camera's reason is its first lost action's,
+    in name order."""
     out = Outcome()
-    for (cam, action), (allowed, reason) in sorted(changed.items()):
-        (out.gained if allowed else out.lost).setdefault(action, []).append(cam)
+    for (k, action), (allowed, reason) in sorted(flips.items(), key=lambda kv: kv[0][1]):
+        ids = [c.id for c in classes[k]]
+        (out.gained if allowed else out.lost).setdefault(action, []).extend(ids)
         if not allowed:
-            out.reasons.setdefault(cam, reason)  # the first action's, in name order
+            for cam in ids:
+                out.reasons.setdefault(cam, reason)
+    for lists in (out.gained, out.lost):
+        for ids in lists.values():
+            ids.sort()
     return out
 
 

@@ -7,6 +7,7 @@ says why with the new version's denial reason (contract section 4).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 
 from broker.admin.mous.impact import Outcome
@@ -54,15 +55,11 @@ def _count(n: int, zone: str, mode: str) -> str:
 
 def impact_text(agency_name: str, role: str, mode: str, outcome: Outcome, cameras: Mapping[str, Camera]) -> str:
     """``<agency> <roles>: +N <zone> cameras[ in emergencies] (<actions>); −M … (<actions>): <why>``."""
-    gains: dict[tuple[str, tuple[str, ...]], int] = {}
-    for cam, acts in _per_camera(outcome.gained).items():
-        key = (_zone(cameras.get(cam)), acts)
-        gains[key] = gains.get(key, 0) + 1
-    losses: dict[tuple[str, tuple[str, ...], str], int] = {}
-    for cam, acts in _per_camera(outcome.lost).items():
-        zone = _zone(cameras.get(cam))
-        key = (zone, acts, loss_words(outcome.reasons.get(cam, ""), zone))
-        losses[key] = losses.get(key, 0) + 1
+    gains = Counter((_zone(cameras.get(cam)), acts) for cam, acts in _per_camera(outcome.gained).items())
+    losses = Counter(
+        (_zone(cameras.get(cam)), acts, loss_words(outcome.reasons.get(cam, ""), _zone(cameras.get(cam))))
+        for cam, acts in _per_camera(outcome.lost).items()
+    )
     parts = [f"+{_count(n, zone, mode)} ({', '.join(acts)})" for (zone, acts), n in sorted(gains.items())]
     parts += [
         f"{MINUS}{_count(n, zone, mode)} ({', '.join(acts)}): {why}" for (zone, acts, why), n in sorted(losses.items())

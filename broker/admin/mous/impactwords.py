@@ -30,6 +30,7 @@ def loss_words(reason: str, zone: str) -> str:
         "mou_not_in_effect": "the MOU is not in effect",
         "no_mou": "their site is no longer covered",
         "unknown_camera": "unknown camera",
+        "not_on_roster": "only the users the MOU names may use it now",
     }
     return words.get(reason, reason.replace("_", " "))
 

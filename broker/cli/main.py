@@ -21,6 +21,9 @@ def _parser() -> argparse.ArgumentParser:
     mv.add_argument("--inventory", help="check agency and site references against this inventory")
     mi = mou.add_parser("import", help="store MOU files as in-force versions (mous.source = store)")
     mi.add_argument("files", nargs="+", metavar="DIR|FILE")
+    from broker.cli.moudiff import add_parser as add_mou_diff
+
+    add_mou_diff(mou)
 
     inv = sub.add_parser("inventory", help="inventory documents").add_subparsers(
         dest="sub", required=True, metavar="SUB"
@@ -94,6 +97,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from broker.cli.validate import mou_validate
 
         return mou_validate(args.files, args.inventory)
+    if args.cmd == "mou" and args.sub == "diff":
+        from broker.cli.moudiff import main as mou_diff
+
+        return mou_diff(args)
     if args.cmd == "inventory" and args.sub == "validate":
         from broker.cli.validate import inventory_validate
 

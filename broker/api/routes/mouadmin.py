@@ -41,6 +41,7 @@ from broker.errors import (
     UnknownMou,
 )
 from broker.policy import Principal
+from broker.timeutil import format_instant
 
 router = APIRouter(prefix="/api/v1", tags=["mou administration"])
 MouId = Annotated[str, Path(min_length=1, max_length=128, examples=["ncps-ncpd-video"])]
@@ -86,7 +87,7 @@ async def list_stored(principal: PrincipalDep, services: ServicesDep) -> dict[st
     states = await run_in_threadpool(service_of(services).registry.states)
     visible = [s for s in states.values() if _visible(principal, services, s)]
     return {
-        "at": services.clock.now(),
+        "at": format_instant(services.clock.now()),
         "source": services.settings.mous.source,
         "mous": [history_json(s, services) for s in sorted(visible, key=lambda s: s.mou)],
     }

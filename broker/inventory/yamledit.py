@@ -124,7 +124,7 @@ class InventoryText:
             self._edits.append(_Edit(pairs[k - 1][1].end_mark.index, value_node.end_mark.index, ""))
         else:  # whole lines, its key's line to its value's last
             start = self.text.rfind("\n", 0, key_node.start_mark.index) + 1
-            end = self.text.find("\n", value_node.end_mark.index - 1)
+            end = self.text.find("\n", _deepest_last(value_node).end_mark.index - 1)  # a nested block: its end
             self._edits.append(_Edit(start, len(self.text) if end < 0 else end + 1, ""))
 
     # -- new cameras --------------------------------------------------------------------------------------

@@ -1,0 +1,160 @@
+"""Classifying a camera (issue 14, item 7): its site, building, zone and location. Pure: checks and text edits.
+
+School IT gives a camera that inventory sync added (no zone: denied ``unclassified_camera`` under every MOU,
+contract §4) its place: ``PUT /api/v1/cameras/{id}/classification`` (:mod:`broker.admin.classify`). Here:
+
+- :func:`check`: the site must be one of the caller's agency's sites, the building one the inventory names at that
+  site (a camera there has it), and the zone one that an MOU covering the site defines (``zones`` keys, ``never``
+  zones included: they are classified too, contract §2). Each refusal is an :class:`InvalidRequest` naming its
+  field; a zone's names the zone and the zones that are defined.
+- :func:`classified_text`: the inventory text with one camera's four keys set (or removed: no building, no
+  location), every other byte kept (:mod:`broker.inventory.yamledit`, as inventory sync edits the file).
+- :func:`overlaid_text`: the text with the store's classifications applied on top (``mous.source = "store"``):
+  a camera the file no longer lists is skipped; one whose file entry says the same already is left as written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from broker.documents import Camera
+from broker.errors import InvalidRequest
+from broker.inventory.catalog import Catalog
+from broker.inventory.unclassified import classified_zones
+from broker.inventory.yamledit import EditError, InventoryText, flow_mapping, scalar
+
+KEYS = ("site", "building", "zone", "location")
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Where a camera is, as school IT says it: ``zone`` None only for a camera not classified yet."""
+
+    site: str
+    building: str | None
+    zone: str | None
+    location: tuple[float, float] | None = None  # (lat, lon)
+
+    @classmethod
+    def of(cls, cam: Camera) -> Classification:
+        loc = (cam.location.lat, cam.location.lon) if cam.location is not None else None
+        return cls(cam.site, cam.building, cam.zone, loc)
+
+    def to_dict(self) -> dict[str, Any]:
+        loc = {"lat": self.location[0], "lon": self.location[1]} if self.location is not None else None
+        return {"site": self.site, "building": self.building, "zone": self.zone, "location": loc}
+
+
+def owns(catalog: Catalog, cam: Camera, agency: str) -> bool:
+    """The agency runs the camera: its site, or its camera system, is the agency's (as the unclassified list)."""
+    index = catalog.index
+    site = index.sites.get(cam.site)
+    system = index.systems.get(cam.system) if cam.system is not None else None
+    return (site is not None and site.owner == agency) or (system is not None and system.owner == agency)
+
+
+def _names(items: Iterable[str]) -> str:
+    return ", ".join(sorted(items)) or "(none)"
+
+
+def check(catalog: Catalog, agency: str, new: Classification) -> None:
+    """Refuse (422, naming the field) a site, building or zone that ``agency`` cannot give a camera."""
+    mine = catalog.index.sites_by_owner.get(agency, [])
+    if new.site not in mine:
+        raise InvalidRequest(f"unknown site {new.site!r}: your agency's sites are {_names(mine)}", field="site")
+    buildings = catalog.buildings(new.site)
+    if new.building is not None and new.building not in buildings:
+        raise InvalidRequest(
+            f"unknown building {new.building!r} at site {new.site}: the inventory names {_names(buildings)} there "
+            "(a new building is added to the inventory by hand)",
+            field="building",
+            buildings=sorted(buildings),
+        )
+    # Contract §4: a zone no MOU covering the site defines leaves the camera unclassified (denied to everyone).
+    defined = classified_zones(catalog).get(new.site, frozenset())
+    if new.zone is None or new.zone not in defined:
+        raise InvalidRequest(
+            f"zone {new.zone!r} is not defined by the MOUs covering site {new.site}; they define: {_names(defined)}",
+            field="zone",
+            zone=new.zone,
+            zones=sorted(defined),
+        )
+
+
+def _as_written(cam: dict[str, Any]) -> Classification | None:
+    """A camera mapping's classification as the YAML says (None when it does not read as one)."""
+    loc = cam.get("location")
+    try:
+        where = (float(loc["lat"]), float(loc["lon"])) if isinstance(loc, dict) else None
+    except (KeyError, TypeError, ValueError):
+        return None
+    site, building, zone = cam.get("site"), cam.get("building"), cam.get("zone")
+    if not isinstance(site, str):
+        return None
+    return Classification(
+        site, building if isinstance(building, str) else None, zone if isinstance(zone, str) else None, where
+    )
+
+
+def _cameras(text: str) -> dict[str, tuple[int, Classification | None]]:
+    """camera id -> its index in ``cameras`` and its classification, as written (no validation)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return {}
+    cams = data.get("cameras") if isinstance(data, dict) else None
+    out: dict[str, tuple[int, Classification | None]] = {}
+    for i, cam in enumerate(cams if isinstance(cams, list) else []):
+        if isinstance(cam, dict) and isinstance(cam.get("id"), str) and cam["id"] not in out:
+            out[cam["id"]] = (i, _as_written(cam))
+    return out
+
+
+def _location(loc: tuple[float, float]) -> str:
+    return flow_mapping([("lat", repr(float(loc[0]))), ("lon", repr(float(loc[1])))])
+
+
+def _edit(text: str, edits: list[tuple[int, Classification]]) -> str:
+    """One pass per removed key, then one for the sets, so that no two edits of one camera ever overlap."""
+    for key in ("building", "location"):  # location is rewritten below as one flow mapping, if any
+        doc = InventoryText(text)
+        for index, new in edits:
+            if key == "location" or new.building is None:
+                doc.remove_key(index, key)
+        text = doc.result()
+    doc = InventoryText(text)
+    for index, new in edits:
+        doc.set_key(index, "site", scalar(new.site))
+        if new.building is not None:
+            doc.set_key(index, "building", scalar(new.building))
+        if new.zone is not None:
+            doc.set_key(index, "zone", scalar(new.zone))
+        if new.location is not None:
+            doc.set_key(index, "location", _location(new.location))
+    return doc.result()
+
+
+def classified_text(text: str, camera: str, new: Classification) -> str:
+    """``text`` with ``camera`` classified as ``new`` (unchanged when it says so already). Raises EditError when
+    the camera is not in the text or cannot be edited as text."""
+    return overlaid_text(text, {camera: new}, strict=True)
+
+
+def overlaid_text(text: str, overlay: dict[str, Classification], *, strict: bool = False) -> str:
+    """``text`` with each camera of ``overlay`` set as the overlay says, where the text says otherwise. A camera
+    the text does not list is skipped (``strict``: EditError)."""
+    written = _cameras(text) if overlay else {}
+    edits: list[tuple[int, Classification]] = []
+    for camera, new in overlay.items():
+        if camera not in written:
+            if strict:
+                raise EditError(f"camera {camera!r} is not in the inventory file")
+            continue
+        index, current = written[camera]
+        if current != new:
+            edits.append((index, new))
+    return _edit(text, sorted(edits, key=lambda e: e[0])) if edits else text

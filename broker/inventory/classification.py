@@ -72,7 +72,6 @@ def check(catalog: Catalog, agency: str, new: Classification) -> None:
             f"unknown building {new.building!r} at site {new.site}: the inventory names {_names(buildings)} there "
             "(a new building is added to the inventory by hand)",
             field="building",
-            buildings=sorted(buildings),
         )
     # Contract §4: a zone no MOU covering the site defines leaves the camera unclassified (denied to everyone).
     defined = classified_zones(catalog).get(new.site, frozenset())
@@ -80,8 +79,6 @@ def check(catalog: Catalog, agency: str, new: Classification) -> None:
         raise InvalidRequest(
             f"zone {new.zone!r} is not defined by the MOUs covering site {new.site}; they define: {_names(defined)}",
             field="zone",
-            zone=new.zone,
-            zones=sorted(defined),
         )
 
 

@@ -59,10 +59,10 @@ def check_classifications(conn: Connection, facts: ChainFacts, first: int | None
         seen[row.camera] = row
         yield from _row_problems(row, records.get(row.audit_seq) if row.audit_seq is not None else None, first)
     for camera, latest in facts.classified.items():
-        row = seen.get(camera)
-        if row is None:
+        kept = seen.get(camera)
+        if kept is None:
             why = f"record {latest.seq} ({CLASSIFY}) says it exists, but its row is missing (deleted)"
             yield Problem(TABLE, camera, "camera", why, latest.seq)
-        elif row.audit_seq is not None and row.audit_seq < latest.seq:
-            why = f"bound to record {row.audit_seq}, but record {latest.seq} classified it later (rolled back)"
+        elif kept.audit_seq is not None and kept.audit_seq < latest.seq:
+            why = f"bound to record {kept.audit_seq}, but record {latest.seq} classified it later (rolled back)"
             yield Problem(TABLE, camera, "audit_seq", why, latest.seq)

@@ -52,8 +52,8 @@ def check_bindings(conn: Connection) -> list[Problem]:
     facts = ChainFacts.read(conn)
     first = first_seq(conn)
     problems: list[Problem] = []
-    checks = (("emergencies", _emergencies), ("counters", _documents), ("notices", _notices), ("mous", check_mous))
-    checks += (("camera_classifications", check_classifications),)  # issue 14, item 7
+    checks = [("emergencies", _emergencies), ("counters", _documents), ("notices", _notices), ("mous", check_mous)]
+    checks.append(("camera_classifications", check_classifications))  # issue 14, item 7
     for table, check in checks:
         try:
             with conn.begin_nested():  # a table that cannot be read is a problem of its own, not the end

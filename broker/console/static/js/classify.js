@@ -91,7 +91,8 @@ export function classifyForm(camera, sites, onSaved) {
     } catch (err) {
       button.disabled = false;
       const f = err instanceof ApiError ? fieldOf(err.body.field) : null;
-      if (f) return fail(f, err.message);
+      const said = err instanceof ApiError ? (err.body.errors || []).find((e) => e.field === err.body.field) : null;
+      if (f) return fail(f, said ? `${said.message}.` : err.message);
       formError.replaceChildren(h("p", {}, err instanceof ApiError ? `${err.message} ${err.advice()}` : String(err)),
         ...(err instanceof ApiError && err.body.lines ? [h("ul", {}, err.body.lines.map((l) => h("li", {}, l)))] : []));
       formError.hidden = false;

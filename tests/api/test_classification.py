@@ -68,7 +68,15 @@ def reason(api: Api, camera: str = NEW, as_: str = "officer") -> str:
 def test_a_classified_camera_becomes_shared_per_the_mou_at_the_next_request(inventory: Path, make_api: MakeApi) -> None:
     with make_api() as api:
         assert reason(api) == "unclassified_camera"
-        assert NEW in {c["id"] for c in api.get("/api/v1/inventory/unclassified", as_="operator").json()["cameras"]}
+        todo = api.get("/api/v1/inventory/unclassified", as_="operator").json()
+        assert NEW in {c["id"] for c in todo["cameras"]}
+        sites = {s["id"]: s for s in todo["sites"]}  # the form's choices: the operator's agency's sites only
+        assert sorted(sites) == ["ncps-east", "ncps-saxe"] and sites["ncps-saxe"]["buildings"] == ["gym", "main"]
+        assert sites["ncps-saxe"]["zones"] == [
+            {"id": "exterior", "never": False},
+            {"id": "interior", "never": False},
+            {"id": "restricted", "never": True},
+        ]
         before = inventory.read_text(encoding="utf-8")
         r = classify(api, EXTERIOR)
         assert r.status_code == 200, r.text

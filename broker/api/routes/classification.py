@@ -31,6 +31,13 @@ from broker.inventory.classification import Classification
 
 router = APIRouter(prefix="/api/v1/cameras", tags=["inventory"])
 IDENT = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+# The demo's saxe-ext-01 as it is (the camera_id example): the examples phase classifies it as it already is.
+EXAMPLE: dict[str, Any] = {
+    "site": "ncps-saxe",
+    "building": "main",
+    "zone": "exterior",
+    "location": {"lat": 41.14885, "lon": -73.49571},
+}
 
 
 class LatLon(BaseModel):
@@ -42,7 +49,7 @@ class LatLon(BaseModel):
 class ClassificationBody(BaseModel):
     """The camera's place. Every field is set as given: a building or location left out (or null) is removed."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
     site: str = Field(min_length=1, max_length=64, pattern=IDENT, description="One of your agency's sites (its id)")
     building: str | None = Field(
         None, min_length=1, max_length=128, description="A building the inventory names at that site"

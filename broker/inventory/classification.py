@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from broker.documents import Camera
 from broker.errors import InvalidRequest
@@ -82,32 +82,41 @@ def check(catalog: Catalog, agency: str, new: Classification) -> None:
         )
 
 
-def _as_written(cam: dict[str, Any]) -> Classification | None:
-    """A camera mapping's classification as the YAML says (None when it does not read as one)."""
-    loc = cam.get("location")
-    try:
-        where = (float(loc["lat"]), float(loc["lon"])) if isinstance(loc, dict) else None
-    except (KeyError, TypeError, ValueError):
+def _scalar(node: Node | None) -> str | None:
+    if not isinstance(node, ScalarNode) or node.tag == "tag:yaml.org,2002:null":
         return None
-    site, building, zone = cam.get("site"), cam.get("building"), cam.get("zone")
-    if not isinstance(site, str):
-        return None
-    return Classification(
-        site, building if isinstance(building, str) else None, zone if isinstance(zone, str) else None, where
-    )
+    return str(node.value)
 
 
-def _cameras(text: str) -> dict[str, tuple[int, Classification | None]]:
+def _as_written(node: Node) -> tuple[str, Classification | None] | None:
+    """A camera item's id and classification as the YAML says (None: not a camera; no classification: unreadable)."""
+    if not isinstance(node, MappingNode):
+        return None
+    keys = {k.value: v for k, v in node.value if isinstance(k, ScalarNode)}
+    camera, site = _scalar(keys.get("id")), _scalar(keys.get("site"))
+    if camera is None:
+        return None
+    loc, where = keys.get("location"), None
+    if isinstance(loc, MappingNode):
+        pair = {k.value: _scalar(v) for k, v in loc.value if isinstance(k, ScalarNode)}
+        try:
+            where = (float(pair["lat"] or ""), float(pair["lon"] or ""))
+        except (KeyError, ValueError):
+            return camera, None
+    elif _scalar(loc) is not None:
+        return camera, None
+    if site is None:
+        return camera, None
+    return camera, Classification(site, _scalar(keys.get("building")), _scalar(keys.get("zone")), where)
+
+
+def _cameras(doc: InventoryText) -> dict[str, tuple[int, Classification | None]]:
     """camera id -> its index in ``cameras`` and its classification, as written (no validation)."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return {}
-    cams = data.get("cameras") if isinstance(data, dict) else None
     out: dict[str, tuple[int, Classification | None]] = {}
-    for i, cam in enumerate(cams if isinstance(cams, list) else []):
-        if isinstance(cam, dict) and isinstance(cam.get("id"), str) and cam["id"] not in out:
-            out[cam["id"]] = (i, _as_written(cam))
+    for i, node in enumerate(doc.cameras):
+        written = _as_written(node)
+        if written is not None and written[0] not in out:
+            out[written[0]] = (i, written[1])
     return out
 
 
@@ -115,16 +124,20 @@ def _location(loc: tuple[float, float]) -> str:
     return flow_mapping([("lat", repr(float(loc[0]))), ("lon", repr(float(loc[1])))])
 
 
-def _edit(text: str, edits: list[tuple[int, Classification]]) -> str:
-    """One pass per removed key, then one for the sets, so that no two edits of one camera ever overlap."""
+def _edit(doc: InventoryText, edits: list[tuple[int, Classification, Classification | None]]) -> str:
+    """One pass per key removed (only when one is), then one for the sets, so that no two edits of one camera ever
+    overlap. ``edits``: (index, new, as written)."""
+    text = doc.text
     for key in ("building", "location"):  # location is rewritten below as one flow mapping, if any
-        doc = InventoryText(text)
-        for index, new in edits:
-            if key == "location" or new.building is None:
-                doc.remove_key(index, key)
+        gone = [i for i, new, old in edits if key == "location" or new.building is None]
+        if not any(old is None or getattr(old, key) is not None for i, _, old in edits if i in gone):
+            continue
+        doc = InventoryText(text) if text is not doc.text else doc
+        for index in gone:
+            doc.remove_key(index, key)
         text = doc.result()
-    doc = InventoryText(text)
-    for index, new in edits:
+    doc = InventoryText(text) if text is not doc.text else doc
+    for index, new, _ in edits:
         doc.set_key(index, "site", scalar(new.site))
         if new.building is not None:
             doc.set_key(index, "building", scalar(new.building))
@@ -144,8 +157,11 @@ def classified_text(text: str, camera: str, new: Classification) -> str:
 def overlaid_text(text: str, overlay: dict[str, Classification], *, strict: bool = False) -> str:
     """``text`` with each camera of ``overlay`` set as the overlay says, where the text says otherwise. A camera
     the text does not list is skipped (``strict``: EditError)."""
-    written = _cameras(text) if overlay else {}
-    edits: list[tuple[int, Classification]] = []
+    if not overlay:
+        return text
+    doc = InventoryText(text)
+    written = _cameras(doc)
+    edits: list[tuple[int, Classification, Classification | None]] = []
     for camera, new in overlay.items():
         if camera not in written:
             if strict:
@@ -153,5 +169,5 @@ def overlaid_text(text: str, overlay: dict[str, Classification], *, strict: bool
             continue
         index, current = written[camera]
         if current != new:
-            edits.append((index, new))
-    return _edit(text, sorted(edits, key=lambda e: e[0])) if edits else text
+            edits.append((index, new, current))
+    return _edit(doc, sorted(edits, key=lambda e: e[0])) if edits else text

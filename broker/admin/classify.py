@@ -83,17 +83,31 @@ def _overlaid_read(path: Path, text: str, overlay: dict[str, Classification]) ->
         return None, [issue], None, {}
 
 
+def _with_overlay(path: Path, read: InventoryRead, text: str, overlay: dict[str, Classification]) -> InventoryRead:
+    """``read`` (of ``text``) with ``overlay`` applied: as it is when the text says the same already (a file edited
+    in place too: no second parse), else the text edited and read again."""
+    if not overlay:
+        return read
+    if read[0] is not None:
+        cameras = {c.id: c for c in read[0].cameras}
+        overlay = {k: v for k, v in overlay.items() if k in cameras and Classification.of(cameras[k]) != v}
+        if not overlay:
+            return read
+    return _overlaid_read(path, text, overlay)
+
+
 def read_classified(path: Path, repo: ClassificationRepository) -> InventoryRead:
     """The inventory the reloader serves when the store is authoritative: the file, with the store's
     classifications on top (raises StoreUnavailable)."""
     overlay = stored_overlay(repo)
-    if not overlay:
-        return read_inventory_digested(path)
+    read = read_inventory_digested(path)
+    if not overlay or not read[3]:  # a file that cannot be read says so, at its line
+        return read
     try:
         text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError):
-        return read_inventory_digested(path)  # says what is wrong with the file, at its line
-    return _overlaid_read(path, text, overlay)
+        return read
+    return _with_overlay(path, read, text, overlay)
 
 
 class ClassificationService:
@@ -118,7 +132,7 @@ class ClassificationService:
         return stored_overlay(self.repo) if self.source == "store" else {}
 
     def _read_text(self, text: str, overlay: dict[str, Classification]) -> InventoryRead:
-        return _overlaid_read(self.path, text, overlay)
+        return _with_overlay(self.path, read_inventory_text(text, str(self.path)), text, overlay)
 
     # -- one classification ---------------------------------------------------------------------------------
 
@@ -136,18 +150,19 @@ class ClassificationService:
                 )
             check(catalog, principal.agency, new)
             before = Classification.of(cam)
+            if before == new:  # classified so already: nothing to keep or record
+                served = catalog.documents.get(str(self.path), "")
+                return Classified(camera, before, new, False, served, self.source, False)
             raw = self._file()
             text = raw.decode("utf-8", errors="replace")
             file_text = self._edited(text, camera, new)
             overlay = {**self.overlay(), camera: new} if self.source == "store" else {}
-            read = self._read_text(file_text, overlay) if overlay else read_inventory_text(file_text, str(self.path))
+            read = self._read_text(file_text, overlay)
             docs = self.documents(read)
             if docs.issues or docs.inventory is None:  # validated as a reload would: every line
                 raise DocumentError(docs.issues or [(str(self.path), 0, "(document)", "no inventory")])
             after_sha = next(iter(read[3].values()), "")
-            done = Classified(camera, before, new, before != new, after_sha, self.source, False)
-            if before == new:
-                return done
+            done = Classified(camera, before, new, True, after_sha, self.source, False)
             return self._keep(principal, done, raw, file_text, text, client)
 
     def _file(self) -> bytes:

@@ -15,6 +15,7 @@ contract §4) its place: ``PUT /api/v1/cameras/{id}/classification`` (:mod:`brok
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -148,9 +149,45 @@ def _edit(doc: InventoryText, edits: list[tuple[int, Classification, Classificat
     return doc.result()
 
 
+def _item_span(text: str, camera: str) -> tuple[int, int] | None:
+    """Where the ``cameras:`` item whose first key is ``id: <camera>`` is written: from its line to the next line
+    indented no deeper than its dash (the next item or key); None when that is not one plain match."""
+    item = re.compile(
+        rf"^([ \t]*)-[ \t]+(?:\{{[ \t]*)?id:[ \t]*([\"']?){re.escape(camera)}\2(?=[ \t]*(?:[,}}#]|\r?$))", re.M
+    )
+    found = list(item.finditer(text))
+    if len(found) != 1:
+        return None
+    start, indent = found[0].start(), len(found[0].group(1))
+    end = text.find("\n", found[0].end())
+    while end >= 0:
+        line = text[end + 1 : text.find("\n", end + 1) if text.find("\n", end + 1) >= 0 else len(text)]
+        body = line.lstrip(" \t")
+        if body.strip() and not body.startswith("#") and len(line) - len(body) <= indent:
+            return start, end + 1
+        end = text.find("\n", end + 1)
+    return start, len(text)
+
+
 def classified_text(text: str, camera: str, new: Classification) -> str:
     """``text`` with ``camera`` classified as ``new`` (unchanged when it says so already). Raises EditError when
-    the camera is not in the text or cannot be edited as text."""
+    the camera is not in the text or cannot be edited as text.
+
+    Only the camera's own item is composed when it can be told from the text (a plain ``- {id: …`` or ``- id: …``
+    line: 10,000 cameras need not be composed for one), else the whole document."""
+    span = _item_span(text, camera)
+    if span is not None:
+        head = "cameras:\n"
+        try:
+            doc = InventoryText(head + text[span[0] : span[1]])
+            written = _cameras(doc)
+        except EditError:
+            written = {}
+        if list(written) == [camera] and len(doc.cameras) == 1:
+            current = written[camera][1]
+            if current == new:
+                return text
+            return text[: span[0]] + _edit(doc, [(0, new, current)])[len(head) :] + text[span[1] :]
     return overlaid_text(text, {camera: new}, strict=True)
 
 

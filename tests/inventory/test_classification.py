@@ -90,3 +90,27 @@ def test_the_overlay_skips_cameras_the_file_no_longer_lists() -> None:
     edited = overlaid_text(TEXT, overlay)
     assert cameras(edited)["a"]["zone"] == "exterior" and "z" not in cameras(edited)
     assert overlaid_text(edited, overlay) == edited  # already so: left as written
+
+
+@pytest.mark.parametrize("crlf", [False, True])
+@pytest.mark.parametrize("camera", ["a", "b", "c"])
+@pytest.mark.parametrize(
+    "new",
+    [
+        Classification("s2", None, "x", (3.0, 4.0)),
+        Classification("s1", "main", "exterior"),
+        Classification("s1", "gym", None, (1.0, 2.0)),
+    ],
+)
+def test_one_camera_composed_alone_reads_as_the_whole_document_edited(
+    camera: str, new: Classification, crlf: bool
+) -> None:
+    text = TEXT.replace("\n", "\r\n") if crlf else TEXT
+    assert classified_text(text, camera, new) == overlaid_text(text, {camera: new}, strict=True)
+
+
+def test_a_camera_whose_id_is_not_its_first_key_is_edited_in_the_whole_document() -> None:
+    text = "cameras:\n  - name: Late id\n    id: late\n    site: s1\nsites: []\n"
+    assert classified_text(text, "late", Classification("s1", None, "x")) == (
+        "cameras:\n  - name: Late id\n    id: late\n    site: s1\n    zone: x\nsites: []\n"
+    )

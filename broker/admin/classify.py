@@ -27,6 +27,7 @@ Where it is kept (the rule):
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -48,6 +49,7 @@ from broker.store.binding import Binding
 from broker.store.classifications import ClassificationRepository, StoredClassification
 
 Source = Literal["files", "store"]
+log = logging.getLogger("camgate.classify")
 
 
 @dataclass(frozen=True)
@@ -220,9 +222,18 @@ class ClassificationService:
         else:
             try:
                 replace_if_unchanged(self.path, file_text.encode("utf-8"), sha256(raw), record)
-            except OSError:
-                if written or self.source == "files":
-                    raise
-                details["file_edited"] = edit = False  # this replica cannot write it: the store has it
-                record()
+            except OSError as exc:
+                why = exc.strerror or str(exc)
+                if written:  # recorded: the rename itself failed; only the file is behind (store: the row holds)
+                    log.error(
+                        "camera.classify %s recorded, but %s could not be replaced: %s", done.camera, self.path, why
+                    )
+                    edit = False
+                if self.source == "files":
+                    raise Conflict(
+                        f"the inventory file {self.path} could not be written ({why}); it is unchanged"
+                    ) from None
+                if not written:
+                    details["file_edited"] = edit = False  # this replica cannot write it: the store has it
+                    record()
         return Classified(done.camera, done.before, done.after, True, done.inventory_sha256, self.source, edit)

@@ -199,3 +199,21 @@ def test_store_mode_zone_errors_and_an_other_replica_follows(inventory: Path, ma
         assert reason(other) == "unclassified_camera"  # until its next housekeeping tick
         other.services.tick()
         assert reason(other) == "allowed"
+
+
+def test_a_file_that_cannot_be_replaced_is_a_409_in_files_mode_and_the_store_keeps_it_in_store_mode(
+    inventory: Path, make_api: MakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: Any) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("broker.admin.classify.replace_if_unchanged", refuse)
+    with make_api() as api:
+        r = classify(api, EXTERIOR)
+        assert r.status_code == 409 and "could not be written (Permission denied)" in r.json()["message"]
+        assert api.audit(kind="camera.classify") == [] and reason(api) == "unclassified_camera"
+    with store_api(make_api) as api:
+        r = classify(api, EXTERIOR)
+        assert r.status_code == 200 and r.json()["file_edited"] is False, r.text
+        assert reason(api) == "allowed"
+        assert [rec["details"]["file_edited"] for rec in api.audit(kind="camera.classify")] == [False]

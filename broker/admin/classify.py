@@ -207,10 +207,9 @@ class ClassificationService:
             if self.source == "files":
                 written.append(self.audit.append("camera.classify", **who, details=details))
                 return
-            row = StoredClassification(
-                done.camera, done.after.site, done.after.building, done.after.zone or "", done.after.location,
-                principal.sub, self.clock.now(),
-            )  # fmt: skip
+            after = done.after
+            where = (after.site, after.building, after.zone or "", after.location)
+            row = StoredClassification(done.camera, *where, principal.sub, self.clock.now())
 
             def bind(conn: Any, rec: AuditRecord) -> None:
                 ClassificationRepository.put_in(conn, row, Binding(rec.seq, rec.hash))

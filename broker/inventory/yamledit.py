@@ -180,8 +180,8 @@ class InventoryText:
         node = self._items[index]
         line = node.start_mark.line + 1
         if id(node) in self._shared:
-            raise EditError(f"line {line}: camera {index} is written with YAML anchors, aliases or merge keys; "
-                            "write it out as a plain mapping so sync can edit it")  # fmt: skip
+            how = "write it out as a plain mapping so sync can edit it"
+            raise EditError(f"line {line}: camera {index} is written with YAML anchors, aliases or merge keys; {how}")
         if not isinstance(node, MappingNode) or not node.value:
             raise EditError(f"line {line}: camera {index} is not a mapping")
         return node

@@ -12,6 +12,7 @@ import httpx
 from starlette.concurrency import run_in_threadpool
 
 from broker.adapterapi import CameraSystemAdapter
+from broker.admin.classify import ClassificationService, read_classified
 from broker.admin.emergencies import EmergencyService
 from broker.admin.mous.moments import record_moments
 from broker.admin.mous.notices import MouNotices
@@ -38,6 +39,7 @@ from broker.audit.signer import CheckpointSigner
 from broker.audit.verify_store import StoreVerifier
 from broker.clock import Clock, SystemClock
 from broker.documents import DocumentSet, load_documents
+from broker.documents.loader import InventoryRead, read_documents_over
 from broker.enforcement.guard import Guard
 from broker.enforcement.proxy import StreamProxy
 from broker.enforcement.recovery import SessionRecovery, replica_id
@@ -63,6 +65,7 @@ from broker.private import private_dir
 from broker.settings import Settings
 from broker.store import EmergencyRepository, Store
 from broker.store.changes import ChangeListener
+from broker.store.classifications import ClassificationRepository
 from broker.store.console import ConsoleRepository
 from broker.store.generations import DocumentGenerations
 from broker.store.mous import MouRepository
@@ -111,6 +114,7 @@ class Services:
     refusals: RefusalLog | None = None  # refused requests, counted per source and minute (broker/audit/refusals.py)
     mous: MouService | None = None  # MOUs kept by the broker: drafts, countersignature, termination (issue 14)
     rosters: RosterService | None = None  # the MOUs' rosters of named users (issue 14, item 5)
+    classifier: ClassificationService | None = None  # school IT classifies cameras (issue 14, item 7)
     _retired: list[tuple[float, list[CameraSystemAdapter]]] = field(default_factory=list)
     _mou_checked_at: datetime | None = None
     _mou_promoted: int = 0
@@ -237,6 +241,25 @@ class Services:
         self.store.dispose()
 
 
+def classifier_of(
+    settings: Settings,
+    registry: MouRegistry,
+    repo: ClassificationRepository,
+    audit: AuditLog,
+    live: LiveCatalog,
+    clock: Clock,
+) -> ClassificationService:
+    """Camera classification (issue 14, item 7), validated against the documents a reload would read."""
+    inventory, mous = settings.policy.inventory, settings.policy.mous
+
+    def documents(read: InventoryRead) -> DocumentSet:
+        if settings.mous.source == "store":
+            return store_documents(registry, inventory, read)[0]
+        return read_documents_over(read, inventory, mous)
+
+    return ClassificationService(inventory, settings.mous.source, documents, repo, audit, lambda: live.catalog, clock)
+
+
 def build_services(
     settings: Settings, *, clock: Clock | None = None, http: httpx.AsyncClient | None = None
 ) -> Services:
@@ -246,6 +269,7 @@ def build_services(
     store.create_all()
     live_ref: list[LiveCatalog] = []
     registry = MouRegistry(MouRepository(store), lambda: live_ref[0].catalog.index, clock)
+    classifications = ClassificationRepository(store)
     source = None
     upcoming = None
     model_text = settings.policy.model.read_text(encoding="utf-8")
@@ -257,8 +281,8 @@ def build_services(
     if settings.mous.source == "store":  # issue 14: the store's enforced MOU versions, not policy.mous' files
         inventory = settings.policy.inventory
 
-        def source() -> StoreRead:
-            return store_documents(registry, inventory)
+        def source() -> StoreRead:  # with the store's camera classifications on top of the file (issue 14, item 7)
+            return store_documents(registry, inventory, read_classified(inventory, classifications))
 
         docs, later, at = source()
         docs.raise_for_issues()
@@ -402,6 +426,7 @@ def build_services(
     wake = services.dispatcher.wake if services.dispatcher is not None else (lambda: None)
     services.mous = MouService(registry, audit, settings.mous, mou_notices, wake)
     services.rosters = RosterService(roster_repo, audit, settings.mous, clock, roster_document(live, registry))
+    services.classifier = classifier_of(settings, registry, classifications, audit, live, clock)
     if witnesses and services.dispatcher is not None:  # every signed checkpoint goes to the MOU parties' witnesses
         keys = services.keys
 

@@ -24,7 +24,8 @@ RELOAD = "policy.reload"
 NOTICE_OUTCOMES = ("notice.delivered", "notice.gave_up")
 MOU_RECORDS = ("mou.draft", "mou.import", "mou.approve", "mou.withdraw", "mou.terminate")  # issue 14: bindmous.py
 ROSTER_RECORDS = ("mou.roster", "mou.roster_approve")  # issue 14, item 5: bindroster.py
-SCANNED = (*EMERGENCY_TRANSITIONS, *FAILED, RELOAD, *NOTICE_OUTCOMES, *MOU_RECORDS, *ROSTER_RECORDS)
+CLASSIFY = "camera.classify"  # issue 14, item 7: broker/audit/bindclassify.py
+SCANNED = (*EMERGENCY_TRANSITIONS, *FAILED, RELOAD, *NOTICE_OUTCOMES, *MOU_RECORDS, *ROSTER_RECORDS, CLASSIFY)
 _LOOKUP_CHUNK = 500
 
 _t = audit_records.c
@@ -88,6 +89,7 @@ class ChainFacts:
     outcomes: dict[str, list[BoundRecord]] = field(default_factory=dict)  # notice id -> its final records
     mou_records: dict[int, BoundRecord] = field(default_factory=dict)  # seq -> MOU draft/approval/... records
     roster_records: dict[int, BoundRecord] = field(default_factory=dict)  # seq -> mou.roster/roster_approve records
+    classified: dict[str, BoundRecord] = field(default_factory=dict)  # camera -> its latest store-kept classify
 
     @classmethod
     def read(cls, conn: Connection) -> ChainFacts:
@@ -109,6 +111,8 @@ class ChainFacts:
                 facts.mou_records[rec.seq] = rec
             elif rec.kind in ROSTER_RECORDS:
                 facts.roster_records[rec.seq] = rec
+            elif rec.kind == CLASSIFY and rec.get("kept") == "store" and isinstance(camera := rec.get("camera"), str):
+                facts.classified[camera] = rec
         return facts
 
     @cached_property

@@ -322,3 +322,34 @@ def load_mous(paths: Iterable[str | Path], inventory: Inventory) -> list[Mou]:
     if issues:
         raise DocumentError(issues)
     return mous
+
+
+# -- camera classification (issue 14, item 7): the inventory as a text, validated as a reload would ---------------
+
+
+def read_inventory_text(text: str, name: str) -> InventoryRead:
+    """:func:`read_inventory_digested` of a text (the inventory file with classifications applied): its digest is
+    the text's, keyed by ``name``."""
+    raw = text.encode("utf-8")
+    digests = {name: hashlib.sha256(raw).hexdigest()}
+    with gc_paused():
+        located, issues = _located_text(raw, name)
+        if located is None:
+            return None, issues, None, digests
+        inv, more = _checked_inventory(located, name)
+    return inv, sorted(issues + more, key=lambda i: i[1]), located, digests
+
+
+def read_documents_over(read: InventoryRead, inventory: str | Path, mou_paths: Iterable[str | Path]) -> DocumentSet:
+    """:func:`read_documents` with the inventory read already (``mous.source = "files"``)."""
+    out = DocumentSet()
+    with gc_paused():
+        inv, issues, located, digests = read
+        out.inventory, out.issues, out.inventory_lines = inv, list(issues), located
+        out.digests.update(digests)
+        index = out.inventory.index() if out.inventory is not None else None
+        out.mous, more = _mou_paths_issues(list(mou_paths), index, out.digests, out.mou_sources)
+    out.issues += more
+    if out.inventory is not None and not out.issues:
+        out.zone_warnings = zone_warnings(out.inventory, out.mous, out.inventory_lines, str(inventory))
+    return out

@@ -342,6 +342,26 @@ mou_events = Table(
 )
 # --- end of MOUs kept by the broker ------------------------------------------------------------------------------
 
+# --- camera classifications (issue 14, item 7; broker/store/classifications.py) ----------------------------------
+# With mous.source = "store": school IT's classification of a camera, applied on top of the inventory file whenever
+# the reloader reads it (every replica). One row per camera, replaced by each classification, bound to its
+# camera.classify record (broker/audit/bindclassify.py).
+camera_classifications = Table(
+    "camera_classifications",
+    metadata,
+    Column("camera", String(64), primary_key=True),
+    Column("site", String(64), nullable=False),
+    Column("building", Text, nullable=True),
+    Column("zone", Text, nullable=False),
+    Column("lat", Float, nullable=True),
+    Column("lon", Float, nullable=True),
+    Column("by_sub", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("audit_seq", BigInteger, nullable=True),
+    Column("audit_hash", String(64), nullable=True),
+)
+# --- end of camera classifications ------------------------------------------------------------------------------
+
 
 # --- MOU rosters (issue 14, item 5; broker/store/rosters.py) ----------------------------------------------------
 # Every revision of an MOU's roster of named users: the entries as canonical JSON and their SHA-256. Rows are only

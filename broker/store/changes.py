@@ -1,6 +1,7 @@
 """Change notification across replicas on PostgreSQL: ``LISTEN``/``NOTIFY`` on the emergencies generation.
 
-Every bump of the emergencies generation also runs ``pg_notify`` in the same transaction, so the notice is
+Every bump of the emergencies generation (and of the document generation: a reload, an MOU approved or terminated
+on another replica) also runs ``pg_notify`` in the same transaction, so the notice is
 delivered to every listening session when (and only if) that transaction commits (PostgreSQL docs,
 "NOTIFY": "if a NOTIFY is executed inside a transaction, the notify events are not delivered until and
 unless the transaction is committed"). The channel is per schema (``camgate_em_`` + md5 of

@@ -73,8 +73,9 @@ def camgate(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.Compl
 
 
 def post(broker: Broker, path: str, token: str, **kw: Any) -> httpx.Response:
-    return httpx.post(f"{broker.url}{path}", headers={"Authorization": f"Bearer {token}"} | kw.pop("headers", {}),
-                      timeout=10, **kw)  # fmt: skip
+    return httpx.post(
+        f"{broker.url}{path}", headers={"Authorization": f"Bearer {token}"} | kw.pop("headers", {}), timeout=10, **kw
+    )
 
 
 def live(broker: Broker, token: str, camera: str) -> bool:

@@ -29,8 +29,9 @@ def running_district(
     """(broker URL, its services, the VMS); ``mous``: the ``[mous]`` settings (e.g. the store keeps them);
     ``vms_options`` go to :class:`SimulatedVms` (recording, groups)."""
     clock = SystemClock()
-    vms = SimulatedVms(CAMERAS, work_dir=tmp_path / "vms", clock=clock, segment_seconds=1.0, size="320x180", rate=10,
-                       **vms_options)  # fmt: skip
+    vms = SimulatedVms(
+        CAMERAS, work_dir=tmp_path / "vms", clock=clock, segment_seconds=1.0, size="320x180", rate=10, **vms_options
+    )
     base = vms.start()
     try:
         inv = yaml.safe_load(EXAMPLE_INVENTORY.read_text())

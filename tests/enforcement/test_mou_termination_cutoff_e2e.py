@@ -41,14 +41,19 @@ def test_terminating_the_mou_cuts_an_open_ffmpeg_viewer_within_two_seconds(
     live = f"{url}/api/v1/cameras/saxe-ext-01/live.m3u8?access_token={officer}"
     out = tmp_path / "viewer.ts"
     ffmpeg = [ffmpeg_exe(), "-hide_banner", "-loglevel", "warning", "-rw_timeout", "5000000"]
-    viewer = subprocess.Popen([*ffmpeg, "-i", live, "-c", "copy", "-f", "mpegts", str(out)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    viewer = subprocess.Popen(
+        [*ffmpeg, "-i", live, "-c", "copy", "-f", "mpegts", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         wait_for(lambda: out.exists() and out.stat().st_size > 100_000, 40, "ffmpeg to receive exterior video")
         segment = next(line for line in httpx.get(live, timeout=10).text.splitlines() if line.startswith("/api/"))
         started = time.monotonic()
-        r = httpx.post(f"{url}/api/v1/mous/ncps-ncpd-video/terminate", headers={"Authorization": f"Bearer {chief}"},
-                       json={"reason": "The board ended the agreement tonight."}, timeout=30)  # fmt: skip
+        r = httpx.post(
+            f"{url}/api/v1/mous/ncps-ncpd-video/terminate",
+            headers={"Authorization": f"Bearer {chief}"},
+            json={"reason": "The board ended the agreement tonight."},
+            timeout=30,
+        )
         assert r.status_code == 200, r.text
         refused = httpx.get(url + segment, timeout=10)  # fetched while allowed, within its token's life
         assert refused.status_code in (403, 404), refused.text

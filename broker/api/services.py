@@ -141,15 +141,11 @@ class Services:
 
     def follow_documents(self) -> None:
         """Apply a document generation another replica announced, then cut the viewings it no longer allows (an
-        MOU terminated or superseded there is enforced here at once, not at the next tick's revalidation)."""
+        MOU terminated or superseded there is enforced here at once, not at the next tick's revalidation). Each
+        tick, and at once on PostgreSQL's change notice (issue 14: an MOU approved or terminated on one replica
+        holds on every replica within a second)."""
         if self.reloader.follow() is not None:
             self.sessions.revalidate(self.guard.decide)
-
-    def store_changed(self) -> None:
-        """A change notice from PostgreSQL (``LISTEN``): emergencies, and documents reloaded by another replica
-        (issue 14: an MOU approved or terminated on one replica holds on every replica within a second)."""
-        self.emergencies.changed()
-        self.follow_documents()
 
     def mou_moments(self, *, now: bool = False) -> None:
         """Record MOU versions that came into force and MOUs about to expire (broker/admin/mous/moments.py): at a
@@ -198,7 +194,7 @@ class Services:
     def start(self) -> None:
         """Start the background parts (run by the app's lifespan)."""
         if self.store.dialect_name == "postgresql" and self.changes is None:
-            self.changes = ChangeListener(self.store, self.store_changed)
+            self.changes = ChangeListener(self.store, self.emergencies.changed, self.follow_documents)
             self.changes.start()
         if self.gateway is not None and self._gateway_task is None:
             self._gateway_task = asyncio.get_running_loop().create_task(self.gateway.run())

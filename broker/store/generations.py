@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from broker.errors import Conflict
 from broker.store.binding import UNBOUND, Binding
-from broker.store.changes import NOTIFY_EMERGENCIES
+from broker.store.changes import NOTIFY_DOCUMENTS
 from broker.store.db import Store
 from broker.store.tables import DOCUMENTS_COUNTER, counters
 
@@ -30,7 +30,7 @@ def notify_in(conn: Connection) -> None:
     """PostgreSQL: wake the other replicas' change listeners when this transaction commits (they follow the new
     generation at once instead of at their next housekeeping tick; :mod:`broker.store.changes`)."""
     if conn.dialect.name == "postgresql":
-        conn.execute(NOTIFY_EMERGENCIES)
+        conn.execute(NOTIFY_DOCUMENTS)
 
 
 class DocumentGenerations:
@@ -49,9 +49,7 @@ class DocumentGenerations:
         """Announce a new generation with no record yet (the audit log is down); returns it (StoreUnavailable)."""
         try:
             with self._store.begin_write() as conn:
-                generation = int(conn.execute(_BUMP).scalar_one())
-                notify_in(conn)
-                return generation
+                return int(conn.execute(_BUMP).scalar_one())  # followed at the next tick (no notice)
         except SQLAlchemyError as exc:
             raise self._store.unavailable("write to", exc) from exc
 

@@ -35,8 +35,12 @@ ROLES = {
     "dispatcher": ("dispatch-lee", "ncpd", "dispatcher"),
     "supervisor": ("sgt-ortiz", "ncpd", "supervisor"),
     "principal": ("principal-saxe", "ncps", "principal"),
-    "school_it": ("it-ana", "ncps", "operator"),
     "auditor": ("auditor-ray", "ncps", "auditor"),
+    # Last, the roles that may change the demo MOU (issue 14): school IT and the superintendent draft, approve and
+    # terminate for the school district, the chief approves and terminates for the police.
+    "school_it": ("it-ana", "ncps", "operator"),
+    "superintendent": ("supt-reyes", "ncps", "superintendent"),
+    "chief": ("chief-dunn", "ncpd", "chief"),
 }
 WARM_CAMERA = "saxe-ext-01"  # the camera_id example in the description: its encoder is started up front
 

@@ -313,12 +313,13 @@ class MouService:
                 parsed.append((name, raw, doc))
         if issues:
             raise DocumentError(issues)
-        out: list[dict[str, Any]] = []
-        for name, raw, doc in parsed:
-            out.append(self._import_one(name, raw, doc, who))
-        return out
+        for name, raw, doc in parsed:  # every refusal before anything is stored: all or nothing
+            self._import_one(name, raw, doc, who, dry_run=True)
+        return [self._import_one(name, raw, doc, who) for name, raw, doc in parsed]
 
-    def _import_one(self, name: str, raw: bytes, doc: Mou, who: dict[str, Any]) -> dict[str, Any]:
+    def _import_one(
+        self, name: str, raw: bytes, doc: Mou, who: dict[str, Any], *, dry_run: bool = False
+    ) -> dict[str, Any]:
         sha = hashlib.sha256(raw).hexdigest()
         facts = self.repo.get(doc.mou)
         result = {"mou": doc.mou, "version": doc.version, "sha256": sha, "file": name}
@@ -335,6 +336,8 @@ class MouService:
                     f"(give the file version {state.latest.version + 1})",
                     state=same.state if same is not None else state.latest.state,
                 )
+        if dry_run:
+            return result | {"outcome": "imported"}
         rev = Revision(
             doc.mou,
             doc.version,

@@ -46,7 +46,9 @@ def outcomes(done: subprocess.CompletedProcess[str]) -> list[tuple[str, int, str
 def stored(tmp_path: Path) -> dict[str, list[tuple[int, int, str]]]:
     store = Store.open(f"sqlite:///{tmp_path / 'data' / 'camgate.db'}")
     try:
-        return {m: [(r.version, r.revision, r.text) for r in f.revisions] for m, f in MouRepository(store).all().items()}
+        return {
+            m: [(r.version, r.revision, r.text) for r in f.revisions] for m, f in MouRepository(store).all().items()
+        }
     finally:
         store.dispose()
 

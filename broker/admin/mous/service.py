@@ -301,59 +301,7 @@ class MouService:
 
     # -- import (camgate mou import) -------------------------------------------------------------------------------
     def import_texts(self, items: Sequence[tuple[str, bytes]], who: dict[str, Any]) -> list[dict[str, Any]]:
-        """Files the parties signed on paper, stored in force (each one ``mou.import`` record). All are validated
-        first: one invalid file imports nothing."""
-        index = self.registry._index()
-        parsed: list[tuple[str, bytes, Mou]] = []
-        issues = []
-        for name, raw in items:
-            doc, more = parse_mou_text(raw, name, index)
-            issues += more
-            if doc is not None:
-                parsed.append((name, raw, doc))
-        if issues:
-            raise DocumentError(issues)
-        for name, raw, doc in parsed:  # every refusal before anything is stored: all or nothing
-            self._import_one(name, raw, doc, who, dry_run=True)
-        return [self._import_one(name, raw, doc, who) for name, raw, doc in parsed]
+        """Files the parties signed on paper, stored in force (broker/admin/mous/importer.py)."""
+        from broker.admin.mous.importer import import_texts
 
-    def _import_one(
-        self, name: str, raw: bytes, doc: Mou, who: dict[str, Any], *, dry_run: bool = False
-    ) -> dict[str, Any]:
-        sha = hashlib.sha256(raw).hexdigest()
-        facts = self.repo.get(doc.mou)
-        result = {"mou": doc.mou, "version": doc.version, "sha256": sha, "file": name}
-        if facts is not None and facts.revisions:
-            state = self.registry.state_of(facts)
-            same = next((v for v in state.versions if v.version == doc.version), None)
-            if same is not None and same.current.sha256 == sha:
-                return result | {"outcome": "unchanged"}
-            if state.terminated_at is not None:
-                raise MouStateConflict(f"{name}: MOU {doc.mou!r} was terminated", state="terminated")
-            if same is not None or doc.version < state.latest.version:
-                raise MouStateConflict(
-                    f"{name}: version {doc.version} of {doc.mou!r} is stored with other text; nothing is overwritten "
-                    f"(give the file version {state.latest.version + 1})",
-                    state=same.state if same is not None else state.latest.state,
-                )
-        if dry_run:
-            return result | {"outcome": "imported"}
-        rev = Revision(
-            doc.mou,
-            doc.version,
-            1,
-            raw.decode("utf-8"),
-            sha,
-            name,
-            IMPORTER,
-            doc.parties.owner,
-            self.registry.clock.now(),
-            imported=True,
-        )
-
-        def bind(conn: Connection, record: AuditRecord) -> None:
-            MouRepository.add_revision_in(conn, rev, Binding(record.seq, record.hash))
-
-        details = {"mou": doc.mou, "version": doc.version, "revision": 1, "sha256": sha, "file": name}
-        self.audit.append_bound("mou.import", bind, **who, mou=doc.mou, details=details)
-        return result | {"outcome": "imported"}
+        return import_texts(self, items, who)

@@ -11,6 +11,12 @@ another), 20 fuzzing examples per operation plus the coverage phase's boundary c
 10 stateful scenarios of at most 6 steps, one worker, a 30 s request timeout (an encoder's start) and a hard
 180 s process timeout here, so a run can never hang ``make test``. The roles run in order against one broker;
 the dispatcher may declare emergencies, which only moves other roles' answers between documented statuses.
+
+The demo keeps its MOUs in the store (issue 14), and school IT may terminate the demo MOU: any schema-valid reason
+(10 characters or more) does, and schemathesis sends one. That is coverage of the route's success, not something
+to hide, so the roles that may change the MOU run last: every other role fuzzes the demo as it starts, school IT
+terminates it, and the superintendent's and the chief's runs then meet a terminated MOU (409 ``mou_state``,
+documented) on the write routes and read it on the others. Nothing after them uses this broker.
 """
 
 from __future__ import annotations

@@ -169,3 +169,40 @@ def test_a_non_party_cannot_draft_under_another_mous_id(make_api: MakeApi) -> No
         assert api.post("/api/v1/mous", as_="operator", content=hijack.encode(), headers=YAML).status_code == 201
         for actor in ("officer", "auditor", "chief", "operator", "parking", "fire"):
             assert api.get("/api/v1/mou-versions", as_=actor).status_code == 200  # reading never fails
+
+
+def test_a_withdrawal_racing_the_last_approval_never_leaves_a_version_in_force_unsigned(mou_api: Api) -> None:
+    api = mou_api
+    sha = draft(api, v4(effective="2026-07-01")).json()["sha256"]
+    mous = api.services.mous
+    assert mous is not None
+    mous.approve(principal("operator"), MOU, 4, sha)
+    withdrawn, approved = race(
+        lambda: mous.withdraw(principal("operator"), MOU, 4),
+        lambda: mous.approve(principal("chief"), MOU, 4, sha),
+    )
+    (v,) = [v for v in history(api)["versions"] if v["version"] == 4]
+    standing = sorted(a["agency"] for a in v["approvals"])
+    if isinstance(withdrawn, MouStateConflict):  # the approval came first: in force, and it stays signed
+        assert v["state"] == "in_force" and standing == ["ncpd", "ncps"], v
+        assert "until it takes effect" in withdrawn.message
+    else:  # the withdrawal came first: the chief's approval alone proposes it
+        assert not isinstance(approved, CamgateError), approved
+        assert v["state"] == "proposed" and standing == ["ncpd"], v
+    r = api.post(f"/api/v1/mous/{MOU}/versions/4/withdraw", as_="operator")
+    assert r.status_code == 409 and r.json()["error"] == "mou_state", r.text
+
+
+def test_a_withdrawal_over_http_takes_the_approval_back_and_stays_verifiable(mou_api: Api) -> None:
+    api = mou_api
+    sha = draft(api, v4()).json()["sha256"]
+    assert api.post(f"/api/v1/mous/{MOU}/versions/4/approve", as_="operator", json={"sha256": sha}).status_code == 200
+    r = api.post(f"/api/v1/mous/{MOU}/versions/4/withdraw", as_="superintendent")  # same agency, another approver
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "draft" and r.json()["approvals"] == []
+    assert [a["agency"] for a in r.json()["stale_approvals"]] == ["ncps"]
+    assert api.post(f"/api/v1/mous/{MOU}/versions/4/withdraw", as_="chief").status_code == 409  # none of its own
+    assert api.post(f"/api/v1/mous/{MOU}/versions/4/withdraw", as_="parking").status_code == 403
+    (record,) = api.audit(kind="mou.withdraw")
+    assert record["details"]["sha256"] == sha and record["details"]["agency"] == "ncps"
+    assert api.get("/api/v1/audit/verify", as_="auditor").json()["ok"]

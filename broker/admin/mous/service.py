@@ -177,6 +177,9 @@ class MouService:
         def plan(conn: Connection) -> dict[str, Any]:  # under the chain's lock: one approval per agency and hash
             state = self._fresh(conn, mou)
             v = _version_of(state, version)
+            if v.doc is None:
+                self._open(state, v, "approved")  # 409: it no longer validates (so its parties are unknown)
+            role = self._role(principal, v.parties, "approvers", mou)  # a non-party learns nothing more: 403 first
             self._open(state, v, "approved")
             if sha256 != v.current.sha256:  # a revision committed meanwhile: this approval names the old text
                 raise MouStateConflict(
@@ -184,7 +187,6 @@ class MouService:
                     state=v.state,
                     sha256=v.current.sha256,
                 )
-            role = self._role(principal, v.parties, "approvers", mou)
             mine = next((a for a in v.approvals if a.agency == principal.agency), None)
             if mine is not None:
                 raise MouStateConflict(
@@ -217,35 +219,40 @@ class MouService:
         return self.registry.version(mou, version)[1]
 
     def withdraw(self, principal: Principal, mou: str, version: int, client: str | None = None) -> VersionState:
-        state, v = self.registry.version(mou, version)
-        if v.state not in ("proposed", "approved") or state.terminated_at is not None:
-            raise MouStateConflict(
-                f"version {version} of {mou!r} is {v.state.replace('_', ' ')}: approvals can be withdrawn only "
-                "until it takes effect",
-                state=v.state,
-            )
-        self._role(principal, v.parties, "approvers", mou)
-        mine = next((a for a in v.approvals if a.agency == principal.agency), None)
-        if mine is None:
-            raise MouStateConflict(
-                f"{principal.agency!r} has no approval of version {version} to withdraw", state=v.state
-            )
+        self.registry.version(mou, version)  # 404 before anything is locked
         now = self.registry.clock.now()
-        details = {
-            "mou": mou,
-            "version": version,
-            "sha256": mine.sha256,
-            "agency": principal.agency,
-            "approval_by": mine.sub,
-        }
+        mine: list[Approval] = []
+
+        def plan(conn: Connection) -> dict[str, Any]:  # under the chain's lock: not once the version took effect
+            state = self._fresh(conn, mou)
+            v = _version_of(state, version)
+            self._role(principal, v.parties, "approvers", mou)  # a non-party learns nothing more: 403 first
+            if v.state not in ("proposed", "approved") or state.terminated_at is not None:
+                raise MouStateConflict(
+                    f"version {version} of {mou!r} is {v.state.replace('_', ' ')}: approvals can be withdrawn only "
+                    "until it takes effect",
+                    state=v.state,
+                )
+            found = next((a for a in v.approvals if a.agency == principal.agency), None)
+            if found is None:
+                raise MouStateConflict(
+                    f"{principal.agency!r} has no approval of version {version} to withdraw", state=v.state
+                )
+            mine.append(found)
+            details = {
+                "mou": mou,
+                "version": version,
+                "sha256": found.sha256,
+                "agency": principal.agency,
+                "approval_by": found.sub,
+            }
+            return {"details": details}
 
         def bind(conn: Connection, record: AuditRecord) -> None:
-            if not MouRepository.withdraw_in(conn, mine.id, now, principal.sub, Binding(record.seq, record.hash)):
-                raise MouStateConflict("the approval was withdrawn meanwhile", state=v.state)
+            if not MouRepository.withdraw_in(conn, mine[-1].id, now, principal.sub, Binding(record.seq, record.hash)):
+                raise MouStateConflict("the approval was withdrawn meanwhile", state="proposed")
 
-        self.audit.append_bound(
-            "mou.withdraw", bind, **principal_fields(principal), mou=mou, client=client, details=details
-        )
+        self.audit.append_bound("mou.withdraw", bind, plan=plan, **principal_fields(principal), mou=mou, client=client)
         return self.registry.version(mou, version)[1]
 
     def _open(self, state: MouState, v: VersionState, doing: str) -> None:

@@ -47,7 +47,8 @@ def trusted(conn: Connection, facts: dict[str, MouFacts]) -> dict[str, MouFacts]
 def _ok(problem: str | None, what: str, row: Revision | Approval) -> bool:
     if problem is None:
         return True
-    key = f"{what} {row}"
+    ident = row.id if isinstance(row, Approval) else row.revision
+    key = f"{what} v{row.version} #{ident} {row.sha256} {row.audit_seq}"  # not the text: keys stay small
     if key not in _warned and len(_warned) < 10_000:  # said once per row, not at every read
         _warned.add(key)
         log.error("MOU row not counted (%s v%d): %s; run camgate audit verify", what, row.version, problem)

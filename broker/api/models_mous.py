@@ -28,7 +28,11 @@ class Approve(BaseModel):
 
 class Terminate(BaseModel):
     model_config = {"extra": "forbid"}
-    reason: str = Field(min_length=1, max_length=4000, description="Why the MOU ends (recorded, sent to the parties)")
+    reason: str = Field(
+        min_length=10,
+        max_length=4000,
+        description="Why the MOU ends, at least 10 characters (recorded, sent to the parties)",
+    )
 
 
 class ApprovalOut(BaseModel):

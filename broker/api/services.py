@@ -137,7 +137,7 @@ class Services:
         self.events.follow(self.emergencies.repo, self.clock.now())  # other replicas' transitions, streamed
         self.sessions.sweep()
         self.sessions.revalidate(self.guard.decide)  # cut-off everywhere: ended, expired, out of effect
-        self.reloader.follow()  # a reload applied by another replica (or not yet recorded here)
+        self.follow_documents()  # a reload applied by another replica (or not yet recorded here)
         self.mou_moments()  # MOU versions that came into force, MOUs about to expire (issue 14)
         if self.refusals is not None:
             self.refusals.flush()  # the refusals of every minute that is over
@@ -147,6 +147,14 @@ class Services:
             self.signer.tick()  # a signed checkpoint of the chain's head, when it grew (interval_seconds)
         if self.retention is not None:
             self.retention.tick()  # once a day, in a thread of its own
+
+    def follow_documents(self) -> None:
+        """Apply a document generation another replica announced, then cut the viewings it no longer allows (an
+        MOU terminated or superseded there is enforced here at once, not at the next tick's revalidation). Each
+        tick, and at once on PostgreSQL's change notice (issue 14: an MOU approved or terminated on one replica
+        holds on every replica within a second)."""
+        if self.reloader.follow() is not None:
+            self.sessions.revalidate(self.guard.decide)
 
     def mou_moments(self, *, now: bool = False) -> None:
         """Record MOU versions that came into force and MOUs about to expire (broker/admin/mous/moments.py): at a
@@ -195,7 +203,7 @@ class Services:
     def start(self) -> None:
         """Start the background parts (run by the app's lifespan)."""
         if self.store.dialect_name == "postgresql" and self.changes is None:
-            self.changes = ChangeListener(self.store, self.emergencies.changed)
+            self.changes = ChangeListener(self.store, self.emergencies.changed, self.follow_documents)
             self.changes.start()
         if self.gateway is not None and self._gateway_task is None:
             self._gateway_task = asyncio.get_running_loop().create_task(self.gateway.run())

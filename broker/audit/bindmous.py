@@ -69,6 +69,9 @@ def check_mous(conn: Connection, facts: ChainFacts, first: int | None) -> Iterat
         if rec.kind not in ("mou.draft", "mou.import"):
             yield Problem("mou_revisions", key, "audit_seq", f"record {rec.seq} is {rec.kind}, not a draft or import")
             continue
+        if rec.kind != ("mou.import" if r.imported else "mou.draft"):  # imported: in force with no signature
+            why = f"is {bool(r.imported)}, but record {rec.seq} is {rec.kind}"
+            yield Problem("mou_revisions", key, "imported", why, rec.seq)
         yield from _same("mou_revisions", key, rec, {"mou": r.mou, "version": r.version, "sha256": r.sha256})
     for a in conn.execute(select(mou_approvals)):
         key = f"{a.mou}@v{a.version}:{a.agency}#{a.id}"

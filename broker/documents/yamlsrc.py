@@ -163,6 +163,22 @@ def _from_events(text: str) -> Located:
     return out
 
 
+def _nodes(root: yaml.Node) -> list[int]:
+    """The ids of the document's distinct nodes (each alias target once)."""
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            todo.extend(n for pair in node.value for n in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend(node.value)
+    return list(seen)
+
+
 def _walk(node: yaml.Node, path: Path_, out: Located) -> None:
     out.lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
@@ -180,12 +196,57 @@ def _walk(node: yaml.Node, path: Path_, out: Located) -> None:
             _walk(item, (*path, i), out)
 
 
+# Aliases make a graph whose expansion can be exponential in its size ("billion laughs": nine aliases of nine aliases
+# of ... in 300 bytes). Every path of the expansion is walked (lines) and validated, so it is bounded: at most
+# EXPANSION_FACTOR times the document's own nodes, or EXPANSION_FLOOR, whichever is more.
+EXPANSION_FACTOR = 10
+EXPANSION_FLOOR = 50_000
+
+
+def _expanded_size(root: yaml.Node, limit: int) -> int | None:
+    """How many nodes the document has with every alias expanded; None once past ``limit`` (or a cycle)."""
+    sizes: dict[int, int | None] = {}  # id -> expanded size; None while being counted (a cycle)
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            known = sizes[key]
+            return limit + 1 if known is None else known
+        sizes[key] = None
+        total = 1
+        children = (
+            [n for pair in node.value for n in pair]
+            if isinstance(node, yaml.MappingNode)
+            else node.value
+            if isinstance(node, yaml.SequenceNode)
+            else []
+        )
+        for child in children:
+            total += size(child)
+            if total > limit:
+                break
+        sizes[key] = min(total, limit + 1)
+        return sizes[key] or 0
+
+    counted = size(root)
+    return None if counted > limit else counted
+
+
 def _composed(text: str) -> Located:
     """PyYAML's composer and constructor: every YAML feature, and PyYAML's own error messages."""
     try:
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
+            if node is not None:
+                distinct = len(set(_nodes(node)))
+                limit = max(EXPANSION_FACTOR * distinct, EXPANSION_FLOOR)
+                if _expanded_size(node, limit) is None:
+                    raise YamlSyntaxError(
+                        f"its aliases expand to more than {limit} values (a document of {distinct}); "
+                        "write the values out",
+                        1,
+                    )
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()

@@ -1,6 +1,7 @@
 """Change notification across replicas on PostgreSQL: ``LISTEN``/``NOTIFY`` on the emergencies generation.
 
-Every bump of the emergencies generation also runs ``pg_notify`` in the same transaction, so the notice is
+Every bump of the emergencies generation (and of the document generation: a reload, an MOU approved or terminated
+on another replica) also runs ``pg_notify`` in the same transaction, so the notice is
 delivered to every listening session when (and only if) that transaction commits (PostgreSQL docs,
 "NOTIFY": "if a NOTIFY is executed inside a transaction, the notify events are not delivered until and
 unless the transaction is committed"). The channel is per schema (``camgate_em_`` + md5 of
@@ -16,6 +17,7 @@ no notification: the poll alone.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +30,9 @@ log = logging.getLogger(__name__)
 
 CHANNEL_SQL = "'camgate_em_' || md5(current_schema())"
 NOTIFY_EMERGENCIES = text(f"SELECT pg_notify({CHANNEL_SQL}, '')")
+# A reload applied (the document generation moved): other processes follow it; the sender's own listener skips it.
+DOCUMENTS_PAYLOAD = f"documents:{secrets.token_hex(8)}"
+NOTIFY_DOCUMENTS = text(f"SELECT pg_notify({CHANNEL_SQL}, :payload)").bindparams(payload=DOCUMENTS_PAYLOAD)
 WAIT_SECONDS = 0.5  # how long one wait for notices lasts before the stop flag is looked at again
 RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)  # reconnection back-off, the last repeated
 
@@ -35,11 +40,15 @@ RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)  # reconnection back-off, the last repeated
 class ChangeListener:
     """``LISTEN`` for emergency changes on a dedicated PostgreSQL connection; ``on_change()`` on each."""
 
-    def __init__(self, store: Store, on_change: Callable[[], None]) -> None:
+    def __init__(
+        self, store: Store, on_change: Callable[[], None], on_documents: Callable[[], None] | None = None
+    ) -> None:
+        """``on_documents``: another process applied a reload (:data:`NOTIFY_DOCUMENTS`)."""
         if store.dialect_name != "postgresql":
             raise ValueError("LISTEN/NOTIFY needs PostgreSQL")
         self._store = store
         self._on_change = on_change
+        self._on_documents = on_documents
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.connected = threading.Event()  # set while listening (tests and /readyz-style checks)
@@ -80,11 +89,15 @@ class ChangeListener:
             conn.execute(f'LISTEN "{channel}"')  # an md5-derived name: nothing to escape
             self.backend_pid = conn.info.backend_pid
             self.connected.set()
-            self._changed()  # whatever happened while no one was listening
+            self._changed()  # whatever happened while no one was listening (documents: the tick's poll)
             while not self._stop.is_set():
-                for _notice in conn.notifies(timeout=WAIT_SECONDS):
+                for notice in conn.notifies(timeout=WAIT_SECONDS):
                     self.notices += 1
-                    self._changed()
+                    payload = str(notice.payload or "")
+                    if not payload.startswith("documents:"):
+                        self._changed()
+                    elif payload != DOCUMENTS_PAYLOAD:  # not this process's own reload
+                        self._call(self._on_documents)
         finally:
             self.connected.clear()
             try:
@@ -93,7 +106,12 @@ class ChangeListener:
                 log.debug("closing the listener connection failed", exc_info=True)
 
     def _changed(self) -> None:
+        self._call(self._on_change)
+
+    def _call(self, call: Callable[[], None] | None) -> None:
+        if call is None:
+            return
         try:
-            self._on_change()
+            call()
         except Exception as exc:  # the store may be briefly unreachable: the poll catches up
             log.warning("emergency refresh after a change notice failed: %s", exc)

@@ -8,6 +8,7 @@ by hand. What state a version is in is not stored: :mod:`broker.admin.mous.lifec
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,7 @@ class Revision:
     created_at: datetime
     imported: bool = False
     audit_seq: int | None = None
+    audit_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class Approval:
     approved_at: datetime
     withdrawn_at: datetime | None = None
     withdrawn_by: str | None = None
+    audit_seq: int | None = None  # the record that made the row (its mou.approve, or its mou.withdraw)
+    audit_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,32 +76,45 @@ class MouFacts:
 
 def _revision(row: Any) -> Revision:
     fields = (row.mou, row.version, row.revision, row.text, row.sha256, row.name, row.author_sub, row.author_agency)
-    return Revision(*fields, as_utc(row.created_at), bool(row.imported), row.audit_seq)
+    return Revision(*fields, as_utc(row.created_at), bool(row.imported), row.audit_seq, row.audit_hash)
 
 
 def _approval(row: Any) -> Approval:
     withdrawn = as_utc(row.withdrawn_at) if row.withdrawn_at is not None else None
     fields = (row.id, row.mou, row.version, row.sha256, row.agency, row.sub, row.role)
-    return Approval(*fields, as_utc(row.approved_at), withdrawn, row.withdrawn_by)
+    return Approval(*fields, as_utc(row.approved_at), withdrawn, row.withdrawn_by, row.audit_seq, row.audit_hash)
+
+
+Vet = Callable[[Connection, dict[str, MouFacts]], dict[str, MouFacts]]
 
 
 class MouRepository:
-    def __init__(self, store: Store) -> None:
+    """``vet``: applied to every read in its own snapshot (:mod:`broker.admin.mous.trust` drops rows that their
+    audit records do not vouch for, so that a row written by hand never counts)."""
+
+    def __init__(self, store: Store, vet: Vet | None = None) -> None:
         self._store = store
+        self.vet = vet
+
+    @property
+    def store(self) -> Store:
+        return self._store
 
     # -- reading -------------------------------------------------------------------------------------------------
     def all(self) -> dict[str, MouFacts]:
         """Every stored MOU's facts, by id (raises StoreUnavailable)."""
         try:
             with self._store.begin_read() as conn:
-                return self.read_in(conn)
+                found = self.read_in(conn)
+                return self.vet(conn, found) if self.vet is not None else found
         except SQLAlchemyError as exc:
             raise self._store.unavailable("read from", exc) from exc
 
     def get(self, mou: str) -> MouFacts | None:
         try:
             with self._store.begin_read() as conn:
-                return self.read_in(conn, mou).get(mou)
+                found = self.read_in(conn, mou)
+                return (self.vet(conn, found) if self.vet is not None else found).get(mou)
         except SQLAlchemyError as exc:
             raise self._store.unavailable("read from", exc) from exc
 
@@ -124,12 +141,13 @@ class MouRepository:
     # -- writing, inside the record's transaction ----------------------------------------------------------------
     @staticmethod
     def add_revision_in(conn: Connection, rev: Revision, binding: Binding) -> None:
-        values = {k: v for k, v in rev.__dict__.items() if k != "audit_seq"}
+        values = {k: v for k, v in rev.__dict__.items() if k not in ("audit_seq", "audit_hash")}
         conn.execute(mou_revisions.insert().values(**values, **binding.values()))
 
     @staticmethod
     def add_approval_in(conn: Connection, ap: Approval, binding: Binding) -> None:
-        values = {k: v for k, v in ap.__dict__.items() if k not in ("id", "withdrawn_at", "withdrawn_by")}
+        skip = ("id", "withdrawn_at", "withdrawn_by", "audit_seq", "audit_hash")
+        values = {k: v for k, v in ap.__dict__.items() if k not in skip}
         conn.execute(mou_approvals.insert().values(**values, **binding.values()))
 
     @staticmethod

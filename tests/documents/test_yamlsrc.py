@@ -76,3 +76,18 @@ def test_syntax_errors_are_pyyamls_with_their_line(text: str, line: int) -> None
     with pytest.raises(YamlSyntaxError) as got:
         load_located(text)
     assert got.value.line == line and str(got.value).startswith("YAML syntax error:")
+
+
+def test_aliases_that_expand_beyond_the_bound_are_refused_at_once() -> None:
+    """A "billion laughs" of 12 levels (9^12 values in 600 bytes) is a syntax error at line 1, not hours of work;
+    anchors used as documents use them (a defaults block merged into many cameras) still load."""
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 12)]
+    with pytest.raises(YamlSyntaxError) as got:
+        load_located("\n".join(lines) + "\n")
+    assert got.value.line == 1 and "aliases expand to more than 50000 values" in str(got.value)
+    with pytest.raises(YamlSyntaxError):
+        load_located("a: &a [*a]\n")  # an alias of itself
+    cameras = "".join(f"  - {{<<: *d, id: cam-{i}}}\n" for i in range(2000))
+    loaded = load_located(f"defaults: &d {{zone: exterior, site: s1, building: b1}}\ncameras:\n{cameras}")
+    assert len(loaded.data["cameras"]) == 2000 and loaded.data["cameras"][1999]["zone"] == "exterior"

@@ -23,11 +23,15 @@ CAMERAS = {"saxe-int-01": "Saxe Â· Front office hallway", "saxe-ext-01": "Saxe Â
 
 
 @contextmanager
-def running_district(tmp_path: Path, **vms_options: Any) -> Iterator[tuple[str, Services, SimulatedVms]]:
-    """(broker URL, its services, the VMS); ``vms_options`` go to :class:`SimulatedVms` (recording, groups)."""
+def running_district(
+    tmp_path: Path, mous: dict[str, Any] | None = None, **vms_options: Any
+) -> Iterator[tuple[str, Services, SimulatedVms]]:
+    """(broker URL, its services, the VMS); ``mous``: the ``[mous]`` settings (e.g. the store keeps them);
+    ``vms_options`` go to :class:`SimulatedVms` (recording, groups)."""
     clock = SystemClock()
-    vms = SimulatedVms(CAMERAS, work_dir=tmp_path / "vms", clock=clock, segment_seconds=1.0, size="320x180", rate=10,
-                       **vms_options)  # fmt: skip
+    vms = SimulatedVms(
+        CAMERAS, work_dir=tmp_path / "vms", clock=clock, segment_seconds=1.0, size="320x180", rate=10, **vms_options
+    )
     base = vms.start()
     try:
         inv = yaml.safe_load(EXAMPLE_INVENTORY.read_text())
@@ -35,8 +39,9 @@ def running_district(tmp_path: Path, **vms_options: Any) -> Iterator[tuple[str, 
             system["base_url"] = base
         (tmp_path / "inventory.yaml").write_text(yaml.safe_dump(inv))
         shutil.copytree(EXAMPLE_MOUS, tmp_path / "mou")
-        settings = load_settings(mode="dev", data_dir=tmp_path / "data",
-                                 policy={"inventory": tmp_path / "inventory.yaml", "mous": [tmp_path / "mou"]})  # fmt: skip
+        policy = {"inventory": tmp_path / "inventory.yaml", "mous": [tmp_path / "mou"]}
+        more = {"mous": mous} if mous is not None else {}
+        settings = load_settings(mode="dev", data_dir=tmp_path / "data", policy=policy, **more)
         app = create_app(settings, clock=clock)
         with serve_in_thread(app) as url:
             yield url, app.state.services, vms

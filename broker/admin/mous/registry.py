@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from broker.admin.mous.lifecycle import MouState, VersionState, derive, enforced
+from broker.admin.mous.trust import trusted
 from broker.clock import Clock
 from broker.documents.inventory import InventoryIndex
 from broker.documents.loader import parse_mou_text
@@ -33,7 +34,9 @@ class EnforcedTexts:
 
 class MouRegistry:
     def __init__(self, repo: MouRepository, index: Callable[[], InventoryIndex], clock: Clock) -> None:
-        self.repo, self._index, self.clock = repo, index, clock
+        # Only rows the audit chain vouches for count (trust.py): a forged approval never takes effect.
+        self.repo = repo if repo.vet is not None else MouRepository(repo.store, vet=trusted)
+        self._index, self.clock = index, clock
         self._parsed: dict[tuple[str, int], Mou | None] = {}
         self._lock = threading.Lock()
 

@@ -20,7 +20,7 @@ from broker.admin.mous.registry import MouRegistry
 from broker.audit import AuditLog, AuditRecord, principal_fields
 from broker.documents.loader import parse_mou_text
 from broker.documents.mou import Mou
-from broker.errors import DocumentError, InvalidRequest, MouStateConflict, PermissionDenied
+from broker.errors import DocumentError, InvalidRequest, MouStateConflict, PermissionDenied, UnknownMou
 from broker.policy import Principal
 from broker.settings import MouSettings
 from broker.store.binding import Binding
@@ -29,6 +29,17 @@ from broker.store.mous import Approval, MouRepository, Revision, Termination
 DRAFT_NAME = "draft.yaml"  # the FILE of a posted draft's FILE:LINE problems
 MIN_REASON_CHARS = 10
 IMPORTER = "camgate:import"
+
+
+class _AlreadyStored(ValueError):
+    """Raised under the chain's lock: the text is the version's current revision already (nothing stored)."""
+
+
+def _version_of(state: MouState, version: int) -> VersionState:
+    found = next((v for v in state.versions if v.version == version), None)
+    if found is None:
+        raise UnknownMou(f"MOU {state.mou!r} has no version {version}", field="version")
+    return found
 
 
 @dataclass(frozen=True)
@@ -78,36 +89,57 @@ class MouService:
         doc, issues = parse_mou_text(raw, DRAFT_NAME, self.registry._index())
         if doc is None:
             raise DocumentError(issues)  # kept nowhere: 422 with every line
-        facts = self.repo.get(doc.mou)
-        state = self.registry.state_of(facts) if facts is not None and facts.revisions else None
-        parties = [doc.parties.owner, *doc.parties.recipients]
-        self._role(principal, parties, "editors", doc.mou)
+        self._role(principal, [doc.parties.owner, *doc.parties.recipients], "editors", doc.mou)
         sha = hashlib.sha256(raw).hexdigest()
-        revision = self._next_revision(doc, state, sha)
-        if revision is None:
-            assert state is not None
-            return Drafted(next(v for v in state.versions if v.version == doc.version), False)
-        rev = Revision(
-            doc.mou,
-            doc.version,
-            revision,
-            raw.decode("utf-8"),
-            sha,
-            f"{doc.mou}@v{doc.version}.yaml",
-            principal.sub,
-            principal.agency,
-            self.registry.clock.now(),
-        )
-        details = {"mou": doc.mou, "version": doc.version, "revision": revision, "sha256": sha, "bytes": len(raw)}
+        details: dict[str, Any] = {"mou": doc.mou, "version": doc.version, "sha256": sha, "bytes": len(raw)}
+
+        def plan(conn: Connection) -> dict[str, Any]:  # under the chain's lock: two drafts at once get two numbers
+            state = self._fresh(conn, doc.mou, missing_ok=True)
+            known = next((v.parties for v in reversed(state.versions) if v.parties), ()) if state else ()
+            if known:  # an existing MOU is drafted by its own parties only, not by whoever names its id
+                self._role(principal, known, "editors", doc.mou)
+            revision = self._next_revision(doc, state, sha)
+            if revision is None:
+                raise _AlreadyStored()
+            details["revision"] = revision
+            return {"details": details}
 
         def bind(conn: Connection, record: AuditRecord) -> None:
+            rev = Revision(
+                doc.mou,
+                doc.version,
+                details["revision"],
+                raw.decode("utf-8"),
+                sha,
+                f"{doc.mou}@v{doc.version}.yaml",
+                principal.sub,
+                principal.agency,
+                self.registry.clock.now(),
+            )
             MouRepository.add_revision_in(conn, rev, Binding(record.seq, record.hash))
 
-        self.audit.append_bound(
-            "mou.draft", bind, **principal_fields(principal), mou=doc.mou, client=client, details=details
-        )
+        created = True
+        try:
+            self.audit.append_bound(
+                "mou.draft", bind, plan=plan, **principal_fields(principal), mou=doc.mou, client=client
+            )
+        except _AlreadyStored:
+            created = False
         _, version = self.registry.version(doc.mou, doc.version)
-        return Drafted(version, True)
+        return Drafted(version, created)
+
+    def _fresh(self, conn: Connection, mou: str, *, missing_ok: bool = False) -> Any:
+        """The MOU's state read inside the record's transaction, under the chain's lock (what a concurrent change
+        on any replica committed is seen: the checks then hold when the row is written)."""
+        facts = MouRepository.read_in(conn, mou)
+        if self.repo.vet is not None:
+            facts = self.repo.vet(conn, facts)
+        found = facts.get(mou)
+        if found is None or not found.revisions:
+            if missing_ok:
+                return None
+            raise UnknownMou(f"no stored MOU {mou!r}", field="mou")
+        return self.registry.state_of(found)
 
     def _next_revision(self, doc: Mou, state: MouState | None, sha: str) -> int | None:
         """The revision number the text gets (None: it is the current text already); 409/422 when refused."""
@@ -138,76 +170,89 @@ class MouService:
     def approve(
         self, principal: Principal, mou: str, version: int, sha256: str, client: str | None = None
     ) -> VersionState:
-        state, v = self.registry.version(mou, version)
-        self._open(state, v, "approved")
-        if sha256 != v.current.sha256:
-            raise MouStateConflict(
-                f"sha256 {sha256[:12]}… is not the current text of version {version} (it is {v.current.sha256})",
-                state=v.state,
-                sha256=v.current.sha256,
-            )
-        role = self._role(principal, v.parties, "approvers", mou)
-        mine = next((a for a in v.approvals if a.agency == principal.agency), None)
-        if mine is not None:
-            raise MouStateConflict(
-                f"{principal.agency!r} approved this text already ({mine.sub}, {mine.approved_at.isoformat()})",
-                state=v.state,
-            )
+        self.registry.version(mou, version)  # 404 before anything is locked
+        fresh: list[tuple[VersionState, str | None, dict[str, Any]]] = []
         now = self.registry.clock.now()
-        ap = Approval(0, mou, version, sha256, principal.agency, principal.sub, role, now)
-        missing = [p for p in v.missing if p != principal.agency]
-        kind = "mou.approved" if not missing else ("mou.proposed" if not v.approvals else None)
-        details = {
-            "mou": mou,
-            "version": version,
-            "sha256": sha256,
-            "agency": principal.agency,
-            "role": role,
-            "missing": missing,
-        }
+
+        def plan(conn: Connection) -> dict[str, Any]:  # under the chain's lock: one approval per agency and hash
+            state = self._fresh(conn, mou)
+            v = _version_of(state, version)
+            if v.doc is None:
+                self._open(state, v, "approved")  # 409: it no longer validates (so its parties are unknown)
+            role = self._role(principal, v.parties, "approvers", mou)  # a non-party learns nothing more: 403 first
+            self._open(state, v, "approved")
+            if sha256 != v.current.sha256:  # a revision committed meanwhile: this approval names the old text
+                raise MouStateConflict(
+                    f"sha256 {sha256[:12]}… is not the current text of version {version} (it is {v.current.sha256})",
+                    state=v.state,
+                    sha256=v.current.sha256,
+                )
+            mine = next((a for a in v.approvals if a.agency == principal.agency), None)
+            if mine is not None:
+                raise MouStateConflict(
+                    f"{principal.agency!r} approved this text already ({mine.sub}, {mine.approved_at.isoformat()})",
+                    state=v.state,
+                )
+            missing = [p for p in v.missing if p != principal.agency]
+            kind = "mou.approved" if not missing else ("mou.proposed" if not v.approvals else None)
+            details = {
+                "mou": mou,
+                "version": version,
+                "sha256": sha256,
+                "agency": principal.agency,
+                "role": role,
+                "missing": missing,
+            }
+            fresh.append((v, kind, details))
+            return {"details": details}
 
         def bind(conn: Connection, record: AuditRecord) -> None:
+            v, kind, details = fresh[-1]
+            ap = Approval(0, mou, version, sha256, principal.agency, principal.sub, details["role"], now)
             MouRepository.add_approval_in(conn, ap, Binding(record.seq, record.hash))
             if kind is not None and self.notices is not None:
                 self.notices.queue(conn, kind, v, details, record)
 
-        self.audit.append_bound(
-            "mou.approve", bind, **principal_fields(principal), mou=mou, client=client, details=details
-        )
-        if kind is not None:
+        self.audit.append_bound("mou.approve", bind, plan=plan, **principal_fields(principal), mou=mou, client=client)
+        if fresh[-1][1] is not None:
             self.on_change()
         return self.registry.version(mou, version)[1]
 
     def withdraw(self, principal: Principal, mou: str, version: int, client: str | None = None) -> VersionState:
-        state, v = self.registry.version(mou, version)
-        if v.state not in ("proposed", "approved") or state.terminated_at is not None:
-            raise MouStateConflict(
-                f"version {version} of {mou!r} is {v.state.replace('_', ' ')}: approvals can be withdrawn only "
-                "until it takes effect",
-                state=v.state,
-            )
-        self._role(principal, v.parties, "approvers", mou)
-        mine = next((a for a in v.approvals if a.agency == principal.agency), None)
-        if mine is None:
-            raise MouStateConflict(
-                f"{principal.agency!r} has no approval of version {version} to withdraw", state=v.state
-            )
+        self.registry.version(mou, version)  # 404 before anything is locked
         now = self.registry.clock.now()
-        details = {
-            "mou": mou,
-            "version": version,
-            "sha256": mine.sha256,
-            "agency": principal.agency,
-            "approval_by": mine.sub,
-        }
+        mine: list[Approval] = []
+
+        def plan(conn: Connection) -> dict[str, Any]:  # under the chain's lock: not once the version took effect
+            state = self._fresh(conn, mou)
+            v = _version_of(state, version)
+            self._role(principal, v.parties, "approvers", mou)  # a non-party learns nothing more: 403 first
+            if v.state not in ("proposed", "approved") or state.terminated_at is not None:
+                raise MouStateConflict(
+                    f"version {version} of {mou!r} is {v.state.replace('_', ' ')}: approvals can be withdrawn only "
+                    "until it takes effect",
+                    state=v.state,
+                )
+            found = next((a for a in v.approvals if a.agency == principal.agency), None)
+            if found is None:
+                raise MouStateConflict(
+                    f"{principal.agency!r} has no approval of version {version} to withdraw", state=v.state
+                )
+            mine.append(found)
+            details = {
+                "mou": mou,
+                "version": version,
+                "sha256": found.sha256,
+                "agency": principal.agency,
+                "approval_by": found.sub,
+            }
+            return {"details": details}
 
         def bind(conn: Connection, record: AuditRecord) -> None:
-            if not MouRepository.withdraw_in(conn, mine.id, now, principal.sub, Binding(record.seq, record.hash)):
-                raise MouStateConflict("the approval was withdrawn meanwhile", state=v.state)
+            if not MouRepository.withdraw_in(conn, mine[-1].id, now, principal.sub, Binding(record.seq, record.hash)):
+                raise MouStateConflict("the approval was withdrawn meanwhile", state="proposed")
 
-        self.audit.append_bound(
-            "mou.withdraw", bind, **principal_fields(principal), mou=mou, client=client, details=details
-        )
+        self.audit.append_bound("mou.withdraw", bind, plan=plan, **principal_fields(principal), mou=mou, client=client)
         return self.registry.version(mou, version)[1]
 
     def _open(self, state: MouState, v: VersionState, doing: str) -> None:
@@ -245,69 +290,25 @@ class MouService:
             "agency": principal.agency,
         }
 
+        def plan(conn: Connection) -> dict[str, Any]:  # under the chain's lock: terminated once
+            if self._fresh(conn, mou).terminated_at is not None:
+                raise MouStateConflict(f"MOU {mou!r} was terminated already", state="terminated")
+            return {}
+
         def bind(conn: Connection, record: AuditRecord) -> None:
             MouRepository.terminate_in(conn, t, Binding(record.seq, record.hash))
             if self.notices is not None:
                 self.notices.queue(conn, "mou.terminated", basis, details, record)
 
         self.audit.append_bound(
-            "mou.terminate", bind, **principal_fields(principal), mou=mou, client=client, details=details
+            "mou.terminate", bind, plan=plan, **principal_fields(principal), mou=mou, client=client, details=details
         )
         self.on_change()
         return self.registry.state(mou)
 
     # -- import (camgate mou import) -------------------------------------------------------------------------------
     def import_texts(self, items: Sequence[tuple[str, bytes]], who: dict[str, Any]) -> list[dict[str, Any]]:
-        """Files the parties signed on paper, stored in force (each one ``mou.import`` record). All are validated
-        first: one invalid file imports nothing."""
-        index = self.registry._index()
-        parsed: list[tuple[str, bytes, Mou]] = []
-        issues = []
-        for name, raw in items:
-            doc, more = parse_mou_text(raw, name, index)
-            issues += more
-            if doc is not None:
-                parsed.append((name, raw, doc))
-        if issues:
-            raise DocumentError(issues)
-        out: list[dict[str, Any]] = []
-        for name, raw, doc in parsed:
-            out.append(self._import_one(name, raw, doc, who))
-        return out
+        """Files the parties signed on paper, stored in force (broker/admin/mous/importer.py)."""
+        from broker.admin.mous.importer import import_texts
 
-    def _import_one(self, name: str, raw: bytes, doc: Mou, who: dict[str, Any]) -> dict[str, Any]:
-        sha = hashlib.sha256(raw).hexdigest()
-        facts = self.repo.get(doc.mou)
-        result = {"mou": doc.mou, "version": doc.version, "sha256": sha, "file": name}
-        if facts is not None and facts.revisions:
-            state = self.registry.state_of(facts)
-            same = next((v for v in state.versions if v.version == doc.version), None)
-            if same is not None and same.current.sha256 == sha:
-                return result | {"outcome": "unchanged"}
-            if state.terminated_at is not None:
-                raise MouStateConflict(f"{name}: MOU {doc.mou!r} was terminated", state="terminated")
-            if same is not None or doc.version < state.latest.version:
-                raise MouStateConflict(
-                    f"{name}: version {doc.version} of {doc.mou!r} is stored with other text; nothing is overwritten "
-                    f"(give the file version {state.latest.version + 1})",
-                    state=same.state if same is not None else state.latest.state,
-                )
-        rev = Revision(
-            doc.mou,
-            doc.version,
-            1,
-            raw.decode("utf-8"),
-            sha,
-            name,
-            IMPORTER,
-            doc.parties.owner,
-            self.registry.clock.now(),
-            imported=True,
-        )
-
-        def bind(conn: Connection, record: AuditRecord) -> None:
-            MouRepository.add_revision_in(conn, rev, Binding(record.seq, record.hash))
-
-        details = {"mou": doc.mou, "version": doc.version, "revision": 1, "sha256": sha, "file": name}
-        self.audit.append_bound("mou.import", bind, **who, mou=doc.mou, details=details)
-        return result | {"outcome": "imported"}
+        return import_texts(self, items, who)

@@ -6,7 +6,7 @@ import { h, showBanner } from "./dom.js";
 import { confirmPage } from "./mouconfirm.js";
 import { editorPage } from "./moueditor.js";
 import { historyPage } from "./mouhistory.js";
-import { link, screen, stateBadge, STATES, waitingFor, why } from "./moukit.js";
+import { fill, link, screen, stateBadge, STATES, waitingFor, why } from "./moukit.js";
 import { redlinePage } from "./mouredline.js";
 import { rosterPage } from "./roster.js";
 
@@ -36,7 +36,7 @@ async function listPage(main) {
     const list = await api("/api/v1/mou-versions");
     const order = Object.keys(STATES);
     const byState = order.map((s) => [s, list.mous.filter((m) => m.state === s)]).filter(([, ms]) => ms.length);
-    box.replaceChildren(
+    fill(box, 
       list.source === "files" ? h("p", { class: "hint" }, "MOUs are kept in files here (mous.source = \"files\"): ",
         "edit them under policy.mous and run camgate reload. This list is for reading.") : null,
       list.can_draft && list.source === "store" ? h("p", {}, link("Draft a new MOU", "new")) : null,
@@ -44,7 +44,7 @@ async function listPage(main) {
         h("h2", { id: `state-${s}` }, `${STATES[s]} (${ms.length})`), ms.map(mouCard)))
         : h("p", {}, "No MOU your agency is a party to is kept by the broker."));
   } catch (err) {
-    box.replaceChildren();
+    fill(box);
     showBanner(why("read the MOUs", err));
   }
 }

@@ -3,7 +3,7 @@
 // if the text changed meanwhile: what was read is what is signed.
 import { api } from "./api.js";
 import { h, showBanner } from "./dom.js";
-import { hashOf, link, screen, stateBadge, waitingFor, why } from "./moukit.js";
+import { fill, hashOf, link, redlineLink, screen, stateBadge, waitingFor, why } from "./moukit.js";
 
 const base = (mou) => `/api/v1/mous/${encodeURIComponent(mou)}`;
 
@@ -28,7 +28,7 @@ async function act(form, run, done) {
   }
 }
 
-function versionScreen(main, mou, kind, v) {
+function versionScreen(mou, kind, v, history) {
   const approving = kind === "approve";
   const short = v.sha256.slice(0, 12);
   const form = h("form", { class: "panel confirm", "aria-labelledby": "screen-title" },
@@ -37,9 +37,9 @@ function versionScreen(main, mou, kind, v) {
     h("p", { class: "confirm-hash" }, approving ? "You approve, for your agency, exactly the text with SHA-256 "
       : "You take back your agency's approval of the text with SHA-256 ", hashOf(v.sha256), "."),
     h("p", {}, approving ? "Any later change makes a new hash, and every party approves again. "
-      : "The version will not take effect until your agency approves again. ", waitingFor(v)),
+      : "The version will not take effect until your agency approves again. ", waitingFor(v) ? `${waitingFor(v)}.` : ""),
     h("p", {}, "Read first: ", link("the text", mou, "edit", v.version),
-      v.version > 1 ? [" · ", link(`the redline and impact against version ${v.version - 1}`, mou, "diff", v.version - 1, v.version)] : null),
+      redlineLink(history, v, (n) => `the redline and impact against version ${n}`)),
     h("button", { type: "submit", class: approving ? "primary" : "danger", "data-sha": v.sha256 },
       approving ? `Approve ${short}` : `Withdraw approval of ${short}`),
     result(""),
@@ -79,16 +79,16 @@ export async function confirmPage(main, principal, mou, kind, version) {
   try {
     if (kind === "terminate") {
       const m = await api(`${base(mou)}/versions`);
-      box.replaceChildren(m.can?.terminate ? terminateScreen(mou, m)
+      fill(box, m.can?.terminate ? terminateScreen(mou, m)
         : h("p", {}, "You may not terminate this MOU (or it has ended already). ", link("Back to the history", mou)));
     } else {
-      const v = await api(`${base(mou)}/versions/${version}`);
-      box.replaceChildren(v.can?.[kind] ? versionScreen(main, mou, kind, v)
+      const [v, history] = await Promise.all([api(`${base(mou)}/versions/${version}`), api(`${base(mou)}/versions`)]);
+      fill(box, v.can?.[kind] ? versionScreen(mou, kind, v, history)
         : h("p", {}, `You may not ${kind} version ${version} now (state: ${v.state.replace("_", " ")}). `, link("Back to the history", mou)));
     }
     document.getElementById("screen-title").focus();
   } catch (err) {
-    box.replaceChildren();
+    fill(box);
     showBanner(why(`read MOU ${mou}`, err));
   }
 }

@@ -5,7 +5,7 @@
 import { api, ApiError } from "./api.js";
 import { CodeBox, parseLine } from "./codebox.js";
 import { h, showBanner } from "./dom.js";
-import { hashOf, link, screen, stateBadge, waitingFor, why } from "./moukit.js";
+import { fill, hashOf, link, redlineLink, screen, stateBadge, waitingFor, why } from "./moukit.js";
 import { mouArticle } from "./mous.js";
 
 const TEMPLATE = `mou: new-mou-id
@@ -72,21 +72,24 @@ export async function editorPage(main, principal, mou, version) {
     h("div", { class: "editor" }, form, h("section", { class: "panel", "aria-labelledby": "reading-title" },
       h("h2", { id: "reading-title" }, "In plain words"), reading)));
 
+  let versions = null; // the MOU's history, for the link to the redline against the version before
+
   function show(v) {
     const lint = v.lint || [];
     box.mark(new Map(lint.filter((f) => f.line).map((f) => [f.line, "lint"])));
-    findings.replaceChildren(findingsList(box, "Lint: this draft shares less, or differently, than it may mean", lint, "lint") || "");
+    fill(findings, findingsList(box, "Lint: this draft shares less, or differently, than it may mean", lint, "lint") || "");
     const wait = waitingFor(v);
-    reading.replaceChildren(
+    fill(reading, 
       h("p", {}, `Version ${v.version}, revision ${v.revision} `, stateBadge(v.state), " · ", hashOf(v.sha256), wait ? ` · ${wait}.` : ""),
       h("p", { class: "actions" }, link("History", v.mou),
-        v.version > 1 ? [" · ", link(`Redline and impact against version ${v.version - 1}`, v.mou, "diff", v.version - 1, v.version)] : null,
+        versions ? redlineLink(versions, v) : null,
         v.can?.approve ? [" · ", link(`Approve version ${v.version}…`, v.mou, "approve", v.version)] : null),
       v.plain ? mouArticle(v.plain) : h("p", {}, "This text no longer validates against the inventory."));
   }
 
   try {
     const start = await startingPoint(mou, version);
+    versions = start.history || null;
     box.value = start.text;
     box.readOnly = !start.editable;
     save.hidden = !start.editable;
@@ -97,7 +100,7 @@ export async function editorPage(main, principal, mou, version) {
       document.getElementById("editor-note").append(" ", link("Start a new version from the text in force", mou, "edit"));
     }
     if (start.shown) show(start.shown);
-    else reading.replaceChildren(h("p", { class: "muted" }, "Save the draft to read it in plain words, with its lint."));
+    else fill(reading, h("p", { class: "muted" }, "Save the draft to read it in plain words, with its lint."));
   } catch (err) {
     showBanner(why(`read MOU ${mou}`, err));
     return;
@@ -110,6 +113,7 @@ export async function editorPage(main, principal, mou, version) {
     try {
       const saved = await api("/api/v1/mous", { method: "POST", yaml: box.value });
       const v = await api(`${base(saved.mou)}/versions/${saved.version}`);
+      versions = await api(`${base(saved.mou)}/versions`);
       history.replaceState(null, "", `#mous/${encodeURIComponent(saved.mou)}/edit/${saved.version}`);
       const wait = waitingFor(v);
       status.textContent = `Saved: version ${v.version}, revision ${v.revision}, SHA-256 ${v.sha256.slice(0, 12)}.${wait ? ` ${wait}.` : ""}`;
@@ -118,7 +122,7 @@ export async function editorPage(main, principal, mou, version) {
     } catch (err) {
       const lines = err instanceof ApiError && err.status === 422 ? (err.body.lines || []).map(parseLine) : [];
       box.mark(new Map(lines.filter((f) => f.line).map((f) => [f.line, "error"])));
-      findings.replaceChildren(findingsList(box, "Not saved: correct these lines", lines, "errors") || "");
+      fill(findings, findingsList(box, "Not saved: correct these lines", lines, "errors") || "");
       status.textContent = lines.length ? `Not saved: ${lines.length} error(s), listed below and marked at their lines.` : why("save the draft", err);
       if (lines.length && lines[0].line) box.goTo(lines[0].line);
     } finally {

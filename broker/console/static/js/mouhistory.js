@@ -3,7 +3,7 @@
 // an earlier text), who still has to approve, and the controls the caller may use (the answer's `can`).
 import { api } from "./api.js";
 import { h, showBanner } from "./dom.js";
-import { hashOf, link, route, screen, stateBadge, waitingFor, when, why } from "./moukit.js";
+import { fill, hashOf, link, redlineLink, route, screen, stateBadge, waitingFor, when, why } from "./moukit.js";
 
 const approvalLine = (a) => h("li", { "data-agency": a.agency },
   `${a.agency}: ${a.sub} (${a.role}) approved ${when(a.approved_at)}`, " ", hashOf(a.sha256, "Approved hash"),
@@ -22,7 +22,7 @@ function versionRow(m, v) {
   return h("article", { class: "panel version", "data-version": v.version, "aria-labelledby": `v-${v.version}` },
     h("h3", { id: `v-${v.version}` }, `Version ${v.version} `, stateBadge(v.state)),
     h("p", {}, v.effective ? `Effective ${v.effective}` : "", v.expires ? `, expires ${v.expires}` : "",
-      v.start ? ` · takes (took) effect ${when(v.start)}` : "", " · current text ", hashOf(v.sha256), ` (revision ${v.revision})`),
+      v.start ? ` · ${new Date(v.start) <= new Date() ? "took" : "takes"} effect ${when(v.start)}` : "", " · current text ", hashOf(v.sha256), ` (revision ${v.revision})`),
     wait ? h("p", { class: "waiting" }, wait, ".") : null,
     v.approvals.length ? h("ul", { class: "approvals", "aria-label": `Approvals of version ${v.version}` }, v.approvals.map(approvalLine))
       : h("p", { class: "muted" }, v.revisions.some((r) => r.imported) ? "Imported in force (signed on paper)." : "No approval of this text yet."),
@@ -30,7 +30,7 @@ function versionRow(m, v) {
       h("ul", {}, v.stale_approvals.map(approvalLine))) : null,
     revisionsList(v),
     h("p", { class: "actions" }, link("Read the text", m.mou, "edit", v.version),
-      v.version > 1 ? [" · ", link(`Redline against version ${v.version - 1}`, m.mou, "diff", v.version - 1, v.version)] : null,
+      redlineLink(m, v, (n) => `Redline against version ${n}`),
       can.approve ? [" · ", link(`Approve version ${v.version}…`, m.mou, "approve", v.version)] : null,
       can.withdraw ? [" · ", link("Withdraw my agency's approval…", m.mou, "withdraw", v.version)] : null));
 }
@@ -57,7 +57,7 @@ export async function historyPage(main, principal, mou) {
     const m = await api(`/api/v1/mous/${encodeURIComponent(mou)}/versions`);
     document.getElementById("screen-title").textContent = m.title || mou;
     const can = m.can || {};
-    box.replaceChildren(
+    fill(box, 
       h("p", {}, stateBadge(m.state), m.in_force ? ` · version ${m.in_force} in force` : " · no version in force"),
       m.terminated ? h("p", { class: "never" }, `Terminated ${when(m.terminated.at)} by ${m.terminated.sub} (${m.terminated.agency}): ${m.terminated.reason}`) : null,
       h("p", { class: "actions" }, can.draft ? [link("Draft a new version", mou, "edit"), " · "] : null,
@@ -66,7 +66,7 @@ export async function historyPage(main, principal, mou) {
       h("h2", {}, `Versions (${m.versions.length}), newest first`),
       [...m.versions].reverse().map((v) => versionRow(m, v)));
   } catch (err) {
-    box.replaceChildren();
+    fill(box);
     showBanner(why(`read MOU ${mou}`, err));
   }
 }

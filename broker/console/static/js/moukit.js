@@ -17,7 +17,10 @@ export function hashOf(sha, label = "SHA-256") {
       h("code", {}, sha)));
 }
 
-export const route = (...parts) => `#mous/${parts.map((p) => encodeURIComponent(String(p))).join("/")}`;
+export const route = (...parts) => ["#mous", ...parts.map((p) => encodeURIComponent(String(p)))].join("/");
+
+// Replace a box's content with children that may be null or nested lists (as h() takes them).
+export const fill = (box, ...children) => box.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
 export const link = (text, ...parts) => h("a", { href: route(...parts) }, text);
 
 export const when = (iso) => (iso ? new Date(iso).toLocaleString([], { dateStyle: "medium", timeStyle: "short", hour12: false }) : "");
@@ -35,7 +38,14 @@ export function waitingFor(v) {
 
 // A screen's title and a way back to the MOU (every action is one screen of its own).
 export function screen(main, title, mou, ...body) {
-  main.replaceChildren(
+  fill(main,
     h("p", { class: "crumbs" }, link("All MOUs"), mou ? [" › ", link(mou, mou)] : null),
     h("h2", { class: "page-title", id: "screen-title", tabindex: "-1" }, title), ...body);
+}
+
+// " · " and a link to the redline of ``v`` against the version stored before it (none for the first stored
+// version: an imported MOU may start at version 3).
+export function redlineLink(history, v, text = (n) => `Redline and impact against version ${n}`) {
+  const before = history.versions.filter((x) => x.version < v.version).at(-1);
+  return before ? [" · ", link(text(before.version), v.mou, "diff", before.version, v.version)] : null;
 }

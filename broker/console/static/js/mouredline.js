@@ -4,7 +4,7 @@ import { api } from "./api.js";
 import { h, showBanner } from "./dom.js";
 import { hunks, lineDiff } from "./linediff.js";
 import { impactSection } from "./mouimpact.js";
-import { hashOf, link, screen, stateBadge, waitingFor, why } from "./moukit.js";
+import { fill, hashOf, link, screen, stateBadge, waitingFor, why } from "./moukit.js";
 
 const MARK = { del: "−", ins: "+", same: " " };
 const SAY = { del: "removed", ins: "added", same: "unchanged" };
@@ -19,7 +19,7 @@ function redlineTable(a, b) {
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, `v${a.version}`), h("th", { scope: "col" }, `v${b.version}`),
         h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Change")), h("th", { scope: "col" }, "Text"))),
       h("tbody", {}, rows.map((r) => (r.kind === "skip"
-        ? h("tr", { class: "skip" }, h("td", { colspan: 4 }, `… ${r.count} unchanged line(s)`))
+        ? h("tr", { class: "gap" }, h("td", { colspan: 4 }, `… ${r.count} unchanged line(s)`))
         : h("tr", { class: r.kind }, h("td", { class: "ln" }, r.old ?? ""), h("td", { class: "ln" }, r.new ?? ""),
           h("td", { class: "mark" }, h("span", { "aria-hidden": "true" }, MARK[r.kind]), h("span", { class: "visually-hidden" }, SAY[r.kind])),
           h("td", {}, h("code", {}, r.text)))))))));
@@ -37,11 +37,11 @@ export async function redlinePage(main, principal, mou, from, to) {
     const base = `/api/v1/mous/${encodeURIComponent(mou)}/versions`;
     const [a, b] = await Promise.all([api(`${base}/${from}`), api(`${base}/${to}`)]);
     const impact = await impactSection(principal, mou, from, to);
-    box.replaceChildren(h("ul", { class: "compared" }, versionHeader(a), versionHeader(b)),
+    fill(box, h("ul", { class: "compared" }, versionHeader(a), versionHeader(b)),
       b.can?.approve ? h("p", { class: "actions" }, link(`Approve version ${b.version}…`, mou, "approve", b.version)) : null,
       impact, redlineTable(a, b));
   } catch (err) {
-    box.replaceChildren();
+    fill(box);
     showBanner(why(`compare versions ${from} and ${to} of ${mou}`, err));
   }
 }

@@ -3,7 +3,7 @@
 // audited; the form is for the parties' editors (the server decides). Until the broker has the route, a 404 says so.
 import { api, ApiError } from "./api.js";
 import { h, showBanner } from "./dom.js";
-import { hashOf, screen, when, why } from "./moukit.js";
+import { fill, hashOf, screen, when, why } from "./moukit.js";
 
 const path = (mou) => `/api/v1/mous/${encodeURIComponent(mou)}/roster`;
 
@@ -51,17 +51,17 @@ export async function rosterPage(main, principal, mou) {
     [r, history] = await Promise.all([api(path(mou)), api(`/api/v1/mous/${encodeURIComponent(mou)}/versions`)]);
   } catch (err) {
     if (err instanceof ApiError && err.status === 404 && err.body.error !== "unknown_mou") {
-      box.replaceChildren(h("p", { "data-roster": "unavailable" }, "This broker keeps no rosters yet (no GET /api/v1/mous/{mou}/roster): ",
+      fill(box, h("p", { "data-roster": "unavailable" }, "This broker keeps no rosters yet (no GET /api/v1/mous/{mou}/roster): ",
         "everyone of a recipient agency with a role a grant names may use it."));
       return;
     }
-    box.replaceChildren();
+    fill(box);
     showBanner(why(`read the roster of ${mou}`, err));
     return;
   }
   const required = r.required_for.length ? `Required for ${r.required_for.join(", ")}: only the people named here may use the MOU's grants.`
     : "This MOU requires no roster: everyone of a recipient agency with a role a grant names may use it.";
-  box.replaceChildren(
+  fill(box, 
     h("p", {}, required, r.countersign ? " Changes need every party's approval." : " Changes take effect when saved (audited)."),
     h("p", {}, `Revision ${r.revision ?? 0} (${r.state || "none"}) `, r.sha256 ? hashOf(r.sha256) : null),
     h("table", { class: "roster" }, h("caption", {}, `${r.entries.length} people`),

@@ -1,0 +1,166 @@
+"""Issue 14 in the console, against a real ``camgate demo`` (MOUs kept in its store, policies/mou imported at
+first start): school IT drafts v4 of the demo MOU in the editor (the gym becomes a never-shared zone, the emergency
+maximum goes from 4 h to 2 h), a first try with an error shows the error at its line, school IT approves; the police
+chief signs in, reads the redline and impact, and approves. The new rules hold at the next request, over HTTP.
+Screenshots: ``test-screenshots/14-*.png`` (git-ignored)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright import sync_api as playwright_api
+
+from tests.api.broker_process import BrokerProcess
+from tests.console.test_console_a11y import axe, fits
+from tests.console.test_console_browser import SHOTS, THREAT, open_console
+
+pytestmark = [pytest.mark.browser]
+
+MOU = "ncps-ncpd-video"
+GYM = "nchs-gym-01"  # config/inventory.yaml: the gym lobby, zone gym
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
+    with BrokerProcess.start(tmp_path_factory.mktemp("console-mous")) as running:
+        yield running
+
+
+def call(broker: BrokerProcess, who: tuple[str, str, str], method: str, path: str, **kw: Any) -> httpx.Response:
+    auth = {"Authorization": f"Bearer {broker.token(*who)}"}
+    return httpx.request(method, f"{broker.url}{path}", headers=auth, timeout=10, **kw)
+
+
+OFFICER = ("officer-kim", "ncpd", "officer")
+SERGEANT = ("sgt-ortiz", "ncpd", "supervisor")
+
+
+def live(broker: BrokerProcess, camera: str) -> dict[str, Any]:
+    r = call(broker, OFFICER, "GET", "/api/v1/cameras")
+    assert r.status_code == 200, r.text
+    return dict(next(c for c in r.json()["cameras"] if c["id"] == camera)["live"])
+
+
+def declare(broker: BrokerProcess, minutes: int | None = None) -> httpx.Response:
+    body: dict[str, Any] = {"mou": MOU, "site": "ncps-nchs", "threat": THREAT, "incident": "NC-26-01414"}
+    if minutes is not None:
+        body["duration_minutes"] = minutes
+    return call(broker, SERGEANT, "POST", "/api/v1/emergencies", json=body)
+
+
+def v4_text(v3: str, *, fixed: bool) -> str:
+    """What school IT types: the gym never shared, and 2 h at most; the first try forgets the grants' zones."""
+    text = v3.replace("version: 3", "version: 4").replace("gym: {education_records: true}", "gym: {never: true}")
+    text = text.replace("max_duration: 4h", "max_duration: 2h")
+    return text.replace("zones: [interior, gym]", "zones: [interior]") if fixed else text
+
+
+def test_school_it_drafts_v4_and_the_chief_approves_it_after_reading_the_redline(
+    browser: Any, broker: BrokerProcess
+) -> None:
+    # Before: the gym lobby is shared in an emergency (clause 4.2), and 3 h is a valid emergency.
+    assert live(broker, GYM)["reason"] == "no_emergency"
+
+    school = open_console(browser, broker, "school_it", "mous")
+    card = school.locator(f"article.mou-card[data-mou='{MOU}']")
+    playwright_api.expect(card).to_contain_text("version 3 in force")
+    axe(school, "the MOU list")
+    school.screenshot(path=str(SHOTS / "14-1-mou-list.png"), full_page=True)
+    card.get_by_role("link", name="Draft a new version").click()
+    school.wait_for_url(re.compile(r"#mous/ncps-ncpd-video/edit$"))
+    editor = school.locator("#mou-text")
+    playwright_api.expect(editor).to_have_value(re.compile(r"^version: 4$", re.M))  # from the text in force
+    v3 = editor.input_value().replace("version: 4", "version: 3")
+    playwright_api.expect(school.locator("#screen-title")).to_have_text(f"Draft version 4 of {MOU}")
+
+    # A first try that does not validate: kept nowhere, each error at its line (gutter and list).
+    editor.fill(v4_text(v3, fixed=False))
+    school.get_by_role("button", name="Save draft").click()
+    errors = school.locator(".findings.errors li")
+    playwright_api.expect(errors.first).to_contain_text("never")
+    bad = [int(x) for x in errors.evaluate_all("els => els.map((e) => e.dataset.line)")]
+    lines = v4_text(v3, fixed=False).split("\n")
+    assert bad and all("gym" in lines[n - 1] for n in bad), (bad, [lines[n - 1] for n in bad])
+    for n in bad:
+        playwright_api.expect(school.locator(f".gutter .ln.error[data-line='{n}']")).to_have_text(f"!{n}")
+    assert call(broker, OFFICER, "GET", f"/api/v1/mous/{MOU}/versions").json()["versions"][-1]["version"] == 3
+    errors.first.get_by_role("button").click()  # the caret goes to the line
+    assert school.evaluate("document.activeElement.id") == "mou-text"
+    axe(school, "the editor with errors")
+    school.screenshot(path=str(SHOTS / "14-2-editor-errors.png"), full_page=True)
+
+    # Corrected and saved: the plain words beside it.
+    editor.fill(v4_text(v3, fixed=True))
+    school.get_by_role("button", name="Save draft").click()
+    status = school.locator(".editor-form .form-result")
+    playwright_api.expect(status).to_contain_text("Saved: version 4, revision 1")
+    reading = school.locator(".reading")
+    playwright_api.expect(reading).to_contain_text("for up to 2 h")
+    assert "Waiting for ncps and ncpd to approve" in reading.inner_text()
+    assert school.locator(".findings.errors").count() == 0
+    axe(school, "the editor after saving")
+    school.screenshot(path=str(SHOTS / "14-3-editor-saved.png"), full_page=True)
+
+    # School IT (an ncps approver) approves: one screen naming the hash.
+    reading.get_by_role("link", name="Approve version 4…").click()
+    button = school.locator("form.confirm button[type=submit]")
+    sha = button.get_attribute("data-sha")
+    assert sha and re.fullmatch(r"[0-9a-f]{64}", sha)
+    playwright_api.expect(button).to_have_text(f"Approve {sha[:12]}")
+    assert school.locator(f"form.confirm code[title='{sha}']").inner_text() == sha[:12]
+    axe(school, "the approval screen")
+    school.screenshot(path=str(SHOTS / "14-4-school-approves.png"), full_page=True)
+    button.click()
+    playwright_api.expect(school.locator("form.confirm .form-result")).to_contain_text("now proposed")
+    assert "Waiting for ncpd to approve" in school.locator("form.confirm .form-result").inner_text()
+    assert live(broker, GYM)["reason"] == "no_emergency"  # one party only: v3 still rules
+    school.context.close()
+
+    # The chief: the history, then the redline and impact of v3 -> v4, then the approval.
+    chief = open_console(browser, broker, "chief", "mous")
+    chief.locator(f"article.mou-card[data-mou='{MOU}'] h3 a").click()
+    version4 = chief.locator("article.version[data-version='4']")
+    playwright_api.expect(version4).to_contain_text("Waiting for ncpd to approve")
+    assert "it-ana (operator) approved" in version4.inner_text()
+    chief.screenshot(path=str(SHOTS / "14-5-chief-history.png"), full_page=True)
+    version4.get_by_role("link", name="Redline against version 3").click()
+    redline = chief.locator("table.redline")
+    playwright_api.expect(redline).to_be_visible()
+    removed = redline.locator("tr.del").all_inner_texts()
+    added = redline.locator("tr.ins").all_inner_texts()
+    assert any("max_duration: 4h" in r for r in removed) and any("max_duration: 2h" in a for a in added)
+    assert any("gym: {never: true}" in a for a in added) and any("version: 4" in a for a in added)
+    impact = chief.locator("section[aria-labelledby=impact-title]")
+    playwright_api.expect(impact).not_to_contain_text("Loading")
+    if chief.locator("[data-impact=unavailable]").count() == 0:  # the broker has the diff route
+        assert GYM in impact.inner_text()
+        lost = impact.locator("li.impact[data-agency=ncpd][data-mode=emergency] .delta.loses")
+        assert GYM in lost.first.inner_text()
+    axe(chief, "the redline and impact")
+    fits(chief, "the redline and impact")
+    chief.screenshot(path=str(SHOTS / "14-6-chief-redline.png"), full_page=True)
+    chief.get_by_role("link", name="Approve version 4…").click()
+    button = chief.locator("form.confirm button[type=submit]")
+    playwright_api.expect(button).to_have_text(f"Approve {sha[:12]}")
+    chief.screenshot(path=str(SHOTS / "14-7-chief-approves.png"), full_page=True)
+    button.press("Enter")  # by keyboard
+    playwright_api.expect(chief.locator("form.confirm .form-result")).to_contain_text("now in force")
+
+    # The new rules hold at the next request: the gym is never shared, even in an emergency; 3 h is refused.
+    assert live(broker, GYM)["reason"] == "never_shared_zone"
+    r = declare(broker, minutes=180)
+    assert r.status_code == 422 and "max_duration of 120 minutes" in r.text, r.text
+    r = declare(broker)
+    assert r.status_code == 201, r.text
+    assert live(broker, "nchs-int-01")["allowed"] is True  # interior: still shared in an emergency
+    gym = live(broker, GYM)
+    assert (gym["allowed"], gym["reason"]) == (False, "never_shared_zone")
+    chief.goto(f"{broker.url}/console/#mous/{MOU}")
+    playwright_api.expect(chief.locator("article.version[data-version='3']")).to_contain_text("Superseded")
+    playwright_api.expect(chief.locator("article.version[data-version='4']")).to_contain_text("In force")
+    chief.screenshot(path=str(SHOTS / "14-8-in-force.png"), full_page=True)
+    chief.context.close()

@@ -143,6 +143,7 @@ def test_school_it_drafts_v4_and_the_chief_approves_it_after_reading_the_redline
     axe(chief, "the redline and impact")
     fits(chief, "the redline and impact")
     chief.screenshot(path=str(SHOTS / "14-6-chief-redline.png"), full_page=True)
+    impact.screenshot(path=str(SHOTS / "14-6-impact.png"))
     chief.get_by_role("link", name="Approve version 4…").click()
     button = chief.locator("form.confirm button[type=submit]")
     playwright_api.expect(button).to_have_text(f"Approve {sha[:12]}")

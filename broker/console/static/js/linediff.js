@@ -24,7 +24,7 @@ export function lineDiff(before, after) {
 }
 
 // The changed rows with ``context`` unchanged lines around each change; longer unchanged runs become one
-// {kind: "skip", count} row.
+// {kind: "skip", count} row (runs of one or two lines are kept).
 export function hunks(rows, context = 3) {
   const near = rows.map(() => false);
   rows.forEach((r, k) => {
@@ -32,14 +32,17 @@ export function hunks(rows, context = 3) {
     for (let d = Math.max(0, k - context); d <= Math.min(rows.length - 1, k + context); d += 1) near[d] = true;
   });
   const out = [];
-  let skipped = 0;
+  let skipped = [];
+  const flush = () => { // a run of one or two lines is shown: "… 1 unchanged line" would be as long
+    out.push(...(skipped.length > 2 ? [{ kind: "skip", count: skipped.length }] : skipped));
+    skipped = [];
+  };
   rows.forEach((r, k) => {
     if (near[k]) {
-      if (skipped) out.push({ kind: "skip", count: skipped });
-      skipped = 0;
+      flush();
       out.push(r);
-    } else skipped += 1;
+    } else skipped.push(r);
   });
-  if (skipped) out.push({ kind: "skip", count: skipped });
+  flush();
   return out;
 }

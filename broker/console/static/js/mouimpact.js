@@ -8,6 +8,12 @@ import { h } from "./dom.js";
 const WALL = ["officer", "dispatcher", "supervisor"];
 const SCHOOL = ["operator", "principal", "superintendent"];
 const SIGN = { added: "+", removed: "−", changed: "~" };
+// The new version's denial reasons (policies/CONTRACT.md section 4), as the camera's owner would say them.
+const REASON = {
+  never_shared_zone: "in a zone never shared", no_matching_grant: "no grant covers it", no_emergency: "only in an emergency",
+  unclassified_camera: "unclassified", outside_schedule: "outside the schedule", mou_not_in_effect: "the MOU is not in effect",
+};
+const reasonText = (code) => REASON[code] || code.replaceAll("_", " ");
 
 // A link that opens the site's cameras on the page the person has (the pages remember the site they show).
 function siteLink(principal, site, name) {
@@ -17,24 +23,33 @@ function siteLink(principal, site, name) {
   return h("a", { href: to[0], onclick: () => sessionStorage.setItem(to[1], site) }, name);
 }
 
-function camerasBySite(principal, ids, cameras) {
+function camerasBySite(principal, ids, cameras, reasons) {
   const sites = new Map();
   for (const id of ids) {
     const c = cameras[id] || { name: id, site: "", site_name: "unknown site" };
     if (!sites.has(c.site)) sites.set(c.site, { name: c.site_name || c.site, cams: [] });
-    sites.get(c.site).cams.push(`${c.name} (${id}${c.building ? `, ${c.building}` : ""}${c.zone ? `, ${c.zone}` : ""})`);
+    const why = reasons?.[id] ? `: now ${reasonText(reasons[id])}` : "";
+    sites.get(c.site).cams.push(`${c.name} (${id}${c.building ? `, building ${c.building}` : ""}${c.zone ? `, zone ${c.zone}` : ""})${why}`);
   }
   return h("ul", { class: "by-site" }, [...sites].map(([site, s]) => h("li", { "data-site": site },
     siteLink(principal, site, s.name), `: ${s.cams.join("; ")}`)));
 }
 
+// Actions that reach the same cameras are said once: "loses live, playback, snapshot on 1 camera".
 function actionsList(principal, label, sign, actions, cameras, reasons) {
-  const entries = Object.entries(actions || {}).filter(([, ids]) => ids.length);
-  if (!entries.length) return null;
-  return h("div", { class: `delta ${label}` }, entries.map(([action, ids]) => h("div", { "data-action": action },
-    h("p", {}, h("span", { class: "sign", "aria-hidden": "true" }, sign), ` ${label} ${action} on ${ids.length} camera(s):`),
-    camerasBySite(principal, ids, cameras),
-    ids.some((id) => reasons?.[id]) ? h("p", { class: "hint" }, ids.filter((id) => reasons[id]).map((id) => `${id}: ${reasons[id]}`).join("; ")) : null)));
+  const groups = new Map(); // camera ids -> actions
+  for (const [action, ids] of Object.entries(actions || {})) {
+    if (!ids.length) continue;
+    const key = [...ids].sort().join(" ");
+    groups.set(key, [...(groups.get(key) || []), action]);
+  }
+  if (!groups.size) return null;
+  return h("div", { class: `delta ${label}` }, [...groups].map(([key, acts]) => {
+    const ids = key.split(" ");
+    return h("div", { "data-actions": acts.join(" ") },
+      h("p", {}, h("span", { class: "sign", "aria-hidden": "true" }, sign), ` ${label} ${acts.join(", ")} on ${ids.length} camera${ids.length === 1 ? "" : "s"}:`),
+      camerasBySite(principal, ids, cameras, reasons));
+  }));
 }
 
 function impactItem(principal, it, cameras) {
@@ -57,7 +72,6 @@ export async function impactSection(principal, mou, from, to) {
     return box;
   }
   box.append(
-    d.summary?.length ? h("ul", { class: "summary" }, d.summary.map((s) => h("li", {}, s))) : null,
     h("h3", {}, `Changes (${d.changes.length})`),
     d.changes.length ? h("ul", { class: "changes" }, d.changes.map((c) => h("li", { "data-change": c.change, "data-area": c.area },
       h("span", { class: `sign ${c.change}`, "aria-hidden": "true" }, SIGN[c.change] || "~"), " ", h("span", { class: "visually-hidden" }, `${c.change}: `),

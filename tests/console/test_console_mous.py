@@ -165,3 +165,53 @@ def test_school_it_drafts_v4_and_the_chief_approves_it_after_reading_the_redline
     playwright_api.expect(chief.locator("article.version[data-version='4']")).to_contain_text("In force")
     chief.screenshot(path=str(SHOTS / "14-8-in-force.png"), full_page=True)
     chief.context.close()
+
+
+def test_a_supervisor_keeps_the_roster_and_only_named_officers_see(browser: Any, broker: BrokerProcess) -> None:
+    """The roster screen: without the broker's roster route it says so; with it, a rostered version approved by
+    both parties, then the police supervisor names one officer, and the next request follows the roster."""
+    chief = ("chief-dunn", "ncpd", "chief")
+    page = open_console(browser, broker, "supervisor", f"mous/{MOU}/roster")
+    if call(broker, chief, "GET", f"/api/v1/mous/{MOU}/roster").status_code == 404:
+        playwright_api.expect(page.locator("[data-roster=unavailable]")).to_contain_text("keeps no rosters yet")
+        page.screenshot(path=str(SHOTS / "14-9-roster-unavailable.png"), full_page=True)
+        page.context.close()
+        return
+    playwright_api.expect(page.locator("[data-roster=none]")).to_contain_text("requires no roster")
+    history = call(broker, chief, "GET", f"/api/v1/mous/{MOU}/versions").json()
+    latest = history["versions"][-1]["version"]
+    text = call(broker, chief, "GET", f"/api/v1/mous/{MOU}/versions/{latest}").json()["text"]
+    text = text.replace(f"version: {latest}", f"version: {latest + 1}") + "roster:\n  agencies: [ncpd]\n"
+    it = ("it-ana", "ncps", "operator")
+    r = call(broker, it, "POST", "/api/v1/mous", content=text.encode(), headers={"Content-Type": "application/yaml"})
+    assert r.status_code == 201, r.text
+    for who in (it, chief):
+        r = call(
+            broker,
+            who,
+            "POST",
+            f"/api/v1/mous/{MOU}/versions/{latest + 1}/approve",
+            json={"sha256": r.json()["sha256"]},
+        )
+        assert r.status_code == 200, r.text
+    assert r.json()["state"] == "in_force"
+    assert live(broker, "saxe-ext-01")["reason"] == "not_on_roster"  # an empty roster: nobody of ncpd
+
+    page.reload()
+    page.get_by_role("button", name="Add a person").click()
+    assert page.evaluate("document.activeElement.name") == "agency"  # the new row, by keyboard
+    row = page.locator(".roster-form tbody tr").last
+    row.locator("input[name=sub]").fill("officer-kim")
+    row.locator("input[name=name]").fill("Officer Kim")
+    row.locator("input[name=agency]").fill("ncpd")
+    page.get_by_role("button", name="Save roster").click()
+    playwright_api.expect(page.locator(".roster-form .form-result")).to_contain_text("is in force, 1 people")
+    assert live(broker, "saxe-ext-01")["allowed"] is True  # officer-kim is named
+    r = call(broker, ("dispatch-lee", "ncpd", "dispatcher"), "GET", "/api/v1/cameras")
+    lee = next(c for c in r.json()["cameras"] if c["id"] == "saxe-ext-01")["live"]
+    assert (lee["allowed"], lee["reason"]) == (False, "not_on_roster")
+    page.reload()
+    playwright_api.expect(page.locator("table.roster tbody tr[data-sub='officer-kim']")).to_contain_text("Officer Kim")
+    axe(page, "the roster")
+    page.screenshot(path=str(SHOTS / "14-9-roster.png"), full_page=True)
+    page.context.close()

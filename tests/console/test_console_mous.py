@@ -31,8 +31,8 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
 
 
 def call(broker: BrokerProcess, who: tuple[str, str, str], method: str, path: str, **kw: Any) -> httpx.Response:
-    auth = {"Authorization": f"Bearer {broker.token(*who)}"}
-    return httpx.request(method, f"{broker.url}{path}", headers=auth, timeout=10, **kw)
+    headers = {"Authorization": f"Bearer {broker.token(*who)}"} | kw.pop("headers", {})
+    return httpx.request(method, f"{broker.url}{path}", headers=headers, timeout=10, **kw)
 
 
 OFFICER = ("officer-kim", "ncpd", "officer")
@@ -205,7 +205,7 @@ def test_a_supervisor_keeps_the_roster_and_only_named_officers_see(browser: Any,
     row.locator("input[name=name]").fill("Officer Kim")
     row.locator("input[name=agency]").fill("ncpd")
     page.get_by_role("button", name="Save roster").click()
-    playwright_api.expect(page.locator(".roster-form .form-result")).to_contain_text("is in force, 1 people")
+    playwright_api.expect(page.locator(".roster-form .form-result")).to_contain_text("is in force, 1 person")
     assert live(broker, "saxe-ext-01")["allowed"] is True  # officer-kim is named
     r = call(broker, ("dispatch-lee", "ncpd", "dispatcher"), "GET", "/api/v1/cameras")
     lee = next(c for c in r.json()["cameras"] if c["id"] == "saxe-ext-01")["live"]

@@ -20,6 +20,7 @@ function entryRow(e, agencies) {
   return row;
 }
 
+const people = (n) => (n === 1 ? "1 person" : `${n} people`);
 const result = () => h("p", { class: "form-result", role: "status", "aria-live": "polite" });
 
 function entriesTable(caption, entries) {
@@ -46,7 +47,7 @@ function rosterForm(mou, r) {
     try {
       const saved = await api(path(mou), { method: "PUT", body: { entries } });
       out.textContent = saved.pending ? `Saved as revision ${saved.pending.revision}: waiting for ${saved.pending.missing.join(" and ")} to approve.`
-        : `Saved: revision ${saved.revision} is in force, ${saved.entries.length} people.`;
+        : `Saved: revision ${saved.revision} is in force, ${people(saved.entries.length)}.`;
     } catch (err) {
       out.textContent = why("save the roster", err);
     }
@@ -61,7 +62,7 @@ function pendingSection(mou, p, principal) {
     h("p", {}, `By ${p.author_sub} (${p.author_agency}), ${when(p.at)} · `, hashOf(p.sha256),
       p.missing.length ? ` · waiting for ${p.missing.join(" and ")}` : ""),
     p.approvals.length ? h("ul", {}, p.approvals.map((a) => h("li", {}, `${a.agency}: ${a.sub} (${a.role}) approved ${when(a.at)}`))) : null,
-    entriesTable(`${p.entries.length} people in revision ${p.revision}`, p.entries),
+    entriesTable(`${people(p.entries.length)} in revision ${p.revision}`, p.entries),
     p.missing.includes(principal.agency) ? h("button", { type: "submit", class: "primary", "data-sha": p.sha256 }, `Approve roster ${p.sha256.slice(0, 12)}`) : null,
     out);
   form.addEventListener("submit", async (e) => {
@@ -109,7 +110,7 @@ export async function rosterPage(main, principal, mou) {
     h("p", {}, `Required for ${r.required_for.join(", ")}: only the people named here may use the MOU's grants; anyone else is denied (not on roster).`,
       r.countersign ? " A change takes effect once every party approved it." : " A change takes effect when it is saved (audited)."),
     h("p", {}, `In force: revision ${r.revision} `, hashOf(r.sha256)),
-    entriesTable(`${r.entries.length} people in force`, r.entries),
+    entriesTable(`${people(r.entries.length)} in force`, r.entries),
     r.pending ? pendingSection(mou, r.pending, principal) : null,
     history.can?.draft ? rosterForm(mou, r) : null,
     r.history.length ? historyList(r) : null);

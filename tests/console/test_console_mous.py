@@ -215,3 +215,53 @@ def test_a_supervisor_keeps_the_roster_and_only_named_officers_see(browser: Any,
     axe(page, "the roster")
     page.screenshot(path=str(SHOTS / "14-9-roster.png"), full_page=True)
     page.context.close()
+
+
+def test_school_it_withdraws_an_approval_and_terminates_the_mou(browser: Any, broker: BrokerProcess) -> None:
+    """Last in this module: it ends the demo MOU. Each action one screen naming the hash, by keyboard."""
+    it = ("it-ana", "ncps", "operator")
+    history = call(broker, it, "GET", f"/api/v1/mous/{MOU}/versions").json()
+    latest = history["versions"][-1]["version"]
+    text = call(broker, it, "GET", f"/api/v1/mous/{MOU}/versions/{latest}").json()["text"]
+    text = text.replace(f"version: {latest}", f"version: {latest + 1}").replace(
+        "default_duration: 60m", "default_duration: 45m"
+    )
+    r = call(broker, it, "POST", "/api/v1/mous", content=text.encode(), headers={"Content-Type": "application/yaml"})
+    assert r.status_code == 201, r.text
+    sha = r.json()["sha256"]
+    r = call(broker, it, "POST", f"/api/v1/mous/{MOU}/versions/{latest + 1}/approve", json={"sha256": sha})
+    assert r.json()["state"] == "proposed", r.text
+
+    page = open_console(browser, broker, "school_it", f"mous/{MOU}")
+    version = page.locator(f"article.version[data-version='{latest + 1}']")
+    version.get_by_role("link", name="Withdraw my agency's approval…").click()
+    button = page.locator("form.confirm button[type=submit]")
+    playwright_api.expect(button).to_have_text(f"Withdraw approval of {sha[:12]}")
+    button.focus()
+    page.keyboard.press("Enter")
+    playwright_api.expect(page.locator("form.confirm .form-result")).to_contain_text("now draft")
+    page.get_by_role("link", name="Back to the history").click()
+    stale = page.locator(f"article.version[data-version='{latest + 1}'] .stale")
+    playwright_api.expect(stale).to_contain_text("withdrawn")
+    page.screenshot(path=str(SHOTS / "14-10-withdrawn.png"), full_page=True)
+
+    assert live(broker, "saxe-ext-01")["allowed"] is True or live(broker, "saxe-ext-01")["reason"] == "not_on_roster"
+    page.get_by_role("link", name="Terminate this MOU…").click()
+    form = page.locator("form.confirm")
+    playwright_api.expect(form).to_contain_text("You end MOU ncps-ncpd-video at once")
+    page.locator("#terminate-reason").fill("too short")
+    page.get_by_role("button", name=f"Terminate {MOU}").click()
+    assert page.locator("#terminate-reason:invalid").count() == 1  # the browser says why; nothing was sent
+    assert call(broker, it, "GET", f"/api/v1/mous/{MOU}/versions").json()["terminated"] is None
+    page.locator("#terminate-reason").fill("The board ended the agreement on 7 December.")
+    axe(page, "the termination screen")
+    page.screenshot(path=str(SHOTS / "14-11-terminate.png"), full_page=True)
+    page.get_by_role("button", name=f"Terminate {MOU}").click()
+    playwright_api.expect(form.locator(".form-result")).to_contain_text("is terminated")
+    cameras = call(broker, OFFICER, "GET", "/api/v1/cameras").json()["cameras"]
+    assert not [c["id"] for c in cameras if c["id"].startswith("saxe-") and c["live"]["allowed"]]  # nothing shared
+    page.goto(f"{broker.url}/console/#mous/{MOU}")
+    playwright_api.expect(page.locator("main")).to_contain_text("The board ended the agreement")
+    assert page.get_by_role("link", name="Terminate this MOU…").count() == 0
+    assert page.get_by_role("link", name="Draft a new version").count() == 0
+    page.context.close()

@@ -6,7 +6,7 @@ import { h, showBanner } from "./dom.js";
 import { confirmPage } from "./mouconfirm.js";
 import { editorPage } from "./moueditor.js";
 import { historyPage } from "./mouhistory.js";
-import { fill, link, screen, stateBadge, STATES, waitingFor, why } from "./moukit.js";
+import { draftLink, fill, link, screen, stateBadge, STATES, waitingFor, why } from "./moukit.js";
 import { redlinePage } from "./mouredline.js";
 import { rosterPage } from "./roster.js";
 
@@ -25,7 +25,7 @@ function mouCard(m) {
       m.terminated ? ` · terminated by ${m.terminated.agency} on ${m.terminated.at.slice(0, 10)}` : ""),
     h("ul", { class: "versions", "aria-label": `Versions of ${m.mou}` }, versions.map((v) => versionItem(m, v))),
     h("p", { class: "actions" }, link("History and approvals", m.mou),
-      m.can?.draft ? [" · ", link("Draft a new version", m.mou, "edit")] : null,
+      m.can?.draft ? [" · ", draftLink(m)] : null,
       " · ", link("Roster", m.mou, "roster")));
 }
 

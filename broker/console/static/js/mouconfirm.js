@@ -73,9 +73,10 @@ function terminateScreen(mou, m) {
 }
 
 export async function confirmPage(main, principal, mou, kind, version) {
-  const title = { approve: `Approve version ${version}`, withdraw: `Withdraw approval of version ${version}`, terminate: "Terminate the MOU" }[kind];
+  const title = { approve: `Approve version ${version} of ${mou}`, withdraw: `Withdraw approval of version ${version} of ${mou}`,
+    terminate: `Terminate ${mou}` }[kind];
   const box = h("div", {}, h("p", {}, "Loading…"));
-  screen(main, `${title} of ${mou}`, mou, box);
+  screen(main, title, mou, box);
   try {
     if (kind === "terminate") {
       const m = await api(`${base(mou)}/versions`);

@@ -3,7 +3,7 @@
 // an earlier text), who still has to approve, and the controls the caller may use (the answer's `can`).
 import { api } from "./api.js";
 import { h, showBanner } from "./dom.js";
-import { fill, hashOf, link, redlineLink, route, screen, stateBadge, waitingFor, when, why } from "./moukit.js";
+import { draftLink, fill, hashOf, link, redlineLink, route, screen, stateBadge, waitingFor, when, why } from "./moukit.js";
 
 const approvalLine = (a) => h("li", { "data-agency": a.agency },
   `${a.agency}: ${a.sub} (${a.role}) approved ${when(a.approved_at)}`, " ", hashOf(a.sha256, "Approved hash"),
@@ -60,7 +60,7 @@ export async function historyPage(main, principal, mou) {
     fill(box, 
       h("p", {}, stateBadge(m.state), m.in_force ? ` · version ${m.in_force} in force` : " · no version in force"),
       m.terminated ? h("p", { class: "never" }, `Terminated ${when(m.terminated.at)} by ${m.terminated.sub} (${m.terminated.agency}): ${m.terminated.reason}`) : null,
-      h("p", { class: "actions" }, can.draft ? [link("Draft a new version", mou, "edit"), " · "] : null,
+      h("p", { class: "actions" }, can.draft ? [draftLink(m), " · "] : null,
         link("Roster", mou, "roster"), can.terminate ? [" · ", link("Terminate this MOU…", mou, "terminate")] : null),
       m.versions.length > 1 ? compareForm(m) : null,
       h("h2", {}, `Versions (${m.versions.length}), newest first`),

@@ -49,3 +49,10 @@ export function redlineLink(history, v, text = (n) => `Redline and impact agains
   const before = history.versions.filter((x) => x.version < v.version).at(-1);
   return before ? [" · ", link(text(before.version), v.mou, "diff", before.version, v.version)] : null;
 }
+
+// The editor's link: revise the newest version while it is open, else draft the next one from the text in force.
+export function draftLink(m) {
+  const latest = m.versions.at(-1);
+  const open = latest && ["draft", "proposed"].includes(latest.state);
+  return link(open ? `Revise draft version ${latest.version}` : "Draft a new version", m.mou, "edit");
+}

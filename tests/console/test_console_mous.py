@@ -120,6 +120,10 @@ def test_school_it_drafts_v4_and_the_chief_approves_it_after_reading_the_redline
     assert live(broker, GYM)["reason"] == "no_emergency"  # one party only: v3 still rules
     school.context.close()
 
+    officer = open_console(browser, broker, "officer", "dispatch")
+    assert officer.locator("#nav a").all_inner_texts() == ["Dispatch"]  # officers do not administer MOUs
+    officer.context.close()
+
     # The chief: the history, then the redline and impact of v3 -> v4, then the approval.
     chief = open_console(browser, broker, "chief", "mous")
     chief.locator(f"article.mou-card[data-mou='{MOU}'] h3 a").click()

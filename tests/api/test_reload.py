@@ -71,8 +71,8 @@ def test_a_reload_that_changes_a_grant_changes_the_very_next_decision(api: Api, 
     )
     edit(
         school_mou(docs),
-        "zones: [interior, gym]\n    actions: [live, snapshot, playback]\n    when: emergency\n    playback: {from: -30s}",
-        "zones: [interior, gym]\n    actions: [live, snapshot, playback]\n    when: always",
+        "zones: [interior]\n    actions: [live, snapshot, playback]\n    when: emergency\n    playback: {from: -30s}",
+        "zones: [interior]\n    actions: [live, snapshot, playback]\n    when: always",
     )
     r = api.post(RELOAD, as_="operator")
     assert r.status_code == 200, r.text
@@ -101,7 +101,7 @@ def test_a_broken_mou_keeps_the_old_policy_and_answers_every_error_with_its_line
     mou = school_mou(docs)
     edit(
         mou,
-        "    zones: [interior, gym]\n    actions: [live, snapshot, playback]",
+        "    zones: [interior]\n    actions: [live, snapshot, playback]",
         "    zones: [gymnasium]\n    actions: [live, fly]",
     )
     edit(mou, "  default_duration: 60m", "  default_duration: 60m\n  colour: blue")
@@ -179,7 +179,7 @@ def test_silent_mistakes_are_applied_with_warnings_the_school_it_page_reads(
     )
     assert warnings[1].startswith(f"{inventory}:{cam_line}: warning: cameras.")
     assert "zone 'intrior' of camera 'saxe-int-02'" in warnings[1] and "Did you mean 'interior'?" in warnings[1]
-    assert "(zones there: exterior, gym, interior, restricted)" in warnings[1]
+    assert "(zones there: exterior, interior, restricted)" in warnings[1]
     body = api.get("/api/v1/inventory/unclassified?site=ncps-saxe", as_="operator").json()
     assert [(w["code"], w["subject"], w["line"]) for w in body["warnings"]] == [
         ("mou_expired", "ncps-ncpd-video", mou_line),

@@ -82,10 +82,13 @@ class Reloader:
         audit: AuditLog,
         clock: Clock | None = None,
         source: Callable[[], StoreRead] | None = None,
+        rosters: Callable[[DocumentSet], None] | None = None,
     ) -> None:
         self.policy, self.live, self.pool, self.generations, self.audit = policy, live, pool, generations, audit
         # mous.source = "store" (issue 14): the MOUs are the store's enforced versions, not policy.mous' files
         self.source = source
+        # issue 14, item 5: gives each document set the MOU rosters in force, read from the store (both sources)
+        self.rosters = rosters
         self.clock = clock or SystemClock()  # "today", for the warnings of MOUs out of force
         self._lock = threading.Lock()
         self._retired: list[CameraSystemAdapter] = []
@@ -129,6 +132,10 @@ class Reloader:
             docs, later, at = self.source()
         else:
             docs = read_documents(self.policy.inventory, self.policy.mous)
+        if self.rosters is not None:
+            for read in (docs, later):
+                if read is not None:
+                    self.rosters(read)
         catalog, adapters, issues = self._compile(docs)
         upcoming = self._upcoming(later, at)
         who: dict[str, Any] = (principal_fields(actor) if actor is not None else {}) | {"client": client}

@@ -30,6 +30,7 @@ from broker.api.routes import (
     audit,
     cameras,
     checkpoints,
+    classification,  # camera classification (issue 14, item 7)
     console,
     devsignin,
     emergencies,
@@ -37,6 +38,8 @@ from broker.api.routes import (
     health,
     inventory,
     mouadmin,
+    moudiff,
+    mouroster,
     mous,
     sharing,
     signin,
@@ -110,6 +113,8 @@ def create_app(
         sharing,
         mous,
         mouadmin,
+        moudiff,
+        mouroster,
         systems,
         signin,
         events,
@@ -117,6 +122,7 @@ def create_app(
         viewing,
     ):
         app.include_router(module.router)
+    app.include_router(classification.router)  # camera classification (issue 14, item 7)
     if settings.mode == "dev":  # the demo's identity provider (personas): never mounted outside dev mode
         devsignin.mount(app, services)
     # Sign-ins under way: a short-lived signed cookie on /auth binds the provider's callback to the browser

@@ -92,6 +92,9 @@ class ErrorBody(BaseModel):
     issuer: str | None = Field(None, description="401: the token issuer whose keys failed")
     upstream_status: int | None = Field(None, description="502: the camera system's HTTP status")
     line: int | None = Field(None, description="502 hostile_playlist: the playlist line refused")
+    # Issue 14: what a 409 mou_state names (broker/admin/mous/service.py).
+    state: str | None = Field(None, description="409 mou_state: the version's (or roster's) state, or `files`")
+    sha256: str | None = Field(None, description="409 mou_state: the SHA-256 of the version's current text")
 
 
 def error_components() -> dict[str, Any]:

@@ -12,10 +12,14 @@ import httpx
 from starlette.concurrency import run_in_threadpool
 
 from broker.adapterapi import CameraSystemAdapter
+from broker.admin.classify import ClassificationService, read_classified
 from broker.admin.emergencies import EmergencyService
 from broker.admin.mous.moments import record_moments
 from broker.admin.mous.notices import MouNotices
 from broker.admin.mous.registry import MouRegistry
+from broker.admin.mous.roster import attach_rosters
+from broker.admin.mous.rosterdoc import roster_document
+from broker.admin.mous.rosterservice import RosterService
 from broker.admin.mous.service import MouService
 from broker.admin.mous.source import StoreRead, store_documents
 from broker.admin.positions import PositionService
@@ -34,7 +38,8 @@ from broker.audit.retention import Retention
 from broker.audit.signer import CheckpointSigner
 from broker.audit.verify_store import StoreVerifier
 from broker.clock import Clock, SystemClock
-from broker.documents import load_documents
+from broker.documents import DocumentSet, load_documents
+from broker.documents.loader import InventoryRead, read_documents_over
 from broker.enforcement.guard import Guard
 from broker.enforcement.proxy import StreamProxy
 from broker.enforcement.recovery import SessionRecovery, replica_id
@@ -60,11 +65,13 @@ from broker.private import private_dir
 from broker.settings import Settings
 from broker.store import EmergencyRepository, Store
 from broker.store.changes import ChangeListener
+from broker.store.classifications import ClassificationRepository
 from broker.store.console import ConsoleRepository
 from broker.store.generations import DocumentGenerations
 from broker.store.mous import MouRepository
 from broker.store.outbox import OutboxRepository
 from broker.store.positions import PositionRepository
+from broker.store.rosters import RosterRepository
 from broker.store.systems import SystemStatusRepository
 from broker.store.triggers import TriggerRepository
 from broker.store.viewing import ViewingRepository
@@ -106,6 +113,8 @@ class Services:
     extras: dict[str, object] = field(default_factory=dict)
     refusals: RefusalLog | None = None  # refused requests, counted per source and minute (broker/audit/refusals.py)
     mous: MouService | None = None  # MOUs kept by the broker: drafts, countersignature, termination (issue 14)
+    rosters: RosterService | None = None  # the MOUs' rosters of named users (issue 14, item 5)
+    classifier: ClassificationService | None = None  # school IT classifies cameras (issue 14, item 7)
     _retired: list[tuple[float, list[CameraSystemAdapter]]] = field(default_factory=list)
     _mou_checked_at: datetime | None = None
     _mou_promoted: int = 0
@@ -232,6 +241,25 @@ class Services:
         self.store.dispose()
 
 
+def classifier_of(
+    settings: Settings,
+    registry: MouRegistry,
+    repo: ClassificationRepository,
+    audit: AuditLog,
+    live: LiveCatalog,
+    clock: Clock,
+) -> ClassificationService:
+    """Camera classification (issue 14, item 7), validated against the documents a reload would read."""
+    inventory, mous = settings.policy.inventory, settings.policy.mous
+
+    def documents(read: InventoryRead) -> DocumentSet:
+        if settings.mous.source == "store":
+            return store_documents(registry, inventory, read)[0]
+        return read_documents_over(read, inventory, mous)
+
+    return ClassificationService(inventory, settings.mous.source, documents, repo, audit, lambda: live.catalog, clock)
+
+
 def build_services(
     settings: Settings, *, clock: Clock | None = None, http: httpx.AsyncClient | None = None
 ) -> Services:
@@ -241,23 +269,31 @@ def build_services(
     store.create_all()
     live_ref: list[LiveCatalog] = []
     registry = MouRegistry(MouRepository(store), lambda: live_ref[0].catalog.index, clock)
+    classifications = ClassificationRepository(store)
     source = None
     upcoming = None
     model_text = settings.policy.model.read_text(encoding="utf-8")
+    roster_repo = RosterRepository(store)
+
+    def with_rosters(read: DocumentSet) -> None:  # issue 14, item 5: the rosters in force, compiled in
+        attach_rosters(read, roster_repo.all())
+
     if settings.mous.source == "store":  # issue 14: the store's enforced MOU versions, not policy.mous' files
         inventory = settings.policy.inventory
 
-        def source() -> StoreRead:
-            return store_documents(registry, inventory)
+        def source() -> StoreRead:  # with the store's camera classifications on top of the file (issue 14, item 7)
+            return store_documents(registry, inventory, read_classified(inventory, classifications))
 
         docs, later, at = source()
         docs.raise_for_issues()
         if later is not None and at is not None and not later.issues:
+            with_rosters(later)
             upcoming = (at, Catalog.from_documents(later, model_text))
         if not docs.mous:
             log.warning("no MOU is in force in the store: nothing is shared (camgate mou import DIR)")
     else:
         docs = load_documents(settings.policy.inventory, settings.policy.mous)  # DocumentError: FILE:LINE, exit 2
+    with_rosters(docs)
     catalog = Catalog.from_documents(docs, model_text)
     for warning in catalog.warnings(clock.now()):  # loaded all the same; said at start-up as reload says them
         log.warning("%s", warning.text())
@@ -312,7 +348,7 @@ def build_services(
         clock,
         settings.streams,
     )
-    reloader = Reloader(settings.policy, live, pool, DocumentGenerations(store), audit, clock, source)
+    reloader = Reloader(settings.policy, live, pool, DocumentGenerations(store), audit, clock, source, with_rosters)
     services = Services(
         settings,
         clock,
@@ -389,6 +425,8 @@ def build_services(
     mou_notices = MouNotices(hooks, clock) if hooks and services.dispatcher is not None else None
     wake = services.dispatcher.wake if services.dispatcher is not None else (lambda: None)
     services.mous = MouService(registry, audit, settings.mous, mou_notices, wake)
+    services.rosters = RosterService(roster_repo, audit, settings.mous, clock, roster_document(live, registry))
+    services.classifier = classifier_of(settings, registry, classifications, audit, live, clock)
     if witnesses and services.dispatcher is not None:  # every signed checkpoint goes to the MOU parties' witnesses
         keys = services.keys
 

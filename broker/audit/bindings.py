@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from broker.audit.bindclassify import check_classifications
 from broker.audit.bindmous import check_mous
 from broker.audit.bindrecords import EMERGENCY_TRANSITIONS, RELOAD, BoundRecord, ChainFacts, first_seq, lookup
 from broker.audit.bindrows import (
@@ -51,7 +52,8 @@ def check_bindings(conn: Connection) -> list[Problem]:
     facts = ChainFacts.read(conn)
     first = first_seq(conn)
     problems: list[Problem] = []
-    checks = (("emergencies", _emergencies), ("counters", _documents), ("notices", _notices), ("mous", check_mous))
+    checks = [("emergencies", _emergencies), ("counters", _documents), ("notices", _notices), ("mous", check_mous)]
+    checks.append(("camera_classifications", check_classifications))  # issue 14, item 7
     for table, check in checks:
         try:
             with conn.begin_nested():  # a table that cannot be read is a problem of its own, not the end

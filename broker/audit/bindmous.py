@@ -8,6 +8,9 @@ seq and hash of the record that made it (:mod:`broker.store.binding`); here:
   (and agency, for an approval); a revision's stored text still hashes to its SHA-256;
 - chain -> row: every ``mou.draft``/``mou.import``, ``mou.approve``, ``mou.withdraw`` and ``mou.terminate`` record
   has its row (a deleted approval or a lifted termination is named).
+
+The rosters' rows (``mou_rosters``, ``mou_roster_approvals``) are checked the same way by
+:mod:`broker.audit.bindroster`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from broker.audit.bindrecords import MOU_RECORDS, BoundRecord, ChainFacts, lookup
+from broker.audit.bindroster import check_rosters
 from broker.audit.bindrows import Problem
 from broker.store.tables import mou_approvals, mou_revisions, mou_terminations
 
@@ -95,6 +99,7 @@ def check_mous(conn: Connection, facts: ChainFacts, first: int | None) -> Iterat
         why = f"record {seq} ({rec.kind}) says it exists, but its row is missing (deleted)"
         yield Problem(table, f"{rec.get('mou')}@v{rec.get('version')}", "id", why, seq)
     yield from _approvals_kept(conn, records)
+    yield from check_rosters(conn, facts.roster_records, first)  # the rosters' rows (issue 14, item 5)
 
 
 def _approvals_kept(conn: Connection, records: dict[int, BoundRecord]) -> Iterator[Problem]:

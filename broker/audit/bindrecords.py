@@ -23,7 +23,9 @@ FAILED = {f"{kind}_failed": kind for kind in EMERGENCY_TRANSITIONS}  # the store
 RELOAD = "policy.reload"
 NOTICE_OUTCOMES = ("notice.delivered", "notice.gave_up")
 MOU_RECORDS = ("mou.draft", "mou.import", "mou.approve", "mou.withdraw", "mou.terminate")  # issue 14: bindmous.py
-SCANNED = (*EMERGENCY_TRANSITIONS, *FAILED, RELOAD, *NOTICE_OUTCOMES, *MOU_RECORDS)
+ROSTER_RECORDS = ("mou.roster", "mou.roster_approve")  # issue 14, item 5: bindroster.py
+CLASSIFY = "camera.classify"  # issue 14, item 7: broker/audit/bindclassify.py
+SCANNED = (*EMERGENCY_TRANSITIONS, *FAILED, RELOAD, *NOTICE_OUTCOMES, *MOU_RECORDS, *ROSTER_RECORDS, CLASSIFY)
 _LOOKUP_CHUNK = 500
 
 _t = audit_records.c
@@ -86,6 +88,8 @@ class ChainFacts:
     reloads: list[BoundRecord] = field(default_factory=list)  # applied policy.reload records, in seq order
     outcomes: dict[str, list[BoundRecord]] = field(default_factory=dict)  # notice id -> its final records
     mou_records: dict[int, BoundRecord] = field(default_factory=dict)  # seq -> MOU draft/approval/... records
+    roster_records: dict[int, BoundRecord] = field(default_factory=dict)  # seq -> mou.roster/roster_approve records
+    classified: dict[str, BoundRecord] = field(default_factory=dict)  # camera -> its latest store-kept classify
 
     @classmethod
     def read(cls, conn: Connection) -> ChainFacts:
@@ -105,6 +109,10 @@ class ChainFacts:
                 facts.outcomes.setdefault(notice, []).append(rec)
             elif rec.kind in MOU_RECORDS:
                 facts.mou_records[rec.seq] = rec
+            elif rec.kind in ROSTER_RECORDS:
+                facts.roster_records[rec.seq] = rec
+            elif rec.kind == CLASSIFY and rec.get("kept") == "store" and isinstance(camera := rec.get("camera"), str):
+                facts.classified[camera] = rec
         return facts
 
     @cached_property

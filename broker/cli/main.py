@@ -21,6 +21,9 @@ def _parser() -> argparse.ArgumentParser:
     mv.add_argument("--inventory", help="check agency and site references against this inventory")
     mi = mou.add_parser("import", help="store MOU files as in-force versions (mous.source = store)")
     mi.add_argument("files", nargs="+", metavar="DIR|FILE")
+    from broker.cli.moudiff import add_parser as add_mou_diff
+
+    add_mou_diff(mou)
 
     inv = sub.add_parser("inventory", help="inventory documents").add_subparsers(
         dest="sub", required=True, metavar="SUB"
@@ -36,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--inventory", required=True)
     d.add_argument("--mou", action="append", required=True, help="MOU file or directory (repeatable)")
     d.add_argument("--requests", help="JSON Lines file (default: standard input)")
+    d.add_argument("--roster", help="JSON file: MOU id -> roster entries in force (contract section 5)")
 
     t = sub.add_parser("token", help="mint a token from the built-in dev issuer (dev mode only)")
     t.add_argument("--sub", required=True)
@@ -93,6 +97,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from broker.cli.validate import mou_validate
 
         return mou_validate(args.files, args.inventory)
+    if args.cmd == "mou" and args.sub == "diff":
+        from broker.cli.moudiff import main as mou_diff
+
+        return mou_diff(args)
     if args.cmd == "inventory" and args.sub == "validate":
         from broker.cli.validate import inventory_validate
 
@@ -104,7 +112,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.cmd == "decide":
         from broker.cli.decide import run
 
-        return run(args.inventory, args.mou, args.requests)
+        return run(args.inventory, args.mou, args.requests, roster=args.roster)
     from broker.cli import server_cmds
 
     return server_cmds.dispatch(args)

@@ -68,6 +68,9 @@ class DocumentSet:
     inventory_lines: Located | None = None  # line marks of the inventory, for errors found after loading
     mou_sources: dict[str, MouSource] = field(default_factory=dict)  # mou id -> its file and lines
     zone_warnings: list[DocumentWarning] = field(default_factory=list)  # cameras whose zone no MOU defines
+    # mou id -> (agency, sub) pairs of its roster in force, read from the store (issue 14, item 5); each roster's
+    # SHA-256 is in ``digests`` as ``roster:<mou>``, so a roster change is a new document digest
+    rosters: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
 
     def warnings(self, now: datetime) -> list[DocumentWarning]:
         """What loads but silently shares less than meant (broker/documents/warnings.py), as of ``now``."""
@@ -319,3 +322,34 @@ def load_mous(paths: Iterable[str | Path], inventory: Inventory) -> list[Mou]:
     if issues:
         raise DocumentError(issues)
     return mous
+
+
+# -- camera classification (issue 14, item 7): the inventory as a text, validated as a reload would ---------------
+
+
+def read_inventory_text(text: str, name: str) -> InventoryRead:
+    """:func:`read_inventory_digested` of a text (the inventory file with classifications applied): its digest is
+    the text's, keyed by ``name``."""
+    raw = text.encode("utf-8")
+    digests = {name: hashlib.sha256(raw).hexdigest()}
+    with gc_paused():
+        located, issues = _located_text(raw, name)
+        if located is None:
+            return None, issues, None, digests
+        inv, more = _checked_inventory(located, name)
+    return inv, sorted(issues + more, key=lambda i: i[1]), located, digests
+
+
+def read_documents_over(read: InventoryRead, inventory: str | Path, mou_paths: Iterable[str | Path]) -> DocumentSet:
+    """:func:`read_documents` with the inventory read already (``mous.source = "files"``)."""
+    out = DocumentSet()
+    with gc_paused():
+        inv, issues, located, digests = read
+        out.inventory, out.issues, out.inventory_lines = inv, list(issues), located
+        out.digests.update(digests)
+        index = out.inventory.index() if out.inventory is not None else None
+        out.mous, more = _mou_paths_issues(list(mou_paths), index, out.digests, out.mou_sources)
+    out.issues += more
+    if out.inventory is not None and not out.issues:
+        out.zone_warnings = zone_warnings(out.inventory, out.mous, out.inventory_lines, str(inventory))
+    return out

@@ -107,6 +107,13 @@ class EmergencySpec(Strict):
     confirm: ConfirmSpec | None = Field(None, description="Trigger-declared emergencies must be confirmed in time")
 
 
+class RosterSpec(Strict):
+    """Issue 14, item 5: only the named users of these recipient agencies may use the MOU's grants."""
+
+    agencies: list[Ident] = Field(min_length=1, description="Recipient agencies whose users must be on the roster")
+    countersign: bool = Field(False, description="A roster change takes effect only once every party approved it")
+
+
 class Mou(Strict):
     mou: Ident
     title: str | None = None
@@ -119,6 +126,7 @@ class Mou(Strict):
     zones: dict[str, Annotated[ZoneSpec, BeforeValidator(_empty_is_default)]]
     grants: list[Grant]
     emergency: EmergencySpec | None = None
+    roster: RosterSpec | None = Field(None, description="Named users only (the broker keeps the roster)")
 
     @property
     def never_zones(self) -> frozenset[str]:
@@ -170,6 +178,7 @@ def check_mou(mou: Mou, inv: InventoryIndex | None) -> list[Issue]:
                 issues.append((("grants", g, "playback", "max_age"), "max_age applies to always-grants only"))
             if grant.when == "always" and grant.playback.from_ is not None:
                 issues.append((("grants", g, "playback", "from"), "from applies to emergency-grants only"))
+    issues += _roster_issues(mou)
     if mou.emergency is None:
         if any(g.when == "emergency" for g in mou.grants):
             issues.append((("emergency",), "required: a grant has when: emergency"))
@@ -192,4 +201,19 @@ def check_mou(mou: Mou, inv: InventoryIndex | None) -> list[Issue]:
             for where, party in parties:
                 if party.agency not in inv.agencies:
                     issues.append(((*where, "agency"), f"unknown agency {party.agency!r}"))
+    return issues
+
+
+def _roster_issues(mou: Mou) -> list[Issue]:
+    """roster.agencies name recipients, once each (issue 14, item 5: New Jersey MOUs name the designated people)."""
+    if mou.roster is None:
+        return []
+    issues: list[Issue] = []
+    seen: set[str] = set()
+    for i, agency in enumerate(mou.roster.agencies):
+        if agency in seen:
+            issues.append((("roster", "agencies", i), f"duplicate agency {agency!r}"))
+        elif agency not in mou.parties.recipients:
+            issues.append((("roster", "agencies", i), f"agency {agency!r} is not in parties.recipients"))
+        seen.add(agency)
     return issues

@@ -40,7 +40,7 @@ class Catalog:
     def from_documents(cls, docs: DocumentSet, model_text: str) -> Catalog:
         """Compile a validated document set (call :meth:`DocumentSet.raise_for_issues` first)."""
         assert docs.inventory is not None
-        pdp = DecisionPoint(compile_policy(docs.inventory, docs.mous, model_text))
+        pdp = DecisionPoint(compile_policy(docs.inventory, docs.mous, model_text, docs.rosters))
         mous = {m.mou: m for m in docs.mous}
         return cls(
             docs.inventory,

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+# libyaml when PyYAML was built with it (its marks' index counts characters too): 20-50 times faster at 10,000 cameras.
+_COMPOSER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _DASH_PREFIX = re.compile(r"^(\s*)-\s+$")
 # YAML 1.1 §5.1 printable characters; everything else (and the line breaks NEL, LS, PS) is escaped.
 _UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\x85\u2028\u2029]")
@@ -74,7 +76,7 @@ class InventoryText:
 
     def __post_init__(self) -> None:
         try:
-            root = yaml.compose(self.text, Loader=yaml.SafeLoader)
+            root = yaml.compose(self.text, Loader=_COMPOSER)
         except yaml.YAMLError as exc:
             raise EditError(f"the inventory is not YAML sync can edit: {exc}") from None
         if not isinstance(root, MappingNode):
@@ -91,6 +93,11 @@ class InventoryText:
                 if id(item) in seen or merges or not _self_contained(item, item):
                     self._shared.add(id(item))
                 seen.add(id(item))
+
+    @property
+    def cameras(self) -> list[Node]:
+        """The nodes of ``cameras:`` items, in order (read them; edit through the methods below)."""
+        return list(self._items)
 
     # -- one camera's keys ------------------------------------------------------------------------------
 
@@ -124,7 +131,7 @@ class InventoryText:
             self._edits.append(_Edit(pairs[k - 1][1].end_mark.index, value_node.end_mark.index, ""))
         else:  # whole lines, its key's line to its value's last
             start = self.text.rfind("\n", 0, key_node.start_mark.index) + 1
-            end = self.text.find("\n", value_node.end_mark.index - 1)
+            end = self.text.find("\n", _deepest_last(value_node).end_mark.index - 1)  # a nested block: its end
             self._edits.append(_Edit(start, len(self.text) if end < 0 else end + 1, ""))
 
     # -- new cameras --------------------------------------------------------------------------------------
@@ -173,8 +180,8 @@ class InventoryText:
         node = self._items[index]
         line = node.start_mark.line + 1
         if id(node) in self._shared:
-            raise EditError(f"line {line}: camera {index} is written with YAML anchors, aliases or merge keys; "
-                            "write it out as a plain mapping so sync can edit it")  # fmt: skip
+            how = "write it out as a plain mapping so sync can edit it"
+            raise EditError(f"line {line}: camera {index} is written with YAML anchors, aliases or merge keys; {how}")
         if not isinstance(node, MappingNode) or not node.value:
             raise EditError(f"line {line}: camera {index} is not a mapping")
         return node

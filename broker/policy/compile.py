@@ -10,7 +10,7 @@ is linear in the number of lines: they reach casbin in one bulk load (see :class
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -24,6 +24,8 @@ from broker.documents.mou import Grant, Mou
 from broker.gcpause import gc_paused
 
 AttrKey = tuple[str, str, str, str]  # agency, site, zone, action
+# mou id -> the (agency, sub) pairs on its roster in force (issue 14, item 5; kept by the broker's store)
+Rosters = Mapping[str, frozenset[tuple[str, str]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,12 @@ class CompiledMou:
     end: datetime | None  # the instant after expires 23:59:59 local
     zones: frozenset[str]
     never: frozenset[str]
+    roster_agencies: frozenset[str] = frozenset()  # recipients whose users must be named (the MOU's roster)
+    rostered: frozenset[tuple[str, str]] = frozenset()  # (agency, sub) named on the roster in force
+
+    def on_roster(self, agency: str, sub: str) -> bool:
+        """True unless the MOU requires a roster of ``agency`` and ``sub`` is not on it (an absent roster is empty)."""
+        return agency not in self.roster_agencies or (agency, sub) in self.rostered
 
     def in_effect(self, at: datetime) -> bool:
         return self.start <= at and (self.end is None or at < self.end)
@@ -110,9 +118,11 @@ def new_enforcer(model_text: str, lines: Sequence[Sequence[str]] = ()) -> casbin
     return casbin.Enforcer(m, _Lines(lines))
 
 
-def _compile_mou(mou: Mou) -> CompiledMou:
+def _compile_mou(mou: Mou, rosters: Rosters) -> CompiledMou:
     start, end = mou.period()
-    return CompiledMou(mou, ZoneInfo(mou.timezone), start, end, frozenset(mou.zones), mou.never_zones)
+    agencies = frozenset(mou.roster.agencies) if mou.roster is not None else frozenset()
+    named = frozenset(p for p in rosters.get(mou.mou, frozenset()) if p[0] in agencies)
+    return CompiledMou(mou, ZoneInfo(mou.timezone), start, end, frozenset(mou.zones), mou.never_zones, agencies, named)
 
 
 def _compile_grant(mou: Mou, grant: Grant, order: int) -> CompiledGrant:
@@ -130,17 +140,20 @@ def _compile_grant(mou: Mou, grant: Grant, order: int) -> CompiledGrant:
     )
 
 
-def compile_policy(inventory: Inventory, mous: Sequence[Mou], model_text: str) -> CompiledPolicy:
-    """Build the decision tables. Pure: documents and the model text in, an immutable policy out."""
+def compile_policy(
+    inventory: Inventory, mous: Sequence[Mou], model_text: str, rosters: Rosters | None = None
+) -> CompiledPolicy:
+    """Build the decision tables. Pure: documents, the rosters in force and the model text in, an immutable policy
+    out. An MOU with a ``roster`` and no entry in ``rosters`` has an empty roster (nobody of those agencies)."""
     with gc_paused():  # hundreds of thousands of lines, no cycles: see broker/gcpause.py
-        return _compile(inventory, mous, model_text)
+        return _compile(inventory, mous, model_text, rosters or {})
 
 
-def _compile(inventory: Inventory, mous: Sequence[Mou], model_text: str) -> CompiledPolicy:
+def _compile(inventory: Inventory, mous: Sequence[Mou], model_text: str, rosters: Rosters) -> CompiledPolicy:
     ordered = sorted(mous, key=lambda m: m.mou)
     lines = policy_lines(ordered, inventory)
     enforcer = new_enforcer(model_text, lines)
-    compiled = {m.mou: _compile_mou(m) for m in ordered}
+    compiled = {m.mou: _compile_mou(m, rosters) for m in ordered}
     grants: dict[tuple[str, str], CompiledGrant] = {}
     order = 0
     for mou in ordered:

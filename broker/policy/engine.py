@@ -51,6 +51,11 @@ class DecisionPoint:
                 if cg.mou != cm.doc.mou or roles.isdisjoint(cg.roles):
                     continue
                 applicable = True
+                if not cm.on_roster(agency, req.principal.sub):
+                    # The MOU's roster (issue 14, item 5): only the named users of these agencies may use its
+                    # grants; checked first, since no schedule, emergency or window would let anyone else in.
+                    yields.append(("not_on_roster", cm, cg))
+                    continue
                 failure, emergency = self._check(cg, cm, camera, req)
                 if failure is None:  # step 5: the first allowing grant wins
                     trail = tuple(_trail(yields))

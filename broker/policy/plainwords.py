@@ -60,6 +60,7 @@ class MouWords:
     never: str | None  # the never-shared zones, one sentence
     records: str | None  # the zones whose footage is a FERPA education record
     emergency: str | None  # who declares, confirms and ends, how long
+    roster: str | None = None  # whose users must be named on the MOU's roster (issue 14, item 5)
 
 
 def join(items: Sequence[str]) -> str:
@@ -213,6 +214,18 @@ def emergency_text(em: EmergencySpec | None, names: Names) -> str | None:
     return sentence
 
 
+def roster_text(mou: Mou, names: Names) -> str | None:
+    """``Only the New Canaan Police Department staff named on the MOU's roster may use its grants; a change to the
+    roster takes effect once every party approved it.``"""
+    if mou.roster is None:
+        return None
+    staff = join([agency(names.agencies, a) for a in mou.roster.agencies])
+    change = "once every party approved it" if mou.roster.countersign else "at once"
+    return (
+        f"Only the {staff} staff named on the MOU's roster may use its grants; a roster change takes effect {change}."
+    )
+
+
 def describe_mou(mou: Mou, names: Names) -> MouWords:
     return MouWords(
         period=period_text(mou),
@@ -220,6 +233,7 @@ def describe_mou(mou: Mou, names: Names) -> MouWords:
         never=never_text(mou),
         records=records_text(mou),
         emergency=emergency_text(mou.emergency, names),
+        roster=roster_text(mou, names),
     )
 
 

@@ -11,7 +11,7 @@ now, which an always-grant's ``max_age`` and an emergency grant's ``from`` both 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from broker.documents.inventory import Camera
@@ -62,9 +62,13 @@ def roles_asked(policy: CompiledPolicy, agency: str, site: str, action: str) -> 
 
 
 def share_camera(
-    pdp: DecisionPoint, camera: Camera, at: datetime, emergencies: tuple[EmergencyView, ...] = (),
-    position: GeoPoint | None = None, actions: Iterable[str] = ACTIONS,
-) -> tuple[Sharing, ...]:  # fmt: skip
+    pdp: DecisionPoint,
+    camera: Camera,
+    at: datetime,
+    emergencies: tuple[EmergencyView, ...] = (),
+    position: GeoPoint | None = None,
+    actions: Iterable[str] = ACTIONS,
+) -> tuple[Sharing, ...]:
     """Per recipient agency and action, the decision point's answers at ``at`` grouped by outcome: roles whose
     decisions are equal (allowed or not, reason, mou, grant, clause, emergency) share one :class:`Sharing`.
 
@@ -78,13 +82,24 @@ def share_camera(
             groups: dict[Decision, list[str]] = {}  # decisions compare without their trail of yields
             for role in roles_asked(policy, agency, camera.site, action) or ("",):
                 principal = Principal(REPRESENTATIVE_SUB, agency, frozenset({role} - {""}))
-                d = pdp.decide(AccessRequest(principal, camera.id, action, at, emergencies, window, position))
+                req = AccessRequest(principal, camera.id, action, at, emergencies, window, position)
+                d = _as_named(pdp, req, pdp.decide(req))
                 groups.setdefault(d, []).extend([role] if role else [])
             out += [
                 Sharing(agency, action, d.allowed, d.reason, tuple(roles), d.mou, d.grant, d.clause, d.emergency)
                 for d, roles in groups.items()
             ]
     return tuple(out)
+
+
+def _as_named(pdp: DecisionPoint, req: AccessRequest, d: Decision) -> Decision:
+    """Under an MOU with a roster (issue 14, item 5) the representative is on no roster: ask again as someone the
+    roster in force names, so the answer says what the named people get (``not_on_roster`` when none is named)."""
+    cm = pdp.policy.mous.get(d.mou) if d.reason == "not_on_roster" and d.mou is not None else None
+    named = sorted(sub for agency, sub in cm.rostered if agency == req.principal.agency) if cm is not None else []
+    if not named:
+        return d
+    return pdp.decide(replace(req, principal=Principal(named[0], req.principal.agency, req.principal.roles)))
 
 
 def owner_roles(mous: Iterable[Mou], agency: str) -> frozenset[str]:

@@ -10,9 +10,11 @@ Action = Literal["live", "snapshot", "playback", "export"]
 ACTIONS: tuple[str, ...] = ("live", "snapshot", "playback", "export")
 FOOTAGE_ACTIONS: frozenset[str] = frozenset({"playback", "export"})
 
-# Denial reasons in the contract's precedence order (section 4, step 6): earlier wins.
+# Denial reasons in the contract's precedence order (section 4, step 6): earlier wins. ``not_on_roster`` (issue 14,
+# item 5) ranks just below ``outside_playback_window``: see policies/CONTRACT.md section 4 for why.
 DENY_PRECEDENCE: tuple[str, ...] = (
     "outside_playback_window",
+    "not_on_roster",
     "no_emergency",
     "outside_schedule",
     "no_matching_grant",

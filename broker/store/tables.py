@@ -342,6 +342,64 @@ mou_events = Table(
 )
 # --- end of MOUs kept by the broker ------------------------------------------------------------------------------
 
+# --- camera classifications (issue 14, item 7; broker/store/classifications.py) ----------------------------------
+# With mous.source = "store": school IT's classification of a camera, applied on top of the inventory file whenever
+# the reloader reads it (every replica). One row per camera, replaced by each classification, bound to its
+# camera.classify record (broker/audit/bindclassify.py).
+camera_classifications = Table(
+    "camera_classifications",
+    metadata,
+    Column("camera", String(64), primary_key=True),
+    Column("site", String(64), nullable=False),
+    Column("building", Text, nullable=True),
+    Column("zone", Text, nullable=False),
+    Column("lat", Float, nullable=True),
+    Column("lon", Float, nullable=True),
+    Column("by_sub", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("audit_seq", BigInteger, nullable=True),
+    Column("audit_hash", String(64), nullable=True),
+)
+# --- end of camera classifications ------------------------------------------------------------------------------
+
+
+# --- MOU rosters (issue 14, item 5; broker/store/rosters.py) ----------------------------------------------------
+# Every revision of an MOU's roster of named users: the entries as canonical JSON and their SHA-256. Rows are only
+# inserted, each in the transaction of its ``mou.roster`` record and bound to it (broker/audit/bindroster.py).
+mou_rosters = Table(
+    "mou_rosters",
+    metadata,
+    Column("id", SeqType, primary_key=True, autoincrement=True),
+    Column("mou", String(128), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("entries", Text, nullable=False),  # [{"agency","sub","name"}, ...] sorted, canonical JSON
+    Column("sha256", String(64), nullable=False),
+    Column("author_sub", Text, nullable=False),
+    Column("author_agency", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("audit_seq", BigInteger, nullable=True),
+    Column("audit_hash", String(64), nullable=True),
+    Index(None, "mou", "revision", unique=True),
+)
+
+# A party's approval of one roster revision's SHA-256 (MOUs with roster.countersign: true).
+mou_roster_approvals = Table(
+    "mou_roster_approvals",
+    metadata,
+    Column("id", SeqType, primary_key=True, autoincrement=True),
+    Column("mou", String(128), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("agency", Text, nullable=False),
+    Column("sub", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("approved_at", UTCDateTime, nullable=False),
+    Column("audit_seq", BigInteger, nullable=True),
+    Column("audit_hash", String(64), nullable=True),
+    Index(None, "mou", "revision", "agency", unique=True),
+)
+# --- end of MOU rosters -------------------------------------------------------------------------------------------
+
 
 def seed_rows(conn: Connection) -> None:
     """Insert the fixed rows that are missing (idempotent; run inside a transaction)."""

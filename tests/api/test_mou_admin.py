@@ -140,3 +140,14 @@ def test_termination_ends_access_at_once(mou_api: Api) -> None:
     assert r.status_code == 409 and r.json()["state"] == "terminated"
     verdict = api.get("/api/v1/audit/verify", as_="auditor").json()
     assert verdict["ok"] and verdict["bindings"] == [], verdict
+
+
+def test_the_mou_list_by_state(mou_api: Api) -> None:
+    api = mou_api
+    draft(api, v4())
+    r = api.get("/api/v1/mou-versions", as_="chief")
+    assert r.status_code == 200, r.text
+    listed = {m["mou"]: [v["state"] for v in m["versions"]] for m in r.json()["mous"]}
+    assert listed == {"ncpb-ncpd-video": ["in_force"], "ncps-ncpd-video": ["in_force", "draft"]}
+    assert "ncpb-ncpd-video" not in {m["mou"] for m in api.get("/api/v1/mou-versions", as_="operator").json()["mous"]}
+    assert r.json()["source"] == "store" and r.json()["at"] == "2026-09-14T13:00:00Z"

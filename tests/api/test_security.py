@@ -69,6 +69,8 @@ SAMPLES = {
     "token": "abc.def",
     "name": "seg000.ts",
     "path:path": "index.html",
+    "mou": "ncps-ncpd-video",  # issue 14: the MOU administration and roster routes
+    "version": "3",
 }
 
 

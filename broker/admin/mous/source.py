@@ -12,13 +12,15 @@ from pathlib import Path
 
 from broker.admin.mous.registry import MouRegistry
 from broker.documents import DocumentSet
-from broker.documents.loader import read_documents_with_texts, read_inventory_digested
+from broker.documents.loader import InventoryRead, read_documents_with_texts, read_inventory_digested
 
 StoreRead = tuple[DocumentSet, DocumentSet | None, datetime | None]
 
 
-def store_documents(registry: MouRegistry, inventory: Path) -> StoreRead:
-    read = read_inventory_digested(inventory)
+def store_documents(registry: MouRegistry, inventory: Path, read: InventoryRead | None = None) -> StoreRead:
+    """``read``: the inventory read already (the file with the store's camera classifications applied on top,
+    :mod:`broker.admin.classify`); else the file as it is."""
+    read = read if read is not None else read_inventory_digested(inventory)
     index = read[0].index() if read[0] is not None else None
     texts = registry.enforced_texts(index)
     now = read_documents_with_texts(inventory, texts.now, read)

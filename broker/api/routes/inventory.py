@@ -13,7 +13,8 @@ from broker.api.errordoc import raises
 from broker.api.models import Instant
 from broker.api.services import Services
 from broker.errors import PermissionDenied
-from broker.inventory.unclassified import unclassified
+from broker.inventory.catalog import Catalog
+from broker.inventory.unclassified import classified_zones, unclassified
 from broker.policy.types import Principal
 from broker.timeutil import format_instant
 
@@ -51,9 +52,26 @@ class DocumentWarningModel(BaseModel):
     message: str = Field(description="What is wrong and what to do")
 
 
+class ZoneChoice(BaseModel):
+    id: str
+    never: bool = Field(description="Never shared by this MOU (contract §2 `never`): classified, shared with no one")
+
+
+class SiteChoice(BaseModel):
+    """What a camera may be classified into at one of the caller's agency's sites (PUT .../classification)."""
+
+    id: str
+    name: str
+    buildings: list[str] = Field(description="The buildings the inventory names at the site")
+    zones: list[ZoneChoice] = Field(description="The zones the MOUs covering the site define")
+
+
 class UnclassifiedList(BaseModel):
     cameras: list[UnclassifiedCamera]
     total: int
+    sites: list[SiteChoice] = Field(
+        default_factory=list, description="The caller's agency's sites with their buildings and defined zones"
+    )
     warnings: list[DocumentWarningModel] = Field(
         description="Document warnings (as camgate reload prints them) for the cameras and MOUs listed by the filter"
     )
@@ -65,8 +83,9 @@ async def list_unclassified(
 ) -> dict[str, Any]:
     """Cameras no MOU shares until school IT classifies them, and cameras their system no longer lists: by site.
 
-    School IT classifies a camera by giving it a ``zone`` (and building, location) in the inventory, then
-    ``camgate reload``; a camera flagged missing is removed from the inventory by hand once it is gone for good.
+    School IT classifies a camera with ``PUT /api/v1/cameras/{id}/classification`` (``sites``: what each of the
+    agency's sites offers: its buildings and the zones its MOUs define), or in the inventory and ``camgate
+    reload``; a camera flagged missing is removed from the inventory by hand once it is gone for good.
     Only the caller's agency's: cameras at its sites or on its systems, warnings about those and about the MOUs
     it is a party to (as ``GET /api/v1/systems``; least privilege, NIST SP 800-53 AC-6).
     """
@@ -87,7 +106,28 @@ async def list_unclassified(
         for cam, reasons in unclassified(services.catalog)
         if cam.id in mine and site in (None, cam.site) and system in (None, cam.system)
     ]
-    return {"cameras": items, "total": len(items), "warnings": _warnings(services, operator, mine, site, system)}
+    return {
+        "cameras": items,
+        "total": len(items),
+        "warnings": _warnings(services, operator, mine, site, system),
+        "sites": site_choices(services.catalog, operator.agency),
+    }
+
+
+def site_choices(catalog: Catalog, agency: str) -> list[dict[str, Any]]:
+    """The agency's sites, each with its buildings and the zones its MOUs define (never zones marked)."""
+    index = catalog.index
+    never: dict[str, set[str]] = {}
+    for mou in catalog.mous.values():
+        for site in catalog.sites_of(mou):
+            never.setdefault(site, set()).update(mou.never_zones)
+    zones = classified_zones(catalog)
+    out = []
+    for site in sorted(index.sites_by_owner.get(agency, []), key=lambda s: index.sites[s].name):
+        defined = [{"id": z, "never": z in never.get(site, ())} for z in sorted(zones.get(site, ()))]
+        name, buildings = index.sites[site].name, sorted(catalog.buildings(site))
+        out.append({"id": site, "name": name, "buildings": buildings, "zones": defined})
+    return out
 
 
 def _scope(services: Services, operator: Principal) -> frozenset[str]:

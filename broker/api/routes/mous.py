@@ -56,6 +56,7 @@ class MouInWords(BaseModel):
     never: str | None = Field(description="The never-shared zones in plain words")
     records: str | None = Field(description="The zones whose footage is a FERPA education record, in plain words")
     emergency: str | None = Field(description="Who declares, ends and confirms an emergency, and for how long")
+    roster: str | None = Field(None, description="Whose users must be named on the MOU's roster, in plain words")
 
 
 class MouList(BaseModel):
@@ -116,4 +117,5 @@ def mou_in_words(mou: Mou, catalog: Catalog, status: str) -> dict[str, Any]:
         "never": words.never,
         "records": words.records,
         "emergency": words.emergency,
+        "roster": words.roster,
     }

@@ -28,9 +28,18 @@ from broker.timeutil import format_instant
 
 router = APIRouter(prefix="/api/v1", tags=["sharing"])
 Reason = Literal[
-    "allowed", "unknown_camera", "no_mou", "never_shared_zone", "outside_playback_window", "no_emergency",
-    "outside_schedule", "no_matching_grant", "unclassified_camera", "mou_not_in_effect",
-]  # fmt: skip
+    "allowed",
+    "unknown_camera",
+    "no_mou",
+    "never_shared_zone",
+    "outside_playback_window",
+    "no_emergency",
+    "outside_schedule",
+    "no_matching_grant",
+    "unclassified_camera",
+    "mou_not_in_effect",
+    "not_on_roster",
+]
 Attention = Literal["no_zone", "zone_not_in_mou", "missing"]
 UNCLASSIFIED = frozenset({"no_zone", "zone_not_in_mou"})
 

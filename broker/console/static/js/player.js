@@ -10,6 +10,7 @@ const REASONS = {
   no_mou: "no MOU between your agency and this camera's owner",
   never_shared_zone: "a zone the MOU never shares",
   outside_playback_window: "outside the MOU's playback window",
+  not_on_roster: "you are not named on the MOU's roster",
   no_emergency: "only during a declared emergency that covers it",
   outside_schedule: "outside the MOU's schedule",
   no_matching_grant: "no MOU grant covers this camera for your agency and role",

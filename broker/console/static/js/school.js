@@ -2,6 +2,7 @@
 // watching now, cameras to classify or check, every camera with what each partner agency may see now and under
 // which clause (unclassified first), and the MOUs in force in plain words. No video on this page.
 import { api, ApiError } from "./api.js";
+import { classifyForm } from "./classify.js";
 import { h, rerender, showBanner } from "./dom.js";
 import { onEmergencyEvents } from "./events.js";
 import { mouSection } from "./mous.js";
@@ -18,10 +19,10 @@ const why = (what, err) => (err instanceof ApiError ? `Could not read ${what}: $
 async function todo(sites, site) {
   try {
     const query = new URLSearchParams(site ? { site } : {});
-    const { cameras, warnings } = await api(`/api/v1/inventory/unclassified?${query}`);
+    const { cameras, warnings, sites: choices } = await api(`/api/v1/inventory/unclassified?${query}`);
     const listed = cameras.filter((c) => sites.has(c.site));
     const ids = new Set(listed.map((c) => c.id));
-    return { cameras: listed, warnings: warnings.filter((w) => w.code !== "unknown_zone" || ids.has(w.subject)) };
+    return { cameras: listed, choices: choices || [], warnings: warnings.filter((w) => w.code !== "unknown_zone" || ids.has(w.subject)) };
   } catch (err) {
     if (err instanceof ApiError && err.status === 403) return null;
     throw err;
@@ -37,20 +38,21 @@ function warningsSection(warnings) {
       h("strong", {}, `${w.document}, line ${w.line} (${w.path})`), `: ${w.message}`))));
 }
 
-function todoSection(found, siteName) {
+function todoSection(found, siteName, saved) {
   if (found === null) return h("p", { class: "hint" }, "Classifying cameras is for school IT operators: ask them about an unclassified or missing camera.");
   const items = found.cameras;
   if (!items.length) return warningsSection(found.warnings);
   const what = (c) => [
-    c.reasons.includes("no_zone") ? "no zone yet: give it one in the inventory, then run camgate reload" : null,
-    c.reasons.includes("zone_not_in_mou") ? `no MOU names its zone "${c.zone}": correct the zone, then reload` : null,
+    c.reasons.includes("no_zone") ? "no zone yet: classify it below" : null,
+    c.reasons.includes("zone_not_in_mou") ? `no MOU names its zone "${c.zone}": classify it below` : null,
     c.reasons.includes("missing") ? `its system has not listed it since ${c.missing_since}: check the camera, or remove it from the inventory` : null,
   ].filter(Boolean).join("; ");
   return h("div", {}, warningsSection(found.warnings), h("section", { class: "panel todo", "aria-labelledby": "todo-title" },
     h("h2", { id: "todo-title" }, `Cameras to classify or check (${items.length})`),
     h("ul", {}, items.map((c) => h("li", { "data-todo": c.id }, h("strong", {}, `${c.name} (${c.id})`),
       `, ${siteName(c.site)}: ${what(c)}. System ${c.system || "none"}, reference ${c.ref || "none"}`,
-      c.discovered_at ? `; found by inventory sync at ${c.discovered_at}.` : ".")))));
+      c.discovered_at ? `; found by inventory sync at ${c.discovered_at}.` : ".",
+      c.reasons.some((r) => r === "no_zone" || r === "zone_not_in_mou") ? classifyForm(c, found.choices, saved) : null)))));
 }
 
 export async function schoolPage(main) {
@@ -65,7 +67,7 @@ export async function schoolPage(main) {
   const mouBox = h("div");
   main.replaceChildren(h("h2", { class: "page-title" }, "Cameras and sharing"),
     h("p", {}, "What each partner agency may see of your cameras right now, and under which MOU clause. ",
-      "Unclassified cameras come first: no one sees them until you give each a zone in the inventory."),
+      "Unclassified cameras come first: no one sees them until you classify each (give it a zone) below."),
     h("div", { class: "toolbar" }, h("label", { for: "school-site" }, "Site"), siteSelect,
       h("button", { type: "button", id: "school-refresh", onclick: () => refresh() }, "Refresh")),
     watchBox, todoBox,
@@ -105,7 +107,7 @@ export async function schoolPage(main) {
       }
       siteSelect.value = site;
       await refreshWatching();
-      rerender(todoBox, todoSection(await todo(here(), site), siteName) || h("div"));
+      rerender(todoBox, todoSection(await todo(here(), site), siteName, () => refresh()) || h("div"));
       rerender(tableBox, sharingTable(page, (id) => emergencyNames.get(id) || id));
       rerender(mouBox, mouSection(mous.mous));
     } catch (err) {

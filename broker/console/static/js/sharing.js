@@ -6,6 +6,7 @@ const ACTIONS = { live: "live", snapshot: "snapshots", playback: "playback", exp
 // What a denial means for the camera's owner (reason codes of policies/CONTRACT.md section 4).
 const NOT_NOW = {
   no_emergency: "Only during a declared emergency",
+  not_on_roster: "Only the people named on the MOU's roster",
   outside_schedule: "Outside the MOU's schedule now",
   outside_playback_window: "Not this footage",
   never_shared_zone: "Never shared, not even in an emergency",
@@ -68,8 +69,8 @@ function partnersCell(cam, emergencyName) {
 
 function cameraCell(cam, withSite) {
   const flags = [];
-  if (cam.attention.includes("no_zone")) flags.push("Unclassified: no zone. Give it one in the inventory, then reload.");
-  if (cam.attention.includes("zone_not_in_mou")) flags.push(`Unclassified: no MOU names the zone "${cam.zone}". Correct the zone, then reload.`);
+  if (cam.attention.includes("no_zone")) flags.push("Unclassified: no zone. School IT classifies it under “Cameras to classify or check”.");
+  if (cam.attention.includes("zone_not_in_mou")) flags.push(`Unclassified: no MOU names the zone "${cam.zone}". School IT classifies it under “Cameras to classify or check”.`);
   if (cam.missing_since) flags.push(`Missing: its camera system has not listed it since ${cam.missing_since.slice(0, 10)} ${clock(cam.missing_since)}. Check the camera, or remove it from the inventory.`);
   return h("th", { scope: "row" }, h("span", { class: "cam-name" }, cam.name), h("span", { class: "cam-id" }, ` ${cam.id}`),
     withSite ? h("span", { class: "cam-site" }, cam.site_name) : null, flags.map((f) => h("span", { class: "flag" }, f)));

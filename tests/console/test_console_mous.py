@@ -1,8 +1,9 @@
 """Issue 14 in the console, against a real ``camgate demo`` (MOUs kept in its store, policies/mou imported at
-first start): school IT drafts v4 of the demo MOU in the editor (the gym becomes a never-shared zone, the emergency
-maximum goes from 4 h to 2 h), a first try with an error shows the error at its line, school IT approves; the police
-chief signs in, reads the redline and impact, and approves. The new rules hold at the next request, over HTTP.
-Screenshots: ``test-screenshots/14-*.png`` (git-ignored)."""
+first start): school IT drafts v4 of the demo MOU in the editor (a zone ``gym`` never shared, the emergency maximum
+from 4 h to 2 h); a first try naming the gym in a grant shows the error at its line; school IT approves; the police
+chief signs in, reads the redline and impact, and approves. The new rules hold at the next request, over HTTP:
+school IT classifies the gym lobby into the new zone and it is never shared, even in an emergency, and a 3-hour
+declaration is refused. Screenshots: ``test-screenshots/14-*.png`` (git-ignored)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from tests.console.test_console_browser import SHOTS, THREAT, open_console
 pytestmark = [pytest.mark.browser]
 
 MOU = "ncps-ncpd-video"
-GYM = "nchs-gym-01"  # config/inventory.yaml: the gym lobby, zone gym
+GYM = "nchs-gym-01"  # config/inventory.yaml: the gym lobby (building gym, zone interior)
+GYM_PLACE = {"site": "ncps-nchs", "building": "gym", "location": {"lat": 41.1526, "lon": -73.4815}}
 
 
 @pytest.fixture(scope="module")
@@ -53,16 +55,21 @@ def declare(broker: BrokerProcess, minutes: int | None = None) -> httpx.Response
 
 
 def v4_text(v3: str, *, fixed: bool) -> str:
-    """What school IT types: the gym never shared, and 2 h at most; the first try forgets the grants' zones."""
-    text = v3.replace("version: 3", "version: 4").replace("gym: {education_records: true}", "gym: {never: true}")
-    text = text.replace("max_duration: 4h", "max_duration: 2h")
-    return text.replace("zones: [interior, gym]", "zones: [interior]") if fixed else text
+    """What school IT types: a gym zone never shared, and 2 h at most; the first try also lists it in G2."""
+    text = v3.replace("version: 3", "version: 4").replace("max_duration: 4h", "max_duration: 2h")
+    text = text.replace("  restricted: {never: true}", "  gym: {never: true}\n  restricted: {never: true}")
+    if fixed:
+        return text
+    return text.replace(
+        "zones: [interior]\n    actions: [live, snapshot, playback]",
+        "zones: [interior, gym]\n    actions: [live, snapshot, playback]",
+    )
 
 
 def test_school_it_drafts_v4_and_the_chief_approves_it_after_reading_the_redline(
     browser: Any, broker: BrokerProcess
 ) -> None:
-    # Before: the gym lobby is shared in an emergency (clause 4.2), and 3 h is a valid emergency.
+    # Before: the gym lobby (interior) is shared in an emergency (clause 4.2), and 3 h is a valid emergency.
     assert live(broker, GYM)["reason"] == "no_emergency"
 
     school = open_console(browser, broker, "school_it", "mous")
@@ -84,7 +91,7 @@ def test_school_it_drafts_v4_and_the_chief_approves_it_after_reading_the_redline
     playwright_api.expect(errors.first).to_contain_text("never")
     bad = [int(x) for x in errors.evaluate_all("els => els.map((e) => e.dataset.line)")]
     lines = v4_text(v3, fixed=False).split("\n")
-    assert bad and all("gym" in lines[n - 1] for n in bad), (bad, [lines[n - 1] for n in bad])
+    assert len(bad) == 1 and "zones: [interior, gym]" in lines[bad[0] - 1], (bad, [lines[n - 1] for n in bad])
     for n in bad:
         playwright_api.expect(school.locator(f".gutter .ln.error[data-line='{n}']")).to_have_text(f"!{n}")
     assert call(broker, OFFICER, "GET", f"/api/v1/mous/{MOU}/versions").json()["versions"][-1]["version"] == 3
@@ -141,9 +148,9 @@ def test_school_it_drafts_v4_and_the_chief_approves_it_after_reading_the_redline
     impact = chief.locator("section[aria-labelledby=impact-title]")
     playwright_api.expect(impact).not_to_contain_text("Loading")
     if chief.locator("[data-impact=unavailable]").count() == 0:  # the broker has the diff route
-        assert GYM in impact.inner_text()
-        lost = impact.locator("li.impact[data-agency=ncpd][data-mode=emergency] .delta.loses")
-        assert GYM in lost.first.inner_text()
+        assert "New zone: gym cameras; never shared, by any grant or in any emergency." in impact.inner_text()
+        assert "2 h" in impact.inner_text() and "(was 4 h)" in impact.inner_text()
+        assert "No agency or role gains or loses any camera." in impact.inner_text()  # no camera is in zone gym yet
     axe(chief, "the redline and impact")
     fits(chief, "the redline and impact")
     chief.screenshot(path=str(SHOTS / "14-6-chief-redline.png"), full_page=True)
@@ -155,7 +162,12 @@ def test_school_it_drafts_v4_and_the_chief_approves_it_after_reading_the_redline
     button.press("Enter")  # by keyboard
     playwright_api.expect(chief.locator("form.confirm .form-result")).to_contain_text("now in force")
 
-    # The new rules hold at the next request: the gym is never shared, even in an emergency; 3 h is refused.
+    # The new rules hold at the next request: 3 h is refused; school IT puts the gym lobby into the new zone
+    # (PUT .../classification, the School IT page's form) and it is never shared, even in an emergency.
+    assert live(broker, GYM)["reason"] == "no_emergency"
+    it = ("it-ana", "ncps", "operator")
+    r = call(broker, it, "PUT", f"/api/v1/cameras/{GYM}/classification", json=GYM_PLACE | {"zone": "gym"})
+    assert r.status_code == 200, r.text
     assert live(broker, GYM)["reason"] == "never_shared_zone"
     r = declare(broker, minutes=180)
     assert r.status_code == 422 and "max_duration of 120 minutes" in r.text, r.text

@@ -61,8 +61,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy broker adapters
 
+# Two pytest workers, each test module whole on one (its module fixtures, a broker or a browser, start once);
+# the rigs (tests/rigs: a broker made to lose its store under fifty ffmpeg viewers, bounds of a second) run
+# after them on their own, so no other test takes their CPU. Both runs always run; either failing fails.
 test: $(STAMP) system-deps console browser rtsp-server $(OIDC) $(AXE) lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile -m 'not rig'; rest=$$?; $(BIN)/pytest -q -m rig && exit $$rest
 
 bench: $(STAMP) system-deps console browser rtsp-server
 	$(BIN)/python bench/load.py

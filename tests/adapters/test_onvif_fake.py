@@ -4,7 +4,7 @@ without a token. Raw SOAP over HTTP here, so nothing of the adapter is assumed."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -48,20 +48,24 @@ def test_a_right_token_is_accepted_once(device: FakeOnvifDevice) -> None:
     refused(post(device, "onvif/media_service", "trt:GetProfiles", header), device, "replayed nonce")
 
 
+# Each header is made when its test runs, not at collection: a Created stamped at collection is stale (or a future
+# one fresh) by the time a test runs more than 5 minutes later, as under pytest-xdist's scheduling.
 @pytest.mark.parametrize(
     ("header", "why"),
     [
-        ("", "no UsernameToken"),
-        (token(password="wrong"), "wrong username or password"),
-        (token(created=datetime.now(UTC) - timedelta(minutes=10)), "stale Created"),
-        (token(created=datetime.now(UTC) + timedelta(minutes=10)), "stale Created"),
-        (token().replace("#PasswordDigest", "#PasswordText"), "the password must be a PasswordDigest"),
-        (token().replace("<wsse:Nonce", "<wsse:Other").replace("</wsse:Nonce>", "</wsse:Other>"),
-         "nonce and Created are required"),
+        (lambda: "", "no UsernameToken"),
+        (lambda: token(password="wrong"), "wrong username or password"),
+        (lambda: token(created=datetime.now(UTC) - timedelta(minutes=10)), "stale Created"),
+        (lambda: token(created=datetime.now(UTC) + timedelta(minutes=10)), "stale Created"),
+        (lambda: token().replace("#PasswordDigest", "#PasswordText"), "the password must be a PasswordDigest"),
+        (
+            lambda: token().replace("<wsse:Nonce", "<wsse:Other").replace("</wsse:Nonce>", "</wsse:Other>"),
+            "nonce and Created are required",
+        ),
     ],
-)  # fmt: skip
-def test_bad_tokens_are_refused(device: FakeOnvifDevice, header: str, why: str) -> None:
-    refused(post(device, "onvif/media_service", "trt:GetProfiles", header), device, why)
+)
+def test_bad_tokens_are_refused(device: FakeOnvifDevice, header: Callable[[], str], why: str) -> None:
+    refused(post(device, "onvif/media_service", "trt:GetProfiles", header()), device, why)
 
 
 def test_pre_auth_operations_answer_without_a_token(device: FakeOnvifDevice) -> None:

@@ -25,6 +25,10 @@ def test_kill_9_mid_burst_loses_no_answered_record(store: Store, database_url: s
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # Unbuffered: readline reads no further than the line, so communicate() (which reads the raw pipe, not a
+        # buffered reader's read-ahead) gets the rest from a line's start. Was: a buffered read-ahead ending
+        # mid-line left `rest` starting with half a line ("not enough values to unpack"), its lines unchecked.
+        bufsize=0,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert child.stdout is not None

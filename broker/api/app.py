@@ -62,9 +62,13 @@ _SOURCES = ("body", "query", "path", "header", "cookie")
 
 
 def create_app(
-    settings: Settings | None = None, *, clock: Clock | None = None, http: httpx.AsyncClient | None = None,
-    housekeeping: bool = True, dispatch: bool | None = None,
-) -> FastAPI:  # fmt: skip
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    http: httpx.AsyncClient | None = None,
+    housekeeping: bool = True,
+    dispatch: bool | None = None,
+) -> FastAPI:
     """``housekeeping``: run the periodic tick; ``dispatch``: deliver webhook notices (default: as housekeeping)."""
     settings = settings or load_settings()
     services = build_services(settings, clock=clock, http=http)
@@ -95,10 +99,15 @@ def create_app(
     # FastAPI's own /openapi.json, /docs and /redoc are plain routes outside the app-wide dependency, i.e.
     # open to anyone: turned off, and the schema served below as an ordinary (authenticated) route.
     app = FastAPI(
-        title="camgate", version="0.1.0", lifespan=lifespan, dependencies=[Depends(require_authentication)],
+        title="camgate",
+        version="0.1.0",
+        lifespan=lifespan,
+        dependencies=[Depends(require_authentication)],
         description="Access-control broker for shared camera feeds governed by MOUs.",
-        openapi_url=None, docs_url=None, redoc_url=None,
-    )  # fmt: skip
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.services = services
     for module in (
         health,
@@ -128,9 +137,14 @@ def create_app(
     # Sign-ins under way: a short-lived signed cookie on /auth binds the provider's callback to the browser
     # that started it (authlib keeps a state marker there; state, nonce and verifier stay server-side).
     app.add_middleware(
-        SessionMiddleware, secret_key=hmac.new(settings.stream_secret(), b"console-login", "sha256").hexdigest(),
-        session_cookie="camgate_login", max_age=600, path="/auth", same_site="lax", https_only=settings.mode != "dev",
-    )  # fmt: skip
+        SessionMiddleware,
+        secret_key=hmac.new(settings.stream_secret(), b"console-login", "sha256").hexdigest(),
+        session_cookie="camgate_login",
+        max_age=600,
+        path="/auth",
+        same_site="lax",
+        https_only=settings.mode != "dev",
+    )
 
     # Authentication before the body is read, then server.max_body_bytes (413): broker/api/bodygate.py.
     app.add_middleware(BodyGate, api=app, limit=settings.server.max_body_bytes, answer=_error_response)
@@ -256,8 +270,12 @@ def _install_error_handlers(app: FastAPI) -> None:
             {"field": _field(e), "message": str(e.get("msg", "")).removeprefix("Value error, ")} for e in exc.errors()
         ]
         first = errors[0] if errors else {"field": None, "message": "invalid request"}
-        body: dict[str, Any] = {"error": "invalid_request", "message": f"{first['field']}: {first['message']}",
-                                "field": first["field"], "errors": errors}  # fmt: skip
+        body: dict[str, Any] = {
+            "error": "invalid_request",
+            "message": f"{first['field']}: {first['message']}",
+            "field": first["field"],
+            "errors": errors,
+        }
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)

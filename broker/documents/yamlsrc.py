@@ -65,8 +65,13 @@ _Loader.yaml_implicit_resolvers = _without_timestamps(yaml.SafeLoader.yaml_impli
 _RESOLVERS: dict[Any, list[Any]] = _Loader.yaml_implicit_resolvers
 _WILDCARD = _RESOLVERS.get(None, [])
 _CONSTRUCTOR = SafeConstructor()
-_HANDLED_TAGS = {"tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
-                 "tag:yaml.org,2002:float", _STR}  # fmt: skip
+_HANDLED_TAGS = {
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    _STR,
+}
 
 
 class YamlSyntaxError(ValueError):

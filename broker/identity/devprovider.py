@@ -80,10 +80,15 @@ class AuthorizationRequest:
     def as_params(self) -> dict[str, str]:
         """The request as it came (the picker page sends it back with the chosen persona)."""
         return {
-            "client_id": self.client_id, "redirect_uri": self.redirect_uri, "response_type": "code",
-            "scope": self.scope, "state": self.state, "nonce": self.nonce, "code_challenge": self.code_challenge,
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "response_type": "code",
+            "scope": self.scope,
+            "state": self.state,
+            "nonce": self.nonce,
+            "code_challenge": self.code_challenge,
             "code_challenge_method": "S256",
-        }  # fmt: skip
+        }
 
 
 def check_authorization(params: Mapping[str, str], redirect_uri: str) -> AuthorizationRequest:
@@ -195,14 +200,22 @@ class DevProvider:
         # OIDC Core §2 / §3.1.3.6: iss, sub, aud = client_id, exp, iat, auth_time, and the request's nonce;
         # agency and roles in the claims the broker maps (IssuerConfig.agency_claim / roles_claim defaults).
         id_token = self.issuer.mint(
-            sub, agency, list(roles), now=now, ttl=ID_TOKEN_LIFETIME, audience=grant.request.client_id,
+            sub,
+            agency,
+            list(roles),
+            now=now,
+            ttl=ID_TOKEN_LIFETIME,
+            audience=grant.request.client_id,
             extra={"nonce": grant.request.nonce, "auth_time": int(grant.issued_at.timestamp())},
-        )  # fmt: skip
+        )
         access_token = self.issuer.mint(sub, agency, list(roles), now=now, ttl=ACCESS_TOKEN_LIFETIME)
         return {
-            "access_token": access_token, "token_type": "Bearer", "id_token": id_token,
-            "expires_in": int(ACCESS_TOKEN_LIFETIME.total_seconds()), "scope": grant.request.scope,
-        }  # fmt: skip
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "id_token": id_token,
+            "expires_in": int(ACCESS_TOKEN_LIFETIME.total_seconds()),
+            "scope": grant.request.scope,
+        }
 
     def metadata(self, base: str) -> dict[str, Any]:
         """OpenID Provider metadata (OIDC Discovery §3, RFC 8414 §2) with its endpoints under ``base``."""

@@ -74,8 +74,9 @@ class ChangeListener:
                 self.connected.clear()
                 delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
                 failures += 1
-                log.warning("emergency change listener down (polling meanwhile), retry in %.1fs: %s", delay,
-                            driver_problem(exc))  # fmt: skip
+                log.warning(
+                    "emergency change listener down (polling meanwhile), retry in %.1fs: %s", delay, driver_problem(exc)
+                )
                 self._stop.wait(delay)
 
     def _listen(self) -> None:

@@ -83,9 +83,18 @@ cameras:
 """
 
 SAXE = [
-    "saxe-ext-01", "saxe-ext-03", "saxe-ext-02", "saxe-int-01", "saxe-int-02", "saxe-gym-01", "saxe-res-01", "saxe-new-01",
-    "saxe-slow-01", "saxe-dead-01", "saxe-nosys-01",
-]  # fmt: skip
+    "saxe-ext-01",
+    "saxe-ext-03",
+    "saxe-ext-02",
+    "saxe-int-01",
+    "saxe-int-02",
+    "saxe-gym-01",
+    "saxe-res-01",
+    "saxe-new-01",
+    "saxe-slow-01",
+    "saxe-dead-01",
+    "saxe-nosys-01",
+]
 EAST = ["east-ext-01", "east-int-01"]
 LOTS = ["lots-ext-01", "pb-body-01"]
 ALL_CAMERAS = SAXE + EAST + LOTS

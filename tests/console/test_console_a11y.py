@@ -54,7 +54,7 @@ def dark(page: Any) -> None:
     lum = page.evaluate("""() => {
       const l = (c) => { const [r, g, b] = c.match(/\\d+/g).slice(0, 3).map((v) => { v /= 255;
         return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
-      const s = getComputedStyle(document.body); return [l(s.backgroundColor), l(s.color)]; }""")  # fmt: skip
+      const s = getComputedStyle(document.body); return [l(s.backgroundColor), l(s.color)]; }""")
     assert lum[0] < 0.02 and lum[1] > 0.7, f"background/text luminance {lum}: not the dark theme"
 
 
@@ -69,8 +69,7 @@ def persona_page(browser: Any, broker: BrokerProcess, path: str, scheme: str) ->
 @pytest.mark.parametrize("scheme", ["dark", "light"])
 def test_every_page_passes_axe_and_stays_dark(browser: Any, broker: BrokerProcess, scheme: str) -> None:
     """Dark by default and in a light system theme too (a dispatch room at night); contrast checked by axe."""
-    for path, ready in (("/dev/signin", "button[value=dispatcher]"),
-                        ("/console/", "form.signin")):  # fmt: skip
+    for path, ready in (("/dev/signin", "button[value=dispatcher]"), ("/console/", "form.signin")):
         page = persona_page(browser, broker, path, scheme)
         page.wait_for_selector(ready)
         assert page.evaluate("document.documentElement.lang") == "en"
@@ -180,8 +179,12 @@ def test_a_dispatcher_declares_and_ends_with_the_keyboard_alone(browser: Any, br
     emergency = field["id"].removeprefix("end-why-")
     expires = countdown.get_attribute("data-expires")
     token = broker.token("sgt-ortiz", "ncpd", "supervisor")
-    r = httpx.post(f"{broker.url}/api/v1/emergencies/{emergency}/extend", json={"minutes": 15, "reason": "still searching"},
-                   headers={"Authorization": f"Bearer {token}"}, timeout=10)  # fmt: skip
+    r = httpx.post(
+        f"{broker.url}/api/v1/emergencies/{emergency}/extend",
+        json={"minutes": 15, "reason": "still searching"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
     assert r.status_code == 200, r.text
     playwright_api.expect(page.locator("article.emergency .countdown")).not_to_have_attribute("data-expires", expires)
     assert focused(page)["id"] == field["id"]
@@ -210,7 +213,7 @@ def fits(page: Any, where: str) -> None:
             return { el: el.id || el.name || el.textContent.trim(), w: Math.round(r.width), h: Math.round(r.height) }; })
           .filter((t) => t.w < min || t.h < min)""",
         TARGET,
-    )  # fmt: skip
+    )
     assert not small, f"{where}: touch targets under {TARGET} px: {small}"
 
 
@@ -224,7 +227,7 @@ def usable(page: Any, selector: str) -> None:
     hit = page.evaluate(
         "([s, x, y]) => document.querySelector(s).contains(document.elementFromPoint(x, y))",
         [selector, box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
-    )  # fmt: skip
+    )
     assert hit, f"{selector} is covered by something else"
 
 

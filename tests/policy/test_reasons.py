@@ -24,27 +24,62 @@ CASES = [
     ("allowed-emergency", request("hs-int", emergencies=(E1,)), (True, "allowed", "sd-pd", "G2", "4.2", "E1")),
     ("unknown_camera", request("nope"), (False, "unknown_camera", None, None, None, None)),
     ("no_mou", request("hs-ext", principal=FIRE), (False, "no_mou", None, None, None, None)),
-    ("never_shared_zone", request("hs-res", emergencies=(E1,)), (False, "never_shared_zone", "sd-pd", None, None, None)),
+    (
+        "never_shared_zone",
+        request("hs-res", emergencies=(E1,)),
+        (False, "never_shared_zone", "sd-pd", None, None, None),
+    ),
     ("mou_not_in_effect-before", request("hs-ext", at=BEFORE), (False, "mou_not_in_effect", "sd-pd", None, None, None)),
     ("mou_not_in_effect-after", request("hs-ext", at=AFTER), (False, "mou_not_in_effect", "sd-pd", None, None, None)),
     ("unclassified-absent", request("hs-new"), (False, "unclassified_camera", "sd-pd", None, None, None)),
     ("unclassified-unknown-zone", request("hs-odd"), (False, "unclassified_camera", "sd-pd", None, None, None)),
-    ("no_matching_grant-role", request("hs-ext", principal=CLERK), (False, "no_matching_grant", "sd-pd", None, None, None)),
-    ("no_matching_grant-action", request("hs-ext", "export", window=("2026-09-14T12:00:00Z", "2026-09-14T12:10:00Z")),
-     (False, "no_matching_grant", "sd-pd", None, None, None)),
-    ("outside_schedule-weekend", request("hs-ext", at=SATURDAY), (False, "outside_schedule", "sd-pd", "G1", "4.1", None)),
-    ("outside_schedule-evening", request("hs-ext", at=EVENING), (False, "outside_schedule", "sd-pd", "G1", "4.1", None)),
+    (
+        "no_matching_grant-role",
+        request("hs-ext", principal=CLERK),
+        (False, "no_matching_grant", "sd-pd", None, None, None),
+    ),
+    (
+        "no_matching_grant-action",
+        request("hs-ext", "export", window=("2026-09-14T12:00:00Z", "2026-09-14T12:10:00Z")),
+        (False, "no_matching_grant", "sd-pd", None, None, None),
+    ),
+    (
+        "outside_schedule-weekend",
+        request("hs-ext", at=SATURDAY),
+        (False, "outside_schedule", "sd-pd", "G1", "4.1", None),
+    ),
+    (
+        "outside_schedule-evening",
+        request("hs-ext", at=EVENING),
+        (False, "outside_schedule", "sd-pd", "G1", "4.1", None),
+    ),
     ("no_emergency", request("hs-int"), (False, "no_emergency", "sd-pd", "G2", "4.2", None)),
-    ("no_emergency-other-site", request("ms-int", emergencies=(E1,)), (False, "no_emergency", "sd-pd", "G2", "4.2", None)),
-    ("outside_playback_window-always", request("hs-ext", "playback", window=("2026-09-01T12:00:00Z", "2026-09-01T12:10:00Z")),
-     (False, "outside_playback_window", "sd-pd", "G1", "4.1", None)),
-    ("playback-always-ok", request("hs-ext", "playback", window=("2026-09-10T12:00:00Z", "2026-09-10T12:10:00Z")),
-     (True, "allowed", "sd-pd", "G1", "4.1", None)),
-    ("outside_playback_window-emergency", request("hs-int", "playback", emergencies=(E1,),
-     window=("2026-09-14T12:59:00Z", "2026-09-14T13:01:00Z")), (False, "outside_playback_window", "sd-pd", "G2", "4.2", None)),
-    ("playback-emergency-from", request("hs-int", "playback", emergencies=(E1,),
-     window=("2026-09-14T12:59:30Z", "2026-09-14T13:01:00Z")), (True, "allowed", "sd-pd", "G2", "4.2", "E1")),
-]  # fmt: skip
+    (
+        "no_emergency-other-site",
+        request("ms-int", emergencies=(E1,)),
+        (False, "no_emergency", "sd-pd", "G2", "4.2", None),
+    ),
+    (
+        "outside_playback_window-always",
+        request("hs-ext", "playback", window=("2026-09-01T12:00:00Z", "2026-09-01T12:10:00Z")),
+        (False, "outside_playback_window", "sd-pd", "G1", "4.1", None),
+    ),
+    (
+        "playback-always-ok",
+        request("hs-ext", "playback", window=("2026-09-10T12:00:00Z", "2026-09-10T12:10:00Z")),
+        (True, "allowed", "sd-pd", "G1", "4.1", None),
+    ),
+    (
+        "outside_playback_window-emergency",
+        request("hs-int", "playback", emergencies=(E1,), window=("2026-09-14T12:59:00Z", "2026-09-14T13:01:00Z")),
+        (False, "outside_playback_window", "sd-pd", "G2", "4.2", None),
+    ),
+    (
+        "playback-emergency-from",
+        request("hs-int", "playback", emergencies=(E1,), window=("2026-09-14T12:59:30Z", "2026-09-14T13:01:00Z")),
+        (True, "allowed", "sd-pd", "G2", "4.2", "E1"),
+    ),
+]
 
 
 @pytest.mark.parametrize(("req", "want"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
@@ -132,8 +167,17 @@ class TestEmergencyCoverage:
 
 def test_precedence_no_emergency_over_outside_schedule():
     doc = mou()
-    doc["grants"].append({"id": "G9", "clause": "9", "agency": "pd", "roles": ["officer"], "zones": ["exterior"],
-                          "actions": ["live"], "when": "emergency"})  # fmt: skip
+    doc["grants"].append(
+        {
+            "id": "G9",
+            "clause": "9",
+            "agency": "pd",
+            "roles": ["officer"],
+            "zones": ["exterior"],
+            "actions": ["live"],
+            "when": "emergency",
+        }
+    )
     d = pdp(doc).decide(request("hs-ext", at=SATURDAY))
     assert (d.reason, d.grant) == ("no_emergency", "G9")
     assert [y[0] for y in d.yielded] == ["outside_schedule", "no_emergency"]

@@ -31,18 +31,37 @@ def decide_with(*mous: dict[str, Any], rosters: Rosters | None = None) -> Decisi
 # id, principal, request kwargs, (allowed, reason, mou, grant, clause, emergency)
 ROSTER_CASES = [
     ("on-roster-allowed", KIM, {"camera": "hs-ext"}, (True, "allowed", "sd-pd", "G1", "4.1", None)),
-    ("on-roster-emergency", KIM, {"camera": "hs-int", "emergencies": (E1,)}, (True, "allowed", "sd-pd", "G2", "4.2", "E1")),
+    (
+        "on-roster-emergency",
+        KIM,
+        {"camera": "hs-int", "emergencies": (E1,)},
+        (True, "allowed", "sd-pd", "G2", "4.2", "E1"),
+    ),
     ("not_on_roster", LEE, {"camera": "hs-ext"}, (False, "not_on_roster", "sd-pd", "G1", "4.1", None)),
     # an emergency would not let her in: not_on_roster, not no_emergency
     ("not_on_roster-no-emergency", LEE, {"camera": "hs-int"}, (False, "not_on_roster", "sd-pd", "G2", "4.2", None)),
-    ("not_on_roster-in-emergency", LEE, {"camera": "hs-int", "emergencies": (E1,)},
-     (False, "not_on_roster", "sd-pd", "G2", "4.2", None)),
+    (
+        "not_on_roster-in-emergency",
+        LEE,
+        {"camera": "hs-int", "emergencies": (E1,)},
+        (False, "not_on_roster", "sd-pd", "G2", "4.2", None),
+    ),
     # nothing applies to a clerk at all, roster or not: no grant is the answer
-    ("no_matching_grant-before-roster", CLERK, {"camera": "hs-ext"}, (False, "no_matching_grant", "sd-pd", None, None, None)),
+    (
+        "no_matching_grant-before-roster",
+        CLERK,
+        {"camera": "hs-ext"},
+        (False, "no_matching_grant", "sd-pd", None, None, None),
+    ),
     # a never zone denies before any roster is looked at
     ("never-before-roster", LEE, {"camera": "hs-res"}, (False, "never_shared_zone", "sd-pd", None, None, None)),
-    ("unclassified-before-roster", LEE, {"camera": "hs-odd"}, (False, "unclassified_camera", "sd-pd", None, None, None)),
-]  # fmt: skip
+    (
+        "unclassified-before-roster",
+        LEE,
+        {"camera": "hs-odd"},
+        (False, "unclassified_camera", "sd-pd", None, None, None),
+    ),
+]
 
 
 @pytest.mark.parametrize(("who", "kw", "want"), [c[1:] for c in ROSTER_CASES], ids=[c[0] for c in ROSTER_CASES])

@@ -105,9 +105,12 @@ OwnerStaffDep = Annotated[Principal, Depends(get_owner_staff)]
 
 @router.get("/sharing", response_model=SharingPage, responses=raises(PermissionDenied, StoreUnavailable))
 def sharing(
-    principal: OwnerStaffDep, services: ServicesDep, site: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=10000)] = 1000, offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:  # fmt: skip
+    principal: OwnerStaffDep,
+    services: ServicesDep,
+    site: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
     """The caller's agency's cameras, each with what every partner agency may see of it now and under which
     clause; unclassified cameras (shared with no one until classified) first."""
     catalog = services.catalog  # read once: a reload may replace it
@@ -120,25 +123,45 @@ def sharing(
         flagged = not UNCLASSIFIED.isdisjoint(attention.get(cam.id, ()))
         return (not flagged, index.sites[cam.site].name, cam.site, cam.building or "", cam.zone or "", cam.id)
 
-    cams = sorted(
-        (c for c in catalog.inventory.cameras if c.site in mine and site in (None, c.site)), key=order
-    )  # fmt: skip
+    cams = sorted((c for c in catalog.inventory.cameras if c.site in mine and site in (None, c.site)), key=order)
     items = []
     for cam in cams[offset : offset + limit]:
         reasons = attention.get(cam.id, ())
         partners = [
-            {"agency": s.agency, "agency_name": agencies.get(s.agency, s.agency), "action": s.action,
-             "shared": s.shared, "reason": s.reason, "roles": list(s.roles), "mou": s.mou, "grant": s.grant,
-             "clause": s.clause, "emergency": s.emergency}
+            {
+                "agency": s.agency,
+                "agency_name": agencies.get(s.agency, s.agency),
+                "action": s.action,
+                "shared": s.shared,
+                "reason": s.reason,
+                "roles": list(s.roles),
+                "mou": s.mou,
+                "grant": s.grant,
+                "clause": s.clause,
+                "emergency": s.emergency,
+            }
             for s in services.guard.sharing(catalog, cam)
-        ]  # fmt: skip
-        items.append({
-            "id": cam.id, "name": cam.name, "site": cam.site, "site_name": index.sites[cam.site].name,
-            "building": cam.building, "zone": cam.zone, "unclassified": not UNCLASSIFIED.isdisjoint(reasons),
-            "attention": list(reasons), "missing_since": format_instant(cam.missing_since), "partners": partners,
-        })  # fmt: skip
+        ]
+        items.append(
+            {
+                "id": cam.id,
+                "name": cam.name,
+                "site": cam.site,
+                "site_name": index.sites[cam.site].name,
+                "building": cam.building,
+                "zone": cam.zone,
+                "unclassified": not UNCLASSIFIED.isdisjoint(reasons),
+                "attention": list(reasons),
+                "missing_since": format_instant(cam.missing_since),
+                "partners": partners,
+            }
+        )
     return {
-        "at": format_instant(services.clock.now()), "agency": principal.agency,
+        "at": format_instant(services.clock.now()),
+        "agency": principal.agency,
         "sites": [{"id": s, "name": index.sites[s].name} for s in sorted(mine, key=lambda s: index.sites[s].name)],
-        "cameras": items, "total": len(cams), "offset": offset, "limit": limit,
-    }  # fmt: skip
+        "cameras": items,
+        "total": len(cams),
+        "offset": offset,
+        "limit": limit,
+    }

@@ -15,14 +15,10 @@ import pytest
 from sqlalchemy import update
 
 from broker.audit.bindings import verify_bindings
-from broker.documents import mou_files
 from broker.store.tables import camera_classifications
-from tests.api.support import MOUS, Api
+from tests.api.mou_support import PARTIES, import_demo_mous
+from tests.api.support import Api
 
-PARTIES = {
-    "ncps": {"editors": ["operator"], "approvers": ["operator", "superintendent"]},
-    "ncpd": {"editors": ["supervisor"], "approvers": ["chief"]},
-}
 NEW = "saxe-new-01"
 COMMENT = "# School IT keeps this file by hand: keep this comment.\n"
 EXTERIOR = {"site": "ncps-saxe", "building": "main", "zone": "exterior", "location": {"lat": 41.1489, "lon": -73.4958}}
@@ -46,10 +42,7 @@ def inventory(tmp_path: Path, make_api: MakeApi) -> Path:
 @contextlib.contextmanager
 def store_api(make_api: MakeApi) -> Iterator[Api]:
     with make_api(mous={"source": "store", "parties": PARTIES}) as api:
-        mous = api.services.mous
-        assert mous is not None
-        mous.import_texts([(str(p), p.read_bytes()) for p in mou_files([MOUS])], {"principal_sub": "test"})
-        api.services.reloader.reload("test")
+        import_demo_mous(api)
         yield api
 
 

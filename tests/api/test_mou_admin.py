@@ -12,13 +12,9 @@ from typing import Any
 
 import pytest
 
-from broker.documents import mou_files
+from tests.api.mou_support import PARTIES, import_demo_mous
 from tests.api.support import MOUS, Api
 
-PARTIES = {
-    "ncps": {"editors": ["operator"], "approvers": ["operator", "superintendent"]},
-    "ncpd": {"editors": ["supervisor"], "approvers": ["chief"]},
-}
 V3 = (MOUS / "mou-ncps-ncpd.yaml").read_text(encoding="utf-8")
 YAML = {"Content-Type": "application/yaml"}
 
@@ -31,10 +27,7 @@ def store_url(database_url: str) -> str:
 @pytest.fixture
 def mou_api(make_api: Callable[..., contextlib.AbstractContextManager[Api]]) -> Iterator[Api]:
     with make_api(mous={"source": "store", "parties": PARTIES}) as api:
-        mous = api.services.mous
-        assert mous is not None
-        mous.import_texts([(str(p), p.read_bytes()) for p in mou_files([MOUS])], {"principal_sub": "test"})
-        api.services.reloader.reload("test")
+        import_demo_mous(api)
         yield api
 
 

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from broker.documents import mou_files
 from broker.errors import CamgateError, MouStateConflict
 from broker.policy import Principal
-from tests.api.support import ACTORS, MOUS, Api
-from tests.api.test_mou_admin import PARTIES, YAML, draft, mou_api, store_url, v4
+from tests.api.mou_support import PARTIES, import_demo_mous
+from tests.api.support import ACTORS, Api
+from tests.api.test_mou_admin import YAML, draft, mou_api, store_url, v4
 
 MakeApi = Callable[..., contextlib.AbstractContextManager[Api]]
 
@@ -157,9 +157,7 @@ def test_bytes_that_are_not_utf8_are_422_naming_the_byte(mou_api: Api) -> None:
 def test_a_non_party_cannot_draft_under_another_mous_id(make_api: MakeApi) -> None:
     parties = PARTIES | {"ncpb": {"editors": ["supervisor"], "approvers": ["supervisor"]}}
     with make_api(mous={"source": "store", "parties": parties}) as api:
-        mous = api.services.mous
-        assert mous is not None
-        mous.import_texts([(str(p), p.read_bytes()) for p in mou_files([MOUS])], {"principal_sub": "test"})
+        import_demo_mous(api, reload=False)
         # The parking bureau's editor names itself a party (the owner's recipient) of the schools' MOU id.
         hijack = v4().replace("recipients: [ncpd]", "recipients: [ncpd, ncpb]")
         r = api.post("/api/v1/mous", as_="parking", content=hijack.encode(), headers=YAML)

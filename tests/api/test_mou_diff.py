@@ -10,14 +10,10 @@ from typing import Any
 
 import pytest
 
-from broker.documents import mou_files
 from tests.admin.mous.demo_change import V3, brute_force, changed_text, parse
-from tests.api.support import MOUS, Api
+from tests.api.mou_support import PARTIES, import_demo_mous
+from tests.api.support import Api
 
-PARTIES = {
-    "ncps": {"editors": ["operator"], "approvers": ["operator", "superintendent"]},
-    "ncpd": {"editors": ["supervisor"], "approvers": ["chief"]},
-}
 URL = "/api/v1/mous/ncps-ncpd-video/diff"
 
 
@@ -29,10 +25,7 @@ def store_url(database_url: str) -> str:
 @pytest.fixture
 def mou_api(make_api: Callable[..., contextlib.AbstractContextManager[Api]]) -> Iterator[Api]:
     with make_api(mous={"source": "store", "parties": PARTIES}) as api:
-        mous = api.services.mous
-        assert mous is not None
-        mous.import_texts([(str(p), p.read_bytes()) for p in mou_files([MOUS])], {"principal_sub": "test"})
-        api.services.reloader.reload("test")
+        import_demo_mous(api)
         r = api.post(
             "/api/v1/mous",
             as_="operator",

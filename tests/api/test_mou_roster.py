@@ -12,13 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.api.mou_support import PARTIES
 from tests.api.support import MOUS, Api
 from tests.paths import MODEL
 
-PARTIES = {
-    "ncps": {"editors": ["operator"], "approvers": ["operator", "superintendent"]},
-    "ncpd": {"editors": ["supervisor"], "approvers": ["chief"]},
-}
 V3 = (MOUS / "mou-ncps-ncpd.yaml").read_text(encoding="utf-8")
 ROSTERED = V3 + "roster:\n  agencies: [ncpd]\n"
 COUNTERSIGNED = V3 + "roster: {agencies: [ncpd], countersign: true}\n"

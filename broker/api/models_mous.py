@@ -72,6 +72,10 @@ class VersionDetail(BaseModel):
     effective: date | None = None
     expires: date | None = None
     parties: list[str] = Field(description="Owner first, then recipients: an approver of each must approve")
+    leaving: list[str] = Field(
+        default_factory=list,
+        description="Parties of the version it supersedes that this text drops: an approver of each must approve too",
+    )
     approvals: list[ApprovalOut] = Field(description="Standing approvals of the current text")
     stale_approvals: list[ApprovalOut] = Field(description="Withdrawn, or of an earlier revision's text")
     missing: list[str] = Field(description="Parties whose approval of the current text is still needed")
@@ -137,6 +141,7 @@ def version_json(v: VersionState, services: Services, *, with_text: bool = False
         "effective": doc.effective if doc else None,
         "expires": doc.expires if doc else None,
         "parties": list(v.parties),
+        "leaving": list(v.leaving),
         "approvals": [_approval(a) for a in v.approvals],
         "stale_approvals": [_approval(a) for a in v.stale],
         "missing": list(v.missing),

@@ -179,7 +179,7 @@ class MouService:
             v = _version_of(state, version)
             if v.doc is None:
                 self._open(state, v, "approved")  # 409: it no longer validates (so its parties are unknown)
-            role = self._role(principal, v.parties, "approvers", mou)  # a non-party learns nothing more: 403 first
+            role = self._role(principal, v.signatories, "approvers", mou)  # a non-party learns nothing more: 403 first
             self._open(state, v, "approved")
             if sha256 != v.current.sha256:  # a revision committed meanwhile: this approval names the old text
                 raise MouStateConflict(
@@ -226,7 +226,7 @@ class MouService:
         def plan(conn: Connection) -> dict[str, Any]:  # under the chain's lock: not once the version took effect
             state = self._fresh(conn, mou)
             v = _version_of(state, version)
-            self._role(principal, v.parties, "approvers", mou)  # a non-party learns nothing more: 403 first
+            self._role(principal, v.signatories, "approvers", mou)  # a non-party learns nothing more: 403 first
             if v.state not in ("proposed", "approved") or state.terminated_at is not None:
                 raise MouStateConflict(
                     f"version {version} of {mou!r} is {v.state.replace('_', ' ')}: approvals can be withdrawn only "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ ActionName = Literal["live", "snapshot", "playback", "export"]
 WeekDay = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ALL_DAYS: tuple[WeekDay, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAYS: tuple[str, ...] = ALL_DAYS
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)  # an MOU's effective and expires (contract §2)
 _HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
 
@@ -142,6 +143,12 @@ class Mou(Strict):
 def check_mou(mou: Mou, inv: InventoryIndex | None) -> list[Issue]:
     """Section 2's validation rules beyond shape. ``inv`` None skips inventory references."""
     issues: list[Issue] = []
+    # Contract §2: in force from 00:00 local on effective until 00:00 local the day after expires -- both must be
+    # instants (date.max + 1 day, or 0001-01-01 east of UTC, are not: a draft naming them once answered 500).
+    for field in ("effective", "expires"):
+        day = getattr(mou, field)
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            issues.append(((field,), f"{field} {day} must be between {FIRST_DAY} and {LAST_DAY}"))
     if mou.expires is not None and mou.expires < mou.effective:
         issues.append((("expires",), f"expires {mou.expires} is before effective {mou.effective}"))
     if inv is not None:

@@ -78,6 +78,9 @@ CASES = [
     ("effective: 2026-07-01", "effective: 2026-13-01", "effective", "malformed date"),
     ("timezone: America/New_York", "timezone: Mars/Olympus", "timezone", "unknown timezone"),
     ("expires: 2027-06-30", "expires: 2025-06-30", "expires", "before effective"),
+    # dates whose local midnight (or the day after expires) is no instant a computer can hold: once a 500
+    ("expires: 2027-06-30", "expires: 9999-12-31", "expires", "between 1900-01-01 and 9998-12-31"),
+    ("effective: 2026-07-01", "effective: 0001-01-01", "effective", "between 1900-01-01 and 9998-12-31"),
     ("default_duration: 60m", "default_duration: 6h", "emergency.default_duration", "above max_duration"),
     ("when: always", "when: always\n    colour: blue", "grants.0.colour", "unknown key 'colour'"),
     ("version: 3", "version: 3\nsignatory: someone", "signatory", "unknown key"),

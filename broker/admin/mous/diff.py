@@ -1,7 +1,8 @@
 """What changed between two versions of an MOU, in sentences a school board can read (issue 14, item 3). Pure.
 
-Each :class:`Change` names its area (grants, zones, emergency, dates, parties, sites, title, roster), whether something was
-added, removed or changed, where (``grants.G1``, ``zones.interior``, ``emergency.max_duration``) and one sentence.
+Each :class:`Change` names its area (grants, zones, emergency, dates, parties, sites, title, roster), whether
+something was added, removed or changed, where (``grants.G1``, ``zones.interior``, ``emergency.max_duration``) and
+one sentence.
 The wording is the plain-words text the console already shows (:mod:`broker.policy.plainwords`): a changed grant
 reads as the grant now and before, a changed emergency rule as who or how long now and before.
 """

@@ -86,6 +86,7 @@ class MouService:
     # -- drafts ----------------------------------------------------------------------------------------------------
     def draft(self, principal: Principal, raw: bytes, client: str | None = None) -> Drafted:
         """A new MOU, a new version of one, or a new revision of an open version (draft or proposed)."""
+        self.audit.require_reserve("an MOU draft")  # fail closed before anything is parsed or stored
         doc, issues = parse_mou_text(raw, DRAFT_NAME, self.registry._index())
         if doc is None:
             raise DocumentError(issues)  # kept nowhere: 422 with every line
@@ -171,6 +172,7 @@ class MouService:
         self, principal: Principal, mou: str, version: int, sha256: str, client: str | None = None
     ) -> VersionState:
         self.registry.version(mou, version)  # 404 before anything is locked
+        self.audit.require_reserve("an MOU approval")  # it may put a version in force: it opens access
         fresh: list[tuple[VersionState, str | None, dict[str, Any]]] = []
         now = self.registry.clock.now()
 

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from broker.admin.mous.can import can, may_draft_new
 from broker.admin.mous.lifecycle import MouState, VersionState
 from broker.admin.mous.lint import lint_version
 from broker.api.models import Instant
 from broker.api.routes.mous import MouInWords, mou_in_words
+from broker.policy import Principal
 from broker.store.mous import Approval
 from broker.timeutil import format_instant
 
@@ -62,6 +64,15 @@ class LintItem(BaseModel):
     message: str
 
 
+class CanOut(BaseModel):
+    """What the caller may do (the console shows only these controls; the server still decides each action)."""
+
+    draft: bool = Field(description="Post a new revision of this version, or the MOU's next version")
+    approve: bool = Field(description="Countersign this version's current SHA-256")
+    withdraw: bool = Field(description="Take back the caller's agency's approval of this version")
+    terminate: bool = Field(description="End the MOU at once")
+
+
 class VersionDetail(BaseModel):
     mou: str
     version: int
@@ -86,6 +97,7 @@ class VersionDetail(BaseModel):
     text: str | None = Field(None, description="The exact text (GET of one version)")
     plain: MouInWords | None = Field(None, description="The version in plain words")
     lint: list[LintItem] = Field(default_factory=list, description="Findings that never block (issue 14, item 4)")
+    can: CanOut | None = Field(None, description="What the caller may do to this version")
 
 
 class Termination(BaseModel):
@@ -102,12 +114,14 @@ class MouHistory(BaseModel):
     in_force: int | None = Field(description="The version enforced now (None: none)")
     terminated: Termination | None = None
     versions: list[VersionDetail]
+    can: CanOut | None = Field(None, description="What the caller may do to the MOU (its newest version)")
 
 
 class MouRegistryList(BaseModel):
     at: Instant
     source: Literal["files", "store"] = Field(description="Which is authoritative (settings mous.source)")
     mous: list[MouHistory]
+    can_draft: bool = Field(False, description="Whether the caller may draft MOUs (mous.parties editors)")
 
 
 def _approval(a: Approval) -> dict[str, Any]:
@@ -127,7 +141,15 @@ def _instant(at: datetime | None) -> str | None:
     return format_instant(at) if at is not None else None
 
 
-def version_json(v: VersionState, services: Services, *, with_text: bool = False) -> dict[str, Any]:
+def version_json(
+    v: VersionState,
+    services: Services,
+    *,
+    with_text: bool = False,
+    principal: Principal | None = None,
+    state: MouState | None = None,
+) -> dict[str, Any]:
+    """``principal`` and ``state``: add what the caller may do to the version (``can``)."""
     doc = v.doc
     catalog = services.catalog
     status = {"in_force": "in_force", "expired": "expired"}.get(v.state, "not_yet")
@@ -161,6 +183,8 @@ def version_json(v: VersionState, services: Services, *, with_text: bool = False
             for r in v.revisions
         ],
     }
+    if principal is not None and state is not None:
+        out["can"] = can(services.settings.mous, principal, state, v).json()
     if with_text:
         out["text"] = v.current.text
         out["plain"] = mou_in_words(doc, catalog, status) if doc is not None else None
@@ -168,7 +192,7 @@ def version_json(v: VersionState, services: Services, *, with_text: bool = False
     return out
 
 
-def history_json(state: MouState, services: Services) -> dict[str, Any]:
+def history_json(state: MouState, services: Services, principal: Principal | None = None) -> dict[str, Any]:
     latest = state.latest
     enforced = state.in_force
     t = None
@@ -184,5 +208,16 @@ def history_json(state: MouState, services: Services) -> dict[str, Any]:
         "state": latest.state,
         "in_force": enforced.version if enforced is not None and enforced.state == "in_force" else None,
         "terminated": t,
-        "versions": [version_json(v, services) for v in state.versions],
+        "versions": [version_json(v, services, principal=principal, state=state) for v in state.versions],
+        "can": can(services.settings.mous, principal, state).json() if principal is not None else None,
+    }
+
+
+def list_json(states: list[MouState], services: Services, principal: Principal) -> dict[str, Any]:
+    """The MOU list by state (``GET /api/v1/mou-versions``)."""
+    return {
+        "at": format_instant(services.clock.now()),
+        "source": services.settings.mous.source,
+        "mous": [history_json(s, services, principal) for s in sorted(states, key=lambda s: s.mou)],
+        "can_draft": may_draft_new(services.settings.mous, principal),
     }

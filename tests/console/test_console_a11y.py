@@ -77,10 +77,15 @@ def test_every_page_passes_axe_and_stays_dark(browser: Any, broker: BrokerProces
         dark(page)
         axe(page, f"{path} ({scheme})")
         page.context.close()
-    for persona, page_id, ready in (("officer", "dispatch", "video[data-camera]"),
-                                    ("dispatcher", "dispatch", "form.declare"),
-                                    ("school_it", "school", "tbody tr[data-camera]"),
-                                    ("auditor", "audit", "#audit-table tbody tr")):  # fmt: skip
+    for persona, page_id, ready in (
+        ("officer", "dispatch", "video[data-camera]"),
+        ("dispatcher", "dispatch", "form.declare"),
+        ("school_it", "school", "tbody tr[data-camera]"),
+        ("auditor", "audit", "#audit-table tbody tr"),
+        ("school_it", "mous", "article.mou-card"),
+        ("chief", "mous/ncps-ncpd-video", "article.version"),
+        ("chief", "mous/ncps-ncpd-video/edit/3", ".reading article.mou"),
+    ):
         page = open_console(browser, broker, persona, page_id)
         page.emulate_media(color_scheme=scheme)
         page.wait_for_selector(ready)
@@ -245,12 +250,16 @@ def test_a_patrol_car_tablet(browser: Any, broker: BrokerProcess, width: int, he
     axe(dispatcher, f"dispatch {size}")
     dispatcher.context.close()
 
-    for persona, page_id, ready in (("school_it", "school", "tbody tr[data-camera]"),
-                                    ("auditor", "audit", "#audit-table tbody tr")):  # fmt: skip
+    for persona, page_id, ready in (
+        ("school_it", "school", "tbody tr[data-camera]"),
+        ("auditor", "audit", "#audit-table tbody tr"),
+        ("school_it", "mous/ncps-ncpd-video/edit", "#mou-text"),
+        ("chief", "mous/ncps-ncpd-video", "article.version"),
+    ):
         other = open_console(browser, broker, persona, page_id)
         other.set_viewport_size({"width": width, "height": height})
         other.wait_for_selector(ready)
         fits(other, f"{page_id} {size}")
-        other.screenshot(path=str(SHOTS / f"9-tablet-{page_id}-{size}.png"), full_page=True)
+        other.screenshot(path=str(SHOTS / f"9-tablet-{page_id.replace('/', '-')}-{size}.png"), full_page=True)
         axe(other, f"{page_id} {size}")
         other.context.close()

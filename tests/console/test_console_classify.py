@@ -1,7 +1,7 @@
 """School IT classifies the demo's unclassified camera on its page, by keyboard alone, in Debian's Chromium against a
 real ``camgate demo`` (issue 14, item 7): errors are shown at their field, and once saved the camera leaves the list
-of cameras to classify, its sharing row says what the police may see now, the inventory file keeps its comments,
-and an officer's next request is decided with it.
+of cameras to classify, its sharing row says what the police may see now, an officer's next request is decided
+with it, and the inventory file is left as it was (the demo keeps its MOUs, and so its classifications, in the store).
 
 Screenshots: ``test-screenshots/14-classify-*.png`` (git-ignored).
 """
@@ -45,7 +45,7 @@ def officer_live(broker: BrokerProcess) -> dict[str, Any]:
 
 def test_school_it_classifies_the_new_camera_with_the_keyboard(browser: Any, broker: BrokerProcess) -> None:
     inventory = Path(broker.env["CAMGATE_POLICY__INVENTORY"])
-    comments = [line for line in inventory.read_text(encoding="utf-8").splitlines() if line.lstrip().startswith("#")]
+    before = inventory.read_bytes()
     assert officer_live(broker)["reason"] == "unclassified_camera"
     page = open_console(browser, broker, "school_it", "school")
     page.wait_for_selector(FORM)
@@ -92,7 +92,22 @@ def test_school_it_classifies_the_new_camera_with_the_keyboard(browser: Any, bro
     page.context.close()
 
     assert officer_live(broker)["allowed"] is True  # the very next request
-    text = inventory.read_text(encoding="utf-8")
-    line = next(line for line in text.splitlines() if f"id: {CAMERA}" in line)
-    assert "zone: exterior" in line and "location: {lat: 41.1489, lon: -73.4958}" in line
-    assert [line for line in text.splitlines() if line.lstrip().startswith("#")] == comments
+    assert inventory.read_bytes() == before  # kept in the store: the checked-in example stays clean
+    (record,) = audit_classify(broker)
+    assert record["details"]["kept"] == "store"
+    assert record["details"]["after"]["zone"] == "exterior" and record["details"]["after"]["location"] == {
+        "lat": 41.1489,
+        "lon": -73.4958,
+    }
+
+
+def audit_classify(broker: BrokerProcess) -> list[dict[str, Any]]:
+    token = broker.token("auditor-ray", "ncps", "auditor")
+    r = httpx.get(
+        f"{broker.url}/api/v1/audit",
+        params={"kind": "camera.classify"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
+    return list(r.json()["records"])

@@ -27,6 +27,7 @@ from broker.api.models_mous import (
     Terminate,
     VersionDetail,
     history_json,
+    list_json,
     version_json,
 )
 from broker.api.services import Services
@@ -41,7 +42,6 @@ from broker.errors import (
     UnknownMou,
 )
 from broker.policy import Principal
-from broker.timeutil import format_instant
 
 router = APIRouter(prefix="/api/v1", tags=["mou administration"])
 MouId = Annotated[str, Path(min_length=1, max_length=128, examples=["ncps-ncpd-video"])]
@@ -86,11 +86,7 @@ async def list_stored(principal: PrincipalDep, services: ServicesDep) -> dict[st
     """Every stored MOU the caller's agency is a party to, each with its versions' states (the MOU list by state)."""
     states = await run_in_threadpool(service_of(services).registry.states)
     visible = [s for s in states.values() if _visible(principal, services, s)]
-    return {
-        "at": format_instant(services.clock.now()),
-        "source": services.settings.mous.source,
-        "mous": [history_json(s, services) for s in sorted(visible, key=lambda s: s.mou)],
-    }
+    return list_json(visible, services, principal)
 
 
 @router.post(
@@ -114,14 +110,15 @@ async def draft(
     drafted = await run_in_threadpool(mous.draft, principal, raw, client)
     if not drafted.created:
         response.status_code = 200
-    return version_json(drafted.version, services)
+    state = mous.registry.state(drafted.version.mou)
+    return version_json(drafted.version, services, principal=principal, state=state)
 
 
 @router.get("/mous/{mou}/versions", response_model=MouHistory, responses=raises(UnknownMou, PermissionDenied))
 async def versions(mou: MouId, principal: PrincipalDep, services: ServicesDep) -> dict[str, Any]:
     """The version history: every version's state, current hash and approvals."""
     state = await run_in_threadpool(_readable, principal, services, mou)
-    return history_json(state, services)
+    return history_json(state, services, principal)
 
 
 @router.get(
@@ -133,7 +130,7 @@ async def version(mou: MouId, version: VersionNo, principal: PrincipalDep, servi
     found = next((v for v in state.versions if v.version == version), None)
     if found is None:
         raise UnknownMou(f"MOU {mou!r} has no version {version}", field="version")
-    return version_json(found, services, with_text=True)
+    return version_json(found, services, with_text=True, principal=principal, state=state)
 
 
 @router.post(
@@ -151,8 +148,8 @@ async def approve(
     if found.state in ("approved", "in_force"):
         await services.reload("mou.approve", principal, client)  # scheduled, or in force now, on every replica
         await run_in_threadpool(services.mou_moments, now=True)
-        found = mous.registry.version(mou, version)[1]
-    return version_json(found, services)
+    state, found = mous.registry.version(mou, version)
+    return version_json(found, services, principal=principal, state=state)
 
 
 @router.post(
@@ -169,7 +166,8 @@ async def withdraw(
     found = await run_in_threadpool(mous.withdraw, principal, mou, version, client)
     if before == "approved":
         await services.reload("mou.withdraw", principal, client)  # no longer scheduled
-    return version_json(found, services)
+    state, found = mous.registry.version(mou, version)
+    return version_json(found, services, principal=principal, state=state)
 
 
 @router.post(
@@ -191,4 +189,4 @@ async def terminate(
     await services.reload("mou.terminate", principal, client)
     await run_in_threadpool(services.emergencies.end_under, mou, principal, client)
     await run_in_threadpool(services.sessions.revalidate, services.guard.decide)  # cut now, as an ended emergency
-    return history_json(state, services)
+    return history_json(state, services, principal)

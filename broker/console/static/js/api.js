@@ -37,9 +37,11 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(path, { method = "GET", body, raw = false } = {}) {
+// ``yaml``: a text body sent as application/yaml (an MOU draft, POST /api/v1/mous), not JSON.
+export async function api(path, { method = "GET", body, raw = false, yaml } = {}) {
   const headers = { Accept: "application/json", ...authHeaders() };
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (yaml !== undefined) headers["Content-Type"] = "application/yaml";
   if (method !== "GET" && csrf && !devToken()) headers["X-CSRF-Token"] = csrf;
   let res;
   try {
@@ -47,7 +49,7 @@ export async function api(path, { method = "GET", body, raw = false } = {}) {
     // and a wall of players keeps them busy; the console's own calls (an emergency's cameras) go first.
     res = await fetch(path, {
       method, headers, credentials: "same-origin", cache: "no-store", priority: "high",
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: yaml !== undefined ? yaml : body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0, { message: "The broker cannot be reached: check the network, then reload the page." });

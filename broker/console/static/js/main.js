@@ -1,14 +1,18 @@
-// The console: who is signed in, which pages their roles get, and the page router (#dispatch, #school, #audit).
+// The console: who is signed in, which pages their roles get, and the page router (#dispatch, #school, #audit,
+// #mous and its screens: #mous/<mou>, #mous/<mou>/edit, #mous/<mou>/diff/<from>/<to>, ...).
 import { devToken, setDevToken, whoAmI } from "./api.js";
 import { auditPage } from "./audit.js";
 import { dispatchPage } from "./dispatch.js";
 import { h } from "./dom.js";
+import { mousPage } from "./mouadmin.js";
 import { schoolPage } from "./school.js";
 
 const PAGES = {
   dispatch: { title: "Dispatch", roles: ["officer", "dispatcher", "supervisor"], render: dispatchPage },
   school: { title: "School IT", roles: ["operator", "principal", "superintendent"], render: schoolPage },
   audit: { title: "Audit", roles: ["auditor"], render: auditPage },
+  // MOU administration: school IT and police command staff (the settings' mous.parties roles in the demo).
+  mous: { title: "MOUs", roles: ["operator", "superintendent", "chief", "supervisor"], render: mousPage },
 };
 
 function signIn(main) {
@@ -50,13 +54,13 @@ async function start() {
   }
   document.getElementById("nav").replaceChildren(...mine.map(([id, p]) => h("a", { href: `#${id}`, "data-page": id }, p.title)));
   const route = async () => {
-    const wanted = location.hash.slice(1);
+    const [wanted, ...rest] = location.hash.slice(1).split("/").map(decodeURIComponent);
     const [id, page] = mine.find(([k]) => k === wanted) || mine[0];
     for (const a of document.querySelectorAll("#nav a")) {
       if (a.dataset.page === id) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
     }
     document.title = `${page.title} · camgate`;
-    await page.render(main, principal);
+    await page.render(main, principal, id === wanted ? rest : []);
   };
   window.addEventListener("hashchange", () => location.reload()); // players and timers start clean
   await route();

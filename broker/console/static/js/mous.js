@@ -2,7 +2,7 @@
 // the never-shared zones, the education-record zones (FERPA) and who declares and ends an emergency.
 import { h } from "./dom.js";
 
-function mouArticle(m) {
+export function mouArticle(m) {
   const parties = `Between ${m.owner.name} (cameras' owner) and ${m.recipients.map((r) => r.name).join(", ")}.`;
   return h("article", { class: "mou", "data-mou": m.mou, "aria-labelledby": `mou-${m.mou}` },
     h("h3", { id: `mou-${m.mou}` }, m.title || m.mou, h("span", { class: "mou-id" }, ` ${m.mou}, version ${m.version}`)),

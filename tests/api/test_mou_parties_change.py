@@ -55,7 +55,9 @@ def test_a_version_dropping_a_party_needs_that_partys_approval_too(api3: Api) ->
     assert r.status_code == 200, r.text
     assert r.json()["state"] == "proposed" and r.json()["missing"] == ["ncpd"]  # not in force without the police
     assert live_allowed(api)  # version 3 still holds
-    assert version(api, 4, as_="chief")["leaving"] == ["ncpd"]  # the police may read it...
+    seen = version(api, 4, as_="chief")
+    assert seen["leaving"] == ["ncpd"]  # the police may read it, and the console offers them to approve it...
+    assert seen["can"]["approve"] is True and seen["can"]["draft"] is False
     r = approve(api, 4, sha, "chief")  # ...and only their approval completes it
     assert r.status_code == 200, r.text
     assert r.json()["state"] == "in_force"

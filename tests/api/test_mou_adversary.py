@@ -85,3 +85,16 @@ def test_with_the_audit_reserve_low_what_opens_access_is_503_and_stored_nowhere_
         assert put(api, roster, as_="operator", json={"entries": []}).status_code == 200  # takes Kim off: closes
         r = api.post("/api/v1/mous/ncps-ncpd-video/terminate", as_="chief", json={"reason": "disk full, but ended"})
         assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("reason", ["ended \u0000 by the board", "ended by the \u202eboard", "ended by the board\x07"])
+def test_a_termination_reason_with_control_characters_is_422_naming_it(mou_api: Api, reason: str) -> None:
+    """A NUL was stored on SQLite (and sent to the parties' webhooks); PostgreSQL refused it as a 503 blaming the store,
+    marking the audit log unwritable. Lines and tabs are kept."""
+    r = mou_api.post("/api/v1/mous/ncps-ncpd-video/terminate", as_="chief", json={"reason": reason})
+    assert (r.status_code, r.json()["field"]) == (422, "reason"), r.text
+    assert "U+" in r.json()["message"]
+    r = mou_api.post(
+        "/api/v1/mous/ncps-ncpd-video/terminate", as_="chief", json={"reason": "Ended by the board:\n\tvote 5-2"}
+    )
+    assert r.status_code == 200, r.text

@@ -151,6 +151,14 @@ def check_mou(mou: Mou, inv: InventoryIndex | None) -> list[Issue]:
             issues.append(((field,), f"{field} {day} must be between {FIRST_DAY} and {LAST_DAY}"))
     if mou.expires is not None and mou.expires < mou.effective:
         issues.append((("expires",), f"expires {mou.expires} is before effective {mou.effective}"))
+    # Text the parties read and sign: a NUL is nothing PostgreSQL stores, a bidi override shows other words than the
+    # text holds (CVE-2021-42574, "Trojan Source"). Lines and tabs are text.
+    texts: list[tuple[tuple[str | int, ...], str | None]] = [(("title",), mou.title)]
+    texts += [(("grants", i, key), getattr(g, key)) for i, g in enumerate(mou.grants) for key in ("id", "clause")]
+    for path, text in texts:
+        bad = next((i for i, c in enumerate(text or "") if not c.isprintable() and c not in "\n\t"), None)
+        if text is not None and bad is not None:
+            issues.append((path, f"an invisible or control character U+{ord(text[bad]):04X} at {bad + 1}"))
     if inv is not None:
         for path, agency in [(("parties", "owner"), mou.parties.owner)] + [
             (("parties", "recipients", i), a) for i, a in enumerate(mou.parties.recipients)

@@ -82,3 +82,18 @@ def test_a_new_mou_and_a_version_keeping_its_parties_need_only_their_own(api3: A
     api = api3
     body = draft(api, v4()).json()
     assert body["leaving"] == [] and body["missing"] == ["ncps", "ncpd"]
+
+
+def test_the_leaving_party_may_counter_draft_while_the_version_is_open_and_not_once_it_is_out(api3: Api) -> None:
+    api = api3
+    assert draft(api, police_out()).status_code == 201
+    counter = v4(effective="2026-07-01").replace("max_duration: 4h", "max_duration: 3h")
+    r = draft(api, counter, as_="supervisor")  # the police keep themselves in: a new revision of version 4
+    assert r.status_code == 201, r.text
+    assert (r.json()["revision"], r.json()["leaving"]) == (2, [])
+    out = police_out().replace("max_duration: 4h", "max_duration: 2h")
+    sha = draft(api, out).json()["sha256"]
+    for who in ("operator", "parking", "chief"):
+        assert approve(api, 4, sha, who).status_code == 200
+    r = draft(api, out.replace("version: 4", "version: 5"), as_="supervisor")
+    assert r.status_code == 403 and r.json()["reason"] == "not_a_party"

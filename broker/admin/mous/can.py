@@ -51,7 +51,7 @@ def can(settings: MouSettings, principal: Principal, state: MouState, v: Version
     return Can(
         draft=_roles(settings, principal, "editors")
         and v.version == state.latest.version
-        and principal.agency in v.parties,
+        and principal.agency in (v.signatories if v.state in OPEN_STATES else v.parties),
         approve=approver and v.state in OPEN_STATES and v.doc is not None and principal.agency in v.missing,
         withdraw=approver and v.state in ("proposed", "approved") and mine,
         terminate=principal.agency in basis.parties and _roles(settings, principal, "terminators"),

@@ -73,6 +73,15 @@ class MouState:
     def latest(self) -> VersionState:
         return self.versions[-1]
 
+    @property
+    def drafters(self) -> tuple[str, ...]:
+        """Who may draft under this MOU's id: the parties of its newest version that has any; while that version is
+        open, also the parties it drops (still parties to the version in force, they may counter-draft)."""
+        v = next((v for v in reversed(self.versions) if v.parties), None)
+        if v is None:
+            return ()
+        return v.signatories if v.state in OPEN_STATES else v.parties
+
 
 def derive(facts: MouFacts, docs: Mapping[tuple[int, int], Mou | None], now: datetime) -> MouState:
     """Every version's state at ``now``. ``docs``: (version, revision) -> the parsed text of current revisions."""

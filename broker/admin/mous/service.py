@@ -96,7 +96,7 @@ class MouService:
 
         def plan(conn: Connection) -> dict[str, Any]:  # under the chain's lock: two drafts at once get two numbers
             state = self._fresh(conn, doc.mou, missing_ok=True)
-            known = next((v.parties for v in reversed(state.versions) if v.parties), ()) if state else ()
+            known = state.drafters if state else ()
             if known:  # an existing MOU is drafted by its own parties only, not by whoever names its id
                 self._role(principal, known, "editors", doc.mou)
             revision = self._next_revision(doc, state, sha)

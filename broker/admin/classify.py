@@ -155,6 +155,7 @@ class ClassificationService:
             if before == new:  # classified so already: nothing to keep or record
                 served = catalog.documents.get(str(self.path), "")
                 return Classified(camera, before, new, False, served, self.source, False)
+            self.audit.require_reserve("a classification")  # it may share a camera: fail closed, nothing kept
             raw = self._file()
             text = raw.decode("utf-8", errors="replace")
             file_text = self._edited(text, camera, new)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from broker.admin.mous.can import can, may_draft_new
 from broker.admin.mous.lifecycle import MouState, VersionState
@@ -33,8 +33,19 @@ class Terminate(BaseModel):
     reason: str = Field(
         min_length=10,
         max_length=4000,
-        description="Why the MOU ends, at least 10 characters (recorded, sent to the parties)",
+        description="Why the MOU ends, at least 10 characters (recorded, sent to the parties); printable text, lines "
+        "and tabs allowed",
     )
+
+    @field_validator("reason")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        """A NUL is no text PostgreSQL stores (it answered 503 and marked the audit log unwritable), and a bidi
+        override or a control character would go to the parties' webhooks as it is: 422 naming the character."""
+        bad = next((i for i, c in enumerate(value) if not c.isprintable() and c not in "\n\t"), None)
+        if bad is not None:
+            raise ValueError(f"an invisible or control character U+{ord(value[bad]):04X} at {bad + 1}")
+        return value
 
 
 class ApprovalOut(BaseModel):
@@ -83,6 +94,10 @@ class VersionDetail(BaseModel):
     effective: date | None = None
     expires: date | None = None
     parties: list[str] = Field(description="Owner first, then recipients: an approver of each must approve")
+    leaving: list[str] = Field(
+        default_factory=list,
+        description="Parties of the version it supersedes that this text drops: an approver of each must approve too",
+    )
     approvals: list[ApprovalOut] = Field(description="Standing approvals of the current text")
     stale_approvals: list[ApprovalOut] = Field(description="Withdrawn, or of an earlier revision's text")
     missing: list[str] = Field(description="Parties whose approval of the current text is still needed")
@@ -159,6 +174,7 @@ def version_json(
         "effective": doc.effective if doc else None,
         "expires": doc.expires if doc else None,
         "parties": list(v.parties),
+        "leaving": list(v.leaving),
         "approvals": [_approval(a) for a in v.approvals],
         "stale_approvals": [_approval(a) for a in v.stale],
         "missing": list(v.missing),

@@ -147,6 +147,16 @@ class AuditLog:
                 self.health.recovered(self._clock.now())
         return record, result
 
+    def require_reserve(self, what: str) -> None:
+        """Refuse (AuditUnavailable: 503, nothing written) a change that opens access while the disk is below
+        ``reserve_bytes``: the reserve is for the records that close access (README "When the audit log cannot
+        write (fail closed)"), as the proxy stops new viewing. Changes that close access do not ask."""
+        if self._reserve_low:
+            raise AuditUnavailable(
+                f"{what} is refused: the audit log keeps its last space for records that close access "
+                f"({self.health.state.reason})"
+            )
+
     @property
     def committer(self) -> GroupCommit[dict[str, Any], AuditRecord]:
         """The group commit (its ``batches`` count and ``wait_queued`` serve tests and the benchmark)."""

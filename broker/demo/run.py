@@ -66,6 +66,8 @@ def try_it(url: str, data_dir: Path) -> list[str]:
     for name in ("CAMGATE_POLICY__INVENTORY", "CAMGATE_POLICY__MODEL"):  # e.g. an inventory moved to other ports
         if value := os.environ.get(name):
             env[name] = str(Path(value).resolve())
+    if source := os.environ.get("CAMGATE_MOUS__SOURCE"):  # the demo keeps its MOUs in the store: camgate mou import
+        env["CAMGATE_MOUS__SOURCE"] = source
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     return [
         f"export {exports}   # the demo's dev issuer, secrets and state file",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ ActionName = Literal["live", "snapshot", "playback", "export"]
 WeekDay = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ALL_DAYS: tuple[WeekDay, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAYS: tuple[str, ...] = ALL_DAYS
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)  # an MOU's effective and expires (contract §2)
 _HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
 
@@ -142,8 +143,22 @@ class Mou(Strict):
 def check_mou(mou: Mou, inv: InventoryIndex | None) -> list[Issue]:
     """Section 2's validation rules beyond shape. ``inv`` None skips inventory references."""
     issues: list[Issue] = []
+    # Contract §2: in force from 00:00 local on effective until 00:00 local the day after expires -- both must be
+    # instants (date.max + 1 day, or 0001-01-01 east of UTC, are not: a draft naming them once answered 500).
+    for field in ("effective", "expires"):
+        day = getattr(mou, field)
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            issues.append(((field,), f"{field} {day} must be between {FIRST_DAY} and {LAST_DAY}"))
     if mou.expires is not None and mou.expires < mou.effective:
         issues.append((("expires",), f"expires {mou.expires} is before effective {mou.effective}"))
+    # Text the parties read and sign: a NUL is nothing PostgreSQL stores, a bidi override shows other words than the
+    # text holds (CVE-2021-42574, "Trojan Source"). Lines and tabs are text.
+    texts: list[tuple[tuple[str | int, ...], str | None]] = [(("title",), mou.title)]
+    texts += [(("grants", i, key), getattr(g, key)) for i, g in enumerate(mou.grants) for key in ("id", "clause")]
+    for path, text in texts:
+        bad = next((i for i, c in enumerate(text or "") if not c.isprintable() and c not in "\n\t"), None)
+        if text is not None and bad is not None:
+            issues.append((path, f"an invisible or control character U+{ord(text[bad]):04X} at {bad + 1}"))
     if inv is not None:
         for path, agency in [(("parties", "owner"), mou.parties.owner)] + [
             (("parties", "recipients", i), a) for i, a in enumerate(mou.parties.recipients)

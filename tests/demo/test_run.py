@@ -104,3 +104,11 @@ def test_the_banner_exports_the_inventory_the_demo_serves(fresh_clone: Path, mon
     (export, *_) = try_it("http://127.0.0.1:8081", Path(".camgate"))
     assert f"CAMGATE_POLICY__INVENTORY={fresh_clone / 'moved' / 'inventory.yaml'}" in export, export
     assert f"CAMGATE_DATA_DIR={fresh_clone / '.camgate'}" in export
+
+
+def test_the_banner_exports_where_the_demo_keeps_its_mous(fresh_clone: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo keeps its MOUs in the store: camgate mou import (and diff, decide) in the banner's shell must say so
+    too, not note that "the broker enforces policy.mous"."""
+    monkeypatch.setenv("CAMGATE_MOUS__SOURCE", "store")
+    (export, *_) = try_it("http://127.0.0.1:8081", Path(".camgate"))
+    assert "CAMGATE_MOUS__SOURCE=store" in export, export

@@ -78,6 +78,17 @@ CASES = [
     ("effective: 2026-07-01", "effective: 2026-13-01", "effective", "malformed date"),
     ("timezone: America/New_York", "timezone: Mars/Olympus", "timezone", "unknown timezone"),
     ("expires: 2027-06-30", "expires: 2025-06-30", "expires", "before effective"),
+    # text a reader sees: no NUL (PostgreSQL stores none) and no bidi override hiding what it says
+    (
+        "title: Police access to New Canaan Public Schools video",
+        'title: "Police \\0 access"',
+        "title",
+        "control character U+0000",
+    ),
+    ('clause: "4.1"', 'clause: "4.1\\u202e"', "grants.0.clause", "control character U+202E"),
+    # dates whose local midnight (or the day after expires) is no instant a computer can hold: once a 500
+    ("expires: 2027-06-30", "expires: 9999-12-31", "expires", "between 1900-01-01 and 9998-12-31"),
+    ("effective: 2026-07-01", "effective: 0001-01-01", "effective", "between 1900-01-01 and 9998-12-31"),
     ("default_duration: 60m", "default_duration: 6h", "emergency.default_duration", "above max_duration"),
     ("when: always", "when: always\n    colour: blue", "grants.0.colour", "unknown key 'colour'"),
     ("version: 3", "version: 3\nsignatory: someone", "signatory", "unknown key"),

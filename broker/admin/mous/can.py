@@ -42,13 +42,16 @@ def may_draft_new(settings: MouSettings, principal: Principal) -> bool:
 def can(settings: MouSettings, principal: Principal, state: MouState, v: VersionState | None = None) -> Can:
     """What the caller may do to ``v`` (default: the newest version) of the MOU in ``state``."""
     v = v or state.latest
-    if settings.source != "store" or state.terminated_at is not None or principal.agency not in v.parties:
+    # A party the version drops signs its own way out (lifecycle.py, issue 14 item 2): it may approve or withdraw.
+    if settings.source != "store" or state.terminated_at is not None or principal.agency not in v.signatories:
         return Can()
     approver = _roles(settings, principal, "approvers")
     mine = any(a.agency == principal.agency for a in v.approvals)
     basis = state.in_force or state.latest
     return Can(
-        draft=_roles(settings, principal, "editors") and v.version == state.latest.version,
+        draft=_roles(settings, principal, "editors")
+        and v.version == state.latest.version
+        and principal.agency in (v.signatories if v.state in OPEN_STATES else v.parties),
         approve=approver and v.state in OPEN_STATES and v.doc is not None and principal.agency in v.missing,
         withdraw=approver and v.state in ("proposed", "approved") and mine,
         terminate=principal.agency in basis.parties and _roles(settings, principal, "terminators"),

@@ -1,7 +1,8 @@
 """What changed between two versions of an MOU, in sentences a school board can read (issue 14, item 3). Pure.
 
-Each :class:`Change` names its area (grants, zones, emergency, dates, parties, sites, title), whether something was
-added, removed or changed, where (``grants.G1``, ``zones.interior``, ``emergency.max_duration``) and one sentence.
+Each :class:`Change` names its area (grants, zones, emergency, dates, parties, sites, title, roster), whether
+something was added, removed or changed, where (``grants.G1``, ``zones.interior``, ``emergency.max_duration``) and
+one sentence.
 The wording is the plain-words text the console already shows (:mod:`broker.policy.plainwords`): a changed grant
 reads as the grant now and before, a changed emergency rule as who or how long now and before.
 """
@@ -12,11 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from broker.documents.mou import EmergencySpec, Grant, Mou, ZoneSpec
+from broker.documents.mou import EmergencySpec, Grant, Mou, RosterSpec, ZoneSpec
 from broker.policy import plainwords as pw
 from broker.policy.plainwords import Names
 
-Area = Literal["grants", "zones", "emergency", "dates", "parties", "sites", "title"]
+Area = Literal["grants", "zones", "emergency", "dates", "parties", "sites", "title", "roster"]
 Kind = Literal["added", "removed", "changed"]
 # A grant's fields, and how a board member would name each.
 GRANT_FIELDS = {
@@ -43,7 +44,7 @@ class Change:
 
 
 def diff_mous(old: Mou, new: Mou, names: Names) -> list[Change]:
-    """Every difference from ``old`` to ``new``, in the order title, dates, parties, sites, zones, grants, emergency."""
+    """Every difference from ``old`` to ``new``: title, dates, parties, sites, zones, grants, emergency, roster."""
     return [
         *_title(old, new),
         *_dates(old, new),
@@ -52,7 +53,24 @@ def diff_mous(old: Mou, new: Mou, names: Names) -> list[Change]:
         *_zones(old, new),
         *_grants(old, new, names),
         *_emergency(old.emergency, new.emergency, names),
+        *_roster(old.roster, new.roster, names),
     ]
+
+
+def _roster(old: RosterSpec | None, new: RosterSpec | None, names: Names) -> list[Change]:
+    """Issue 14, item 5: whose people must be on the roster (contract section 2); whether a change needs every party."""
+    if old == new:
+        return []
+    if new is None:
+        assert old is not None
+        text = f"Anyone of {_agencies(old.agencies, names)} may use its grants again: it has no roster."
+        return [Change("roster", "removed", "roster", text)]
+    how = "the approval of every party" if new.countersign else "no countersignature"
+    text = (
+        f"Only the people of {_agencies(new.agencies, names)} named on its roster may use its grants "
+        f"(a roster change needs {how})."
+    )
+    return [Change("roster", "added" if old is None else "changed", "roster", text)]
 
 
 def _title(old: Mou, new: Mou) -> list[Change]:

@@ -106,9 +106,18 @@ def _only(inventory: Inventory, cameras: Sequence[Camera]) -> Inventory:
 class _Side:
     """One version compiled with its context, and how to ask its decision point."""
 
-    def __init__(self, inventory: Inventory, mou: Mou, context: Sequence[Mou], model_text: str, at: datetime) -> None:
+    def __init__(
+        self,
+        inventory: Inventory,
+        mou: Mou,
+        context: Sequence[Mou],
+        model_text: str,
+        at: datetime,
+        rostered: frozenset[tuple[str, str]] = frozenset(),
+    ) -> None:
         self.mou = mou
-        self.pdp = DecisionPoint(compile_policy(inventory, [*context, mou], model_text))
+        rosters = {mou.mou: rostered}
+        self.pdp = DecisionPoint(compile_policy(inventory, [*context, mou], model_text, rosters))
         self.at = instant_in(mou, at)
 
     def decide(self, principal: Principal, camera: Camera, action: str, mode: str, lead: timedelta) -> tuple[bool, str]:
@@ -120,6 +129,10 @@ class _Side:
         window = Window(at - RECENT_FOOTAGE, at) if action in FOOTAGE_ACTIONS else None
         d = self.pdp.decide(AccessRequest(principal, camera.id, action, at, emergencies, window))
         return d.allowed, d.reason
+
+
+def _rostered(mou: Mou) -> frozenset[str]:
+    return frozenset(mou.roster.agencies) if mou.roster is not None else frozenset()
 
 
 def compute_impact(
@@ -152,7 +165,12 @@ def compute_impact(
             by_key.setdefault((keys[cam.site], cam.zone or "") if grouped else cam.id, []).append(cam)
     classes = list(by_key.values())
     asked = _only(inventory, [members[0] for members in classes])
-    sides = (_Side(asked, old, others, model_text, at), _Side(asked, new, others, model_text, at))
+    # Issue 14, items 3 and 5: where both versions require a roster of an agency, its people outside it are denied
+    # by both, so the impact is what the named people gain or lose: the representative principal is on it. Where
+    # only one version requires it, the principal is no one's named user: the roster's own effect shows.
+    both = _rostered(old) & _rostered(new)
+    on_roster = frozenset((agency, SUB) for agency in both)
+    sides = tuple(_Side(asked, m, others, model_text, at, on_roster) for m in (old, new))
     lead = emergency_lead(old, new)
     rows: list[tuple[str, str, str, Outcome]] = []
     named: set[str] = set()

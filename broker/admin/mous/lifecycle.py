@@ -43,14 +43,20 @@ class VersionState:
     approved_at: datetime | None  # when the last party's approval (or the import) made it whole
     start: datetime | None  # when it takes (took) effect: max(effective 00:00 local, approved_at)
     end: datetime | None  # the day after `expires`, 00:00 local
+    leaving: tuple[str, ...] = ()  # parties of the version it supersedes that this text drops
+
+    @property
+    def signatories(self) -> tuple[str, ...]:
+        """Whose approval makes it whole: its parties, and the parties it drops from the version before."""
+        return (*self.parties, *self.leaving)
 
     @property
     def missing(self) -> tuple[str, ...]:
-        """Parties whose approval of the current hash is still needed."""
+        """Signatories whose approval of the current hash is still needed."""
         if self.current.imported:
             return ()
         have = {a.agency for a in self.approvals}
-        return tuple(p for p in self.parties if p not in have)
+        return tuple(p for p in self.signatories if p not in have)
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,15 @@ class MouState:
     def latest(self) -> VersionState:
         return self.versions[-1]
 
+    @property
+    def drafters(self) -> tuple[str, ...]:
+        """Who may draft under this MOU's id: the parties of its newest version that has any; while that version is
+        open, also the parties it drops (still parties to the version in force, they may counter-draft)."""
+        v = next((v for v in reversed(self.versions) if v.parties), None)
+        if v is None:
+            return ()
+        return v.signatories if v.state in OPEN_STATES else v.parties
+
 
 def derive(facts: MouFacts, docs: Mapping[tuple[int, int], Mou | None], now: datetime) -> MouState:
     """Every version's state at ``now``. ``docs``: (version, revision) -> the parsed text of current revisions."""
@@ -77,10 +92,16 @@ def derive(facts: MouFacts, docs: Mapping[tuple[int, int], Mou | None], now: dat
     whole: list[tuple[int, datetime, datetime | None]] = []  # (version, start, end) of fully approved versions
     partial: dict[int, tuple[Revision, Mou | None, tuple[str, ...], list[Approval], list[Approval]]] = {}
     approved_at: dict[int, datetime | None] = {}
+    leaving: dict[int, tuple[str, ...]] = {}
+    signed: tuple[str, ...] = ()  # the parties of the newest fully approved version so far
     for version, revs in sorted(by_version.items()):
         current = revs[-1]
         doc = docs.get((version, current.revision))
         parties = (doc.parties.owner, *doc.parties.recipients) if doc is not None else ()
+        # Issue 14, item 2: "an approver of every party" -- a party the new text drops is still a party to the
+        # version it supersedes, and must sign its own way out; else owner and newcomer could sign it out alone.
+        leaving[version] = tuple(p for p in signed if p not in parties) if parties else ()
+        needed = (*parties, *leaving[version])
         standing = [a for a in facts.approvals if _standing(a, version, current.sha256, now)]
         stale = [a for a in facts.approvals if a.version == version and a not in standing]
         partial[version] = (current, doc, parties, standing, stale)
@@ -89,14 +110,15 @@ def derive(facts: MouFacts, docs: Mapping[tuple[int, int], Mou | None], now: dat
             first.setdefault(a.agency, a.approved_at)
         if current.imported:
             approved_at[version] = current.created_at
-        elif parties and all(p in first for p in parties):
-            approved_at[version] = max(first[p] for p in parties)
+        elif parties and all(p in first for p in needed):
+            approved_at[version] = max(first[p] for p in needed)
         else:
             approved_at[version] = None
         when = approved_at[version]
         if when is not None and doc is not None:
             period_start, period_end = doc.period()
             whole.append((version, max(period_start, when), period_end))
+            signed = parties
     started = [v for v, start, _ in whole if start <= now]
     current_version = max(started) if started else None
     out: list[VersionState] = []
@@ -105,7 +127,18 @@ def derive(facts: MouFacts, docs: Mapping[tuple[int, int], Mou | None], now: dat
         state = _state(version, span, current_version, bool(standing), terminated, now)
         texts = (current, tuple(by_version[version]), doc, parties)
         out.append(
-            VersionState(facts.mou, version, *texts, tuple(standing), tuple(stale), state, approved_at[version], *span)
+            VersionState(
+                facts.mou,
+                version,
+                *texts,
+                tuple(standing),
+                tuple(stale),
+                state,
+                approved_at[version],
+                start=span[0],
+                end=span[1],
+                leaving=leaving[version],
+            )
         )
     return MouState(facts.mou, tuple(out), terminated)
 

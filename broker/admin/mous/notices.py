@@ -32,7 +32,7 @@ class MouNotices:
         self.hooks, self.clock = hooks, clock
 
     def matching(self, kind: str, v: VersionState) -> list[Webhook]:
-        parties = set(v.parties)
+        parties = set(v.signatories)  # a party the version drops hears of it too
         return [
             h
             for h in self.hooks

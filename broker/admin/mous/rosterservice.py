@@ -93,6 +93,8 @@ class RosterService:
             number = (facts.revisions[-1].revision if facts and facts.revisions else 0) + 1
             rev = RosterRevision(mou, number, tuple(entries), sha, principal.sub, principal.agency, self.clock.now())
             added, removed = change(before, entries)
+            if added:  # naming someone opens access; only taking people off closes it (the reserve is for that)
+                self.audit.require_reserve("a roster naming someone new")
             planned.append((rev, added, removed))
             details = {
                 "mou": mou,
@@ -132,6 +134,7 @@ class RosterService:
             raise MouStateConflict(
                 f"MOU {mou!r} does not ask for roster approvals (roster.countersign is not true)", state="in_force"
             )
+        self.audit.require_reserve("a roster approval")  # it may put a roster naming someone in force
         pending = state.pending
         if pending is None or pending.sha256 != sha256:
             now = pending.sha256 if pending is not None else None

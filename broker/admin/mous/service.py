@@ -86,6 +86,7 @@ class MouService:
     # -- drafts ----------------------------------------------------------------------------------------------------
     def draft(self, principal: Principal, raw: bytes, client: str | None = None) -> Drafted:
         """A new MOU, a new version of one, or a new revision of an open version (draft or proposed)."""
+        self.audit.require_reserve("an MOU draft")  # fail closed before anything is parsed or stored
         doc, issues = parse_mou_text(raw, DRAFT_NAME, self.registry._index())
         if doc is None:
             raise DocumentError(issues)  # kept nowhere: 422 with every line
@@ -95,7 +96,7 @@ class MouService:
 
         def plan(conn: Connection) -> dict[str, Any]:  # under the chain's lock: two drafts at once get two numbers
             state = self._fresh(conn, doc.mou, missing_ok=True)
-            known = next((v.parties for v in reversed(state.versions) if v.parties), ()) if state else ()
+            known = state.drafters if state else ()
             if known:  # an existing MOU is drafted by its own parties only, not by whoever names its id
                 self._role(principal, known, "editors", doc.mou)
             revision = self._next_revision(doc, state, sha)
@@ -171,6 +172,7 @@ class MouService:
         self, principal: Principal, mou: str, version: int, sha256: str, client: str | None = None
     ) -> VersionState:
         self.registry.version(mou, version)  # 404 before anything is locked
+        self.audit.require_reserve("an MOU approval")  # it may put a version in force: it opens access
         fresh: list[tuple[VersionState, str | None, dict[str, Any]]] = []
         now = self.registry.clock.now()
 
@@ -179,7 +181,7 @@ class MouService:
             v = _version_of(state, version)
             if v.doc is None:
                 self._open(state, v, "approved")  # 409: it no longer validates (so its parties are unknown)
-            role = self._role(principal, v.parties, "approvers", mou)  # a non-party learns nothing more: 403 first
+            role = self._role(principal, v.signatories, "approvers", mou)  # a non-party learns nothing more: 403 first
             self._open(state, v, "approved")
             if sha256 != v.current.sha256:  # a revision committed meanwhile: this approval names the old text
                 raise MouStateConflict(
@@ -226,7 +228,7 @@ class MouService:
         def plan(conn: Connection) -> dict[str, Any]:  # under the chain's lock: not once the version took effect
             state = self._fresh(conn, mou)
             v = _version_of(state, version)
-            self._role(principal, v.parties, "approvers", mou)  # a non-party learns nothing more: 403 first
+            self._role(principal, v.signatories, "approvers", mou)  # a non-party learns nothing more: 403 first
             if v.state not in ("proposed", "approved") or state.terminated_at is not None:
                 raise MouStateConflict(
                     f"version {version} of {mou!r} is {v.state.replace('_', ' ')}: approvals can be withdrawn only "

@@ -35,7 +35,7 @@ class VersionRef(BaseModel):
 
 
 class ChangeOut(BaseModel):
-    area: Literal["grants", "zones", "emergency", "dates", "parties", "sites", "title"]
+    area: Literal["grants", "zones", "emergency", "dates", "parties", "sites", "title", "roster"]
     change: Literal["added", "removed", "changed"]
     path: str = Field(description="Where: grants.G1, zones.interior.never, emergency.max_duration, effective, …")
     text: str = Field(description="The change in plain words")

@@ -83,3 +83,17 @@ def test_a_recipient_changes_only_its_own_entries() -> None:
         RosterService._own_only("pd", [KIM, fire], [KIM])
     assert raised.value.details.get("reason") == "not_your_agency"
     assert change(rev(1, KIM), [LEE, RosterEntry("pd", "kim", "Kim R.")]) == (["lee"], [])
+
+
+def test_names_in_every_script_are_kept_and_bidi_overrides_are_refused_naming_the_character() -> None:
+    names = ["مهدی\u200czاده", "שוטר כהן", "José Ñúñez", "Zoë 👮\u200d♀️", "O’Brien", "Åsa\u0301"]
+    body = {"entries": [{"agency": "pd", "sub": f"u{i}", "name": n} for i, n in enumerate(names)]}
+    assert [e.name for e in parse_roster(body, {"pd"})] == names  # Persian ZWNJ, emoji ZWJ: a name as written
+    for bad in ("\u202eKim", "Kim\u2066x", "Kim\x00", "Kim\x07"):
+        with pytest.raises(InvalidRequest) as raised:
+            parse_roster({"entries": [KIM.to_dict() | {"name": bad}]}, {"pd"})
+        assert raised.value.field == "entries[0].name"
+        assert "U+" in str(raised.value), str(raised.value)
+    with pytest.raises(InvalidRequest) as raised:  # a sub is an identifier: no joiner in it
+        parse_roster({"entries": [KIM.to_dict() | {"sub": "ki\u200cm"}]}, {"pd"})
+    assert raised.value.field == "entries[0].sub"

@@ -58,7 +58,7 @@ def camgate_command() -> str:
     return shlex.quote(str(script)) if script.exists() else f"{shlex.quote(sys.executable)} -m broker.cli.main"
 
 
-def try_it(url: str, data_dir: Path) -> list[str]:
+def try_it(url: str, data_dir: Path, mou_source: str = "store") -> list[str]:
     """The banner's commands, as a new shell runs them: the exports the demo's own settings came from first."""
     env = {"CAMGATE_MODE": "dev", "CAMGATE_DATA_DIR": str(data_dir.resolve())}
     if config := os.environ.get("CAMGATE_CONFIG"):
@@ -66,8 +66,7 @@ def try_it(url: str, data_dir: Path) -> list[str]:
     for name in ("CAMGATE_POLICY__INVENTORY", "CAMGATE_POLICY__MODEL"):  # e.g. an inventory moved to other ports
         if value := os.environ.get(name):
             env[name] = str(Path(value).resolve())
-    if source := os.environ.get("CAMGATE_MOUS__SOURCE"):  # the demo keeps its MOUs in the store: camgate mou import
-        env["CAMGATE_MOUS__SOURCE"] = source
+    env["CAMGATE_MOUS__SOURCE"] = mou_source  # where the demo keeps its MOUs: camgate mou import, diff say the same
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     return [
         f"export {exports}   # the demo's dev issuer, secrets and state file",
@@ -100,10 +99,13 @@ def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
     from broker.api.serving import run
 
     os.environ.setdefault("CAMGATE_MODE", "dev")
-    # The demo district's MOUs are kept by the broker (issue 14): school IT drafts and both parties countersign in
-    # the console. On the first start the files under policy.mous are imported as the versions in force.
-    os.environ.setdefault("CAMGATE_MOUS__SOURCE", "store")
     settings = load_settings()
+    # The demo district's MOUs are kept by the broker (issue 14): school IT drafts and both parties countersign in
+    # the console. On the first start the files under policy.mous are imported as the versions in force. Unless
+    # mous.source was set (environment or CAMGATE_CONFIG); and not through os.environ, which would outlive the
+    # demo in the calling process.
+    if "source" not in settings.mous.model_fields_set:
+        settings.mous.source = "store"
     # The data folder first, 0700 (CJIS 5.5.2, broker.private): the simulated VMS and the RTSP cameras make their
     # folders in it before the broker does, and would have created it with the default mode.
     private_dir(settings.data_dir)
@@ -169,7 +171,7 @@ def run_demo(port: int | None = None, *, site_recording: float = 600.0) -> int:
             rtsp=served,
             evidence="; ".join(evidence) or "none",
             data=settings.data_dir.resolve(),
-            try_it="\n".join(f"    {line}" for line in try_it(url, settings.data_dir)),
+            try_it="\n".join(f"    {line}" for line in try_it(url, settings.data_dir, settings.mous.source)),
             state=(settings.data_dir / STATE_FILE).resolve(),
         )
         state = write_state(settings.data_dir, url)  # 0600: the URL for camgate reload / trigger send

@@ -69,6 +69,7 @@ def test_a_busy_vms_port_is_named_with_the_fix(
     assert f"127.0.0.1:{port}: the simulated VMS of system 'ncps-vms'" in message, message
     assert "CAMGATE_POLICY__INVENTORY=" in message and str(inventory) in message, message
     assert "is running" not in capsys.readouterr().out  # no banner for a demo that is not running
+    assert "CAMGATE_MOUS__SOURCE" not in os.environ  # the demo's store mode must not outlive it in this process
 
 
 def test_the_data_folder_is_private_before_the_simulated_systems_fill_it(
@@ -109,6 +110,7 @@ def test_the_banner_exports_the_inventory_the_demo_serves(fresh_clone: Path, mon
 def test_the_banner_exports_where_the_demo_keeps_its_mous(fresh_clone: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The demo keeps its MOUs in the store: camgate mou import (and diff, decide) in the banner's shell must say so
     too, not note that "the broker enforces policy.mous"."""
-    monkeypatch.setenv("CAMGATE_MOUS__SOURCE", "store")
     (export, *_) = try_it("http://127.0.0.1:8081", Path(".camgate"))
     assert "CAMGATE_MOUS__SOURCE=store" in export, export
+    (export, *_) = try_it("http://127.0.0.1:8081", Path(".camgate"), "files")  # CAMGATE_MOUS__SOURCE=files given
+    assert "CAMGATE_MOUS__SOURCE=files" in export, export

@@ -11,6 +11,7 @@ from broker.documents.mou import Mou
 from broker.errors import InvalidRequest, PermissionDenied
 from broker.policy import Principal
 from broker.settings import EmergencySettings
+from broker.text import unprintable
 
 
 class Point(BaseModel):
@@ -36,6 +37,15 @@ class Declaration(BaseModel):
     threat: str | None = Field(None, max_length=4000, description="The articulable and significant threat")
     incident: str | None = Field(None, max_length=200, description="CAD / incident number")
     duration_minutes: int | None = Field(None, gt=0, le=7 * 24 * 60, strict=True, description="Default: the MOU's")
+
+    @field_validator("threat", "incident")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        # The threat is recorded and disclosed (34 CFR 99.32(a)(5)) and sent to the parties' webhooks as typed: no
+        # NUL (PostgreSQL refuses it: the audit log would be marked unwritable), no bidi override. Lines and tabs stay.
+        if value is not None and (problem := unprintable(value)) is not None:
+            raise ValueError(problem)
+        return value
 
     @field_validator("radius_m")
     @classmethod

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # Defined in broker.timeutil (the webhook bodies parse date-times the same way); re-exported for the routes.
+from broker.text import unprintable
 from broker.timeutil import Rfc3339 as Rfc3339
 from broker.timeutil import parse_rfc3339 as parse_rfc3339
 
@@ -281,7 +282,21 @@ class Extension(BaseModel):
     minutes: int = Field(gt=0, le=7 * 24 * 60, strict=True, description="Minutes added to expires_at")
     reason: str = Field(min_length=1, max_length=2000, description="Why it is extended (recorded)")
 
+    @field_validator("reason")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if (problem := unprintable(value)) is not None:  # no NUL, no bidi override (broker.text.unprintable)
+            raise ValueError(problem)
+        return value
+
 
 class Ending(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     reason: str | None = Field(None, max_length=2000, description="Why it ends (recorded)")
+
+    @field_validator("reason")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value is not None and (problem := unprintable(value)) is not None:
+            raise ValueError(problem)
+        return value

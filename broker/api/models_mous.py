@@ -14,6 +14,7 @@ from broker.api.models import Instant
 from broker.api.routes.mous import MouInWords, mou_in_words
 from broker.policy import Principal
 from broker.store.mous import Approval
+from broker.text import unprintable
 from broker.timeutil import format_instant
 
 if TYPE_CHECKING:
@@ -42,9 +43,8 @@ class Terminate(BaseModel):
     def _printable(cls, value: str) -> str:
         """A NUL is no text PostgreSQL stores (it answered 503 and marked the audit log unwritable), and a bidi
         override or a control character would go to the parties' webhooks as it is: 422 naming the character."""
-        bad = next((i for i, c in enumerate(value) if not c.isprintable() and c not in "\n\t"), None)
-        if bad is not None:
-            raise ValueError(f"an invisible or control character U+{ord(value[bad]):04X} at {bad + 1}")
+        if (problem := unprintable(value)) is not None:
+            raise ValueError(problem)
         return value
 
 

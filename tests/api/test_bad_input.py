@@ -201,3 +201,19 @@ def test_odd_forwarded_headers_from_a_trusted_proxy(make_api: object) -> None:
     with make_api(server={"trusted_proxies": ["testclient"]}) as api:  # type: ignore[operator]
         for value in ("", ",,,", "not an address", "a" * 5000):
             assert api.get("/api/v1/cameras", headers={"X-Forwarded-For": value}).status_code == 200
+
+
+def test_control_and_bidi_characters_in_what_people_type_are_422(api: Api) -> None:
+    """A NUL in a threat reached the store (PostgreSQL refuses it: the audit log was marked unwritable) and a bidi
+    override went to the parties as typed; now each is 422 naming the field and the character. Lines stay."""
+    for name, value in {"threat": THREAT + " \x00", "incident": "NC-26\u202e0201"}.items():
+        body = {"mou": "ncps-ncpd-video", "site": "ncps-saxe", "threat": THREAT, name: value}
+        assert_422(api.post("/api/v1/emergencies", as_="dispatcher", json=body), name, "U+")
+    assert stored_emergencies(api) == 0
+    emergency = api.declared(threat=THREAT + "\nSecond line, with a tab:\there.")
+    extend = {"minutes": 10, "reason": "more time\x07"}
+    r = api.post(f"/api/v1/emergencies/{emergency['id']}/extend", as_="supervisor", json=extend)
+    assert_422(r, "reason", "U+0007")
+    r = api.post(f"/api/v1/emergencies/{emergency['id']}/end", as_="supervisor", json={"reason": "done\u202e"})
+    assert_422(r, "reason", "U+202E")
+    assert api.end(emergency["id"], as_="supervisor").status_code == 200

@@ -12,23 +12,23 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from broker.settings import Settings
 
+if TYPE_CHECKING:
+    from broker.admin.mous.service import MouService
+    from broker.documents.inventory import InventoryIndex
+    from broker.store import Store
+
 
 def run(settings: Settings, files: Sequence[str], who: dict[str, Any] | None = None) -> int:
-    from broker.admin.mous.registry import MouRegistry
-    from broker.admin.mous.service import MouService
-    from broker.audit import AuditLog
-    from broker.clock import SystemClock
     from broker.documents import load_inventory, mou_files
     from broker.errors import StoreUnavailable
     from broker.store import Store
     from broker.store.generations import DocumentGenerations
-    from broker.store.mous import MouRepository
 
     paths = mou_files(files)
     if not paths:
@@ -41,13 +41,11 @@ def run(settings: Settings, files: Sequence[str], who: dict[str, Any] | None = N
         except OSError as exc:
             print(f"{path}:0: (document): cannot read: {exc.strerror or exc}", file=sys.stderr)
             return 2
-    index = load_inventory(settings.policy.inventory).index()  # DocumentError: exit 2 (server_cmds)
+    index = load_inventory(settings.policy.inventory).index()  # DocumentError: exit 2 (server_cmds), no store made
     store = Store.open(settings.database_url, schema=settings.store.schema_)
     try:
         store.create_all()
-        clock = SystemClock()
-        audit = AuditLog(store, clock, write_timeout=settings.audit.write_timeout_seconds)
-        service = MouService(MouRegistry(MouRepository(store), lambda: index, clock), audit, settings.mous)
+        service = _service(settings, store, lambda: index)
         results = service.import_texts(items, who or {"principal_sub": f"cli:{_user()}"})
         if any(r["outcome"] == "imported" for r in results):
             try:
@@ -75,10 +73,6 @@ def _user() -> str:
 
 def import_if_empty(settings: Settings, directories: Sequence[Path]) -> int:
     """The demo's first start: the MOU files go into an empty store (as ``camgate mou import``). How many."""
-    from broker.admin.mous.registry import MouRegistry
-    from broker.admin.mous.service import MouService
-    from broker.audit import AuditLog
-    from broker.clock import SystemClock
     from broker.documents import load_inventory, mou_files
     from broker.store import Store
     from broker.store.mous import MouRepository
@@ -86,15 +80,25 @@ def import_if_empty(settings: Settings, directories: Sequence[Path]) -> int:
     store = Store.open(settings.database_url, schema=settings.store.schema_)
     try:
         store.create_all()
-        repo = MouRepository(store)
-        if repo.all():
+        if MouRepository(store).all():
             return 0
         index = load_inventory(settings.policy.inventory).index()
-        clock = SystemClock()
-        audit = AuditLog(store, clock, write_timeout=settings.audit.write_timeout_seconds)
-        service = MouService(MouRegistry(repo, lambda: index, clock), audit, settings.mous)
+        service = _service(settings, store, lambda: index)
         items = [(str(p), p.read_bytes()) for p in mou_files(directories)]
         results = service.import_texts(items, {"principal_sub": "camgate:demo"})
         return sum(r["outcome"] == "imported" for r in results)
     finally:
         store.dispose()
+
+
+def _service(settings: Settings, store: Store, index: Callable[[], InventoryIndex]) -> MouService:
+    """The MOU service an import needs, outside a running broker (``index``: the inventory to validate against)."""
+    from broker.admin.mous.registry import MouRegistry
+    from broker.admin.mous.service import MouService
+    from broker.audit import AuditLog
+    from broker.clock import SystemClock
+    from broker.store.mous import MouRepository
+
+    clock = SystemClock()
+    audit = AuditLog(store, clock, write_timeout=settings.audit.write_timeout_seconds)
+    return MouService(MouRegistry(MouRepository(store), index, clock), audit, settings.mous)

@@ -11,6 +11,7 @@ from pydantic import BeforeValidator, Field, field_validator
 
 from broker.documents.common import Day, Duration, FreeText, Ident, Strict, TimezoneName
 from broker.documents.inventory import InventoryIndex, Issue
+from broker.text import unprintable
 from broker.timeutil import local_midnight
 
 ActionName = Literal["live", "snapshot", "playback", "export"]
@@ -156,9 +157,8 @@ def check_mou(mou: Mou, inv: InventoryIndex | None) -> list[Issue]:
     texts: list[tuple[tuple[str | int, ...], str | None]] = [(("title",), mou.title)]
     texts += [(("grants", i, key), getattr(g, key)) for i, g in enumerate(mou.grants) for key in ("id", "clause")]
     for path, text in texts:
-        bad = next((i for i, c in enumerate(text or "") if not c.isprintable() and c not in "\n\t"), None)
-        if text is not None and bad is not None:
-            issues.append((path, f"an invisible or control character U+{ord(text[bad]):04X} at {bad + 1}"))
+        if text is not None and (problem := unprintable(text)) is not None:
+            issues.append((path, problem))
     if inv is not None:
         for path, agency in [(("parties", "owner"), mou.parties.owner)] + [
             (("parties", "recipients", i), a) for i, a in enumerate(mou.parties.recipients)

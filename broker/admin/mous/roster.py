@@ -18,6 +18,7 @@ from broker.documents import DocumentSet
 from broker.documents.mou import Mou
 from broker.errors import InvalidRequest
 from broker.store.rosters import EMPTY_SHA256, RosterApproval, RosterEntry, RosterFacts, RosterRevision
+from broker.text import unprintable
 
 MAX_ENTRIES = 5000
 MAX_SUB = 255
@@ -26,11 +27,6 @@ MAX_NAME = 200
 # other format character, bidi overrides above all (CVE-2021-42574, "Trojan Source"), stays out of a roster name.
 JOINERS = "\u200c\u200d"
 RevisionState = Literal["in_force", "pending", "superseded", "not_approved"]
-
-
-def _unprintable(value: str, allowed: str) -> int | None:
-    """The index of the first character that is neither printable nor one of ``allowed``; None if there is none."""
-    return next((i for i, c in enumerate(value) if not c.isprintable() and c not in allowed), None)
 
 
 def parse_roster(body: Any, agencies: Collection[str]) -> list[RosterEntry]:
@@ -52,11 +48,10 @@ def parse_roster(body: Any, agencies: Collection[str]) -> list[RosterEntry]:
             value = item[key]
             if not isinstance(value, str) or not value.strip():
                 raise InvalidRequest(f"{key} must be a non-empty string", field=f"{where}.{key}")
-            bad = _unprintable(value, JOINERS if key == "name" else "")
-            if bad is not None:
+            if (problem := unprintable(value, JOINERS if key == "name" else "")) is not None:
                 raise InvalidRequest(
-                    f"{key} has an invisible or control character U+{ord(value[bad]):04X} at {bad + 1}: it must be "
-                    "printable (a name may keep the joiners U+200C and U+200D its script needs)",
+                    f"{key} has {problem}: it must be printable (a name may keep the joiners U+200C and U+200D its "
+                    "script needs)",
                     field=f"{where}.{key}",
                 )
             if len(value) > limit or value != value.strip():

@@ -207,11 +207,7 @@ def history_json(state: MouState, services: Services, principal: Principal | Non
     latest = state.latest
     enforced = state.in_force
     t = None
-    facts = None
-    if state.terminated_at is not None and services.mous is not None:
-        facts = services.mous.repo.get(state.mou)
-    if facts is not None and facts.termination is not None:
-        term = facts.termination
+    if (term := state.termination) is not None:  # derived with the state: no second read of the store
         t = {"agency": term.agency, "sub": term.sub, "reason": term.reason, "at": format_instant(term.at)}
     return {
         "mou": state.mou,

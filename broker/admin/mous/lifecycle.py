@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Literal
 
 from broker.documents.mou import Mou
-from broker.store.mous import Approval, MouFacts, Revision
+from broker.store.mous import Approval, MouFacts, Revision, Termination
 
 State = Literal["draft", "proposed", "approved", "in_force", "superseded", "expired", "terminated"]
 OPEN_STATES: frozenset[str] = frozenset({"draft", "proposed"})  # a new revision, approvals and withdrawals allowed
@@ -63,7 +63,11 @@ class VersionState:
 class MouState:
     mou: str
     versions: tuple[VersionState, ...]  # by version number
-    terminated_at: datetime | None
+    termination: Termination | None  # the termination in effect at the instant derived for (None: none yet)
+
+    @property
+    def terminated_at(self) -> datetime | None:
+        return self.termination.at if self.termination is not None else None
 
     @property
     def in_force(self) -> VersionState | None:
@@ -88,7 +92,8 @@ def derive(facts: MouFacts, docs: Mapping[tuple[int, int], Mou | None], now: dat
     by_version: dict[int, list[Revision]] = {}
     for rev in facts.revisions:
         by_version.setdefault(rev.version, []).append(rev)
-    terminated = facts.termination.at if facts.termination and facts.termination.at <= now else None
+    termination = facts.termination if facts.termination and facts.termination.at <= now else None
+    terminated = termination.at if termination is not None else None
     whole: list[tuple[int, datetime, datetime | None]] = []  # (version, start, end) of fully approved versions
     partial: dict[int, tuple[Revision, Mou | None, tuple[str, ...], list[Approval], list[Approval]]] = {}
     approved_at: dict[int, datetime | None] = {}
@@ -140,7 +145,7 @@ def derive(facts: MouFacts, docs: Mapping[tuple[int, int], Mou | None], now: dat
                 leaving=leaving[version],
             )
         )
-    return MouState(facts.mou, tuple(out), terminated)
+    return MouState(facts.mou, tuple(out), termination)
 
 
 def _standing(a: Approval, version: int, sha256: str, now: datetime) -> bool:
